@@ -1,0 +1,33 @@
+"""Shared fixtures: where the real data sets are, and quiet, seeded TensorFlow."""
+import os
+import pathlib
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir():
+    """TFRBM_DATA_DIR if set, else ../shared/datasets beside the repository, else None."""
+    env = os.environ.get("TFRBM_DATA_DIR")
+    if env and pathlib.Path(env).is_dir():
+        return pathlib.Path(env)
+    fallback = REPO.parent / "shared" / "datasets"
+    return fallback if fallback.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("real data sets not found: set TFRBM_DATA_DIR or place ../shared/datasets")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    import keras
+    keras.utils.set_random_seed(1234)
+    yield

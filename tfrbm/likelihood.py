@@ -1,0 +1,115 @@
+"""Likelihoods: exact enumeration for small RBMs, and the entry points to the estimators.
+
+log p(v) = -F(v) - log Z.  For a model with few hidden units,
+    log Z = logsumexp_h [ c.h + log sum_v exp(-e_v(v; b) + v.W h) ]   (2^H terms);
+with few visible (Bernoulli) units,  log Z = logsumexp_v [ -F(v) ]   (2^V terms).
+Everything here accumulates in float64.
+"""
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["MAX_EXACT_UNITS", "binary_states", "exact_log_partition", "exact_visible_distribution",
+           "exact_gradient", "exact_log_likelihood", "ais_log_partition"]
+
+#: enumeration is refused above this many units in the smaller layer (2^25 states)
+MAX_EXACT_UNITS = 25
+_CHUNK = 1 << 14
+
+
+def binary_states(n, start=0, stop=None):
+    """Rows ``start..stop-1`` of all 2^n binary vectors, in counting order (float64)."""
+    stop = (1 << n) if stop is None else stop
+    idx = np.arange(start, stop, dtype=np.int64)[:, None]
+    return ((idx >> np.arange(n, dtype=np.int64)[::-1]) & 1).astype(np.float64)
+
+
+def _weights64(layer):
+    return (layer.kernel.numpy().astype(np.float64), layer.visible_bias.numpy().astype(np.float64),
+            layer.hidden_bias.numpy().astype(np.float64))
+
+
+def _free_energy64(layer, v, W, b, c):
+    v = tf.constant(v, tf.float64)
+    return (layer.visible_units.energy_term(v, tf.constant(b))
+            - tf.reduce_sum(tf.math.softplus(tf.matmul(v, W) + c), axis=-1))
+
+
+def _logsumexp_chunks(fn, n):
+    """logsumexp over all 2^n states of the per-state log weights returned by fn(states)."""
+    parts = []
+    for start in range(0, 1 << n, _CHUNK):
+        states = binary_states(n, start, min(start + _CHUNK, 1 << n))
+        parts.append(tf.reduce_logsumexp(fn(states)))
+    return float(tf.reduce_logsumexp(tf.stack(parts)).numpy())
+
+
+def _check_small(layer, which):
+    n_v, n_h = layer.n_visible, layer.units
+    if which == "hidden":
+        n = n_h
+    elif which == "visible":
+        if not layer.visible_units.binary or layer.visible_units.name != "bernoulli":
+            raise ValueError("enumerating visible states needs Bernoulli visible units")
+        n = n_v
+    else:
+        n = min(n_h, n_v) if layer.visible_units.name == "bernoulli" else n_h
+    if n > MAX_EXACT_UNITS:
+        raise ValueError(
+            f"exact enumeration needs 2**{n} states ({n_v} visible x {n_h} hidden units; the smaller "
+            f"enumerable layer has {n} > {MAX_EXACT_UNITS} units); use method='ais' for large models")
+    return n
+
+
+def exact_log_partition(layer):
+    """log Z by enumerating the smaller layer (the hidden one for non-Bernoulli visible units)."""
+    n = _check_small(layer, "auto")
+    W, b, c = _weights64(layer)
+    if n == layer.units:
+        Wt, bt, ct = tf.constant(W), tf.constant(b), tf.constant(c)
+
+        def log_weights(h):
+            h = tf.constant(h)
+            a = tf.matmul(h, Wt, transpose_b=True)
+            return tf.linalg.matvec(h, ct) + layer.visible_units.log_marginal(a, bt)
+        return _logsumexp_chunks(log_weights, layer.units)
+    return _logsumexp_chunks(lambda v: -_free_energy64(layer, v, W, b, c), layer.n_visible)
+
+
+def exact_visible_distribution(layer):
+    """p(v) for every visible state (Bernoulli visible units, counting order of binary_states)."""
+    _check_small(layer, "visible")
+    W, b, c = _weights64(layer)
+    states = binary_states(layer.n_visible)
+    neg_f = -_free_energy64(layer, states, W, b, c).numpy()
+    neg_f -= neg_f.max()
+    p = np.exp(neg_f)
+    return p / p.sum()
+
+
+def exact_gradient(layer, data):
+    """The exact gradient of the mean log-likelihood: (dW, db, dc) = <.>_data - <.>_model."""
+    _check_small(layer, "visible")
+    W, b, c = _weights64(layer)
+    data = np.asarray(data, np.float64)
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    ph_data = sig(data @ W + c)
+    states = binary_states(layer.n_visible)
+    p = exact_visible_distribution(layer)
+    ph_model = sig(states @ W + c)
+    dW = data.T @ ph_data / len(data) - (states * p[:, None]).T @ ph_model
+    db = data.mean(0) - p @ states
+    dc = ph_data.mean(0) - p @ ph_model
+    return dW, db, dc
+
+
+def exact_log_likelihood(layer, data):
+    """Mean log p(v) over the rows of ``data``, exactly."""
+    W, b, c = _weights64(layer)
+    neg_f = -_free_energy64(layer, np.asarray(data, np.float64), W, b, c).numpy()
+    return float(np.mean(neg_f) - exact_log_partition(layer))
+
+
+def ais_log_partition(layer, **kwargs):
+    """log Z by annealed importance sampling; see :mod:`tfrbm.ais` for the arguments."""
+    from tfrbm import ais
+    return ais.ais_log_partition(layer, **kwargs)

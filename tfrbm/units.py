@@ -1,0 +1,173 @@
+"""Unit families: the one place that knows a distribution.
+
+A unit family answers four questions about a layer of units with total input ``a`` (the bias plus
+the weighted input from the other layer):
+
+* ``mean(a)``: the conditional mean, e.g. sigma(a) for Bernoulli units;
+* ``sample(mean, seed)``: a draw from the conditional;
+* ``energy_term(v, bias)``: the part of the energy that involves only these units, as used in the
+  free energy F(v) = energy_term(v, b) - sum_j softplus(c_j + v W_:j);
+* ``log_marginal(a_without_bias, bias)``: log of the sum (or integral) over these units' states
+  of exp(-energy), used by exact enumeration and AIS.
+
+Bernoulli:  p(v_i=1|a) = sigma(a_i),            energy term -v.b
+Gaussian:   p(v_i|a) = N(a_i, 1),                energy term 1/2 ||v - b||^2  (unit variance)
+Softmax:    K-way one-hot groups, p(v_ik=1|a) = softmax_k(a_i.),   energy term -v.b
+"""
+import math
+
+import tensorflow as tf
+
+__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "get_units"]
+
+
+def _uniform(shape, seed, dtype):
+    return tf.random.stateless_uniform(shape, seed=seed, dtype=dtype)
+
+
+class Units:
+    """Base class of a unit family. Subclasses are small and stateless apart from their config."""
+
+    name = "units"
+    #: whether every unit takes values in {0, 1} (so states can be enumerated and data checked)
+    binary = False
+
+    def mean(self, a):
+        raise NotImplementedError
+
+    def sample(self, mean, seed):
+        raise NotImplementedError
+
+    def energy_term(self, v, bias):
+        raise NotImplementedError
+
+    def log_marginal(self, a, bias):
+        raise NotImplementedError
+
+    def validate(self, x):
+        """Raise ValueError when numpy data ``x`` cannot be these units' states."""
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class BernoulliUnits(Units):
+    """Binary units: p(x=1 | a) = sigmoid(a). Data must lie in [0, 1] (probabilities allowed)."""
+
+    name = "bernoulli"
+    binary = True
+
+    def mean(self, a):
+        return tf.sigmoid(a)
+
+    def sample(self, mean, seed):
+        # one uniform draw per unit compared against its probability
+        return tf.cast(_uniform(tf.shape(mean), seed, mean.dtype) < mean, mean.dtype)
+
+    def energy_term(self, v, bias):
+        return -tf.linalg.matvec(v, bias)
+
+    def log_marginal(self, a, bias):
+        # log sum_{x in {0,1}^n} exp(x.(a + b)) = sum softplus(a + b)
+        return tf.reduce_sum(tf.math.softplus(a + bias), axis=-1)
+
+    def validate(self, x):
+        import numpy as np
+        if x.size and (np.min(x) < 0 or np.max(x) > 1):
+            raise ValueError(
+                "values outside [0, 1] for Bernoulli visible units "
+                f"(min {float(np.min(x)):.4g}, max {float(np.max(x)):.4g}); scale the data to [0, 1] "
+                "or use visible='gaussian' for real-valued data")
+
+
+class GaussianUnits(Units):
+    """Real-valued units with unit variance: p(x | a) = N(a, 1). Standardise the data first."""
+
+    name = "gaussian"
+
+    def mean(self, a):
+        return a
+
+    def sample(self, mean, seed):
+        return mean + tf.random.stateless_normal(tf.shape(mean), seed=seed, dtype=mean.dtype)
+
+    def energy_term(self, v, bias):
+        return 0.5 * tf.reduce_sum(tf.square(v - bias), axis=-1)
+
+    def log_marginal(self, a, bias):
+        # integral exp(-1/2||x-b||^2 + x.a) dx = (2 pi)^{n/2} exp(1/2||a+b||^2 - 1/2||b||^2)
+        n = tf.cast(tf.shape(bias)[-1], a.dtype)
+        return (0.5 * tf.reduce_sum(tf.square(a + bias), axis=-1)
+                - 0.5 * tf.reduce_sum(tf.square(bias)) + 0.5 * n * math.log(2 * math.pi))
+
+
+class SoftmaxUnits(Units):
+    """K-way softmax units: consecutive groups of ``k`` one-hot units, one group per item.
+
+    A vector of n_items * k units is read as [item0_class0, ..., item0_class{k-1}, item1_class0, ...].
+    """
+
+    name = "softmax"
+    binary = True
+
+    def __init__(self, k=5):
+        if int(k) < 2:
+            raise ValueError(f"SoftmaxUnits needs k >= 2 classes, got {k}")
+        self.k = int(k)
+
+    def _groups(self, x):
+        return tf.reshape(x, tf.concat([tf.shape(x)[:-1], [-1, self.k]], axis=0))
+
+    def mean(self, a):
+        return tf.reshape(tf.nn.softmax(self._groups(a), axis=-1), tf.shape(a))
+
+    def sample(self, mean, seed):
+        groups = self._groups(mean)
+        # inverse-CDF draw: one uniform per group compared against the cumulative probabilities
+        u = _uniform(tf.shape(groups)[:-1], seed, mean.dtype)[..., None]
+        cdf = tf.cumsum(groups, axis=-1)
+        index = tf.reduce_sum(tf.cast(cdf < u, tf.int32), axis=-1)
+        index = tf.minimum(index, self.k - 1)
+        return tf.reshape(tf.one_hot(index, self.k, dtype=mean.dtype), tf.shape(mean))
+
+    def energy_term(self, v, bias):
+        return -tf.linalg.matvec(v, bias)
+
+    def log_marginal(self, a, bias):
+        return tf.reduce_sum(tf.reduce_logsumexp(self._groups(a + bias), axis=-1), axis=-1)
+
+    def validate(self, x):
+        import numpy as np
+        if x.shape[-1] % self.k:
+            raise ValueError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
+        if x.size and (np.min(x) < 0 or np.max(x) > 1):
+            raise ValueError("values outside [0, 1] for softmax visible units")
+
+    def get_config(self):
+        return {"name": self.name, "k": self.k}
+
+
+_FAMILIES = {cls.name: cls for cls in (BernoulliUnits, GaussianUnits, SoftmaxUnits)}
+
+
+def get_units(spec):
+    """Return a unit family from a name ('bernoulli', 'gaussian', 'softmax'), a config or an instance."""
+    if isinstance(spec, Units):
+        return spec
+    if isinstance(spec, str):
+        config = {"name": spec.lower()}
+    elif isinstance(spec, dict):
+        config = dict(spec)
+    else:
+        raise ValueError(f"unit type must be a name, a config dict or a Units instance, got {spec!r}")
+    name = config.pop("name", None)
+    if name not in _FAMILIES:
+        raise ValueError(f"unknown unit type {name!r}; choose one of {sorted(_FAMILIES)}")
+    return _FAMILIES[name](**config)
+
