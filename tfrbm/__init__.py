@@ -1,7 +1,8 @@
 """tfrbm: restricted Boltzmann machines and deep belief networks for TensorFlow 2 / Keras 3.
 
-Public names are imported lazily so that ``import tfrbm`` stays cheap and a command-line call
-only loads what it uses.
+Importing tfrbm imports its layers and models, so that every serialisable class is registered
+with Keras before a ``.keras`` file is loaded. The data, plotting and tooling modules load on
+first use.
 """
 import importlib
 
@@ -35,3 +36,14 @@ def __getattr__(name):
 
 def __dir__():
     return __all__
+
+
+from tfrbm._quiet import import_tensorflow_quietly as _quiet  # noqa: E402
+
+_quiet()
+
+# register every Keras-serialisable class (layers and all models) with Keras
+from tfrbm import layers as _layers  # noqa: E402,F401
+from tfrbm.models import _import_all as _import_models  # noqa: E402
+
+_import_models()

@@ -48,7 +48,8 @@ def k_steps(layer, h, k, seed):
 def run_chain(layer, v, steps, seed, trace=False):
     """Run ``steps`` Gibbs steps from visible states ``v``; returns (v_mean, v) after the last step.
 
-    With ``trace=True`` also returns a (steps, batch, n_visible) tensor of the visible means.
+    With ``trace=True`` (or ``"mean"``) also returns a (steps, batch, n_visible) tensor of each
+    step's visible means; with ``trace="sample"`` of each step's sampled visible states.
     ``steps`` may be a tensor (a while loop runs it in one graph).
     """
     steps = tf.convert_to_tensor(steps, tf.int32)
@@ -59,7 +60,7 @@ def run_chain(layer, v, steps, seed, trace=False):
     def body(i, v_mean, v, h, ta):
         v_mean, v, _, h = _step(layer, h, fold(seed, i))
         if trace:
-            ta = ta.write(i, v_mean)
+            ta = ta.write(i, v if trace == "sample" else v_mean)
         return i + 1, v_mean, v, h, ta
 
     loop_vars = (tf.constant(0), v_mean, v, h, ta if trace else tf.constant(0))

@@ -15,6 +15,11 @@ def _public_names():
     return names
 
 
+def _import_all():
+    """Import every model module, registering its Keras-serialisable classes."""
+    _public_names()
+
+
 def __getattr__(name):
     if name.startswith("__"):
         raise AttributeError(name)

@@ -200,6 +200,7 @@ class RBMModel(keras.Model):
         if not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="training data")
         else:
+            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would warn
             spec = x.element_spec
             spec = spec[0] if isinstance(spec, (tuple, list)) else spec
             if not getattr(spec, "dtype", tf.float32).is_floating:
@@ -363,7 +364,8 @@ class RBMModel(keras.Model):
         """Samples from the model: ``n_samples`` chains run ``steps`` steps from random visibles.
 
         Returns the final visible means (states if ``sample``), shape (n_samples, n_visible);
-        with ``trace=True`` returns (final, trace) where trace has shape (steps, n_samples, n_visible).
+        with ``trace=True`` returns (final, trace) where trace has shape (steps, n_samples, n_visible)
+        and holds each step's means (each step's sampled states if ``sample``).
         Chains start from ``init`` rows if given, else from samples of the visible-bias-only model.
         """
         n_samples = _check_positive_int("n_samples", n_samples)
@@ -377,8 +379,9 @@ class RBMModel(keras.Model):
         else:
             v0 = tf.constant(self._check_visible(init, name="init"))
         if trace:
+            kind = "sample" if sample else "mean"
             v_mean, v_out, tr = self._fn(
-                "daydream_trace", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s, trace=True))(
+                f"daydream_trace_{kind}", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s, trace=kind))(
                 v0, tf.constant(steps), seed_t)
             return (v_out if sample else v_mean).numpy(), tr.numpy()
         v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(

@@ -1,0 +1,280 @@
+"""RBM commands: ``tfrbm train`` on an image data set, and echen's ``rbmcmd`` workflow.
+
+    tfrbm train                                  # embedded 8x8 digits, good defaults
+    tfrbm train --data mnist --data-dir DIR      # MNIST from IDX files
+    tfrbm init state.keras 6 2 0.1               # rbmcmd: a new model file
+    tfrbm train --model state.keras --epochs 5000 < rows.txt
+    echo "0 0 0 1 1 0" | tfrbm run-visible state.keras
+    echo "1 0" | tfrbm run-hidden state.keras
+    tfrbm daydream state.keras 3 5               # 5 samples after 3 steps each
+    tfrbm daydream-trace state.keras 3           # one chain, every step
+"""
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from tfrbm.cli import UserError, print_json
+
+_DEFAULTS = {  # data set -> (hidden units, epochs, batch size, learning rate)
+    "digits": (64, 30, 32, 0.05),
+    "mnist": (500, 5, 100, 0.05),
+    "fashion_mnist": (500, 5, 100, 0.05),
+}
+
+
+def register(sub):
+    p = sub.add_parser("train", help="train an RBM (embedded digits by default, or MNIST)",
+                       description="Train an RBM with contrastive divergence and write the model "
+                                   "and figures. With --model, train an existing rbmcmd model file "
+                                   "on rows of 0/1 read from --input or standard input.")
+    p.add_argument("--data", choices=sorted(_DEFAULTS), default="digits",
+                   help="data set (default: the embedded scikit-learn 8x8 digits)")
+    p.add_argument("--data-dir", help="folder with the data set (or set TFRBM_DATA_DIR)")
+    p.add_argument("--hidden", type=int, help="hidden units (default: 64 digits, 500 MNIST)")
+    p.add_argument("--epochs", type=int, help="epochs (default: 30 digits, 5 MNIST)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: 32 digits, 100 MNIST)")
+    p.add_argument("--lr", type=float, help="learning rate of SGD (default 0.05)")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    p.add_argument("--cd-k", type=int, default=1, help="Gibbs steps per update (default 1)")
+    p.add_argument("--persistent", action="store_true", help="persistent CD")
+    p.add_argument("--n-chains", type=int, default=100, help="persistent chains (default 100)")
+    p.add_argument("--binarize", choices=["stochastic", "threshold", "none"], default="stochastic",
+                   help="binarization, drawn fresh each epoch when stochastic (default)")
+    p.add_argument("--limit", type=int, help="use only the first N training examples")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--output", default="tfrbm_output", help="output folder (default tfrbm_output)")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of final metrics")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--model", help="rbmcmd mode: the model file to train (see tfrbm init)")
+    p.add_argument("--input", default="-", help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("init", help="rbmcmd: create a model file N_VISIBLE x N_HIDDEN")
+    p.add_argument("model")
+    p.add_argument("n_visible", type=int)
+    p.add_argument("n_hidden", type=int)
+    p.add_argument("learning_rate", type=float, nargs="?", default=0.1)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_init)
+
+    for name, helptext in (("run-visible", "rbmcmd: hidden units for visible rows on stdin"),
+                           ("run-hidden", "rbmcmd: visible units for hidden rows on stdin")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("model")
+        p.add_argument("--input", default="-", help="file of rows, '-' for stdin (default)")
+        p.add_argument("--probabilities", action="store_true",
+                       help="print probabilities instead of sampled 0/1 states")
+        p.add_argument("--seed", type=int)
+        p.set_defaults(func=_run_visible if name == "run-visible" else _run_hidden)
+
+    p = sub.add_parser("daydream", help="rbmcmd: N samples after STEPS Gibbs steps")
+    p.add_argument("model")
+    p.add_argument("steps", type=int)
+    p.add_argument("n", type=int, nargs="?", default=1)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=_daydream)
+
+    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step")
+    p.add_argument("model")
+    p.add_argument("steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=_daydream_trace)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _positive(name, value):
+    if value is not None and value <= 0:
+        raise UserError(f"--{name} must be positive, got {value}")
+    return value
+
+
+def _read_rows(source):
+    """Rows of numbers from a file or stdin ('-'), one example per line."""
+    if source == "-":
+        text, where = sys.stdin.read(), "standard input"
+    else:
+        path = pathlib.Path(source)
+        if not path.is_file():
+            raise UserError(f"input file {source} does not exist")
+        text, where = path.read_text(), source
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rows.append([float(tok) for tok in line.replace(",", " ").split()])
+        except ValueError:
+            raise UserError(f"{where}, line {lineno}: expected numbers separated by spaces, got {line!r}")
+        if len(rows[-1]) != len(rows[0]):
+            raise UserError(f"{where}, line {lineno}: {len(rows[-1])} values, but line 1 has {len(rows[0])}")
+    if not rows:
+        raise UserError(f"no rows read from {where}")
+    return np.array(rows, np.float32)
+
+
+def _print_rows(rows):
+    for row in np.atleast_2d(rows):
+        print(" ".join(f"{v:g}" if float(v).is_integer() else f"{v:.4f}" for v in row))
+
+
+def _load(path):
+    import keras
+
+    import tfrbm  # noqa: F401  (registers the custom objects)
+    if not pathlib.Path(path).is_file():
+        raise UserError(f"model file {path} does not exist; create one with `tfrbm init {path} N_VISIBLE N_HIDDEN`")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # a corrupt or foreign file
+        raise UserError(f"cannot load model file {path}: {exc}") from None
+
+
+def _save(model, path):
+    """Save atomically: write beside the target, then rename over it."""
+    import os
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------- commands
+def _init(args):
+    import keras
+
+    import tfrbm
+    _positive("n_visible", args.n_visible)
+    _positive("n_hidden", args.n_hidden)
+    _positive("learning_rate", args.learning_rate)
+    keras.utils.set_random_seed(args.seed)
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(args.n_hidden, kernel_initializer=keras.initializers.RandomNormal(stddev=0.1)),
+                           seed=args.seed)
+    model.build((None, args.n_visible))
+    model.compile(optimizer=keras.optimizers.SGD(args.learning_rate))
+    _save(model, args.model)
+    print(f"created {args.model}: {args.n_visible} visible x {args.n_hidden} hidden, learning rate {args.learning_rate}")
+    return 0
+
+
+def _train(args):
+    for name in ("hidden", "epochs", "batch_size", "lr", "cd_k", "n_chains", "limit"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    if args.model:
+        return _train_rows(args)
+    return _train_images(args)
+
+
+def _train_rows(args):
+    import keras
+    model = _load(args.model)
+    data = _read_rows(args.input)
+    import tensorflow as tf
+    epochs = args.epochs or 1
+    keras.utils.set_random_seed(args.seed)
+    # echen's "epochs" are passes over a handful of rows: stream them as one Keras epoch of
+    # epochs x batches updates instead of paying Keras's per-epoch overhead thousands of times
+    stream = (tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=args.seed)
+              .batch(args.batch_size or len(data)).repeat(epochs).prefetch(tf.data.AUTOTUNE))
+    history = model.fit(stream, epochs=1, verbose=0 if args.quiet or args.json else "auto")
+    _save(model, args.model)
+    metrics = {k: v[-1] for k, v in history.history.items()}
+    if args.json:
+        print_json(metrics)
+    else:
+        print(f"trained {args.model} for {epochs} epochs: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    return 0
+
+
+def _train_images(args):
+    import keras
+
+    import tfrbm
+    from tfrbm import viz
+    from tfrbm.data import images
+
+    hidden, epochs, batch_size, lr = _DEFAULTS[args.data]
+    hidden, epochs = args.hidden or hidden, args.epochs or epochs
+    batch_size, lr = args.batch_size or batch_size, args.lr or lr
+    binarize = None if args.binarize == "none" else args.binarize
+    keras.utils.set_random_seed(args.seed)
+    train_split = "train"
+    x_train, _ = images.load_images(args.data, split=train_split, data_dir=args.data_dir)
+    x_test, _ = images.load_images(args.data, split="test", data_dir=args.data_dir)
+    if args.limit:
+        x_train = x_train[:args.limit]
+    train_ds = images.make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=args.seed,
+                                   binarize=binarize)
+    x_test_bin = images.binarize(x_test, binarize, seed=args.seed) if binarize else x_test
+
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(hidden), cd_k=args.cd_k, persistent=args.persistent,
+                           n_chains=args.n_chains, seed=args.seed)
+    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=args.momentum))
+    model.build((None, x_train.shape[1]))
+    model.initialize_from_data(images.binarize(x_train[:20000], binarize, seed=args.seed)
+                               if binarize else x_train[:20000])
+    out = pathlib.Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.json:
+        print(f"training a {x_train.shape[1]}x{hidden} RBM on {args.data} ({len(x_train)} examples), "
+              f"{'P' if args.persistent else ''}CD-{args.cd_k}, {epochs} epochs, batch {batch_size}")
+    start = time.perf_counter()
+    history = model.fit(train_ds, epochs=epochs, validation_data=(x_test_bin,),
+                        verbose=0 if args.quiet or args.json else "auto")
+    seconds = time.perf_counter() - start
+
+    _save(model, out / "model.keras")
+    shape = images.image_shape(args.data)
+    viz.weight_tiles(model.layer.kernel.numpy(), shape=shape, n=min(100, hidden),
+                     path=out / "weights.png", title="hidden units' weights")
+    viz.image_grid(model.daydream(64, steps=1000, seed=args.seed), shape=shape,
+                   path=out / "samples.png", title="daydream: 64 chains after 1,000 Gibbs steps")
+    viz.reconstructions(x_test_bin[:10], model.reconstruct(x_test_bin[:10]), shape=shape,
+                        path=out / "reconstructions.png", title="test digits and reconstructions")
+    viz.training_curves(history, path=out / "training.png", title="training")
+    metrics = {k: float(v[-1]) for k, v in history.history.items()}
+    metrics = {("test_" + k[4:] if k.startswith("val_") else k): v for k, v in metrics.items()}
+    metrics.update({"epochs": epochs, "seconds": round(seconds, 2), "seconds_per_epoch": round(seconds / epochs, 3)})
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    (out / "history.json").write_text(json.dumps(history.history, indent=2) + "\n")
+    if args.json:
+        print_json(metrics)
+    else:
+        for key in sorted(metrics):
+            print(f"{key:>28}: {metrics[key]:.4f}" if isinstance(metrics[key], float) else f"{key:>28}: {metrics[key]}")
+        print(f"wrote model.keras, weights.png, samples.png, reconstructions.png, training.png to {out}/")
+    return 0
+
+
+def _run_visible(args):
+    model = _load(args.model)
+    rows = _read_rows(args.input)
+    _print_rows(model.run_visible(rows, sample=not args.probabilities, seed=args.seed))
+    return 0
+
+
+def _run_hidden(args):
+    model = _load(args.model)
+    rows = _read_rows(args.input)
+    _print_rows(model.run_hidden(rows, sample=not args.probabilities, seed=args.seed))
+    return 0
+
+
+def _daydream(args):
+    model = _load(args.model)
+    _positive("steps", args.steps)
+    _positive("n", args.n)
+    _print_rows(model.daydream(args.n, steps=args.steps, sample=True, seed=args.seed))
+    return 0
+
+
+def _daydream_trace(args):
+    model = _load(args.model)
+    _positive("steps", args.steps)
+    _, trace = model.daydream(1, steps=args.steps, trace=True, sample=True, seed=args.seed)
+    _print_rows(trace[:, 0])
+    return 0
