@@ -1,0 +1,125 @@
+"""``tfrbm recommend`` and ``tfrbm recommender {train,demo}``: the RBM recommender on MovieLens.
+
+    tfrbm recommend --data-dir ../shared/datasets --user 215 -n 10
+    tfrbm recommender train --data-dir ../shared/datasets --fold u1 --epochs 40 --json
+    tfrbm recommender demo            # echen's six-movie example
+"""
+import time
+
+__all__ = ["register"]
+
+
+def _model_args(p):
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding movielens_100k/ (or the data set folder itself)")
+    p.add_argument("--variant", choices=("100k", "1m"), default="100k")
+    p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _make(args):
+    from tfrbm.models.recommender import RBMRecommender
+    kw = {"n_hidden": args.hidden, "seed": args.seed}
+    for name in ("learning_rate", "weight_decay", "batch_size"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    return RBMRecommender(**kw)
+
+
+def _recommend(args):
+    from tfrbm.cli import UserError, print_json
+    from tfrbm.models.recommender import RBMRecommender
+    if args.n < 1:
+        raise UserError(f"-n must be at least 1, got {args.n}")
+    if args.model:
+        rec = RBMRecommender.load(args.model)
+    else:
+        from tfrbm.data.ratings import movielens
+        data = movielens(args.variant, data_dir=args.data_dir)
+        rec = _make(args).fit(data, epochs=args.epochs)
+        if args.save:
+            print(f"saved {rec.save(args.save)}")
+    recs = rec.recommend(args.user, n=args.n, exclude_seen=not args.include_seen)
+    print(f"top {len(recs)} for user {args.user}:")
+    for rank, (mid, title, score) in enumerate(recs, 1):
+        print(f"{rank:3d}. {title} (movie {mid}): expected rating {score:.2f}")
+    if args.json:
+        print_json({"user": args.user, "movie_ids": [int(m) for m in recs.movie_ids],
+                    "scores": [round(float(s), 4) for s in recs.scores]})
+    return 0
+
+
+def _train(args):
+    from tfrbm.cli import print_json
+    from tfrbm.data.ratings import movielens
+    from tfrbm.models.recommender_baselines import evaluate
+    data = movielens(args.variant, data_dir=args.data_dir)
+    if args.fold:
+        train, test = data.fold(args.fold)
+    else:
+        train, test = data.split(args.test_fraction, seed=args.seed)
+    rec = _make(args)
+    t0 = time.perf_counter()
+    rec.fit(train, epochs=args.epochs, verbose=0 if args.json else 1)
+    seconds = time.perf_counter() - t0
+    metrics = evaluate(rec, train, test)
+    metrics.update(train_seconds=round(seconds, 2), epochs=args.epochs, hidden=args.hidden)
+    if args.save:
+        metrics["saved"] = str(rec.save(args.save))
+    print(f"test RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  precision@10 "
+          f"{metrics['precision@10']:.4f}  recall@10 {metrics['recall@10']:.4f}  nDCG@10 "
+          f"{metrics['ndcg@10']:.4f}  ({seconds:.1f}s training)")
+    if args.json:
+        print_json(metrics)
+    return 0
+
+
+def _demo(args):
+    from tfrbm.cli import print_json
+    from tfrbm.models.recommender import SIX_MOVIE_USERS, SIX_MOVIES, six_movie_demo
+    rec, recs = six_movie_demo(epochs=args.epochs, seed=args.seed)
+    print("six-movie example (1 = wants to watch):")
+    for name, prefs in SIX_MOVIE_USERS.items():
+        print(f"  {name:6s} " + " ".join(f"{t}={p}" for t, p in zip(SIX_MOVIES, prefs)))
+    hidden = rec.hidden_probabilities({4: 2, 5: 2})
+    print("George wants Gladiator and Titanic; hidden units: "
+          + ", ".join(f"{p:.2f}" for p in hidden))
+    print("recommended for George: " + ", ".join(
+        f"{t} ({s - 1:.2f})" for _, t, s in recs))
+    if args.json:
+        print_json({"top": recs.titles[0], "titles": recs.titles,
+                    "p_wants": [round(float(s) - 1, 4) for s in recs.scores]})
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("recommend", help="top-N movies for a MovieLens user (RBM)")
+    _model_args(p)
+    p.add_argument("--user", type=int, required=True, help="MovieLens user id")
+    p.add_argument("-n", type=int, default=10, help="how many movies (default 10)")
+    p.add_argument("--model", default=None, help="a recommender saved with --save (skip training)")
+    p.add_argument("--save", default=None, help="save the trained recommender here (.npz)")
+    p.add_argument("--include-seen", action="store_true", help="keep movies the user rated")
+    p.add_argument("--json", action="store_true", help="end with one JSON line")
+    p.set_defaults(func=_recommend)
+
+    group = subparsers.add_parser("recommender", help="train/evaluate the RBM recommender")
+    sub = group.add_subparsers(dest="recommender_command", metavar="ACTION")
+    t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
+    _model_args(t)
+    t.add_argument("--fold", choices=("u1", "u2", "u3", "u4", "u5", "ua", "ub"), default=None,
+                   help="a published ML-100k split (default: a seeded random 80/20 split)")
+    t.add_argument("--test-fraction", type=float, default=0.2)
+    t.add_argument("--save", default=None)
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=_train)
+    d = sub.add_parser("demo", help="echen's six-movie example through the same API")
+    d.add_argument("--epochs", type=int, default=300)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=_demo)
+    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
