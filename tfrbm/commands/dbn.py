@@ -1,0 +1,121 @@
+"""``tfrbm dbn train``: greedy DBN pre-training, then a fine-tuned classifier (and optional samples).
+
+    tfrbm dbn train --data digits --layers 64,32 --epochs 10 --finetune-epochs 20 --json
+    tfrbm dbn train --data mnist --data-dir ../shared/datasets --layers 500,200,50 \\
+        --epochs 5 --finetune-epochs 10 --output dbn_classifier.keras --samples samples.png
+"""
+import time
+
+__all__ = ["register", "run_dbn_train", "parse_layers"]
+
+
+def parse_layers(text):
+    """'500,200,50' -> [500, 200, 50]; ValueError for anything but positive integers."""
+    try:
+        sizes = [int(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--layers must be comma-separated positive integers, got {text!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise ValueError(f"--layers must be comma-separated positive integers, got {text!r}")
+    return sizes
+
+
+def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5, cd_k=1,
+                  persistent=False, learning_rate=0.1, batch_size=100, finetune_epochs=10,
+                  finetune_lr=1e-3, limit=None, seed=0, output=None, dbn_output=None,
+                  samples=None, sample_steps=1000, verbose=0):
+    """Pre-train a DBN on ``data``, fine-tune a classifier, evaluate it; returns a metrics dict."""
+    import keras
+    import numpy as np
+
+    from tfrbm.data.images import image_shape, load_images
+    from tfrbm.models.dbn import DBNModel
+
+    for name, value in (("--epochs", epochs), ("--finetune-epochs", finetune_epochs),
+                        ("--batch-size", batch_size)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for path, what in ((output, "--output"), (dbn_output, "--dbn-output")):
+        if path and not str(path).endswith(".keras"):
+            raise ValueError(f"{what} must end in .keras, got {str(path)!r}")
+    keras.utils.set_random_seed(seed)
+    split_train, split_test = "train", "test"
+    x, y = load_images(data, split_train, data_dir=data_dir)
+    xt, yt = load_images(data, split_test, data_dir=data_dir)
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"--limit must be a positive integer, got {limit!r}")
+        x, y, xt, yt = x[:limit], y[:limit], xt[:limit], yt[:limit]
+    dbn = DBNModel(list(layers), seed=seed)
+    t0 = time.time()
+    histories = dbn.pretrain(x, epochs=epochs, cd_k=cd_k, persistent=persistent,
+                             learning_rate=learning_rate, batch_size=batch_size, verbose=verbose)
+    pretrain_seconds = time.time() - t0
+    metrics = {"data": data, "layers": ",".join(map(str, layers)), "epochs": epochs,
+               "pretrain_seconds": round(pretrain_seconds, 2)}
+    for i, h in enumerate(histories):
+        err = h.history["reconstruction_error"]
+        metrics[f"layer{i + 1}_reconstruction_error"] = err[-1]
+        print(f"layer {i + 1}: reconstruction error {err[0]:.4f} -> {err[-1]:.4f}", flush=True)
+    clf = dbn.to_classifier(int(max(y.max(), yt.max())) + 1,
+                            optimizer=keras.optimizers.Adam(finetune_lr))
+    t0 = time.time()
+    clf.fit(x, y, epochs=finetune_epochs, batch_size=batch_size, verbose=verbose)
+    metrics["finetune_seconds"] = round(time.time() - t0, 2)
+    loss, acc = clf.evaluate(xt, yt, verbose=0, batch_size=1000)
+    metrics.update(test_accuracy=float(acc), test_loss=float(loss),
+                   finetune_epochs=finetune_epochs)
+    print(f"fine-tuned classifier: test accuracy {acc:.4f}", flush=True)
+    if output:
+        clf.save(output)
+        metrics["output"] = str(output)
+    if dbn_output:
+        dbn.save(dbn_output)
+        metrics["dbn_output"] = str(dbn_output)
+    if samples:
+        from tfrbm import viz
+        fantasies = dbn.sample(64, steps=sample_steps, seed=seed)
+        viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(data),
+                       title=f"DBN samples ({sample_steps} Gibbs steps in the top RBM)", path=samples)
+        metrics["samples"] = str(samples)
+    return metrics
+
+
+def _train(args):
+    from tfrbm.cli import print_json
+    metrics = run_dbn_train(
+        data=args.data, data_dir=args.data_dir, layers=parse_layers(args.layers),
+        epochs=args.epochs, cd_k=args.cd_k, persistent=args.persistent,
+        learning_rate=args.learning_rate, batch_size=args.batch_size,
+        finetune_epochs=args.finetune_epochs, finetune_lr=args.finetune_lr, limit=args.limit,
+        seed=args.seed, output=args.output, dbn_output=args.dbn_output, samples=args.samples,
+        sample_steps=args.sample_steps, verbose=args.verbose)
+    if args.json:
+        print_json(metrics)
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("dbn", help="deep belief networks: greedy pre-training + fine-tuning")
+    sub = p.add_subparsers(dest="dbn_command", metavar="ACTION")
+    t = sub.add_parser("train", help="pre-train a DBN, fine-tune a classifier, report test accuracy")
+    t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default="digits")
+    t.add_argument("--data-dir", default=None, help="folder holding mnist/ (IDX .gz files)")
+    t.add_argument("--layers", default="500,200,50", help="hidden sizes, bottom first")
+    t.add_argument("--epochs", type=int, default=5, help="pre-training epochs per layer")
+    t.add_argument("--cd-k", type=int, default=1)
+    t.add_argument("--persistent", action="store_true", help="persistent CD")
+    t.add_argument("--learning-rate", type=float, default=0.1, help="RBM SGD learning rate")
+    t.add_argument("--batch-size", type=int, default=100)
+    t.add_argument("--finetune-epochs", type=int, default=10)
+    t.add_argument("--finetune-lr", type=float, default=1e-3, help="Adam learning rate")
+    t.add_argument("--limit", type=int, default=None, help="use the first N train/test examples")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--output", default=None, help="save the fine-tuned classifier (.keras)")
+    t.add_argument("--dbn-output", default=None, help="save the pre-trained DBN (.keras)")
+    t.add_argument("--samples", default=None, help="save an 8x8 grid of DBN samples (.png)")
+    t.add_argument("--sample-steps", type=int, default=1000)
+    t.add_argument("--verbose", type=int, default=0)
+    t.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    t.set_defaults(func=_train)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
