@@ -1,0 +1,112 @@
+"""Training memory: peak RSS for one epoch on MNIST (60,000 examples) against the same data
+repeated 10 times and streamed through tf.data (``repeat``, never materialized).
+
+Each case runs in its own child process (peak RSS, ``ru_maxrss``, is per process), which loads
+MNIST, binarizes it once, records its RSS, trains an ``RBMModel`` for one pass over its input and
+records its peak RSS. Training memory that does not grow with the data set shows as the same
+peak for 60,000 and 600,000 examples.
+
+Usage:
+    python benchmarks/bench_memory.py                         # hidden 500, batch 100, 10x repeat
+    python benchmarks/bench_memory.py --hidden 100 --repeat 10 --json /tmp/mem.json
+    python benchmarks/bench_memory.py --case stream           # one case, in this process
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def rss_mib():
+    """Current resident set size of this process in MiB (Linux /proc)."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _load(examples):
+    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+    from bench_cd import load_binarized_mnist
+    return load_binarized_mnist(examples)
+
+
+def case_main(case, hidden, batch, repeat, examples):
+    import keras
+    import tensorflow as tf
+    from tfrbm.layers import RBMLayer
+    from tfrbm.models.rbm import RBMModel
+
+    x = _load(examples)
+    rss_data = rss_mib()
+    model = RBMModel(RBMLayer(hidden), seed=1)
+    model.compile(optimizer=keras.optimizers.SGD(0.05))
+    if case == "array":
+        n_seen = len(x)
+        start = time.perf_counter()
+        model.fit(x, batch_size=batch, epochs=1, verbose=0)
+    elif case == "stream":
+        n_seen = len(x) * repeat
+        ds = (tf.data.Dataset.from_tensor_slices(x).repeat(repeat).batch(batch)
+              .prefetch(tf.data.AUTOTUNE))
+        start = time.perf_counter()
+        model.fit(ds, epochs=1, verbose=0)
+    else:
+        raise ValueError(f"unknown case {case!r}; use 'array' or 'stream'")
+    seconds = time.perf_counter() - start
+    return {"case": case, "examples_seen": n_seen, "hidden": hidden, "batch": batch,
+            "rss_after_data_mib": rss_data, "rss_end_mib": rss_mib(),
+            "peak_rss_mib": peak_rss_mib(), "train_seconds": seconds,
+            "examples_per_s": n_seen / seconds}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--case", choices=("array", "stream", "both"), default="both")
+    parser.add_argument("--hidden", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=10, help="times the streamed case repeats the data")
+    parser.add_argument("--examples", type=int, default=60000)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+
+    if args.case != "both":
+        res = case_main(args.case, args.hidden, args.batch, args.repeat, args.examples)
+        print("RESULT " + json.dumps(res))
+        return res
+
+    results = []
+    for case in ("array", "stream"):
+        cmd = [sys.executable, os.path.abspath(__file__), "--case", case, "--hidden", str(args.hidden),
+               "--batch", str(args.batch), "--repeat", str(args.repeat), "--examples", str(args.examples)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+        results.append(json.loads(line[len("RESULT "):]))
+    print(f"{'case':<8}{'examples':>10}{'RSS after data':>16}{'peak RSS':>11}{'RSS at end':>12}"
+          f"{'train s':>9}{'ex/s':>9}")
+    for r in results:
+        print(f"{r['case']:<8}{r['examples_seen']:>10,}{r['rss_after_data_mib']:>13.0f} MiB"
+              f"{r['peak_rss_mib']:>8.0f} MiB{r['rss_end_mib']:>8.0f} MiB{r['train_seconds']:>9.1f}"
+              f"{r['examples_per_s']:>9,.0f}")
+    growth = results[1]["peak_rss_mib"] - results[0]["peak_rss_mib"]
+    print(f"peak RSS difference, {results[1]['examples_seen']:,} streamed vs "
+          f"{results[0]['examples_seen']:,} in memory: {growth:+.0f} MiB")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=1)
+    return results
+
+
+if __name__ == "__main__":
+    main()
