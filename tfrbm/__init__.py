@@ -20,8 +20,8 @@ _PUBLIC = {
     "DBNModel": "tfrbm.models.dbn",
     "RBMRecommender": "tfrbm.models.recommender",
 }
-_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "models", "viz", "export",
-               "tuning", "callbacks", "metrics", "cli", "validation", "assignment")
+_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
+               "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 
