@@ -52,7 +52,8 @@ def _save(model, output):
         if path.suffix != ".keras":
             raise ValueError(f"--output must end in .keras, got {str(path)!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        from tfrbm.safety import atomic_save
+        atomic_save(model, path)  # temp file + rename; refuses NaN weights
         return str(path)
     return None
 

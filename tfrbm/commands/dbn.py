@@ -67,10 +67,12 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
                    finetune_epochs=finetune_epochs)
     print(f"fine-tuned classifier: test accuracy {acc:.4f}", flush=True)
     if output:
-        clf.save(output)
+        from tfrbm.safety import atomic_save
+        atomic_save(clf, output)
         metrics["output"] = str(output)
     if dbn_output:
-        dbn.save(dbn_output)
+        from tfrbm.safety import atomic_save
+        atomic_save(dbn, dbn_output)
         metrics["dbn_output"] = str(dbn_output)
     if samples:
         from tfrbm import viz

@@ -134,12 +134,9 @@ def _load(path):
 
 
 def _save(model, path):
-    """Save atomically: write beside the target, then rename over it."""
-    import os
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    """Save atomically (write beside the target, then rename over it); refuses NaN weights."""
+    from tfrbm.safety import atomic_save
+    atomic_save(model, path)
 
 
 # ---------------------------------------------------------------------------- commands

@@ -59,6 +59,8 @@ def read_ratings_file(path, sep=None, min_rating=1, max_rating=5):
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    if not any(line.strip() for line in lines):
+        raise RatingsFormatError(f"{path.name}: file is empty (no ratings); re-download the data set")
     n = len(lines)
     if all(line.count(sep) == 3 for line in lines):            # fast path: well-formed file
         try:

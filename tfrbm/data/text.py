@@ -44,7 +44,10 @@ def read_words(path):
     if not path.is_file():
         raise FileNotFoundError(f"text file {str(path)!r} does not exist")
     with open(path, encoding="utf-8") as handle:
-        return handle.read().replace("\n", f" {EOS} ").split()
+        words = handle.read().replace("\n", f" {EOS} ").split()
+    if not words:
+        raise ValueError(f"text file {str(path)!r} is empty (no words)")
+    return words
 
 
 def build_word_vocab(words, max_size=10000):

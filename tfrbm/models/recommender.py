@@ -394,13 +394,19 @@ class RBMRecommender(RatingModel):
         path.parent.mkdir(parents=True, exist_ok=True)
         indptr, cols, vals = self._csr
         ids = np.array(sorted(self.titles), dtype=np.int64)
-        np.savez_compressed(
-            path, W=self.W.numpy(), b=self.b.numpy(), c=self.c.numpy(),
-            user_ids=self.user_ids, movie_ids=self.movie_ids, indptr=indptr, cols=cols,
-            vals=vals, title_ids=ids,
-            title_text=np.array([self.titles[int(i)] for i in ids], dtype=object).astype(str),
-            config=np.array(json.dumps(self.get_config())),
-            history=np.array(json.dumps(self.history)))
+        from tfrbm.safety import atomic_path
+        weights = (self.W.numpy(), self.b.numpy(), self.c.numpy())
+        if not all(np.isfinite(w).all() for w in weights):
+            raise ValueError(f"refusing to save {path}: the recommender's weights contain NaN or Inf")
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            # an open file, so numpy does not append ".npz" to the temporary name
+            np.savez_compressed(
+                handle, W=self.W.numpy(), b=self.b.numpy(), c=self.c.numpy(),
+                user_ids=self.user_ids, movie_ids=self.movie_ids, indptr=indptr, cols=cols,
+                vals=vals, title_ids=ids,
+                title_text=np.array([self.titles[int(i)] for i in ids], dtype=object).astype(str),
+                config=np.array(json.dumps(self.get_config())),
+                history=np.array(json.dumps(self.history)))
         return path
 
     @classmethod

@@ -1,0 +1,278 @@
+"""Resumable training: a BackupAndRestore that survives SIGKILL mid-epoch and resumes exactly.
+
+Keras' ``BackupAndRestore`` (Keras 3) saves ``model.save_weights`` plus the epoch, and on restart
+starts again at the *beginning* of the interrupted epoch. ``save_weights`` holds the model's own
+variables (for RBMModel: the weights, the persistent chains, the ``initialized`` flag, the
+sparsity running mean) and the optimizer's (iterations, momentum slots). Keras leaves out the
+state of ``keras.random.SeedGenerator`` objects (RBMModel now adds its own; DBNModel's and
+Dropout layers' are still left out), so a resumed model could replay old random numbers.
+:class:`TrainingBackup` closes those gaps:
+
+* it also saves every SeedGenerator state of the model (the RNG of the Gibbs sampler);
+* it records how many batches of the current epoch were done and, on resume, skips exactly those
+  batches (they are drawn from the data iterator and discarded) so that with the same data order
+  (``shuffle=False`` or a seeded tf.data pipeline) the resumed run matches an uninterrupted one;
+* it writes the weights and the metadata atomically (the metadata rename is the commit point),
+  so a kill during a backup leaves the previous backup usable; it never backs up NaN weights;
+* it keeps tracking the epoch after a resume (Keras' callback restarts its count at 0).
+
+:class:`DBNPretrainBackup` does the same for ``DBNModel.pretrain`` at layer boundaries: each
+finished layer is backed up, and a restarted ``pretrain`` restores the finished layers and
+skips their training (their data batches are drawn and discarded, keeping the data order).
+"""
+import json
+import os
+import pathlib
+import shutil
+import warnings
+
+import keras
+import numpy as np
+
+from tfrbm.safety import atomic_path, non_finite_variables
+
+__all__ = ["TrainingBackup", "DBNPretrainBackup", "seed_generator_states",
+           "set_seed_generator_states", "read_backup_metadata"]
+
+_META = "training_metadata.json"
+
+
+# ----------------------------------------------------------------------------- RNG state
+def _seed_state_variables(model):
+    return [v for v in model.variables if "seed_generator_state" in (getattr(v, "path", "") or v.name)]
+
+
+def seed_generator_states(model):
+    """[(path, state array)] of every keras.random.SeedGenerator tracked by ``model``, in order."""
+    return [(v.path, keras.ops.convert_to_numpy(v)) for v in _seed_state_variables(model)]
+
+
+def set_seed_generator_states(model, states):
+    """Restore states from :func:`seed_generator_states` (matched by position; paths checked)."""
+    variables = _seed_state_variables(model)
+    if len(variables) != len(states):
+        raise ValueError(f"the backup holds {len(states)} random-generator states but the model "
+                         f"has {len(variables)}: it is not the model that was backed up")
+    for variable, (path, value) in zip(variables, states):
+        if tuple(variable.shape) != tuple(np.shape(value)):
+            raise ValueError(f"random-generator state {path} has shape {np.shape(value)}, the "
+                             f"model's {variable.path} has {tuple(variable.shape)}")
+        variable.assign(value)
+
+
+def read_backup_metadata(backup_dir):
+    """The metadata of the latest backup in ``backup_dir`` (a dict), or None if there is none."""
+    path = pathlib.Path(backup_dir) / _META
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"backup metadata {path} is unreadable ({exc}); delete {backup_dir} "
+                         "to start training from scratch") from None
+
+
+def _write_json(path, data):
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data))
+
+
+# ----------------------------------------------------------------------------- batch skipping
+def _skip_batches(model, n, before_first=None):
+    """Make the next ``n`` calls of ``model.train_function`` draw a batch and discard it."""
+    original = model.train_function
+    state = {"left": int(n), "first": True}
+
+    def skipping(iterator):
+        if state["left"] <= 0:
+            model.train_function = original
+            return original(iterator)
+        if state["first"] and before_first is not None:
+            before_first()
+        state["first"] = False
+        next(iterator)
+        state["left"] -= 1
+        if state["left"] <= 0:
+            model.train_function = original
+        return {}
+
+    model.train_function = skipping
+    return state
+
+
+class TrainingBackup(keras.callbacks.BackupAndRestore):
+    """Back up the complete training state every epoch or every ``save_freq`` steps; resume exactly.
+
+    Args:
+        backup_dir: folder for this run's backup only (created if missing).
+        save_freq: ``"epoch"`` or an integer number of training steps between backups.
+        delete_checkpoint: remove the backup when ``fit`` completes (default True).
+
+    Use it like ``keras.callbacks.BackupAndRestore``: pass it to ``fit`` and, after a crash, run
+    the same script again. The model must be built (RBMModel builds itself in ``fit``).
+    Metrics of the resumed epoch only average the batches run after the resume.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
+            raise ValueError(f"save_freq must be 'epoch' or a positive integer, got {save_freq!r}")
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+        self.backup_dir = str(backup_dir)
+        self._epoch = 0
+        self._batches_done = 0
+        self._since_save = 0
+        self._skipping = None
+        self.restored_from = None
+
+    # -- state files
+    def _meta_path(self):
+        return pathlib.Path(self.backup_dir) / _META
+
+    def _save_model(self, epoch_done=False):
+        bad = non_finite_variables(self.model)
+        if bad:
+            warnings.warn(f"backup skipped at epoch {self._epoch + 1}, step {self._batches_done}: "
+                          f"NaN/Inf in {', '.join(bad)}; the previous backup is kept",
+                          RuntimeWarning, stacklevel=2)
+            return
+        folder = pathlib.Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        old = read_backup_metadata(folder) or {}
+        serial = int(old.get("serial", 0)) + 1
+        weights = f"state-{serial}.weights.h5"
+        rng = f"rng-{serial}.npz"
+        with atomic_path(folder / weights) as tmp:
+            self.model.save_weights(str(tmp))
+        states = seed_generator_states(self.model)
+        with atomic_path(folder / rng) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **{f"s{i}": s for i, (_, s) in enumerate(states)})
+        epoch, batches = (self._epoch + 1, 0) if epoch_done else (self._epoch, self._batches_done)
+        _write_json(self._meta_path(), {
+            "serial": serial, "epoch": epoch, "batches_done": batches, "weights": weights,
+            "rng": rng, "rng_paths": [p for p, _ in states]})
+        for name in (old.get("weights"), old.get("rng")):   # the commit is done: drop the old files
+            if name and name not in (weights, rng):
+                try:
+                    (folder / name).unlink()
+                except FileNotFoundError:
+                    pass
+
+    def _restore(self, meta):
+        folder = pathlib.Path(self.backup_dir)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(str(folder / meta["weights"]))
+        with np.load(folder / meta["rng"]) as data:
+            states = [(p, data[f"s{i}"]) for i, p in enumerate(meta["rng_paths"])]
+        set_seed_generator_states(self.model, states)
+
+    # -- callback hooks
+    def on_train_begin(self, logs=None):
+        self._since_save = 0
+        self._skipping = None
+        meta = read_backup_metadata(self.backup_dir)
+        if meta is None:
+            return
+        if not self.model.built:
+            raise ValueError("TrainingBackup needs a built model: build it (or call it on a batch) "
+                             "before fit")
+        self._restore(meta)
+        epoch, done = int(meta["epoch"]), int(meta["batches_done"])
+        steps = (self.params or {}).get("steps")
+        if steps and done >= steps:
+            epoch, done = epoch + 1, 0
+        self.model._initial_epoch = epoch
+        self.restored_from = {"epoch": epoch, "batches_done": done}
+        if done:
+            # other callbacks' on_epoch_begin (e.g. resetting an LSTM's states) run after this:
+            # restore again just before the first skipped batch, then discard the done batches
+            self._skipping = _skip_batches(self.model, done, before_first=lambda: self._restore(meta))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._batches_done = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches_done = batch + 1
+        if self._skipping is not None and self._skipping["left"] > 0:
+            return   # the restored state is already past this batch
+        if self.save_freq == "epoch":
+            return
+        self._since_save += 1
+        if self._since_save >= self.save_freq:
+            self._since_save = 0
+            self._save_model()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save_model(epoch_done=True)
+
+    def on_train_end(self, logs=None):
+        self.model._initial_epoch = None
+        if self.model.stop_training and non_finite_variables(self.model):
+            return   # diverged: keep the last good backup
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+class DBNPretrainBackup(keras.callbacks.Callback):
+    """Back up ``DBNModel.pretrain`` at every layer boundary and skip finished layers on restart.
+
+    Pass it in ``dbn.pretrain(..., callbacks=[DBNPretrainBackup(dbn, backup_dir)])``. When a
+    layer's training ends, every RBM layer's weights are saved (atomically) with the number of
+    finished layers. Run the same ``pretrain`` again after a crash: the finished layers get their
+    saved weights back and their ``fit`` only draws and discards its data batches (so the data
+    order of later layers is the same as in an uninterrupted run); training resumes at the first
+    unfinished layer. The backup is deleted when the last layer finishes (``delete_checkpoint``).
+    """
+
+    def __init__(self, dbn, backup_dir, delete_checkpoint=True):
+        super().__init__()
+        self.dbn = dbn
+        self.backup_dir = pathlib.Path(backup_dir)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._layer = -1
+        self._skip = False
+        self.restored_layers = 0
+
+    def _weights(self):
+        return {f"l{i}_{j}": keras.ops.convert_to_numpy(w)
+                for i, layer in enumerate(self.dbn.rbms) for j, w in enumerate(layer.weights)}
+
+    def on_train_begin(self, logs=None):
+        self._layer += 1
+        meta = read_backup_metadata(self.backup_dir)
+        done = int(meta["layers_done"]) if meta else 0
+        self._skip = self._layer < done
+        if self._skip:
+            steps = (self.params or {}).get("steps") or 0
+            epochs = (self.params or {}).get("epochs") or 1
+            if not steps:
+                raise ValueError("DBNPretrainBackup needs data of known length to skip a "
+                                 "finished layer")
+            _skip_batches(self.model, steps * epochs)
+
+    def on_train_end(self, logs=None):
+        n_layers = len(self.dbn.rbms)
+        if self._skip:
+            meta = read_backup_metadata(self.backup_dir)
+            with np.load(self.backup_dir / meta["weights"]) as data:
+                for i, layer in enumerate(self.dbn.rbms[:int(meta["layers_done"])]):
+                    for j, w in enumerate(layer.weights):
+                        w.assign(data[f"l{i}_{j}"])
+            self.restored_layers = int(meta["layers_done"])
+            return
+        if self.model.stop_training and non_finite_variables(self.model):
+            return
+        done = self._layer + 1
+        if done >= n_layers and self.delete_checkpoint:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+            return
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        weights = f"dbn-{done}.npz"
+        with atomic_path(self.backup_dir / weights) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **self._weights())
+        _write_json(self.backup_dir / _META, {"layers_done": done, "weights": weights})

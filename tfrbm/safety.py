@@ -1,0 +1,321 @@
+"""Training that fails loudly and saves safely: a divergence guard and atomic saves.
+
+* :class:`StopOnNonFinite` checks the weights (and the batch metrics) every ``check_every``
+  batches and ends ``fit`` with :class:`TrainingDivergedError` naming the epoch and step where a
+  NaN or Inf first appeared; by default it puts back the last finite weights it saw.
+* :func:`atomic_save`, :func:`atomic_save_weights` and :func:`atomic_export` write to a temporary
+  path in the target's directory and then rename it over the target (``os.replace`` is atomic on
+  POSIX), so a crash or SIGKILL mid-save leaves the previous file intact and loadable. They refuse
+  to write weights that contain NaN or Inf (:class:`NonFiniteWeightsError`).
+* :class:`AtomicModelCheckpoint` is ``keras.callbacks.ModelCheckpoint`` with both properties.
+"""
+import contextlib
+import math
+import os
+import pathlib
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+
+__all__ = [
+    "AtomicModelCheckpoint",
+    "NonFiniteWeightsError",
+    "StopOnNonFinite",
+    "TrainingDivergedError",
+    "atomic_export",
+    "atomic_path",
+    "atomic_save",
+    "atomic_save_weights",
+    "check_finite_weights",
+    "check_learning_rate",
+    "non_finite_variables",
+]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Training produced NaN or Inf weights or metrics. ``epoch`` and ``step`` say where."""
+
+    def __init__(self, message, epoch=None, step=None, global_step=None, names=()):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+        self.global_step = global_step
+        self.names = tuple(names)
+
+
+class NonFiniteWeightsError(ValueError):
+    """A save was refused because the model's weights contain NaN or Inf."""
+
+
+# ----------------------------------------------------------------------------- finiteness
+def _variable_name(variable):
+    return getattr(variable, "path", None) or getattr(variable, "name", "?")
+
+
+def non_finite_variables(model, trainable_only=False):
+    """Names of the model's float variables that hold a NaN or Inf (an empty list if none)."""
+    variables = model.trainable_variables if trainable_only else model.variables
+    bad = []
+    for variable in variables:
+        value = keras.ops.convert_to_numpy(variable)
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            bad.append(_variable_name(variable))
+    return bad
+
+
+def check_finite_weights(model, what="save"):
+    """Raise :class:`NonFiniteWeightsError` if any of ``model``'s variables is NaN or Inf."""
+    bad = non_finite_variables(model)
+    if bad:
+        raise NonFiniteWeightsError(
+            f"refusing to {what}: the model's weights contain NaN or Inf in {', '.join(bad)}; "
+            "training diverged (try a smaller learning rate)")
+
+
+# ----------------------------------------------------------------------------- atomic writes
+def _temp_name(path, suffix_from):
+    """A fresh temporary name beside ``path`` that keeps the extension Keras checks for."""
+    path = pathlib.Path(path)
+    suffix = "".join(pathlib.Path(suffix_from).suffixes[-2:]) if suffix_from else ""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    return pathlib.Path(tmp)
+
+
+def _fsync_path(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _swap_directory(tmp, path):
+    """Put directory ``tmp`` at ``path``: the old tree is renamed aside first, then removed."""
+    old = None
+    if path.exists():
+        old = _temp_name(path, None)
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``.
+
+    Files are renamed with ``os.replace`` (atomic: readers see the old or the new file, never a
+    half-written one). A directory (e.g. a SavedModel) is swapped in with two renames, so the old
+    copy stays complete until the new one is. On error the temporary path is removed and the
+    target is left untouched.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_name(path, path.name)
+    try:
+        yield tmp
+        if tmp.is_dir():
+            _swap_directory(tmp, path)
+        else:
+            _fsync_path(tmp)
+            os.replace(tmp, path)
+        _fsync_path(path.parent)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+def atomic_save(model, path, check_finite=True, **kwargs):
+    """``model.save(path)`` (a ``.keras`` file) written atomically; refuses NaN/Inf weights."""
+    if check_finite:
+        check_finite_weights(model, what=f"save {path}")
+    with atomic_path(path) as tmp:
+        model.save(str(tmp), **kwargs)
+    return pathlib.Path(path)
+
+
+def atomic_save_weights(model, path, check_finite=True, **kwargs):
+    """``model.save_weights(path)`` (a ``.weights.h5`` file) written atomically."""
+    if check_finite:
+        check_finite_weights(model, what=f"save weights to {path}")
+    with atomic_path(path) as tmp:
+        model.save_weights(str(tmp), **kwargs)
+    return pathlib.Path(path)
+
+
+def atomic_export(model, path, check_finite=True, **kwargs):
+    """``model.export(path)`` (a SavedModel directory) built beside ``path`` and swapped in."""
+    if check_finite:
+        check_finite_weights(model, what=f"export {path}")
+    with atomic_path(path) as tmp:
+        model.export(str(tmp), **kwargs)
+    return pathlib.Path(path)
+
+
+# ----------------------------------------------------------------------------- callbacks
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop ``fit`` as soon as a weight or a batch metric becomes NaN or Inf.
+
+    Every ``check_every`` batches it tests the batch logs and the model's variables with
+    ``isfinite``. On a failure it (optionally) restores the last finite weights it saw and
+    raises :class:`TrainingDivergedError` whose message names the epoch, the step within the
+    epoch, the global step and the offending variables/metrics. With ``raise_error=False`` it only
+    sets ``model.stop_training`` and records the same facts in ``self.diverged``.
+
+    Args:
+        check_every: check after every N-th batch (1 = every batch; a weight check costs one
+            device-to-host copy of the weights).
+        restore_last_finite: keep a host copy of the weights at each passing check and put it
+            back when divergence is found, so that later saves write usable weights.
+        raise_error: raise (default) or stop quietly.
+        monitor_metrics: also check the batch metrics (e.g. ``free_energy``); a metric that is
+            NaN by design (``reconstruction_error`` with monitoring off) is skipped if it was
+            NaN from the first batch.
+    """
+
+    def __init__(self, check_every=1, restore_last_finite=True, raise_error=True,
+                 monitor_metrics=True):
+        super().__init__()
+        if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
+            raise ValueError(f"check_every must be an integer >= 1, got {check_every!r}")
+        self.check_every = check_every
+        self.restore_last_finite = bool(restore_last_finite)
+        self.raise_error = bool(raise_error)
+        self.monitor_metrics = bool(monitor_metrics)
+        self.diverged = None
+        self._epoch = 0
+        self._global_step = 0
+        self._last_good = None
+        self._nan_by_design = None
+
+    def on_train_begin(self, logs=None):
+        self.diverged = None
+        self._global_step = 0
+        self._nan_by_design = None
+        if self.restore_last_finite and not non_finite_variables(self.model):
+            self._last_good = self.model.get_weights()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _bad_metrics(self, logs):
+        if not self.monitor_metrics or not logs:
+            return []
+        values = {}
+        for key, value in logs.items():
+            try:
+                values[key] = float(keras.ops.convert_to_numpy(value))
+            except (TypeError, ValueError):
+                continue
+        if self._nan_by_design is None:
+            self._nan_by_design = {k for k, v in values.items() if math.isnan(v)}
+        return [f"metric {k}={v}" for k, v in values.items()
+                if not math.isfinite(v) and k not in self._nan_by_design]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_step += 1
+        if self._global_step % self.check_every:
+            return
+        bad = non_finite_variables(self.model) + self._bad_metrics(logs)
+        if not bad:
+            if self.restore_last_finite:
+                self._last_good = self.model.get_weights()
+            return
+        restored = False
+        if self.restore_last_finite and self._last_good is not None:
+            self.model.set_weights(self._last_good)
+            restored = True
+        where = (f"epoch {self._epoch + 1}, step {batch + 1} of the epoch "
+                 f"(global step {self._global_step})")
+        if self.check_every > 1:
+            where += f"; checked every {self.check_every} steps, so it appeared at most " \
+                     f"{self.check_every - 1} steps earlier"
+        message = (f"training diverged: NaN/Inf found at {where} in {', '.join(bad)}. "
+                   + ("The last finite weights were restored. " if restored else "")
+                   + "Lower the learning rate, add weight decay or use fewer Gibbs steps.")
+        self.diverged = {"epoch": self._epoch, "step": batch, "global_step": self._global_step,
+                         "names": bad, "restored": restored, "message": message}
+        self.model.stop_training = True
+        if self.raise_error:
+            raise TrainingDivergedError(message, epoch=self._epoch, step=batch,
+                                        global_step=self._global_step, names=bad)
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``keras.callbacks.ModelCheckpoint`` that writes atomically and never saves NaN weights.
+
+    Same arguments as ModelCheckpoint. Each save goes to a temporary file beside the target and
+    is renamed over it, so killing the process mid-save leaves the previous checkpoint loadable.
+    If the weights contain NaN/Inf the save is skipped with a warning (``skipped`` counts them),
+    or raises :class:`NonFiniteWeightsError` with ``on_non_finite="raise"``.
+    """
+
+    def __init__(self, filepath, *args, on_non_finite="skip", **kwargs):
+        super().__init__(filepath, *args, **kwargs)
+        if on_non_finite not in ("skip", "raise"):
+            raise ValueError(f"on_non_finite must be 'skip' or 'raise', got {on_non_finite!r}")
+        self.on_non_finite = on_non_finite
+        self.skipped = 0
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if not self._should_save_model(epoch, batch, logs, filepath):
+            return
+        bad = non_finite_variables(self.model)
+        if bad:
+            self.skipped += 1
+            message = (f"checkpoint {filepath} not written at epoch {epoch + 1}: NaN/Inf in "
+                       f"{', '.join(bad)}")
+            if self.on_non_finite == "raise":
+                raise NonFiniteWeightsError(message)
+            import warnings
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            return
+        with atomic_path(filepath) as tmp:
+            if self.save_weights_only:
+                self.model.save_weights(str(tmp), overwrite=True)
+            else:
+                self.model.save(str(tmp), overwrite=True)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saved model to {filepath}")
+
+
+# ----------------------------------------------------------------------------- arguments
+def check_learning_rate(optimizer, name="learning rate"):
+    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0.
+
+    A schedule (``keras.optimizers.schedules.LearningRateSchedule`` or a callable) is checked
+    at step 0. Keras itself accepts a negative or zero rate silently (training then climbs the
+    energy or does nothing), so models call this before ``fit``. Returns the rate checked.
+    """
+    if optimizer is None:
+        return None
+    if isinstance(optimizer, (int, float, np.number)) and not isinstance(optimizer, bool):
+        rate = float(optimizer)
+    else:
+        lr = getattr(optimizer, "learning_rate", None)
+        if lr is None:
+            return None
+        if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule) or callable(lr):
+            try:
+                lr = lr(0)
+            except TypeError:
+                lr = lr()
+        try:
+            rate = float(keras.ops.convert_to_numpy(lr))
+        except (TypeError, ValueError):
+            raise ValueError(f"the {name} must be a number, got {lr!r}") from None
+    if not math.isfinite(rate) or rate <= 0:
+        raise ValueError(f"the {name} must be a finite number > 0, got {rate!r}")
+    return rate
