@@ -84,7 +84,8 @@ class RBMModel(keras.Model):
 
     Speed: ``compile(steps_per_execution="auto")`` (the default here) runs
     ``AUTO_STEPS_PER_EXECUTION`` CD steps per call into the compiled graph, falling back to one
-    step per call for a ``fit`` whose callbacks hook single batches; the updates are identical
+    step per call for a ``fit`` whose callbacks hook single batches or under a tf.distribute
+    strategy; the updates are identical
     to ``steps_per_execution=1``. XLA (``jit_compile=True``) is allowed but is slower on CPU and
     draws different random numbers (XLA's stateless RNG differs from TF's kernels).
 
@@ -147,6 +148,9 @@ class RBMModel(keras.Model):
                                            trainable=False)
         self.sparsity_q = self.add_weight(name="sparsity_running_mean", shape=(self.layer.units,),
                                           initializer="zeros", trainable=False, aggregation="mean")
+        # visible biases of the base-rate model fitted to the training data (AIS starts there)
+        self.base_rate_bias = self.add_weight(name="base_rate_bias", shape=(n_visible,),
+                                              initializer="zeros", trainable=False)
         self.built = True
 
     def call(self, inputs, training=False):
@@ -205,6 +209,8 @@ class RBMModel(keras.Model):
         if float(self.initialized.numpy()) > 0:
             return
         units = self.layer.visible_units
+        from tfrbm.ais import base_rate_biases
+        self.base_rate_bias.assign(base_rate_biases(sample, units).astype(np.float32))
         if self.init_visible_bias == "log_odds":
             mean = sample.mean(axis=0).astype(np.float64)
             if units.name == "gaussian":
@@ -283,7 +289,12 @@ class RBMModel(keras.Model):
             callbacks = []
         elif not isinstance(callbacks, (list, tuple)):
             callbacks = getattr(callbacks, "callbacks", [callbacks])
-        steps = 1 if any(_hooks_batches(cb) for cb in callbacks) else AUTO_STEPS_PER_EXECUTION
+        distributed = (tf.distribute.has_strategy()
+                       or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
+        # Keras' multi-step loop fails under tf.distribute strategies (a placeholder is left
+        # unfed), so distributed training runs one step per call
+        steps = (1 if distributed or any(_hooks_batches(cb) for cb in callbacks)
+                 else AUTO_STEPS_PER_EXECUTION)
         if steps != self.steps_per_execution:
             self.steps_per_execution = steps
             self.train_function = None
@@ -513,6 +524,10 @@ class RBMModel(keras.Model):
         if method == "exact":
             return likelihood.exact_log_partition(self.layer, **kwargs)
         if method == "ais":
+            if ("base_data" not in kwargs and "base_biases" not in kwargs
+                    and float(self.initialized.numpy()) > 0):
+                # the paper's base-rate model, fitted to the training data at the first fit
+                kwargs["base_biases"] = self.base_rate_bias.numpy()
             return likelihood.ais_log_partition(self.layer, **kwargs)
         raise ValueError(f"unknown method {method!r}; use 'exact' or 'ais'")
 

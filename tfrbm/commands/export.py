@@ -1,0 +1,66 @@
+"""``tfrbm export``: write a saved model as a TF Serving SavedModel with named signatures.
+
+    tfrbm export --model rbm.keras --name rbm_mnist                # saved_models/rbm_mnist/1/
+    tfrbm export --model rbm.keras --name rbm_mnist --version 7 --base /srv/models
+    tfrbm export --model recommender.npz --name movielens --json
+"""
+import importlib
+import pathlib
+
+__all__ = ["register", "load_any_model"]
+
+# modules whose registered Keras classes a .keras file may name
+_MODEL_MODULES = ("tfrbm.models.rbm", "tfrbm.models.dbn", "tfrbm.models.language",
+                  "tfrbm.models.char", "tfrbm.models.autoencoders")
+
+
+def load_any_model(path):
+    """Load a ``.keras`` model (any tfrbm class) or an ``.npz`` RBMRecommender."""
+    from tfrbm.cli import UserError
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise UserError(f"model file {path} does not exist")
+    if path.suffix == ".npz":
+        from tfrbm.models.recommender import RBMRecommender
+        return RBMRecommender.load(path)
+    if path.suffix not in (".keras", ".h5"):
+        raise UserError(f"{path}: expected a .keras model or an .npz recommender")
+    for name in _MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    import keras
+    return keras.saving.load_model(path)
+
+
+def _export(args):
+    from tfrbm.cli import UserError, print_json
+    from tfrbm import export
+    if args.model_version is not None and args.model_version < 0:
+        raise UserError(f"--version must be >= 0, got {args.model_version}")
+    model = load_any_model(args.model)
+    try:
+        path = export.export_named(model, args.name, base=args.base, version=args.model_version,
+                                   overwrite=args.overwrite)
+    except export.ExportError as exc:
+        raise UserError(str(exc)) from None
+    names = export.signature_names(model)
+    print(f"exported {export.model_kind(model)} to {path}")
+    print("signatures: " + ", ".join(names))
+    if args.json:
+        print_json({"path": str(path), "version": int(path.name), "signatures": names})
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("export", help="export a model as a TF Serving SavedModel",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="a .keras model or an .npz recommender")
+    p.add_argument("--name", required=True, help="model name: saved_models/<name>/<version>/")
+    p.add_argument("--version", type=int, default=None, dest="model_version",
+                   help="version number (default: the next free one)")
+    p.add_argument("--base", default="saved_models", help="base folder (default saved_models)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    p.add_argument("--json", action="store_true", help="end with one JSON line")
+    p.set_defaults(func=_export)

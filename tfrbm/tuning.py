@@ -1,0 +1,268 @@
+"""keras-tuner HyperModels for the RBM, the DBN classifier, the CNN and the LSTM language model.
+
+    import keras_tuner as kt
+    hypermodel = RBMHyperModel(units=(64, 128, 256))
+    tuner = kt.RandomSearch(hypermodel, objective=hypermodel.get_objective(),
+                            max_trials=10, directory="tuning", project_name="rbm_mnist")
+    tuner.search(x_train, validation_data=x_val, epochs=5)
+    best = tuner.get_best_models(1)[0]
+
+The RBM has no loss to validate, so :class:`RBMHyperModel` scores a trial on held-out data with
+the pseudo-log-likelihood (``val_pseudo_log_likelihood``, higher is better; PLL(v) ~= n_visible *
+log sigmoid(F(v with one unit flipped) - F(v))) and also reports the free-energy gap
+mean F(val) - mean F(train slice) and the reconstruction error; pass ``objective="free_energy_gap"``
+to minimise |gap| instead (useful for Gaussian visible units, where the PLL is undefined).
+"""
+import keras
+import numpy as np
+
+__all__ = ["RBMHyperModel", "DBNClassifierHyperModel", "CNNHyperModel", "LSTMLMHyperModel",
+           "tuner_objective"]
+
+_OBJECTIVES = {"pseudo_log_likelihood": ("val_pseudo_log_likelihood", "max"),
+               "free_energy_gap": ("abs_free_energy_gap", "min"),
+               "reconstruction_error": ("val_reconstruction_error", "min")}
+
+
+def tuner_objective(name="pseudo_log_likelihood"):
+    """The keras_tuner.Objective matching an :class:`RBMHyperModel` objective name."""
+    import keras_tuner as kt
+    if name not in _OBJECTIVES:
+        raise ValueError(f"unknown objective {name!r}; choose one of {sorted(_OBJECTIVES)}")
+    return kt.Objective(*_OBJECTIVES[name])
+
+
+def _hp_base():
+    import keras_tuner as kt
+    return kt.HyperModel
+
+
+def _choices(name, values):
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} needs at least one value to search")
+    return values
+
+
+class RBMHyperModel(_hp_base()):
+    """Searches hidden units, learning rate, CD-k, persistent or not and weight decay.
+
+    Args:
+        units, cd_k, weight_decay: the values to choose from.
+        learning_rate: (low, high), sampled log-uniformly.
+        persistent: values of the ``persistent`` flag to try (``(False, True)`` by default).
+        visible: the visible unit family passed to :class:`tfrbm.RBMLayer`.
+        objective: ``"pseudo_log_likelihood"`` (default), ``"free_energy_gap"`` or
+            ``"reconstruction_error"``; :meth:`get_objective` gives the tuner's Objective.
+        batch_size, momentum, n_chains, seed: fixed training settings.
+
+    ``fit(hp, model, x, validation_data=x_val, epochs=...)`` trains by CD and returns the
+    History, whose epochs also hold "val_pseudo_log_likelihood", "free_energy_gap",
+    "abs_free_energy_gap" and "val_reconstruction_error" measured on the validation rows (the
+    tuner scores a trial by its best epoch and checkpoints that epoch's weights).
+    """
+
+    def __init__(self, units=(32, 64, 128), learning_rate=(1e-3, 0.3), cd_k=(1, 3),
+                 persistent=(False, True), weight_decay=(0.0, 1e-4, 1e-3), visible="bernoulli",
+                 objective="pseudo_log_likelihood", batch_size=100, momentum=0.5, n_chains=100,
+                 n_visible=None, seed=0, name="rbm", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if objective not in _OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}; choose one of {sorted(_OBJECTIVES)}")
+        lo, hi = (float(v) for v in learning_rate)
+        if not 0 < lo <= hi:
+            raise ValueError(f"learning_rate must be a (low, high) range with 0 < low <= high, got {learning_rate!r}")
+        self.units = _choices("units", units)
+        self.learning_rate = (lo, hi)
+        self.cd_k = _choices("cd_k", cd_k)
+        self.persistent = _choices("persistent", persistent)
+        self.weight_decay = _choices("weight_decay", weight_decay)
+        self.visible = visible
+        self.objective_name = objective
+        self.batch_size = int(batch_size)
+        self.momentum = float(momentum)
+        self.n_chains = int(n_chains)
+        self.n_visible = None if n_visible is None else int(n_visible)
+        self.seed = seed
+
+    def get_objective(self):
+        """The keras_tuner.Objective for this hypermodel's ``objective``."""
+        return tuner_objective(self.objective_name)
+
+    def build(self, hp):
+        from tfrbm.layers import RBMLayer
+        from tfrbm.models.rbm import RBMModel
+        units = hp.Choice("units", self.units)
+        lr = hp.Float("learning_rate", *self.learning_rate, sampling="log") \
+            if self.learning_rate[0] < self.learning_rate[1] else self.learning_rate[0]
+        cd_k = hp.Choice("cd_k", self.cd_k)
+        persistent = hp.Choice("persistent", [bool(p) for p in self.persistent])
+        weight_decay = hp.Choice("weight_decay", [float(w) for w in self.weight_decay])
+        model = RBMModel(RBMLayer(int(units), visible=self.visible), cd_k=int(cd_k),
+                         persistent=bool(persistent), n_chains=self.n_chains,
+                         weight_decay=float(weight_decay), seed=self.seed)
+        model.compile(optimizer=keras.optimizers.SGD(lr, momentum=self.momentum))
+        if self.n_visible is not None:      # built, so the tuner can load checkpointed weights
+            model.build((None, self.n_visible))
+        return model
+
+    def fit(self, hp, model, x, validation_data=None, epochs=5, batch_size=None, verbose=0,
+            callbacks=None, **kwargs):
+        if validation_data is None:
+            raise ValueError("RBMHyperModel.fit needs validation_data (held-out visible rows)")
+        val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
+        val = np.asarray(val, np.float32)
+        x = np.asarray(x, np.float32)
+        kwargs.pop("y", None)
+        if self.n_visible is None:
+            self.n_visible = int(x.shape[-1])
+        # the monitors go into each epoch's logs BEFORE keras-tuner's own callbacks (its
+        # best-epoch checkpoint reads the objective there) and the History, which the tuner scores
+        return model.fit(x, epochs=epochs, batch_size=batch_size or self.batch_size,
+                         verbose=verbose, callbacks=[_MonitorLogs(x[:len(val)], val)]
+                         + list(callbacks or []), **kwargs)
+
+
+def _monitor_values(model, train_slice, val):
+    from tfrbm import monitors
+    gap = monitors.free_energy_gap(model, train_slice, val)
+    out = {"free_energy_gap": gap, "abs_free_energy_gap": abs(gap),
+           "val_reconstruction_error": monitors.reconstruction_error(model, val)}
+    if model.layer.visible_units.name == "bernoulli":
+        out["val_pseudo_log_likelihood"] = float(np.mean(
+            monitors.pseudo_log_likelihood(model, val, seed=0)))
+    return out
+
+
+class _MonitorLogs(keras.callbacks.Callback):
+    """Writes the held-out monitors into each epoch's logs (so checkpoints can track them)."""
+
+    def __init__(self, train_slice, val):
+        super().__init__()
+        self.train_slice, self.val = train_slice, val
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(_monitor_values(self.model, self.train_slice, self.val))
+
+
+class DBNClassifierHyperModel(_hp_base()):
+    """Searches the DBN's layer sizes, pre-training epochs and the fine-tuning learning rate.
+
+    ``fit(hp, model, x, y, validation_data=(x_val, y_val), epochs=...)`` pre-trains the stack
+    greedily (unlabelled), converts it to a classifier and fine-tunes it; returns the
+    classifier's History (objective ``val_accuracy``).
+    """
+
+    def __init__(self, n_classes=10, layer_sizes=((64,), (128, 64)), pretrain_epochs=(1, 3),
+                 learning_rate=(1e-4, 1e-2), batch_size=64, seed=0, name="dbn_classifier", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.n_classes = int(n_classes)
+        self.layer_sizes = [tuple(int(u) for u in s) for s in _choices("layer_sizes", layer_sizes)]
+        self.pretrain_epochs = _choices("pretrain_epochs", pretrain_epochs)
+        self.learning_rate = tuple(float(v) for v in learning_rate)
+        self.batch_size = int(batch_size)
+        self.seed = seed
+
+    def build(self, hp):
+        from tfrbm.layers import RBMLayer
+        from tfrbm.models.dbn import DBNModel
+        index = hp.Choice("layer_sizes", list(range(len(self.layer_sizes))))
+        hp.Choice("pretrain_epochs", self.pretrain_epochs)
+        hp.Float("learning_rate", *self.learning_rate, sampling="log")
+        return DBNModel([RBMLayer(u) for u in self.layer_sizes[index]], seed=self.seed)
+
+    def fit(self, hp, model, x, y=None, validation_data=None, epochs=5, batch_size=None,
+            verbose=0, callbacks=None, **kwargs):
+        model.pretrain(np.asarray(x, np.float32), epochs=hp.get("pretrain_epochs"),
+                       batch_size=batch_size or self.batch_size, verbose=0)
+        clf = model.to_classifier(self.n_classes, compile=False)
+        clf.compile(optimizer=keras.optimizers.Adam(hp.get("learning_rate")),
+                    loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return clf.fit(x, y, validation_data=validation_data, epochs=epochs,
+                       batch_size=batch_size or self.batch_size, verbose=verbose,
+                       callbacks=callbacks, **kwargs)
+
+
+class CNNHyperModel(_hp_base()):
+    """The course CNN's shape (conv-pool-conv-pool-dense-dropout-softmax) with searched widths,
+    dropout and Adam learning rate. Objective ``val_accuracy``."""
+
+    def __init__(self, input_shape=(784,), image_shape=(28, 28, 1), num_classes=10,
+                 filters=((8, 16), (32, 64)), dense=(64, 256), dropout=(0.0, 0.5),
+                 learning_rate=(1e-4, 3e-3), name="cnn", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if int(np.prod(input_shape)) != int(np.prod(image_shape)):
+            raise ValueError(f"input_shape {input_shape} does not hold an image of shape {image_shape}")
+        self.input_shape, self.image_shape = tuple(input_shape), tuple(image_shape)
+        self.num_classes = int(num_classes)
+        self.filters = [tuple(f) for f in _choices("filters", filters)]
+        self.dense = _choices("dense", dense)
+        self.dropout = _choices("dropout", dropout)
+        self.learning_rate = tuple(float(v) for v in learning_rate)
+
+    def build(self, hp):
+        f1, f2 = self.filters[hp.Choice("filters", list(range(len(self.filters))))]
+        dense = hp.Choice("dense", self.dense)
+        dropout = hp.Choice("dropout", [float(d) for d in self.dropout])
+        lr = hp.Float("learning_rate", *self.learning_rate, sampling="log")
+        init = lambda: keras.initializers.TruncatedNormal(stddev=0.1)  # noqa: E731
+        model = keras.Sequential([
+            keras.Input(self.input_shape),
+            keras.layers.Reshape(self.image_shape),
+            keras.layers.Conv2D(f1, 5, padding="same", activation="relu", kernel_initializer=init()),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(f2, 5, padding="same", activation="relu", kernel_initializer=init()),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(dense, activation="relu", kernel_initializer=init()),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(self.num_classes, activation="softmax"),
+        ], name="cnn")
+        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+
+class LSTMLMHyperModel(_hp_base()):
+    """The stateful LSTM language model with searched width, depth, dropout and learning rate.
+
+    Data: ``x`` and ``y`` are (N, steps) id windows with N a multiple of ``batch_size`` (the
+    states carry across consecutive batches). Objective ``val_loss`` (mean cross-entropy).
+    """
+
+    def __init__(self, vocab_size, hidden=(64, 128), layers=(1, 2), embedding_dim=(32, 64),
+                 dropout=(0.0, 0.2), learning_rate=(1e-3, 1e-2), batch_size=20, clipnorm=5.0,
+                 name="lstm_lm", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.vocab_size = int(vocab_size)
+        self.hidden, self.layers = _choices("hidden", hidden), _choices("layers", layers)
+        self.embedding_dim = _choices("embedding_dim", embedding_dim)
+        self.dropout = _choices("dropout", dropout)
+        self.learning_rate = tuple(float(v) for v in learning_rate)
+        self.batch_size, self.clipnorm = int(batch_size), float(clipnorm)
+
+    def build(self, hp):
+        from tfrbm.models.language import StatefulLSTMModel
+        hidden = hp.Choice("hidden", self.hidden)
+        layers = hp.Choice("layers", self.layers)
+        model = StatefulLSTMModel(
+            self.vocab_size, hidden_sizes=(hidden,) * int(layers),
+            embedding_dim=hp.Choice("embedding_dim", self.embedding_dim),
+            batch_size=self.batch_size, dropout=hp.Choice("dropout", [float(d) for d in self.dropout]))
+        model.compile(optimizer=keras.optimizers.Adam(hp.Float("learning_rate", *self.learning_rate,
+                                                               sampling="log"),
+                                                      global_clipnorm=self.clipnorm),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model
+
+    def fit(self, hp, model, x, y=None, validation_data=None, callbacks=None, **kwargs):
+        from tfrbm.models.language import ResetStatesCallback
+        kwargs.setdefault("batch_size", self.batch_size)
+        kwargs.setdefault("shuffle", False)
+        for data in (x,) + (tuple(validation_data[:1]) if validation_data else ()):
+            if len(data) % self.batch_size:
+                raise ValueError(f"the stateful LM needs a multiple of batch_size={self.batch_size} "
+                                 f"windows, got {len(data)}")
+        return model.fit(x, y, validation_data=validation_data,
+                         callbacks=list(callbacks or []) + [ResetStatesCallback()], **kwargs)
