@@ -193,6 +193,7 @@ def _train_images(args):
     import tfrbm
     from tfrbm import viz
     from tfrbm.data import images
+    from tfrbm.data.pipeline import binarize as binarize_array, make_dataset
 
     hidden, epochs, batch_size, lr = _DEFAULTS[args.data]
     hidden, epochs = args.hidden or hidden, args.epochs or epochs
@@ -204,15 +205,15 @@ def _train_images(args):
     x_test, _ = images.load_images(args.data, split="test", data_dir=args.data_dir)
     if args.limit:
         x_train = x_train[:args.limit]
-    train_ds = images.make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=args.seed,
+    train_ds = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=args.seed,
                                    binarize=binarize)
-    x_test_bin = images.binarize(x_test, binarize, seed=args.seed) if binarize else x_test
+    x_test_bin = binarize_array(x_test, binarize, seed=args.seed) if binarize else x_test
 
     model = tfrbm.RBMModel(tfrbm.RBMLayer(hidden), cd_k=args.cd_k, persistent=args.persistent,
                            n_chains=args.n_chains, seed=args.seed)
     model.compile(optimizer=keras.optimizers.SGD(lr, momentum=args.momentum))
     model.build((None, x_train.shape[1]))
-    model.initialize_from_data(images.binarize(x_train[:20000], binarize, seed=args.seed)
+    model.initialize_from_data(binarize_array(x_train[:20000], binarize, seed=args.seed)
                                if binarize else x_train[:20000])
     out = pathlib.Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,53 @@
+"""The ``tfrbm`` RBM commands end to end, as a user runs them (in a subprocess)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _tfrbm(*args, stdin=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tfrbm", *args], input=stdin, capture_output=True,
+                          text=True, env=ENV, cwd=cwd, timeout=600)
+
+
+def test_train_on_embedded_digits_writes_model_figures_and_json(tmp_path):
+    out = tmp_path / "out"
+    result = _tfrbm("train", "--epochs", "2", "--hidden", "16", "--output", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["epochs"] == 2
+    assert 0 < metrics["reconstruction_error"] < 0.25
+    assert np.isfinite(metrics["test_free_energy"])
+    for name in ("model.keras", "weights.png", "samples.png", "reconstructions.png", "training.png",
+                 "metrics.json"):
+        assert (out / name).stat().st_size > 0, name
+
+
+def test_rbmcmd_workflow_on_a_model_file(tmp_path):
+    rows = "1 1 1 0 0 0\n1 0 1 0 0 0\n1 1 1 0 0 0\n0 0 1 1 1 0\n0 0 1 1 0 0\n0 0 1 1 1 0\n"
+    model = str(tmp_path / "movies.keras")
+    assert _tfrbm("init", model, "6", "2", "0.1").returncode == 0
+    trained = _tfrbm("train", "--model", model, "--epochs", "3000", "--json", "--seed", "1", stdin=rows)
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout.strip().splitlines()[-1])["reconstruction_error"] < 0.15
+    hidden = _tfrbm("run-visible", model, "--probabilities", stdin="0 0 0 1 1 0\n1 1 0 0 0 0\n")
+    oscar, fantasy = np.array([line.split() for line in hidden.stdout.split("\n") if line], float)
+    unit = int(np.argmax(oscar - fantasy))
+    assert oscar[unit] > 0.5 > fantasy[unit]  # the two hidden units split the two kinds of film
+    visible = _tfrbm("run-hidden", model, stdin="1 0\n")
+    assert len(visible.stdout.split()) == 6
+    dream = _tfrbm("daydream", model, "3", "5")
+    assert len(dream.stdout.strip().splitlines()) == 5
+    trace = _tfrbm("daydream-trace", model, "4")
+    assert len(trace.stdout.strip().splitlines()) == 4
+    assert set("".join(trace.stdout.split())) <= {"0", "1"}
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path):
+    result = _tfrbm("run-visible", str(tmp_path / "missing.keras"), stdin="1 0\n")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
