@@ -72,11 +72,12 @@ _field = st.one_of(st.integers(-3, 2000).map(str), st.sampled_from(["", "x", "1.
 @given(lines=st.lists(st.lists(_field, min_size=0, max_size=6), max_size=6))
 def test_read_ratings_random_lines(tmp_path, lines):
     path = tmp_path / "u.data"
-    path.write_text("".join("\t".join(fields) + "\n" for fields in lines))
+    body = "".join("\t".join(fields) + "\n" for fields in lines)
+    path.write_text(body)
     try:
         triples, stamps = read_ratings_file(path)
     except RatingsFormatError as exc:
-        if lines:
+        if body.strip():
             assert "u.data line" in str(exc)
         else:
             assert "u.data: file is empty" in str(exc)
