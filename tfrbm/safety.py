@@ -136,31 +136,28 @@ def atomic_path(path):
             tmp.unlink()
 
 
+def _atomic_write(model, path, method, what, check_finite, kwargs):
+    """Call ``model.<method>(tmp)`` beside ``path`` and rename it into place; refuse NaN/Inf."""
+    if check_finite:
+        check_finite_weights(model, what=f"{what} {path}")
+    with atomic_path(path) as tmp:
+        getattr(model, method)(str(tmp), **kwargs)
+    return pathlib.Path(path)
+
+
 def atomic_save(model, path, check_finite=True, **kwargs):
     """``model.save(path)`` (a ``.keras`` file) written atomically; refuses NaN/Inf weights."""
-    if check_finite:
-        check_finite_weights(model, what=f"save {path}")
-    with atomic_path(path) as tmp:
-        model.save(str(tmp), **kwargs)
-    return pathlib.Path(path)
+    return _atomic_write(model, path, "save", "save", check_finite, kwargs)
 
 
 def atomic_save_weights(model, path, check_finite=True, **kwargs):
     """``model.save_weights(path)`` (a ``.weights.h5`` file) written atomically."""
-    if check_finite:
-        check_finite_weights(model, what=f"save weights to {path}")
-    with atomic_path(path) as tmp:
-        model.save_weights(str(tmp), **kwargs)
-    return pathlib.Path(path)
+    return _atomic_write(model, path, "save_weights", "save weights to", check_finite, kwargs)
 
 
 def atomic_export(model, path, check_finite=True, **kwargs):
     """``model.export(path)`` (a SavedModel directory) built beside ``path`` and swapped in."""
-    if check_finite:
-        check_finite_weights(model, what=f"export {path}")
-    with atomic_path(path) as tmp:
-        model.export(str(tmp), **kwargs)
-    return pathlib.Path(path)
+    return _atomic_write(model, path, "export", "export", check_finite, kwargs)
 
 
 # ----------------------------------------------------------------------------- callbacks
