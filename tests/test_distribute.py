@@ -1,5 +1,6 @@
 """tf.distribute: RBMModel, DBNModel and a companion train under MirroredStrategy on 2 logical CPU
-devices, and RBMModel under MultiWorkerMirroredStrategy with 2 worker processes on 127.0.0.1.
+devices and under MultiWorkerMirroredStrategy with 2 worker processes on 127.0.0.1 (the latter
+needs tfrbm._keras_fixes, which tfrbm installs on import).
 
 Device layout must be set before TensorFlow starts, so every check runs in a subprocess.
 """
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,15 +92,30 @@ print("RESULT " + json.dumps(out))
 WORKER = COMMON + r'''
 index = int(sys.argv[1])
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
+single = deterministic_rbm()            # the same update on one device, for comparison
+single.fit(X, batch_size=32, epochs=2, shuffle=False, verbose=0)
 with strategy.scope():
     rbm = deterministic_rbm()
 w0 = rbm.layer.kernel.numpy().copy()
 history = rbm.fit(X, batch_size=32, epochs=2, shuffle=False, verbose=0)
 kernel = rbm.layer.kernel.numpy()
+
+from tfrbm.models.dbn import DBNModel
+from tfrbm.models.sequence import build_sequence_classifier
+with strategy.scope():
+    dbn = DBNModel([RBMLayer(6), RBMLayer(3)], seed=0)
+    dbn.pretrain(X, epochs=1, batch_size=16, verbose=0)
+    clf = build_sequence_classifier(units=8, rows=3, cols=4, num_classes=2)
+    clf.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+h = clf.fit(X, (X[:, 0] > 0).astype("int32"), batch_size=16, epochs=2, verbose=0)
+features = dbn.predict(X, verbose=0)
 print("RESULT " + json.dumps({
     "replicas": strategy.num_replicas_in_sync, "moved": float(np.abs(kernel - w0).max()),
     "kernel": kernel.round(6).tolist(),
-    "finite": bool(np.isfinite(history.history["reconstruction_error"]).all())}))
+    "single_diff": float(np.abs(kernel - single.layer.kernel.numpy()).max()),
+    "history": history.history["reconstruction_error"],
+    "dbn_finite": bool(np.isfinite(features).all()), "dbn_shape": list(features.shape),
+    "companion_loss": h.history["loss"]}))
 '''
 
 
@@ -149,10 +166,6 @@ def _free_ports(n):
     return ports
 
 
-@pytest.mark.xfail(reason="keras 3 reduce_per_replica(reduction='mean') calls "
-                   "strategy.reduce(MEAN, v, axis=0) on the scalar metrics under "
-                   "MultiWorkerMirroredStrategy: 'Invalid reduction dimension 0 for input with 0 "
-                   "dimensions' (keras/src/backend/tensorflow/trainer.py)", strict=False)
 def test_multi_worker_mirrored_two_processes():
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
@@ -173,7 +186,23 @@ def test_multi_worker_mirrored_two_processes():
             if p.poll() is None:
                 p.kill()
     assert [r["replicas"] for r in results] == [2, 2]
-    assert all(r["finite"] and r["moved"] > 1e-2 for r in results)
+    assert all(r["moved"] > 1e-2 for r in results)
+    for r in results:                   # logs are reduced to scalars, finite, on both workers
+        assert len(r["history"]) == 2 and all(np.isfinite(r["history"])), r["history"]
+        assert r["dbn_finite"] and r["dbn_shape"] == [64, 3]
+        assert len(r["companion_loss"]) == 2 and all(np.isfinite(r["companion_loss"]))
     # the workers stay in sync: the same weights on both after training
-    import numpy as np
     np.testing.assert_allclose(results[0]["kernel"], results[1]["kernel"], atol=1e-6)
+    # and the CD update with the global batch split over two workers equals one device's update
+    assert all(r["single_diff"] < 1e-5 for r in results), [r["single_diff"] for r in results]
+
+
+def test_keras_fixes_are_installed_once():
+    """tfrbm wraps Keras's reduce_per_replica and _maybe_symbolic_build exactly once."""
+    import tfrbm  # noqa: F401
+    from keras.src.backend.tensorflow import trainer
+    from tfrbm._keras_fixes import install
+    wrapped = trainer.reduce_per_replica
+    assert install() is True and trainer.reduce_per_replica is wrapped
+    assert not hasattr(wrapped.__wrapped__, "__wrapped__")
+    assert getattr(trainer.TensorFlowTrainer._maybe_symbolic_build, "_tfrbm_scalar_fix", False)

@@ -47,3 +47,8 @@ from tfrbm import layers as _layers  # noqa: E402,F401
 from tfrbm.models import _import_all as _import_models  # noqa: E402
 
 _import_models()
+
+# Keras 3 cannot reduce scalar step logs under MultiWorkerMirroredStrategy; see _keras_fixes
+from tfrbm._keras_fixes import install as _install_keras_fixes  # noqa: E402
+
+_install_keras_fixes()
