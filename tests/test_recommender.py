@@ -134,6 +134,48 @@ def test_save_and_load_round_trip(small, tmp_path):
                                rtol=1e-6)
     assert back.get_config() == rec.get_config()
     assert back.recommend(int(t[0, 0]), n=3).titles == rec.recommend(int(t[0, 0]), n=3).titles
+    assert path.suffix == ".keras" and back.history == rec.history
+
+
+def test_keras_archive_round_trip_with_optimizer_state(small, tmp_path):
+    """The .keras file is a Keras model: load_model gives the RecommenderNetwork with its
+    weights and Adam state; training continues from there exactly as it would have."""
+    import keras
+    from tfrbm.models.recommender_network import RecommenderNetwork
+    rec, train, _ = small
+    path = rec.save(tmp_path / "rec.keras")
+    net = keras.saving.load_model(path)
+    assert isinstance(net, RecommenderNetwork)
+    for a, b in zip(net.weights, rec.network.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    opt_now = [v.numpy() for v in rec.network.optimizer.variables]
+    opt_back = [v.numpy() for v in net.optimizer.variables]
+    assert len(opt_now) == len(opt_back) > 3 and int(opt_back[0]) == int(opt_now[0]) > 0
+    for a, b in zip(opt_now, opt_back):
+        np.testing.assert_array_equal(a, b)
+    # the network itself maps a ratings matrix (0 = unrated) to expected ratings
+    ratings = np.zeros((2, net.n_movies), "float32")
+    ratings[0, :3] = [5, 4, 1]
+    scores = net.predict(ratings, verbose=0)
+    assert scores.shape == (2, net.n_movies) and (scores >= 1).all() and (scores <= 5).all()
+    # and the loaded network exports its ``recommend`` signature on its own
+    import tensorflow as tf
+    from tfrbm.export import export_model
+    served = tf.saved_model.load(str(export_model(net, tmp_path / "served", version=1)))
+    out = served.signatures["recommend"](ratings=tf.constant(ratings))
+    np.testing.assert_allclose(out["scores"].numpy(), scores, rtol=1e-5)
+    np.testing.assert_array_equal(out["movie_ids"].numpy(), rec.movie_ids)
+    # continuing training from the file equals continuing the original (optimizer state and
+    # random stream included)
+    back = RBMRecommender.load(path)
+    twin = RBMRecommender.load(path)
+    back.fit(train, epochs=1)
+    twin.fit(train, epochs=1)
+    np.testing.assert_array_equal(back.W.numpy(), twin.W.numpy())
+    rec.fit(train, epochs=1)
+    np.testing.assert_allclose(back.W.numpy(), rec.W.numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="not a recommender|no saved recommender"):
+        RBMRecommender.load(tmp_path / "missing.keras")
 
 
 def test_baselines_share_the_interface(small):
@@ -171,4 +213,4 @@ def test_cli_recommend_on_movielens(data_dir, capsys, tmp_path):
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1].startswith("{") and '"user": 215' in lines[-1]
     assert sum(line.strip()[:2] in {"1.", "2.", "3.", "4.", "5."} for line in lines) == 5
-    assert main(["recommend", "--model", str(tmp_path / "m.npz"), "--user", "99999"]) == 2
+    assert main(["recommend", "--model", str(tmp_path / "m.keras"), "--user", "99999"]) == 2

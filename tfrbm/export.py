@@ -205,25 +205,20 @@ def _language_endpoints(model):
 
 
 def _recommender_endpoints(rec):
+    """``recommend``: a (B, movies) ratings matrix (0 = unrated) -> expected ratings, p(level)."""
     import tensorflow as tf
-    rec._check_built()
-    W, b, c = rec.W, rec.b, rec.c
-    M, K, F = rec.n_movies, rec.n_levels, rec.n_hidden
-    levels = tf.range(1, K + 1, dtype=tf.float32)
-    exact = rec.prediction == "exact"
-    ratings_spec = _spec((None, M), tf.float32, "ratings")
-    movie_ids = tf.constant(np.asarray(rec.movie_ids, np.int64))
+    if hasattr(rec, "_check_built"):             # the RBMRecommender estimator
+        rec._check_built()
+        net, movie_ids = rec.network, rec.movie_ids
+    else:                                        # a RecommenderNetwork (e.g. from load_model)
+        net = rec
+        movie_ids = net.metadata.get("movie_ids", np.arange(1, net.n_movies + 1))
+    ratings_spec = _spec((None, net.n_movies), tf.float32, "ratings")
+    movie_ids = tf.constant(np.asarray(movie_ids, np.int64))
+    levels = tf.range(1, net.n_levels + 1, dtype=tf.float32)
 
     def recommend(ratings):
-        r = tf.cast(tf.round(ratings), tf.int32)
-        V = tf.one_hot(r - 1, K) * tf.cast(r > 0, tf.float32)[..., None]       # (B, M, K)
-        x = tf.reshape(V, (-1, M * K)) @ tf.reshape(W.value, (M * K, F)) + c.value
-        if exact:   # hidden units summed out: log p(v_q=k|V) = b_qk + sum_j softplus(x_j + W_qkj)
-            logits = b.value[None] + tf.reduce_sum(
-                tf.nn.softplus(x[:, None, None, :] + W.value[None]), axis=-1)
-        else:
-            logits = b.value[None] + tf.einsum("bf,qkf->bqk", tf.sigmoid(x), W.value)
-        probs = tf.nn.softmax(logits, axis=-1)
+        probs = net.level_probabilities(ratings)
         return {"scores": tf.linalg.matvec(probs, levels), "probabilities": probs,
                 "movie_ids": tf.identity(movie_ids)}
 
@@ -237,7 +232,7 @@ def model_kind(model):
     if isinstance(model, RBMModel):
         return "rbm"
     names = {cls.__name__ for cls in type(model).__mro__}
-    if "RBMRecommender" in names:
+    if names & {"RBMRecommender", "RecommenderNetwork"}:
         return "recommender"
     if "DBNModel" in names:
         return "dbn"
@@ -292,16 +287,19 @@ def export_model(model, filepath, format="tf_saved_model", version=None, overwri
     if format not in _FORMATS:
         raise ExportError(f"unknown export format {format!r}; supported: {', '.join(_FORMATS)}")
     kind = model_kind(model)
-    if hasattr(model, "variables") and kind != "recommender":
+    endpoints = _ENDPOINTS[kind](model)          # checks that a recommender is fitted
+    tracked = getattr(model, "network", None) if kind == "recommender" else model
+    if tracked is None:
+        tracked = model
+    if hasattr(tracked, "variables"):
         from tfrbm.safety import check_finite_weights
-        check_finite_weights(model, what=f"export to {filepath}")
-    endpoints = _ENDPOINTS[kind](model)
+        check_finite_weights(tracked, what=f"export to {filepath}")
     target = _target(filepath, version)
 
     def write(tmp):
         archive = keras.export.ExportArchive()
-        if isinstance(model, keras.layers.Layer):
-            archive.track(model)
+        if isinstance(tracked, keras.layers.Layer):
+            archive.track(tracked)
         for name, fn, signature in endpoints:
             archive.add_endpoint(name, fn, input_signature=signature)
         _write_out(archive, tmp, verbose)

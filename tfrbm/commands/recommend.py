@@ -102,7 +102,7 @@ def register(subparsers):
     p.add_argument("--user", type=int, required=True, help="MovieLens user id")
     p.add_argument("-n", type=int, default=10, help="how many movies (default 10)")
     p.add_argument("--model", default=None, help="a recommender saved with --save (skip training)")
-    p.add_argument("--save", default=None, help="save the trained recommender here (.npz)")
+    p.add_argument("--save", default=None, help="save the trained recommender here (.keras)")
     p.add_argument("--include-seen", action="store_true", help="keep movies the user rated")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.set_defaults(func=_recommend)

@@ -31,7 +31,6 @@ Example::
     rec.predict(test.users, test.movies)          # expected ratings
     rec.recommend(215, n=10)                      # ids, titles, scores
 """
-import json
 import math
 import pathlib
 import time
@@ -154,6 +153,7 @@ class RBMRecommender(RatingModel):
         self._optimizer_name = name if name in ("adam", "sgd") else "adam"
         self.user_ids = self.movie_ids = None
         self.history = {"epoch": [], "cd_k": [], "recon_rmse": [], "seconds": []}
+        self.network = None
         self._built = False
 
     def get_config(self):
@@ -167,25 +167,39 @@ class RBMRecommender(RatingModel):
                 "optimizer": self._optimizer_name}
 
     # ---- building ------------------------------------------------------------------------
-    def _build(self):
+    def _build(self, initialise=True):
+        """Create the RecommenderNetwork (W, b, c), its compiled optimizer and the step functions.
+
+        ``initialise``: draw W ~ N(0, init_std) and set b to the log of each movie's rating-level
+        frequencies (skipped when the weights are about to be loaded).
+        """
         import keras
         import tensorflow as tf
+        from tfrbm.models.recommender_network import RecommenderNetwork
         M, K, F = self.n_movies, self.n_levels, self.n_hidden
-        rng = np.random.default_rng(self.seed)
-        _, cols, vals = self._csr
-        counts = np.zeros((M, K))
-        np.add.at(counts, (cols, vals - 1), 1.0)
-        overall = counts.sum(0) + 1.0
-        freq = (counts + overall / overall.sum()) / (counts.sum(1, keepdims=True) + 1.0)
-        self.W = keras.Variable(rng.normal(0, self.init_std, (M, K, F)).astype("float32"),
-                                name="W")
-        self.b = keras.Variable(np.log(freq).astype("float32"), name="visible_bias")
-        self.c = keras.Variable(np.zeros(F, "float32"), name="hidden_bias")
-        if self.optimizer == "adam":
-            self.optimizer = keras.optimizers.Adam(self.learning_rate)
-        elif self.optimizer == "sgd":
-            self.optimizer = keras.optimizers.SGD(self.learning_rate, momentum=self.momentum)
-        self.optimizer.build([self.W, self.b, self.c])
+        if getattr(self, "network", None) is None:
+            self.network = RecommenderNetwork(M, K, F, prediction=self.prediction,
+                                              name="rbm_recommender")
+        net = self.network
+        if initialise:
+            rng = np.random.default_rng(self.seed)
+            _, cols, vals = self._csr
+            counts = np.zeros((M, K))
+            np.add.at(counts, (cols, vals - 1), 1.0)
+            overall = counts.sum(0) + 1.0
+            freq = (counts + overall / overall.sum()) / (counts.sum(1, keepdims=True) + 1.0)
+            net.W.assign(rng.normal(0, self.init_std, (M, K, F)).astype("float32"))
+            net.b.assign(np.log(freq).astype("float32"))
+        self.W, self.b, self.c = net.W, net.b, net.c
+        if getattr(net, "optimizer", None) is None or not net.compiled:
+            if self.optimizer == "adam":
+                self.optimizer = keras.optimizers.Adam(self.learning_rate)
+            elif self.optimizer == "sgd":
+                self.optimizer = keras.optimizers.SGD(self.learning_rate, momentum=self.momentum)
+            net.compile(optimizer=self.optimizer)
+        self.optimizer = net.optimizer
+        if not self.optimizer.built:
+            self.optimizer.build(net.trainable_variables)
         self._gen = tf.random.Generator.from_seed(int(self.seed or 0))
         spec = tf.TensorSpec([None], tf.int32)
         self._train_step = tf.function(self._step, input_signature=[
@@ -216,8 +230,7 @@ class RBMRecommender(RatingModel):
         """x = c + sum_{i,k} V_ik W_ik: (B, F) total input to the hidden units."""
         import tensorflow as tf
         V, _ = self._densify(rows, cols, levels, n_rows)
-        M, K, F = self.W.shape
-        return tf.reshape(V, (-1, M * K)) @ tf.reshape(self.W.value, (M * K, F)) + self.c.value
+        return self.network.hidden_input(V)
 
     # ---- training ------------------------------------------------------------------------
     def fit(self, data, epochs=30, batch_size=None, validation_data=None, verbose=0,
@@ -291,14 +304,7 @@ class RBMRecommender(RatingModel):
     def _level_probs(self, x, movie_index):
         """p(v_q = k | V) for hidden inputs x (B, F) and movies q (Q,): (B, Q, K)."""
         import tensorflow as tf
-        Wq = tf.gather(self.W.value, movie_index)                      # (Q, K, F)
-        bq = tf.gather(self.b.value, movie_index)                      # (Q, K)
-        if self.prediction == "exact":
-            logits = bq[None] + tf.reduce_sum(
-                tf.nn.softplus(x[:, None, None, :] + Wq[None]), axis=-1)
-        else:
-            logits = bq[None] + tf.einsum("bf,qkf->bqk", tf.sigmoid(x), Wq)
-        return tf.nn.softmax(logits, axis=-1)
+        return tf.nn.softmax(self.network.level_logits(x, movie_index), axis=-1)
 
     def _scores_from_inputs(self, x, kind="expected", chunk=None):
         M, K, F = self.n_movies, self.n_levels, self.n_hidden
@@ -355,13 +361,7 @@ class RBMRecommender(RatingModel):
 
     def _pair_probs(self, xs, movie_index):
         import tensorflow as tf
-        Wq = tf.gather(self.W.value, movie_index)
-        bq = tf.gather(self.b.value, movie_index)
-        if self.prediction == "exact":
-            logits = bq + tf.reduce_sum(tf.nn.softplus(xs[:, None, :] + Wq), axis=-1)
-        else:
-            logits = bq + tf.einsum("pf,pkf->pk", tf.sigmoid(xs), Wq)
-        return tf.nn.softmax(logits, axis=-1).numpy()
+        return tf.nn.softmax(self.network.pair_logits(xs, movie_index), axis=-1).numpy()
 
     def hidden_probabilities(self, user):
         """p(h = 1 | V) for a known user id or a new user's {movie id: rating}: (F,) array."""
@@ -385,51 +385,64 @@ class RBMRecommender(RatingModel):
 
     # ---- saving --------------------------------------------------------------------------
     def save(self, path):
-        """Write weights, configuration, id maps, titles and training ratings to ``path``
-        (a ``.npz`` file; the suffix is added when missing). Returns the path written."""
+        """Write a ``.keras`` archive (the suffix is added when missing): the RecommenderNetwork's
+        weights, its optimizer state, and as an asset the id maps, titles, training ratings,
+        configuration, history and random-generator state. Atomic; refuses NaN/Inf weights.
+        ``keras.saving.load_model`` on it gives the RecommenderNetwork; :meth:`load` gives back
+        this estimator. Returns the path written."""
         self._check_built()
         path = pathlib.Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        if path.suffix != ".keras":
+            path = path.with_name(path.name + ".keras")
         path.parent.mkdir(parents=True, exist_ok=True)
         indptr, cols, vals = self._csr
         ids = np.array(sorted(self.titles), dtype=np.int64)
-        from tfrbm.safety import atomic_path
-        weights = (self.W.numpy(), self.b.numpy(), self.c.numpy())
-        if not all(np.isfinite(w).all() for w in weights):
-            raise ValueError(f"refusing to save {path}: the recommender's weights contain NaN or Inf")
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            # an open file, so numpy does not append ".npz" to the temporary name
-            np.savez_compressed(
-                handle, W=self.W.numpy(), b=self.b.numpy(), c=self.c.numpy(),
-                user_ids=self.user_ids, movie_ids=self.movie_ids, indptr=indptr, cols=cols,
-                vals=vals, title_ids=ids,
-                title_text=np.array([self.titles[int(i)] for i in ids], dtype=object).astype(str),
-                config=np.array(json.dumps(self.get_config())),
-                history=np.array(json.dumps(self.history)))
+        self.network.metadata = {
+            "user_ids": np.asarray(self.user_ids), "movie_ids": np.asarray(self.movie_ids),
+            "indptr": indptr, "cols": cols, "vals": vals, "title_ids": ids,
+            "title_text": np.array([self.titles[int(i)] for i in ids], dtype=str),
+            "generator_state": self._gen.state.numpy(),
+            "config": self.get_config(), "history": self.history}
+        from tfrbm.safety import atomic_save
+        atomic_save(self.network, path)
         return path
 
     @classmethod
-    def load(cls, path):
-        """Rebuild a fitted recommender written by :meth:`save`."""
-        path = pathlib.Path(path)
-        if not path.is_file() and path.with_name(path.name + ".npz").is_file():
-            path = path.with_name(path.name + ".npz")
-        with np.load(path, allow_pickle=False) as z:
-            config = json.loads(str(z["config"]))
-            if isinstance(config.get("cd_k"), dict):
-                config["cd_k"] = {int(k): v for k, v in config["cd_k"].items()}
-            rec = cls(**config)
-            rec.user_ids, rec.movie_ids = z["user_ids"], z["movie_ids"]
-            rec.titles = {int(i): str(t) for i, t in zip(z["title_ids"], z["title_text"])}
-            rec._csr = (z["indptr"], z["cols"], z["vals"])
-            rec.global_mean = float(z["vals"].mean())
-            rec._build()
-            rec.W.assign(z["W"])
-            rec.b.assign(z["b"])
-            rec.c.assign(z["c"])
-            rec.history = json.loads(str(z["history"]))
+    def from_network(cls, network):
+        """The estimator around a RecommenderNetwork loaded from a file written by :meth:`save`."""
+        meta = getattr(network, "metadata", None)
+        if not meta or "config" not in meta:
+            raise ValueError("this RecommenderNetwork carries no recommender metadata (ids, "
+                             "titles, training ratings); it was not written by "
+                             "RBMRecommender.save")
+        config = dict(meta["config"])
+        if isinstance(config.get("cd_k"), dict):
+            config["cd_k"] = {int(k): v for k, v in config["cd_k"].items()}
+        rec = cls(**config)
+        rec.user_ids, rec.movie_ids = meta["user_ids"], meta["movie_ids"]
+        rec.titles = {int(i): str(t) for i, t in zip(meta["title_ids"], meta["title_text"])}
+        rec._csr = (meta["indptr"], meta["cols"], meta["vals"])
+        rec.global_mean = float(meta["vals"].mean())
+        rec.network = network
+        rec._build(initialise=False)
+        rec._gen.state.assign(meta["generator_state"])
+        rec.history = meta["history"]
         return rec
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a fitted recommender written by :meth:`save` (a ``.keras`` file)."""
+        import keras
+        path = pathlib.Path(path)
+        if not path.is_file() and path.with_name(path.name + ".keras").is_file():
+            path = path.with_name(path.name + ".keras")
+        if not path.is_file():
+            raise ValueError(f"no saved recommender at {path}")
+        from tfrbm.models.recommender_network import RecommenderNetwork
+        network = keras.saving.load_model(path)
+        if not isinstance(network, RecommenderNetwork):
+            raise ValueError(f"{path} holds a {type(network).__name__}, not a recommender")
+        return cls.from_network(network)
 
 
 # ---- echen's six-movie example ---------------------------------------------------------------
