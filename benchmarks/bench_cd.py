@@ -13,9 +13,13 @@ with a fixed seed) for
   ``tf.random.uniform`` sampling, data already a tensor);
 * numpy's float32 sgemm peak (2048^3 product) and numpy sgemm at the B x V x H shape.
 
-Every implementation is warmed up first (tracing, first-call allocation); then each repeat runs
-one full epoch of every implementation in turn (the order rotates each repeat), so the machine's
-background load hits all of them alike. Figures are medians over repeats.
+Every implementation lives in its own worker process of this session (``--same-process`` puts
+them all in this one), so that no library's idle thread pool (OpenBLAS and OpenMP threads spin
+for a while after each call, and so does TF's) steals the cores while another library's epoch
+is timed. Each is warmed up first (tracing, first-call allocation); then each repeat runs one
+full epoch of every implementation in turn (the order rotates each repeat), so the machine's
+background load hits all of them alike. Figures are medians over repeats; the timing is taken
+inside the worker around the epoch.
 
 Flops per example: 10 V H for CD-1 (v W, h W^T, v1 W, and the two <v h> statistics) plus 4 V H per
 extra Gibbs step; the same nominal count is used for every implementation (sklearn's PCD-1 and
@@ -173,7 +177,8 @@ class LearnergyRunner(Runner):
                        momentum=0.0, decay=0.0, temperature=1.0, use_gpu=False)
         xt = torch.from_numpy(x)
         self.data = torch.utils.data.TensorDataset(xt, torch.zeros(len(x)))
-        self.small = torch.utils.data.TensorDataset(xt[: 20 * batch], torch.zeros(20 * batch))
+        n_small = min(len(x), 20 * batch)
+        self.small = torch.utils.data.TensorDataset(xt[:n_small], torch.zeros(n_small))
 
     def warmup(self):
         self.rbm.fit(self.small, batch_size=self.batch, epochs=1)
@@ -243,13 +248,71 @@ def make_runner(name, x, batch, hidden, lr):
 
 
 # ---------------------------------------------------------------------------- driver
-def bench_size(x, batch, hidden, impls, repeats, lr, peak):
+class _InProcess:
+    """An implementation run in this process (``--same-process``)."""
+
+    def __init__(self, name, x, batch, hidden, lr):
+        self.runner = make_runner(name, x, batch, hidden, lr)
+        self.runner.warmup()
+        self.name, self.k = self.runner.name, self.runner.k
+
+    def epoch(self):
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
+        self.runner.epoch()
+        return time.perf_counter() - start, _cpu_seconds() - cpu_start
+
+    def close(self):
+        self.runner = None
+
+
+def _worker(conn, name, n_examples, data_dir, batch, hidden, lr):
+    """Child process: build one implementation, warm it up, then time epochs on request."""
+    x = load_binarized_mnist(n_examples, data_dir)
+    try:
+        runner = make_runner(name, x, batch, hidden, lr)
+        runner.warmup()
+    except ImportError as err:
+        conn.send(("skip", str(err)))
+        return
+    conn.send(("ready", runner.k))
+    while conn.recv() == "epoch":
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
+        runner.epoch()
+        conn.send((time.perf_counter() - start, _cpu_seconds() - cpu_start))
+
+
+class _Isolated:
+    """An implementation in its own process (the default): no library's thread pool (OpenBLAS,
+    OpenMP, Eigen) spins on the cores while another library's epoch is being timed."""
+
+    def __init__(self, name, n_examples, data_dir, batch, hidden, lr):
+        import multiprocessing as mp
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, daemon=True,
+                                args=(child, name, n_examples, data_dir, batch, hidden, lr))
+        self.proc.start()
+        status, value = self.conn.recv()
+        if status == "skip":
+            self.proc.join()
+            raise ImportError(value)
+        self.name, self.k = name, value
+
+    def epoch(self):
+        self.conn.send("epoch")
+        return self.conn.recv()
+
+    def close(self):
+        self.conn.send("stop")
+        self.proc.join(timeout=60)
+
+
+def bench_size(x, batch, hidden, impls, repeats, lr, peak, isolate=True, data_dir=None):
     runners = []
     for name in impls:
         try:
-            runner = make_runner(name, x, batch, hidden, lr)
-            runner.warmup()
-            runners.append(runner)
+            runners.append(_Isolated(name, len(x), data_dir, batch, hidden, lr) if isolate
+                           else _InProcess(name, x, batch, hidden, lr))
         except ImportError as err:  # a peer that is not installed is reported, not fatal
             print(f"  skipping {name}: {err}")
     times = {r.name: [] for r in runners}
@@ -257,10 +320,11 @@ def bench_size(x, batch, hidden, impls, repeats, lr, peak):
     for rep in range(repeats):
         order = runners[rep % len(runners):] + runners[:rep % len(runners)]
         for runner in order:
-            start, cpu_start = time.perf_counter(), _cpu_seconds()
-            runner.epoch()
-            times[runner.name].append(time.perf_counter() - start)
-            cpu[runner.name].append(_cpu_seconds() - cpu_start)
+            wall, cpu_s = runner.epoch()
+            times[runner.name].append(wall)
+            cpu[runner.name].append(cpu_s)
+    for runner in runners:
+        runner.close()
     n = len(x)
     shape_gflops = sgemm_gflops(batch, x.shape[1], hidden)
     rows = {}
@@ -308,6 +372,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=0.05, help="learning rate (plain SGD)")
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--same-process", action="store_true",
+                        help="run every implementation in this process (their thread pools then "
+                             "compete); default: one worker process per implementation")
     args = parser.parse_args(argv)
 
     batches = [20, 100, 1000] if args.grid else [int(b) for b in args.batch.split(",")]
@@ -321,10 +388,12 @@ def main(argv=None):
     print(f"MNIST: {x.shape[0]} examples x {x.shape[1]} pixels, stochastically binarized; "
           f"cpu cores visible: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
     peak_before = sgemm_gflops(2048, 2048, 2048)
-    out = {"examples": len(x), "repeats": args.repeats, "lr": args.lr, "sizes": []}
+    out = {"examples": len(x), "repeats": args.repeats, "lr": args.lr,
+           "isolated_processes": not args.same_process, "sizes": []}
     for batch in batches:
         for hidden in hiddens:
-            res = bench_size(x, batch, hidden, impls, args.repeats, args.lr, peak_before)
+            res = bench_size(x, batch, hidden, impls, args.repeats, args.lr, peak_before,
+                             isolate=not args.same_process, data_dir=args.data_dir)
             out["sizes"].append(res)
             print_size(res, peak_before)
     peak_after = sgemm_gflops(2048, 2048, 2048)

@@ -24,24 +24,38 @@ def _step(layer, h, seed):
     return v_mean, v, h_probs, h_new
 
 
-def k_steps(layer, h, k, seed):
+def k_steps(layer, h, k, seed, sample_last_hidden=True):
     """Run k Gibbs steps starting from hidden states ``h``.
 
     Returns (v_mean_1, v_k, h_probs_k, h_k): the mean of the first reconstruction (for the
     reconstruction-error monitor), the k-th visible sample, p(h | v_k) and h_k ~ p(h | v_k).
+    With ``sample_last_hidden=False`` h_k is not drawn (None): CD with probability statistics
+    never uses it. Step i always uses the seed ``fold(seed, i)``, so skipping that draw changes
+    nothing else.
     """
     k = int(k)
     if k < 1:
         raise ValueError(f"the number of Gibbs steps k must be >= 1, got {k}")
-    v_mean1, v, h_probs, h = _step(layer, h, fold(seed, 0))
-    if k <= UNROLL_LIMIT:
-        for i in range(1, k):
-            _, v, h_probs, h = _step(layer, h, fold(seed, i))
+    v_mean1 = None
+    if k > 1:
+        v_mean1, v, h_probs, h = _step(layer, h, fold(seed, 0))
+        if k <= UNROLL_LIMIT:
+            for i in range(1, k - 1):
+                _, v, h_probs, h = _step(layer, h, fold(seed, i))
+        else:
+            def body(i, v, h_probs, h):
+                _, v, h_probs, h = _step(layer, h, fold(seed, i))
+                return i + 1, v, h_probs, h
+            _, v, h_probs, h = tf.while_loop(lambda i, *_: i < k - 1, body,
+                                             (tf.constant(1), v, h_probs, h))
+    last = fold(seed, k - 1)                     # the last step, as _step with its seed
+    v_mean, v = layer.sample_visible(h, fold(last, 0))
+    if v_mean1 is None:
+        v_mean1 = v_mean
+    if sample_last_hidden:
+        h_probs, h = layer.sample_hidden(v, fold(last, 1))
     else:
-        def body(i, v, h_probs, h):
-            _, v, h_probs, h = _step(layer, h, fold(seed, i))
-            return i + 1, v, h_probs, h
-        _, v, h_probs, h = tf.while_loop(lambda i, *_: i < k, body, (tf.constant(1), v, h_probs, h))
+        h_probs, h = layer.hidden_probs(v), None
     return v_mean1, v, h_probs, h
 
 

@@ -324,7 +324,9 @@ class RBMModel(keras.Model):
             _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
         else:
             h_start = h0
-        v_mean1, vk, phk, hk = gibbs.k_steps(layer, h_start, self.cd_k, gibbs.fold(seed, 3))
+        v_mean1, vk, phk, hk = gibbs.k_steps(
+            layer, h_start, self.cd_k, gibbs.fold(seed, 3),
+            sample_last_hidden=self.hidden_statistics != "probabilities")
         if self.persistent:
             self.persistent_chains.assign(vk)
 
