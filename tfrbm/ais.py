@@ -155,24 +155,25 @@ def _compiled_run(units, jit_compile):
         c = tf.convert_to_tensor(c)
         n_steps = tf.shape(betas)[0] - 1
 
-        def log_p(beta, v64, x64):
-            # log p*_beta(v) up to the beta-independent visible term; x64 = c + v W (float64).
-            # Bernoulli/softmax e_v is linear in the bias, Gaussian differs by a beta-linear constant
-            vis = -((1 - beta) * units.energy_term(v64, b_a64)
-                    + beta * units.energy_term(v64, b_a64 + db))
-            return vis + tf.reduce_sum(tf.math.softplus(beta * x64), axis=-1)
-
         def body(k, v, log_w):
             beta_prev, beta = betas[k - 1], betas[k]
+            beta_t = tf.cast(beta, dtype)
             x = tf.matmul(v, W) + c
-            x64, v64 = tf.cast(x, tf.float64), tf.cast(v, tf.float64)
-            log_w = log_w + log_p(beta, v64, x64) - log_p(beta_prev, v64, x64)
+            ph = tf.sigmoid(beta_t * x)
+            # log w += log p*_beta(v) - log p*_beta'(v). The visible part is linear in beta:
+            # -(beta - beta') (e(v, b_B) - e(v, b_A)), exact for every unit family. The hidden part
+            # sum_j softplus(beta x_j) - softplus(beta' x_j) is a small difference of large
+            # terms; written as -log1p(sigmoid(beta x_j) expm1(-(beta - beta') x_j)) it is exact
+            # in float32 (no cancellation), and the sum is accumulated in float64.
+            d_beta = beta - beta_prev
+            v64 = tf.cast(v, tf.float64)
+            vis = -d_beta * (units.energy_term(v64, b_a64 + db) - units.energy_term(v64, b_a64))
+            hid = -tf.math.log1p(ph * tf.math.expm1(-tf.cast(d_beta, dtype) * x))
+            log_w = log_w + vis + tf.reduce_sum(tf.cast(hid, tf.float64), axis=-1)
             # one Gibbs step leaving p_beta invariant
             step = tf.random.experimental.stateless_fold_in(seed, k)
             s_h = tf.random.experimental.stateless_fold_in(step, 0)
             s_v = tf.random.experimental.stateless_fold_in(step, 1)
-            beta_t = tf.cast(beta, dtype)
-            ph = tf.sigmoid(beta_t * x)
             h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s_h, dtype=dtype) < ph, dtype)
             a = (1 - beta_t) * tf.cast(b_a, dtype) + beta_t * (b_b + tf.matmul(h, W, transpose_b=True))
             v = units.sample(units.mean(a), s_v)

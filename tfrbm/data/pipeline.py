@@ -12,6 +12,8 @@ Binarization turns intensities p in [0, 1] into binary states:
 """
 import numbers
 
+import os
+
 import numpy as np
 
 __all__ = [
@@ -133,13 +135,19 @@ def _check_positive_int(value, name):
 
 
 def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=None, cache=True,
-                 prefetch=True, drop_remainder=False, repeat=False):
+                 prefetch=True, drop_remainder=False, repeat=False, autotune=False):
     """Build a tf.data pipeline from numpy arrays: cache -> shuffle -> (repeat) -> batch -> binarize -> prefetch.
 
     ``x``: array of shape (N, ...) cast to float32; ``y``: optional labels of length N (dtype
     kept), yielding ``(x, y)`` tuples. Shuffling reshuffles every epoch. Binarization runs per
     batch after the cache, so stochastic binarization is drawn fresh each epoch; with a ``seed``
     the whole sequence of shuffles and draws is reproducible.
+
+    ``autotune``: let tf.data's autotuner size the map parallelism and prefetch buffer. Off by
+    default: the data here is in memory and cheap to batch, and on a 2-core CPU the autotuner's
+    background work made about a third of the epochs of a compute-bound RBM fit take 1.8x as
+    long (batch 1000, benchmarks/RESULTS.md); off, the map runs on every core and two batches
+    are prefetched.
     """
     import tensorflow as tf
 
@@ -183,6 +191,7 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    parallel = tf.data.AUTOTUNE if autotune else max(1, os.cpu_count() or 1)
     if mode == "stochastic":
         # One int64 pair per batch, re-drawn on every pass over the data: fresh noise each epoch,
         # reproducible given the seed, independent of the parallel map's scheduling.
@@ -190,10 +199,14 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
         ds = tf.data.Dataset.zip((ds, seeds))
         if y is not None:
             ds = ds.map(lambda xy, s: (binarize_tensor(xy[0], mode, seed=s), xy[1]),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                        num_parallel_calls=parallel, deterministic=True)
         else:
             ds = ds.map(lambda b, s: binarize_tensor(b, mode, seed=s),
-                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                        num_parallel_calls=parallel, deterministic=True)
     if prefetch:
-        ds = ds.prefetch(tf.data.AUTOTUNE)
+        ds = ds.prefetch(tf.data.AUTOTUNE if autotune else 2)
+    if not autotune:
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        ds = ds.with_options(options)
     return ds

@@ -243,6 +243,8 @@ class RBMModel(keras.Model):
                 raise ValueError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
         self.initialize_from_data(x)
+        if not isinstance(x, tf.data.Dataset):
+            x, kwargs = self._array_dataset(x, y, kwargs)
         if not self.compiled:
             # the RBM default: plain SGD with a little momentum; ``loss`` is never used
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
@@ -254,6 +256,24 @@ class RBMModel(keras.Model):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
         return super().fit(x, y, **kwargs)
+
+    def _array_dataset(self, x, y, kwargs):
+        """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
+        autotuner off, which keeps CPU epochs from slowing down 1.8x at random, see its docstring),
+        batched with ``batch_size`` (Keras's default 32) and reshuffled each epoch when ``shuffle``.
+        With the seed of the model the order of a fit's epochs is reproducible. Arguments only Keras's
+        array adapter understands (y, sample_weight, validation_split, steps_per_epoch) keep
+        Keras's path."""
+        if (y is not None or kwargs.get("sample_weight") is not None
+                or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
+            return x, kwargs
+        from tfrbm.data.pipeline import make_dataset
+        kwargs = dict(kwargs)
+        batch_size = kwargs.pop("batch_size", None) or 32
+        shuffle = bool(kwargs.pop("shuffle", True))
+        seed = None if self.seed is None else int(self.seed) + 104729
+        kwargs["shuffle"] = False
+        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False), kwargs
 
     # ------------------------------------------------------------------ compile / speed
     def compile(self, *args, steps_per_execution="auto", **kwargs):
