@@ -12,8 +12,7 @@ import pkgutil
 import sys
 
 
-class UserError(Exception):
-    """An error caused by the user's input; the CLI prints it without a traceback."""
+from tfrbm.errors import UserError  # noqa: F401  (re-exported: commands raise cli.UserError)
 
 
 def build_parser():
