@@ -156,8 +156,12 @@ def atomic_save_weights(model, path, check_finite=True, **kwargs):
 
 
 def atomic_export(model, path, check_finite=True, **kwargs):
-    """``model.export(path)`` (a SavedModel directory) built beside ``path`` and swapped in."""
-    return _atomic_write(model, path, "export", "export", check_finite, kwargs)
+    """A SavedModel of ``model``'s serving endpoints at ``path`` (no version folder), replacing
+    what is there atomically: :func:`tfrbm.export.export_model` with ``version=False``, the one
+    atomic folder writer. NaN/Inf weights are always refused."""
+    from tfrbm.export import export_model
+    kwargs.setdefault("overwrite", True)
+    return export_model(model, path, version=False, **kwargs)
 
 
 # ----------------------------------------------------------------------------- callbacks
