@@ -161,7 +161,7 @@ def test_hidden_rows_of_the_wrong_width(fitted):
 def _invalid_constructions():
     from tfrbm.layers import RBMLayer
     from tfrbm.models.dbn import DBNModel
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     from tfrbm.models.rbm import RBMModel
     return [
         (lambda: RBMModel(RBMLayer(3), cd_k=0), "cd_k must be an integer >= 1"),

@@ -199,7 +199,7 @@ def test_rbm_signatures_refuse_what_the_python_api_refuses(tmp_path, rbm):
 
 def test_other_models_signatures_validate_inputs(tmp_path):
     from tfrbm.models.dbn import DBNModel
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     from tfrbm.models.recommender_network import RecommenderNetwork
     dbn = DBNModel([RBMLayer(3), RBMLayer(2)], seed=0)
     dbn.build((None, 6))

@@ -69,7 +69,7 @@ def train_rbm(backup_dir, kill_at=None):
 def train_lm(backup_dir, kill_at=None):
     """Stateful LSTM LM, 3 epochs of 6 steps with state carried across batches, backups every 2."""
     import keras
-    from tfrbm.models.language import ResetStatesCallback, StatefulLSTMModel, SummedSequenceLoss
+    from tfrbm.course.language import ResetStatesCallback, StatefulLSTMModel, SummedSequenceLoss
     from tfrbm.resume import TrainingBackup
     keras.utils.set_random_seed(0)
     rng = np.random.RandomState(1)

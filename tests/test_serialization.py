@@ -81,7 +81,7 @@ def test_dbn_round_trip(tmp_path):
 
 
 def test_language_model_round_trip_keeps_states(tmp_path):
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     lm = StatefulLSTMModel(vocab_size=9, hidden_sizes=(8,), embedding_dim=4, batch_size=2)
     lm.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ids = np.random.default_rng(3).integers(0, 9, (2, 6)).astype("int32")

@@ -21,7 +21,8 @@ _PUBLIC = {
     "RBMRecommender": "tfrbm.models.recommender",
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
-               "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment")
+               "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
+               "errors")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 
@@ -47,6 +48,9 @@ from tfrbm import layers as _layers  # noqa: E402,F401
 from tfrbm.models import _import_all as _import_models  # noqa: E402
 
 _import_models()
+from tfrbm.course import register_keras_classes as _register_course  # noqa: E402
+
+_register_course()
 
 # Keras 3 cannot reduce scalar step logs under MultiWorkerMirroredStrategy; see _keras_fixes
 from tfrbm._keras_fixes import install as _install_keras_fixes  # noqa: E402

@@ -243,7 +243,7 @@ class LSTMLMHyperModel(_hp_base()):
         self.batch_size, self.clipnorm = int(batch_size), float(clipnorm)
 
     def build(self, hp):
-        from tfrbm.models.language import StatefulLSTMModel
+        from tfrbm.course.language import StatefulLSTMModel
         hidden = hp.Choice("hidden", self.hidden)
         layers = hp.Choice("layers", self.layers)
         model = StatefulLSTMModel(
@@ -257,7 +257,7 @@ class LSTMLMHyperModel(_hp_base()):
         return model
 
     def fit(self, hp, model, x, y=None, validation_data=None, callbacks=None, **kwargs):
-        from tfrbm.models.language import ResetStatesCallback
+        from tfrbm.course.language import ResetStatesCallback
         kwargs.setdefault("batch_size", self.batch_size)
         kwargs.setdefault("shuffle", False)
         for data in (x,) + (tuple(validation_data[:1]) if validation_data else ()):

@@ -1,7 +1,7 @@
 """Command line for the MNIST assignment and for likelihoods.
 
 ``tfrbm assignment --output DIR [--data mnist|digits] [--hidden 400] [--epochs 10] [--json]``
-trains the assignment's RBM and writes every figure (see :func:`tfrbm.assignment.run_assignment`).
+trains the assignment's RBM and writes every figure (see :func:`tfrbm.course.assignment.run_assignment`).
 
 ``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100] [--betas 14500]``
 estimates log Z by AIS (base-rate model fitted to the training split) and prints the mean
@@ -63,7 +63,7 @@ def register(subparsers):
 
 
 def run_assignment_command(args):
-    from tfrbm import assignment
+    from tfrbm.course import assignment
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
         batch_size=args.batch_size, learning_rate=args.lr, steps=args.steps, limit=args.limit,

@@ -41,7 +41,7 @@ from tfrbm.data.ratings import RatingsData, as_triples
 from tfrbm.models.recommender_baselines import RatingModel, Recommendations
 
 __all__ = ["RBMRecommender", "Recommendations", "softmax_hidden_probs",
-           "softmax_visible_probs", "cd_gradients", "default_cd_schedule", "SIX_MOVIES",
+           "softmax_visible_probs", "softmax_cd_gradients", "default_cd_schedule", "SIX_MOVIES",
            "six_movie_demo"]
 
 
@@ -66,7 +66,7 @@ def softmax_visible_probs(h, W, b, mask):
     return tf.nn.softmax(softmax_visible_logits(h, W, b), axis=-1) * mask[..., None]
 
 
-def cd_gradients(V, mask, W, b, c, k, rng):
+def softmax_cd_gradients(V, mask, W, b, c, k, rng):
     """CD-k gradients (dW, db, dc) of the negative log-likelihood, averaged over the batch.
 
     ``V`` (B, M, K) one-hot ratings, ``mask`` (B, M) 1 where rated. Entries of V where mask is
@@ -218,7 +218,7 @@ class RBMRecommender(RatingModel):
     def _step(self, rows, cols, levels, n_rows, k):
         import tensorflow as tf
         V, mask = self._densify(rows, cols, levels, n_rows)
-        dW, db, dc, vk = cd_gradients(V, mask, self.W.value, self.b.value, self.c.value, k,
+        dW, db, dc, vk = softmax_cd_gradients(V, mask, self.W.value, self.b.value, self.c.value, k,
                                       self._gen)
         dW = dW + self.weight_decay * self.W.value
         self.optimizer.apply_gradients([(dW, self.W), (db, self.b), (dc, self.c)])

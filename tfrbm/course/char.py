@@ -11,7 +11,7 @@ with a temperature T that sharpens (T < 1) or flattens (T > 1) ``p_i ∝ exp(log
 """
 import keras
 
-from tfrbm.models.language import (Perplexity, ResetStatesCallback, StatefulLSTMModel,
+from tfrbm.course.language import (Perplexity, ResetStatesCallback, StatefulLSTMModel,
                                    StepDecaySchedule)
 
 __all__ = ["CHAR_CONFIG", "CharLanguageModel", "build_char_model", "compile_char_model",
