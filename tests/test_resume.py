@@ -159,7 +159,6 @@ def test_save_weights_holds_chains_and_optimizer_state(tmp_path):
     TrainingBackup saves every SeedGenerator state itself, whether or not the model does.
     """
     import h5py
-    import keras
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
     model = RBMModel(RBMLayer(3), persistent=True, n_chains=4, seed=1)
@@ -183,7 +182,6 @@ def test_save_weights_holds_chains_and_optimizer_state(tmp_path):
 
 def test_backup_survives_kill_during_save(tmp_path):
     """A half-written backup (the temp file) never replaces the committed one."""
-    import keras
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
     from tfrbm.resume import TrainingBackup, read_backup_metadata

@@ -20,6 +20,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfrbm import gibbs
+
 __all__ = ["AISResult", "DEFAULT_SEGMENTS", "make_betas", "check_betas", "base_rate_biases",
            "ais_log_weights", "ais_log_partition", "summarize_log_weights"]
 
@@ -196,8 +198,8 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     log Z_B ~= log_z0 + logmeanexp(log_w). Arguments as in :func:`ais_log_partition`.
     """
     layer = _layer_of(layer)
-    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive integer, got {n_runs!r}")
+    from tfrbm.validation import POSITIVE_INT, check_param
+    n_runs = check_param("n_runs", n_runs, POSITIVE_INT)
     betas = make_betas() if betas is None else check_betas(betas)
     b_a = _base_biases(layer, base_data, base_biases)
     units = layer.visible_units
@@ -206,8 +208,8 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     log_z0 = float(units.log_marginal(tf.zeros((1, layer.n_visible), tf.float64),
                                       tf.constant(b_a))[0].numpy()) + layer.units * math.log(2.0)
     seed_t = _seed_tensor(seed)
-    a0 = tf.broadcast_to(tf.constant(b_a, dtype), (int(n_runs), layer.n_visible))
-    v0 = units.sample(units.mean(a0), tf.random.experimental.stateless_fold_in(seed_t, -1))
+    v0 = gibbs.base_rate_samples(units, tf.constant(b_a, dtype), n_runs,
+                                 tf.random.experimental.stateless_fold_in(seed_t, -1))
     fn = _compiled_run(units, jit_compile)
     log_w, _ = fn(tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
                   tf.convert_to_tensor(layer.hidden_bias), tf.constant(b_a, dtype),

@@ -1,13 +1,13 @@
 """The ``tfrbm`` command line: ``tfrbm train``, ``tfrbm init``, ``tfrbm cnn train`` and so on.
 
 Sub-commands live in :mod:`tfrbm.commands`; each module there registers its own. Errors that
-are the user's (bad files, bad arguments) print one clear line and exit with status 2, never a
-traceback.
+are the user's (:class:`tfrbm.errors.UserError` and its subclasses: bad files, bad arguments,
+bad data) print one clear line and exit with status 2. Any other exception is a bug and keeps
+its traceback.
 """
 import argparse
 import importlib
 import json
-import os
 import pkgutil
 import sys
 
@@ -52,7 +52,7 @@ def main(argv=None):
         return 2
     try:
         return int(args.func(args) or 0)
-    except (UserError, ValueError, FileNotFoundError, OSError) as exc:
+    except UserError as exc:
         print(f"tfrbm: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ and prints its metrics; with ``--json`` it ends with one JSON line of them. ``--
 and evaluates on the first N examples (images) or tokens (text) so a smoke run is fast.
 """
 import pathlib
+from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["register"]
 
@@ -20,8 +21,11 @@ def _load(path):
     register_keras_classes()
     path = pathlib.Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
-    return keras.models.load_model(path)
+        raise DataNotFoundError(f"model file {str(path)!r} does not exist")
+    try:
+        return keras.models.load_model(path)
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        raise UserError(f"cannot load {path}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------- CLI
@@ -80,7 +84,7 @@ def _sizes(text):
     try:
         sizes = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise ValueError(f"--hidden-sizes must be comma-separated integers, got {text!r}") from None
+        raise UserError(f"--hidden-sizes must be comma-separated integers, got {text!r}") from None
     return sizes
 
 
@@ -91,21 +95,30 @@ def _cmd_lm_train(args):
                                 embedding_dim=args.embedding_dim))
 
 
-def _cmd_lm_generate(args):
-    from tfrbm.course.language import WordLanguageModel
-    model = _load(args.model)
-    if not isinstance(model, WordLanguageModel):
-        raise ValueError(f"{args.model} is not a word language model")
-    words = model.generate(args.prime, args.n, mode=args.mode, temperature=args.temperature,
-                           seed=args.seed)
-    text = " ".join(args.prime.split() + words)
-    next_words = model.predict_next(args.prime, k=5)
+def _load_kind(path, cls, what):
+    model = _load(path)
+    if not isinstance(model, cls):
+        raise UserError(f"{path} is not a {what}")
+    return model
+
+
+def _print_text(args, text, **extra):
     if args.json:
         from tfrbm.cli import print_json
-        print_json({"text": text, "next_words": [w for w, _ in next_words]})
+        print_json({"text": text, **extra})
     else:
         print(text)
     return 0
+
+
+def _cmd_lm_generate(args):
+    from tfrbm.course.language import WordLanguageModel
+    model = _load_kind(args.model, WordLanguageModel, "word language model")
+    words = model.generate(args.prime, args.n, mode=args.mode, temperature=args.temperature,
+                           seed=args.seed)
+    next_words = model.predict_next(args.prime, k=5)
+    return _print_text(args, " ".join(args.prime.split() + words),
+                       next_words=[w for w, _ in next_words])
 
 
 def _cmd_char_train(args):
@@ -116,17 +129,9 @@ def _cmd_char_train(args):
 
 def _cmd_char_sample(args):
     from tfrbm.course.char import CharLanguageModel
-    model = _load(args.model)
-    if not isinstance(model, CharLanguageModel):
-        raise ValueError(f"{args.model} is not a character model")
-    text = model.sample(args.prime, args.n, mode=args.mode, temperature=args.temperature,
-                        seed=args.seed)
-    if args.json:
-        from tfrbm.cli import print_json
-        print_json({"text": text})
-    else:
-        print(text)
-    return 0
+    model = _load_kind(args.model, CharLanguageModel, "character model")
+    return _print_text(args, model.sample(args.prime, args.n, mode=args.mode,
+                                          temperature=args.temperature, seed=args.seed))
 
 
 def _sampling(p, default_mode, modes, n):

@@ -26,7 +26,10 @@ def load_any_model(path):
     from tfrbm.models import _import_all
     _import_all()                 # the classes a .keras file may name
     register_keras_classes()
-    return keras.saving.load_model(path)
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        raise UserError(f"cannot load {path}: {exc}") from None
 
 
 def _export(args):

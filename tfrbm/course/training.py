@@ -12,6 +12,7 @@ import pathlib
 import time
 
 from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["train_cnn", "train_sequence_classifier", "train_autoencoder", "train_word_lm",
            "train_char_lm", "EpochTimer"]
@@ -41,10 +42,8 @@ def EpochTimer():  # noqa: N802 - behaves like a class
 
 
 def _check_common(epochs, limit):
-    if not isinstance(epochs, int) or epochs < 1:
-        raise UserError(f"epochs must be a positive integer, got {epochs!r}")
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise UserError(f"limit must be a positive integer, got {limit!r}")
+    check_param("epochs", epochs, POSITIVE_INT)
+    check_param("limit", limit, [None] + POSITIVE_INT)
 
 
 def _head(arrays, limit):

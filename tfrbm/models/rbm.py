@@ -7,19 +7,18 @@ at the data (CD) or continues from persistent fantasy particles (PCD, Tieleman 2
 gradients go through the compiled Keras optimizer, so momentum, Adam, schedules and the
 optimizer's own weight decay behave as in any Keras model.
 """
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfrbm import gibbs
+from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.serving import ServingMixin
+from tfrbm.validation import (POSITIVE_INT, Instance, Integral, Interval, Options, Real,
+                              check_param, validate_params)
 
 __all__ = ["RBMModel"]
-
-_LOG_ODDS_CLIP = 1e-3
 
 #: CD steps ``fit`` runs per call into the compiled graph when ``compile`` gets
 #: ``steps_per_execution="auto"`` (the default) and no callback hooks single batches. It removes
@@ -38,24 +37,6 @@ def _hooks_batches(callback):
     base = keras.callbacks.Callback
     return any(getattr(type(callback), name, None) is not getattr(base, name)
                for name in _BATCH_HOOKS)
-
-
-def _check_positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_nonnegative(name, value):
-    if value is None:
-        return 0.0
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
@@ -94,38 +75,47 @@ class RBMModel(ServingMixin, keras.Model):
     probabilities) and ``free_energy`` (mean F(v) of the batch), in the History and ``evaluate``.
     """
 
+    _parameter_constraints = {
+        "layer": [Instance(RBMLayer, "an RBMLayer"), Interval(Integral, None, None)],
+        "cd_k": POSITIVE_INT,
+        "persistent": [Instance((bool, np.bool_), "True or False")],
+        "n_chains": POSITIVE_INT,
+        "hidden_statistics": [Options("probabilities", "states")],
+        "weight_decay": [None, Interval(Real, 0, None)],
+        "sparsity_target": [None, Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [None, Interval(Real, 0, None)],
+        "sparsity_decay": [Interval(Real, 0, 1, closed="left")],
+        "init_visible_bias": [Options("log_odds", None)],
+        "monitor_reconstruction": [Instance((bool, np.bool_), "True or False")],
+        "seed": [None, Interval(Integral, None, None)],
+    }
+
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
-            raise ValueError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            layer = RBMLayer(int(layer))
-        if not isinstance(layer, RBMLayer):
-            raise ValueError(f"layer must be an RBMLayer, got {type(layer).__name__}")
-        self.layer = layer
-        self.cd_k = _check_positive_int("cd_k", cd_k)
+            raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
+        p = validate_params(
+            {"layer": layer, "cd_k": cd_k, "persistent": persistent, "n_chains": n_chains,
+             "hidden_statistics": hidden_statistics, "weight_decay": weight_decay,
+             "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
+             "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
+             "monitor_reconstruction": monitor_reconstruction, "seed": seed},
+            self._parameter_constraints, type(self))
+        self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
+        self.cd_k = p["cd_k"]
         self.persistent = bool(persistent)
-        self.n_chains = _check_positive_int("n_chains", n_chains)
-        if hidden_statistics not in ("probabilities", "states"):
-            raise ValueError("hidden_statistics must be 'probabilities' or 'states', "
-                             f"got {hidden_statistics!r}")
+        self.n_chains = p["n_chains"]
         self.hidden_statistics = hidden_statistics
-        self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
-        if sparsity_target is not None and not 0.0 < float(sparsity_target) < 1.0:
-            raise ValueError(f"sparsity_target must lie in (0, 1), got {sparsity_target!r}")
-        self.sparsity_target = None if sparsity_target is None else float(sparsity_target)
-        self.sparsity_cost = _check_nonnegative("sparsity_cost", sparsity_cost)
-        if not 0.0 <= float(sparsity_decay) < 1.0:
-            raise ValueError(f"sparsity_decay must lie in [0, 1), got {sparsity_decay!r}")
-        self.sparsity_decay = float(sparsity_decay)
-        if init_visible_bias not in ("log_odds", None):
-            raise ValueError(f"init_visible_bias must be 'log_odds' or None, got {init_visible_bias!r}")
+        self.weight_decay = p["weight_decay"] or 0.0
+        self.sparsity_target = p["sparsity_target"]
+        self.sparsity_cost = p["sparsity_cost"] or 0.0
+        self.sparsity_decay = p["sparsity_decay"]
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
-        self.seed = seed
+        self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_error")
         self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
@@ -177,7 +167,7 @@ class RBMModel(ServingMixin, keras.Model):
 
     def _require_built(self):
         if not self.built:
-            raise ValueError("the RBM is not built yet: call fit(...) or build((None, n_visible)) first")
+            raise UserError("the RBM is not built yet: call fit(...) or build((None, n_visible)) first")
 
     # ------------------------------------------------------------------ data-dependent init
     def _first_batches(self, x, max_rows=20000):
@@ -187,14 +177,14 @@ class RBMModel(ServingMixin, keras.Model):
             for element in x:
                 batch = element[0] if isinstance(element, (tuple, list)) else element
                 if isinstance(batch, dict):
-                    raise ValueError("RBMModel.fit expects batches of visible vectors, got a dict")
+                    raise UserError("RBMModel.fit expects batches of visible vectors, got a dict")
                 batch = np.asarray(batch)
                 rows.append(batch)
                 count += len(batch)
                 if count >= max_rows:
                     break
             if not rows:
-                raise ValueError("the training data set is empty")
+                raise UserError("the training data set is empty")
             return np.concatenate(rows, axis=0)
         return x[:max_rows]
 
@@ -211,29 +201,20 @@ class RBMModel(ServingMixin, keras.Model):
             return
         units = self.layer.visible_units
         from tfrbm.ais import base_rate_biases
-        self.base_rate_bias.assign(base_rate_biases(sample, units).astype(np.float32))
+        # the base-rate model's biases: the data's log-odds (Hinton's guide, section 8)
+        bias = base_rate_biases(sample, units).astype(np.float32)
+        self.base_rate_bias.assign(bias)
         if self.init_visible_bias == "log_odds":
-            mean = sample.mean(axis=0).astype(np.float64)
-            if units.name == "gaussian":
-                bias = mean
-            elif units.name == "softmax":
-                groups = mean.reshape(-1, units.k)
-                groups = np.clip(groups, _LOG_ODDS_CLIP, None)
-                bias = np.log(groups / groups.sum(axis=1, keepdims=True)).reshape(-1)
-            else:
-                p = np.clip(mean, _LOG_ODDS_CLIP, 1 - _LOG_ODDS_CLIP)
-                bias = np.log(p / (1 - p))
-            self.layer.visible_bias.assign(bias.astype(np.float32))
+            self.layer.visible_bias.assign(bias)
         # persistent chains start as samples of the visible-bias-only (base-rate) model
-        seed = self.seed_generator.next()
-        b = tf.broadcast_to(self.layer.visible_bias, self.persistent_chains.shape)
-        self.persistent_chains.assign(units.sample(units.mean(b), seed))
+        self.persistent_chains.assign(gibbs.base_rate_samples(
+            units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
         self.initialized.assign(1.0)
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
         if x is None:
-            raise ValueError("fit needs training data x (a numpy array or a tf.data.Dataset)")
+            raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         if not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="training data")
         else:
@@ -241,7 +222,7 @@ class RBMModel(ServingMixin, keras.Model):
             spec = x.element_spec
             spec = spec[0] if isinstance(spec, (tuple, list)) else spec
             if not getattr(spec, "dtype", tf.float32).is_floating:
-                raise ValueError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
+                raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
         self.initialize_from_data(x)
         if not isinstance(x, tf.data.Dataset):
@@ -287,7 +268,7 @@ class RBMModel(ServingMixin, keras.Model):
         if not auto and (isinstance(steps_per_execution, bool)
                          or not isinstance(steps_per_execution, (int, np.integer))
                          or steps_per_execution < 1):
-            raise ValueError("steps_per_execution must be 'auto' or an integer >= 1, "
+            raise UserError("steps_per_execution must be 'auto' or an integer >= 1, "
                              f"got {steps_per_execution!r}")
         super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
                         **kwargs)
@@ -470,7 +451,7 @@ class RBMModel(ServingMixin, keras.Model):
 
     def gibbs(self, v, steps, sample=True, seed=None):
         """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``)."""
-        steps = _check_positive_int("steps", steps)
+        steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
@@ -485,8 +466,8 @@ class RBMModel(ServingMixin, keras.Model):
         and holds each step's means (each step's sampled states if ``sample``).
         Chains start from ``init`` rows if given, else from samples of the visible-bias-only model.
         """
-        n_samples = _check_positive_int("n_samples", n_samples)
-        steps = _check_positive_int("steps", steps)
+        n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         seed_t = self._seed(seed)
         if init is None:
@@ -509,15 +490,15 @@ class RBMModel(ServingMixin, keras.Model):
         Returns ``v`` with its unknown entries replaced by the last step's conditional means (or
         sampled states with ``sample=True``).
         """
-        steps = _check_positive_int("steps", steps)
+        steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         mask = np.asarray(mask)
         if mask.shape != v.shape and mask.shape != v.shape[1:]:
-            raise ValueError(f"mask has shape {mask.shape}; it must match the data's shape {v.shape} "
+            raise UserError(f"mask has shape {mask.shape}; it must match the data's shape {v.shape} "
                              f"or one row's shape {v.shape[1:]}")
         if not np.isin(mask, (0, 1)).all():
-            raise ValueError("mask must contain only 0 (missing) and 1 (known)")
+            raise UserError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
         v_mean, v_out = self._fn("inpaint", self._inpaint_chain)(
             v, mask, tf.constant(steps), self._seed(seed))
@@ -533,7 +514,6 @@ class RBMModel(ServingMixin, keras.Model):
         """Higher means more like the training data: -F(v), or log p(v) with ``method='exact'``/``'ais'``."""
         if method == "free_energy":
             return -self.free_energy(v)
-        from tfrbm import likelihood
         log_z = self.log_partition(method=method, **kwargs)
         return -self.free_energy(v) - float(log_z if np.ndim(log_z) == 0 else log_z[0])
 
@@ -549,7 +529,7 @@ class RBMModel(ServingMixin, keras.Model):
                 # the paper's base-rate model, fitted to the training data at the first fit
                 kwargs["base_biases"] = self.base_rate_bias.numpy()
             return likelihood.ais_log_partition(self.layer, **kwargs)
-        raise ValueError(f"unknown method {method!r}; use 'exact' or 'ais'")
+        raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
         """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``."""
@@ -565,9 +545,8 @@ class RBMModel(ServingMixin, keras.Model):
 
     def _fantasy_start(self, n_samples, seed):
         """Chains' first states: ``n_samples`` draws of the visible-bias-only model (seed fold 7)."""
-        units = self.layer.visible_units
-        b = tf.broadcast_to(self.layer.visible_bias, tf.stack([n_samples, self.layer.n_visible]))
-        return units.sample(units.mean(b), gibbs.fold(seed, 7))
+        return gibbs.base_rate_samples(self.layer.visible_units, self.layer.visible_bias,
+                                       n_samples, gibbs.fold(seed, 7))
 
     def _fantasize(self, n_samples, steps, seed):
         """(means, states) after ``steps`` Gibbs steps from :meth:`_fantasy_start` (``daydream``)."""
