@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfrbm import gibbs
 from tfrbm.layers import RBMLayer
+from tfrbm.safety import AtomicSaveMixin
 
 __all__ = ["RBMModel"]
 
@@ -58,7 +59,7 @@ def _check_nonnegative(name, value):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(keras.Model):
+class RBMModel(AtomicSaveMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
