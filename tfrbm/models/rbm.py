@@ -58,6 +58,60 @@ def _check_nonnegative(name, value):
     return value
 
 
+_DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
+
+
+def _batch_problem(x, units, batch_number, step):
+    """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
+
+    Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
+    The success path costs one elementwise comparison and one ``reduce_all`` (a pass over the
+    batch, small beside the step's matmuls); only a failing batch computes where the first bad
+    value is, so the error can name the batch, the row, the column and the value.
+    """
+    if units.binary:
+        allowed = (x >= 0) & (x <= 1)            # NaN fails both comparisons
+    else:
+        allowed = tf.math.is_finite(x)
+
+    def fail():
+        bad = tf.logical_not(allowed)
+        first = tf.where(bad)[0]
+        value = tf.cast(tf.gather_nd(x, first), tf.float32)
+        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
+        check = tf.debugging.Assert(False, [_DATA_CHECK_TAG, batch_number, step, first[0],
+                                            first[1], value, n_bad], summarize=8)
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
+
+    return tf.cond(tf.reduce_all(allowed), lambda: tf.identity(x), fail)
+
+
+def _data_error(exc, what, units):
+    """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
+    import re
+
+    from tfrbm.errors import UserError
+    text = str(getattr(exc, "message", exc))
+    if _DATA_CHECK_TAG not in text:
+        return None
+    fields = re.findall(r"\[([^\]]*)\]", text[text.index(_DATA_CHECK_TAG):])
+    try:
+        batch, step, row, col = (int(float(f)) for f in fields[:4])
+        value, n_bad = fields[4], int(float(fields[5]))
+    except (ValueError, IndexError):
+        return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
+    allowed = ("finite values in [0, 1]" if units.binary else "finite values")
+    when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
+    return UserError(
+        f"{what}: {when} has value {value} at row {row}, column {col} ({n_bad} bad value"
+        f"{'s' if n_bad != 1 else ''} in the batch); {units.name} visible units need {allowed}. "
+        "The data is at fault, not the learning rate: drop or fix the rows"
+        + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
+        + "."
+        + (" The weights were not updated with this batch." if step else ""))
+
+
 @keras.saving.register_keras_serializable(package="tfrbm")
 class RBMModel(AtomicSaveMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
@@ -92,7 +146,18 @@ class RBMModel(AtomicSaveMixin, keras.Model):
 
     Metrics: ``reconstruction_error`` (mean squared error of the one-step reconstruction's
     probabilities) and ``free_energy`` (mean F(v) of the batch), in the History and ``evaluate``.
+
+    Data checks: arrays are validated in full before ``fit``/``evaluate``; a ``tf.data`` input
+    is checked batch by batch inside the compiled step (``check_batches``, on by default): every
+    value must be finite, and within [0, 1] for Bernoulli/softmax visible units. A bad batch
+    stops ``fit``/``evaluate`` with a :class:`tfrbm.errors.UserError` naming the batch, the
+    training step, the row, the column and the value, before the weights see it. The check
+    costs one comparison and one reduction per batch (measured in benchmarks/RESULTS.md, issue
+    20); under XLA (``jit_compile=True``) the assertion is compiled out.
     """
+
+    #: check each batch inside the compiled train/test step (see "Data checks" above)
+    check_batches = True
 
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
@@ -256,7 +321,13 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
-        return super().fit(x, y, **kwargs)
+        try:
+            return super().fit(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "training data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
@@ -325,7 +396,13 @@ class RBMModel(AtomicSaveMixin, keras.Model):
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="evaluation data")
-        return super().evaluate(x, y, **kwargs)
+        try:
+            return super().evaluate(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "evaluation data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
@@ -381,8 +458,16 @@ class RBMModel(AtomicSaveMixin, keras.Model):
                                      - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
 
+    def _checked(self, x, step=None):
+        if not self.check_batches:
+            return x
+        batch_number = tf.cast(self.free_energy_tracker.count, tf.int64) + 1
+        step = tf.constant(0, tf.int64) if step is None else tf.cast(step, tf.int64) + 1
+        return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
+
     def train_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x = self._checked(x, self.optimizer.iterations)
         seed = self.seed_generator.next()
         ctx = tf.distribute.get_replica_context()
         n_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
@@ -403,7 +488,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
 
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        v = tf.cast(x, self.layer.kernel.dtype)
+        v = tf.cast(self._checked(x), self.layer.kernel.dtype)
         recon = self.layer.visible_probs(self.layer.hidden_probs(v))
         self.reconstruction_tracker.update_state(tf.reduce_mean(tf.square(v - recon)))
         self.free_energy_tracker.update_state(tf.reduce_mean(self.layer.free_energy(v)))
