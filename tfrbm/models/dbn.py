@@ -20,6 +20,7 @@ from tfrbm.layers import RBMLayer
 from tfrbm.serving import ServingMixin
 from tfrbm.validation import POSITIVE_INT, check_param
 from tfrbm.errors import UserError
+from tfrbm.safety import AtomicSaveMixin
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder"]
 
@@ -59,7 +60,7 @@ class _LayerProgress(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(ServingMixin, keras.Model):
+class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
     """A stack of RBMs: greedy pre-training, then conversion into fine-tunable Keras models.
 
     Args:
