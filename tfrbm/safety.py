@@ -278,8 +278,12 @@ def atomic_save_weights(model, path, check_finite=True, **kwargs):
 
 
 def atomic_export(model, path, check_finite=True, **kwargs):
-    """``model.export(path)`` (a SavedModel directory) built beside ``path`` and swapped in."""
-    return _atomic_write(model, path, "export", "export", check_finite, kwargs, directory=True)
+    """A SavedModel of ``model``'s serving endpoints at ``path`` (no version folder), replacing
+    what is there atomically: :func:`tfrbm.export.export_model` with ``version=False``, the one
+    atomic folder writer. NaN/Inf weights are always refused."""
+    from tfrbm.export import export_model
+    kwargs.setdefault("overwrite", True)
+    return export_model(model, path, version=False, **kwargs)
 
 
 class AtomicSaveMixin:
@@ -337,12 +341,16 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.diverged = None
         self._epoch = 0
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = 0
         self._last_good = None
         self._nan_by_design = None
 
     def on_train_begin(self, logs=None):
         self.diverged = None
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         self._nan_by_design = None
         if self.restore_last_finite and not non_finite_variables(self.model):
             self._last_good = self.model.get_weights()
@@ -364,10 +372,19 @@ class StopOnNonFinite(keras.callbacks.Callback):
         return [f"metric {k}={v}" for k, v in values.items()
                 if not math.isfinite(v) and k not in self._nan_by_design]
 
+    @property
+    def max_steps_per_execution(self):
+        """``fit`` runs at most ``check_every`` steps per graph call (see :mod:`tfrbm.fastpath`)."""
+        return self.check_every
+
     def on_train_batch_end(self, batch, logs=None):
-        self._global_step += 1
-        if self._global_step % self.check_every:
+        # count real optimizer steps: with several steps per graph call the hook runs once a call
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._global_step = max(self._global_step + 1, step - self._first_step)
+        if self._global_step - self._last_checked < self.check_every:
             return
+        unchecked = self._global_step - self._last_checked - 1
+        self._last_checked = self._global_step
         bad = non_finite_variables(self.model) + self._bad_metrics(logs)
         if not bad:
             if self.restore_last_finite:
@@ -379,9 +396,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             restored = True
         where = (f"epoch {self._epoch + 1}, step {batch + 1} of the epoch "
                  f"(global step {self._global_step})")
-        if self.check_every > 1:
+        if unchecked > 0:
             where += f"; checked every {self.check_every} steps, so it appeared at most " \
-                     f"{self.check_every - 1} steps earlier"
+                     f"{unchecked} steps earlier"
         message = (f"training diverged: NaN/Inf found at {where} in {', '.join(bad)}. "
                    + ("The last finite weights were restored. " if restored else "")
                    + "Lower the learning rate, add weight decay or use fewer Gibbs steps.")

@@ -39,14 +39,12 @@ def _export(args):
     from tfrbm import export
     if args.model_version is not None and args.model_version < 0:
         raise UserError(f"--version must be >= 0, got {args.model_version}")
+    export.check_name(args.name)
     model = load_any_model(args.model)
-    try:
-        path = export.export_named(model, args.name, base=args.base, version=args.model_version,
-                                   overwrite=args.overwrite)
-    except export.ExportError as exc:
-        raise UserError(str(exc)) from None
+    path = export.export_named(model, args.name, base=args.base, version=args.model_version,
+                               overwrite=args.overwrite)
     names = export.signature_names(model)
-    print(f"exported {export.model_kind(model)} to {path}")
+    print(f"exported {type(model).__name__} to {path}")
     print("signatures: " + ", ".join(names))
     if args.json:
         print_json({"path": str(path), "version": int(path.name), "signatures": names})

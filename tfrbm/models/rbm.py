@@ -16,6 +16,7 @@ import tensorflow as tf
 from tfrbm import _compat, gibbs
 from tfrbm.layers import RBMLayer
 from tfrbm.safety import AtomicSaveMixin
+from tfrbm.serving import ServingMixin
 
 __all__ = ["RBMModel"]
 
@@ -102,7 +103,7 @@ def _data_error(exc, what, units):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(AtomicSaveMixin, keras.Model):
+class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -580,8 +581,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         v = self._check_visible(v)
         self._ensure_built_for(v)
         if not sample:
-            return self._fn("reconstruct", lambda v: self.layer.visible_probs(
-                self.layer.hidden_probs(v)))(v).numpy()
+            return self._fn("reconstruct", self._reconstruct_means)(v).numpy()
 
         def one_step(v, s):
             _, h = self.layer.sample_hidden(v, gibbs.fold(s, 0))
@@ -609,10 +609,8 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         steps = _check_positive_int("steps", steps)
         self._require_built()
         seed_t = self._seed(seed)
-        units = self.layer.visible_units
         if init is None:
-            b = tf.broadcast_to(self.layer.visible_bias, (n_samples, self.layer.n_visible))
-            v0 = units.sample(units.mean(b), gibbs.fold(seed_t, 7))
+            v0 = self._fantasy_start(n_samples, seed_t)
         else:
             v0 = tf.constant(self._check_visible(init, name="init"))
         if trace:
@@ -641,7 +639,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         if not np.isin(mask, (0, 1)).all():
             raise ValueError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
-        v_mean, v_out = self._fn("inpaint", lambda v, m, n, s: gibbs.clamped_chain(self.layer, v, m, n, s))(
+        v_mean, v_out = self._fn("inpaint", self._inpaint_chain)(
             v, mask, tf.constant(steps), self._seed(seed))
         return (v_out if sample else v_mean).numpy()
 
@@ -680,10 +678,71 @@ class RBMModel(AtomicSaveMixin, keras.Model):
             log_z = log_z[0]
         return float(np.mean(-self.free_energy(v).astype(np.float64)) - float(log_z))
 
-    def export(self, filepath, format="tf_saved_model", **kwargs):
-        """Write a SavedModel with named signatures (see :func:`tfrbm.export.export_model`)."""
-        from tfrbm import export
-        return export.export_model(self, filepath, format=format, **kwargs)
+    # ------------------------------------------------------------------ steps shared with serving
+    def _reconstruct_means(self, v):
+        """E[v | p(h | v)]: the mean-field reconstruction (``reconstruct`` and its signature)."""
+        return self.layer.visible_probs(self.layer.hidden_probs(v))
+
+    def _fantasy_start(self, n_samples, seed):
+        """Chains' first states: ``n_samples`` draws of the visible-bias-only model (seed fold 7)."""
+        units = self.layer.visible_units
+        b = tf.broadcast_to(self.layer.visible_bias, tf.stack([n_samples, self.layer.n_visible]))
+        return units.sample(units.mean(b), gibbs.fold(seed, 7))
+
+    def _fantasize(self, n_samples, steps, seed):
+        """(means, states) after ``steps`` Gibbs steps from :meth:`_fantasy_start` (``daydream``)."""
+        return gibbs.run_chain(self.layer, self._fantasy_start(n_samples, seed), steps, seed)
+
+    def _inpaint_chain(self, v, mask, steps, seed):
+        """(means, states) of clamped Gibbs sampling: ``mask`` = 1 keeps ``v`` (``inpaint``)."""
+        return gibbs.clamped_chain(self.layer, v, mask, steps, seed)
+
+    def serving_endpoints(self):
+        """The RBM's SavedModel signatures (see :mod:`tfrbm.export`), validated in the graph.
+
+        ``visible`` must be finite and a state of the visible units (Bernoulli/softmax in
+        [0, 1]); ``mask`` only 0 and 1 and the shape of ``visible``; ``n_samples``, ``steps`` >= 1.
+        """
+        from tfrbm import serving
+        serving.require_built(self.built, "RBM")
+        layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
+        visible = serving.spec((None, n_vis), tf.float32, "visible")
+        mask = serving.spec((None, n_vis), tf.float32, "mask")
+        steps = serving.spec((), tf.int32, "steps")
+        seed = serving.spec((2,), tf.int64, "seed")
+        n_samples = serving.spec((), tf.int32, "n_samples")
+
+        def checked(v):
+            return tf.cast(layer.visible_units.check_tensor(v, "visible"), dtype)
+
+        def hidden_probabilities(visible):
+            return {"hidden_probabilities": layer.hidden_probs(checked(visible))}
+
+        def reconstruct(visible):
+            return {"reconstruction": self._reconstruct_means(checked(visible))}
+
+        def free_energy(visible):
+            return {"free_energy": layer.free_energy(checked(visible))}
+
+        def sample(n_samples, steps, seed):
+            v_mean, v = self._fantasize(serving.check_at_least(n_samples, 1, "n_samples"),
+                                        serving.check_at_least(steps, 1, "steps"), seed)
+            return {"visible_mean": v_mean, "visible_sample": v}
+
+        def inpaint(visible, mask, steps, seed):
+            mask = serving.check_binary(mask, "mask")
+            with tf.control_dependencies([tf.debugging.assert_equal(
+                    tf.shape(mask), tf.shape(visible), message="mask must have visible's shape")]):
+                v_mean, v = self._inpaint_chain(checked(visible), tf.cast(mask, dtype),
+                                                serving.check_at_least(steps, 1, "steps"), seed)
+            return {"visible_mean": v_mean, "visible_sample": v}
+
+        return serving.Endpoints(self, [
+            ("hidden_probabilities", hidden_probabilities, [visible]),
+            ("reconstruct", reconstruct, [visible]),
+            ("free_energy", free_energy, [visible]),
+            ("sample", sample, [n_samples, steps, seed]),
+            ("inpaint", inpaint, [visible, mask, steps, seed])])
 
     # ------------------------------------------------------------------ serialisation
     def save_own_variables(self, store):
