@@ -333,19 +333,33 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
         autotuner off, which keeps CPU epochs from slowing down 1.8x at random, see its docstring),
         batched with ``batch_size`` (Keras's default 32) and reshuffled each epoch when ``shuffle``.
-        With the seed of the model the order of a fit's epochs is reproducible. Arguments only Keras's
-        array adapter understands (y, sample_weight, validation_split, steps_per_epoch) keep
-        Keras's path."""
+
+        Each epoch's order is a function of (seed, epoch number) (an :class:`EpochCounter`
+        callback tells the pipeline which epoch ``fit`` is in), so a fit resumed at epoch e by
+        Keras's ``BackupAndRestore`` or :class:`tfrbm.resume.TrainingBackup` sees the same
+        orders as the uninterrupted run, with the default ``shuffle=True``. The seed is the
+        model's (or, without one, a draw from numpy's global generator, reproducible under
+        ``keras.utils.set_random_seed``). Arguments only Keras's array adapter understands (y,
+        sample_weight, validation_split, steps_per_epoch) keep Keras's path."""
         if (y is not None or kwargs.get("sample_weight") is not None
                 or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
             return x, kwargs
         from tfrbm.data.pipeline import make_dataset
+        from tfrbm.resume import EpochCounter
         kwargs = dict(kwargs)
         batch_size = kwargs.pop("batch_size", None) or 32
         shuffle = bool(kwargs.pop("shuffle", True))
         seed = None if self.seed is None else int(self.seed) + 104729
         kwargs["shuffle"] = False
-        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False), kwargs
+        callbacks = kwargs.get("callbacks")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            # a CallbackList: keep the per-pass reshuffle (no epoch number to key on)
+            return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                cache=False), kwargs
+        counter = EpochCounter()
+        kwargs["callbacks"] = list(callbacks or []) + [counter]
+        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False,
+                            epoch=counter.variable), kwargs
 
     # ------------------------------------------------------------------ compile / speed
     def compile(self, *args, steps_per_execution="auto", **kwargs):
