@@ -108,6 +108,29 @@ def _check_nonnegative(name, value):
 _DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
 
 
+#: real-valued (Gaussian, unit-variance) visible data whose column means or standard deviations
+#: exceed this is "far from standardized": fit warns
+UNSCALED_LIMIT = 5.0
+
+
+def _warn_if_unscaled(sample):
+    """Warn when real-valued training data is far from standardized (it saturates the hiddens).
+
+    Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
+    its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
+    """
+    import warnings
+    mean = np.abs(sample.mean(axis=0)).max()
+    std = sample.std(axis=0).max()
+    if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
+        warnings.warn(
+            f"Gaussian visible units expect standardized data, but the training data has column "
+            f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
+            "unscaled data saturates every hidden unit. Standardize each feature first: "
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            UserWarning, stacklevel=3)
+
+
 def _batch_problem(x, units, batch_number, step):
     """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
 
@@ -326,6 +349,8 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         Runs once (the ``initialized`` flag is saved with the model), on the first ``fit``.
         """
         sample = self._check_visible(self._first_batches(x), name="training data")
+        if not self.layer.visible_units.binary:
+            _warn_if_unscaled(sample)
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, sample.shape[-1]))
