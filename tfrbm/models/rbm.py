@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import gibbs
+from tfrbm import _compat, gibbs
 from tfrbm.layers import RBMLayer
 from tfrbm.safety import AtomicSaveMixin
 
@@ -72,19 +72,6 @@ class _Progress:
         print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
               f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
         self.printed = True
-
-
-_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end",
-                "on_test_batch_begin", "on_test_batch_end")
-
-
-def _hooks_batches(callback):
-    """Whether a Keras callback overrides a per-batch hook (Keras' own History/progress bar excepted)."""
-    if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
-        return False
-    base = keras.callbacks.Callback
-    return any(getattr(type(callback), name, None) is not getattr(base, name)
-               for name in _BATCH_HOOKS)
 
 
 def _check_positive_int(name, value, minimum=1):
@@ -209,13 +196,18 @@ class RBMModel(AtomicSaveMixin, keras.Model):
 
     Speed: ``compile(steps_per_execution="auto")`` (the default here) runs
     ``AUTO_STEPS_PER_EXECUTION`` CD steps per call into the compiled graph, falling back to one
-    step per call for a ``fit`` whose callbacks hook single batches or under a tf.distribute
-    strategy; the updates are identical
+    step per call for a ``fit`` whose callbacks need every step (decided from their settings,
+    see :mod:`tfrbm.fastpath`) or under a tf.distribute strategy; the updates are identical
     to ``steps_per_execution=1``. XLA (``jit_compile=True``) is allowed but is slower on CPU and
     draws different random numbers (XLA's stateless RNG differs from TF's kernels).
 
-    Metrics: ``reconstruction_error`` (mean squared error of the one-step reconstruction's
-    probabilities) and ``free_energy`` (mean F(v) of the batch), in the History and ``evaluate``.
+    Metrics: ``loss`` and ``reconstruction_error`` (the same number: the mean squared error of the
+    one-step reconstruction's probabilities, lower is better) and ``free_energy`` (mean F(v) of
+    the batch), in the History and ``evaluate``. ``loss`` is what stock Keras callbacks
+    (``EarlyStopping()``, ``ReduceLROnPlateau()``, ``ModelCheckpoint(save_best_only=True)``)
+    and keras-tuner watch by default (as ``val_loss`` with validation data); it is not what CD
+    minimises (CD follows an approximate log-likelihood gradient), but it falls as the model
+    learns to reproduce its data. With ``monitor_reconstruction=False`` training logs no ``loss``.
 
     Data checks: arrays are validated in full before ``fit``/``evaluate``; a ``tf.data`` input
     is checked batch by batch inside the compiled step (``check_batches``, on by default): every
@@ -267,8 +259,16 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         self.monitor_reconstruction = bool(monitor_reconstruction)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_error")
+        # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
+        # error; both say "lower is better" to Keras' mode="auto". The mean free energy has no
+        # direction: log Z moves as the model learns, so a lower F(v) is not a better model.
+        self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
+        self.reconstruction_tracker = _compat.set_direction(
+            keras.metrics.Mean(name="reconstruction_error"), "down")
         self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
+        self._metric_container = _compat.directed_metrics(
+            [self.loss_tracker, self.reconstruction_tracker, self.free_energy_tracker],
+            name="rbm_metrics")
         self._compiled_fns = {}
 
     # ------------------------------------------------------------------ building
@@ -288,7 +288,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
                 initializer=keras.initializers.Zeros(), shape=(self.n_chains, n_visible),
                 dtype=self.layer.kernel.dtype, trainable=False, synchronization="on_read",
                 aggregation="only_first_replica", name="persistent_chains")
-        self._track_variable(self.persistent_chains)
+        _compat.track_variable(self, self.persistent_chains)
         # 1.0 once the data-dependent initialisation (visible biases, chains) has run
         self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros",
                                            trainable=False)
@@ -304,7 +304,21 @@ class RBMModel(AtomicSaveMixin, keras.Model):
 
     @property
     def metrics(self):
-        return [self.reconstruction_tracker, self.free_energy_tracker]
+        # one container, so that Keras' monitoring callbacks see each metric's direction
+        return [self._metric_container]
+
+    def _log_values(self, recon_error, free_energy):
+        """Update the trackers; ``loss`` is the reconstruction error (omitted when it is not
+        monitored, rather than logged as NaN, which TerminateOnNaN would stop on)."""
+        self.reconstruction_tracker.update_state(recon_error)
+        self.free_energy_tracker.update_state(free_energy)
+        logs = {}
+        if self.monitor_reconstruction:
+            self.loss_tracker.update_state(recon_error)
+            logs["loss"] = self.loss_tracker.result()
+        logs["reconstruction_error"] = self.reconstruction_tracker.result()
+        logs["free_energy"] = self.free_energy_tracker.result()
+        return logs
 
     # ------------------------------------------------------------------ input checks
     def _check_visible(self, v, name="v"):
@@ -381,6 +395,12 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
         if x is None:
             raise ValueError("fit needs training data x (a numpy array or a tf.data.Dataset)")
+        for name in ("sample_weight", "class_weight"):
+            if kwargs.get(name) is not None:
+                from tfrbm.errors import UserError
+                raise UserError(
+                    f"RBMModel.fit does not support {name}: the CD statistics are unweighted "
+                    "means over the batch. To weight examples, repeat or subsample rows.")
         if not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="training data")
         else:
@@ -399,6 +419,9 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(kwargs.get("callbacks"))
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))  # counts real steps
         validation_data = kwargs.get("validation_data")
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
@@ -459,8 +482,9 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
                         **kwargs)
         self._auto_steps_per_execution = auto
-        if auto and getattr(self, "_compile_config", None) is not None:
-            self._compile_config.config["steps_per_execution"] = "auto"
+        if auto:
+            _compat.set_compile_config_value(self, "steps_per_execution", "auto")
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
 
     def compile_from_config(self, config):
         """Re-compile from a saved compile config (needed because ``compile`` is overridden)."""
@@ -473,16 +497,10 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         """Apply the "auto" steps_per_execution for this fit (a new value retraces)."""
         if not getattr(self, "_auto_steps_per_execution", False):
             return
-        if callbacks is None:
-            callbacks = []
-        elif not isinstance(callbacks, (list, tuple)):
-            callbacks = getattr(callbacks, "callbacks", [callbacks])
+        from tfrbm.fastpath import choose_steps_per_execution
         distributed = (tf.distribute.has_strategy()
                        or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
-        # Keras' multi-step loop fails under tf.distribute strategies (a placeholder is left
-        # unfed), so distributed training runs one step per call
-        steps = (1 if distributed or any(_hooks_batches(cb) for cb in callbacks)
-                 else AUTO_STEPS_PER_EXECUTION)
+        steps = choose_steps_per_execution(callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
         if steps != self.steps_per_execution:
             self.steps_per_execution = steps
             self.train_function = None
@@ -492,6 +510,8 @@ class RBMModel(AtomicSaveMixin, keras.Model):
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="evaluation data")
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
         try:
             return super().evaluate(x, y, **kwargs)
         except tf.errors.InvalidArgumentError as exc:
@@ -499,6 +519,12 @@ class RBMModel(AtomicSaveMixin, keras.Model):
             if error is None:
                 raise
             raise error from None
+
+    def predict(self, x, **kwargs):
+        """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        return super().predict(x, **kwargs)
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
@@ -562,7 +588,11 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
 
     def train_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:   # a dataset yielding (x, y, w): refuse rather than ignore
+            from tfrbm.errors import UserError
+            raise UserError("RBMModel does not support sample weights: the CD statistics are "
+                            "unweighted means over the batch; drop the weights from the data set")
         x = self._checked(x, self.optimizer.iterations)
         seed = self.seed_generator.next()
         ctx = tf.distribute.get_replica_context()
@@ -578,17 +608,19 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         # (mixed precision) divides the scale back out (a no-op for every other optimizer)
         grads = [self.optimizer.scale_loss(g) for g in grads]
         self.optimizer.apply(grads, [layer.kernel, layer.visible_bias, layer.hidden_bias])
-        self.reconstruction_tracker.update_state(recon_error)
-        self.free_energy_tracker.update_state(free_energy)
-        return {m.name: m.result() for m in self.metrics}
+        return self._log_values(recon_error, free_energy)
 
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         v = tf.cast(self._checked(x), self.layer.kernel.dtype)
         recon = self.layer.visible_probs(self.layer.hidden_probs(v))
-        self.reconstruction_tracker.update_state(tf.reduce_mean(tf.square(v - recon)))
+        error = tf.reduce_mean(tf.square(v - recon))
+        self.reconstruction_tracker.update_state(error)
         self.free_energy_tracker.update_state(tf.reduce_mean(self.layer.free_energy(v)))
-        return {m.name: m.result() for m in self.metrics}
+        self.loss_tracker.update_state(error)
+        return {"loss": self.loss_tracker.result(),
+                "reconstruction_error": self.reconstruction_tracker.result(),
+                "free_energy": self.free_energy_tracker.result()}
 
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
