@@ -451,7 +451,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
 # ----------------------------------------------------------------------------- arguments
 def check_learning_rate(optimizer, name="learning rate"):
-    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0.
+    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0 (and its
+    momentum, betas, rho, epsilon and weight decay, where it has them, are finite).
 
     A schedule (``keras.optimizers.schedules.LearningRateSchedule`` or a callable) is checked
     at step 0. Keras itself accepts a negative or zero rate silently (training then climbs the
@@ -476,4 +477,9 @@ def check_learning_rate(optimizer, name="learning rate"):
             raise ValueError(f"the {name} must be a number, got {lr!r}") from None
     if not math.isfinite(rate) or rate <= 0:
         raise ValueError(f"the {name} must be a finite number > 0, got {rate!r}")
+    for setting in ("momentum", "beta_1", "beta_2", "rho", "epsilon", "weight_decay"):
+        value = getattr(optimizer, setting, None)
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+                and not math.isfinite(float(value)):
+            raise ValueError(f"the optimizer's {setting} must be a finite number, got {value!r}")
     return rate

@@ -95,13 +95,18 @@ def run_likelihood_command(args):
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
     import keras
-    model = keras.saving.load_model(path)
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:   # a corrupt or foreign file
+        raise UserError(f"cannot load model file {path}: {exc}") from None
     if not hasattr(model, "log_partition"):
         raise UserError(f"{path} does not hold an RBMModel")
     x_train, _ = load_images(args.data, split="train", data_dir=args.data_dir)
     x, _ = load_images(args.data, split=args.split, data_dir=args.data_dir)
     if x.shape[1] != model.layer.n_visible:
         raise UserError(f"the model has {model.layer.n_visible} visible units; {args.data} has {x.shape[1]}")
+    from tfrbm.limits import check_allocation
+    check_allocation(f"{args.runs:,} AIS runs", 3 * 4 * args.runs * (x.shape[1] + model.layer.units))
     v = (np.random.default_rng(args.seed).random(x.shape, dtype=np.float32) < x).astype(np.float32)
     t = time.perf_counter()
     log_z, lower, upper = ais.ais_log_partition(model, n_runs=args.runs, betas=ais.make_betas(args.betas),
