@@ -812,7 +812,20 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         raise ValueError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
-        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``."""
+        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``.
+
+        ``method="sandwich"`` returns a :class:`tfrbm.likelihood.SandwichResult` instead of a
+        float: the RAISE lower and AIS upper estimates with their spreads and AIS diagnostics
+        (keyword arguments as :func:`tfrbm.likelihood.sandwich_log_likelihood`).
+        """
+        if method == "sandwich":
+            from tfrbm import likelihood
+            self._require_built()
+            v = self._check_visible(v)
+            if ("base_data" not in kwargs and "base_biases" not in kwargs
+                    and float(self.initialized.numpy()) > 0):
+                kwargs["base_biases"] = self.base_rate_bias.numpy()
+            return likelihood.sandwich_log_likelihood(self.layer, v, **kwargs)
         log_z = self.log_partition(method=method, **kwargs)
         if isinstance(log_z, tuple):
             log_z = log_z[0]
