@@ -35,7 +35,7 @@ import numpy as np
 from tfrbm.errors import UserError
 from tfrbm.safety import atomic_path, non_finite_variables
 
-__all__ = ["TrainingBackup", "DBNPretrainBackup", "backup_file", "seed_generator_states",
+__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "backup_file", "seed_generator_states",
            "set_seed_generator_states", "read_backup_metadata"]
 
 _META = "training_metadata.json"
@@ -109,6 +109,27 @@ def _check_count(meta, key, folder):
 def _write_json(path, data):
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data))
+
+
+# ----------------------------------------------------------------------------- epoch-keyed data
+class EpochCounter(keras.callbacks.Callback):
+    """Holds the epoch number ``fit`` is in, for pipelines whose order depends on (seed, epoch).
+
+    ``variable`` (a non-trainable int64 ``tf.Variable``, not part of any model) is set in
+    ``on_epoch_begin`` to the epoch Keras runs, which after a resume by ``BackupAndRestore`` or
+    :class:`TrainingBackup` is the resumed epoch. Pass it to
+    ``tfrbm.data.pipeline.make_dataset(..., epoch=counter.variable)`` and to ``fit``'s callbacks;
+    ``RBMModel.fit`` on arrays does both itself.
+    """
+
+    def __init__(self):
+        super().__init__()
+        import tensorflow as tf
+        with tf.init_scope():
+            self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_counter")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(int(epoch))
 
 
 # ----------------------------------------------------------------------------- batch skipping

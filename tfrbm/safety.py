@@ -341,12 +341,16 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.diverged = None
         self._epoch = 0
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = 0
         self._last_good = None
         self._nan_by_design = None
 
     def on_train_begin(self, logs=None):
         self.diverged = None
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         self._nan_by_design = None
         if self.restore_last_finite and not non_finite_variables(self.model):
             self._last_good = self.model.get_weights()
@@ -368,10 +372,19 @@ class StopOnNonFinite(keras.callbacks.Callback):
         return [f"metric {k}={v}" for k, v in values.items()
                 if not math.isfinite(v) and k not in self._nan_by_design]
 
+    @property
+    def max_steps_per_execution(self):
+        """``fit`` runs at most ``check_every`` steps per graph call (see :mod:`tfrbm.fastpath`)."""
+        return self.check_every
+
     def on_train_batch_end(self, batch, logs=None):
-        self._global_step += 1
-        if self._global_step % self.check_every:
+        # count real optimizer steps: with several steps per graph call the hook runs once a call
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._global_step = max(self._global_step + 1, step - self._first_step)
+        if self._global_step - self._last_checked < self.check_every:
             return
+        unchecked = self._global_step - self._last_checked - 1
+        self._last_checked = self._global_step
         bad = non_finite_variables(self.model) + self._bad_metrics(logs)
         if not bad:
             if self.restore_last_finite:
@@ -383,9 +396,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             restored = True
         where = (f"epoch {self._epoch + 1}, step {batch + 1} of the epoch "
                  f"(global step {self._global_step})")
-        if self.check_every > 1:
+        if unchecked > 0:
             where += f"; checked every {self.check_every} steps, so it appeared at most " \
-                     f"{self.check_every - 1} steps earlier"
+                     f"{unchecked} steps earlier"
         message = (f"training diverged: NaN/Inf found at {where} in {', '.join(bad)}. "
                    + ("The last finite weights were restored. " if restored else "")
                    + "Lower the learning rate, add weight decay or use fewer Gibbs steps.")
@@ -438,7 +451,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
 # ----------------------------------------------------------------------------- arguments
 def check_learning_rate(optimizer, name="learning rate"):
-    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0.
+    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0 (and its
+    momentum, betas, rho, epsilon and weight decay, where it has them, are finite).
 
     A schedule (``keras.optimizers.schedules.LearningRateSchedule`` or a callable) is checked
     at step 0. Keras itself accepts a negative or zero rate silently (training then climbs the
@@ -463,4 +477,9 @@ def check_learning_rate(optimizer, name="learning rate"):
             raise UserError(f"the {name} must be a number, got {lr!r}") from None
     if not math.isfinite(rate) or rate <= 0:
         raise UserError(f"the {name} must be a finite number > 0, got {rate!r}")
+    for setting in ("momentum", "beta_1", "beta_2", "rho", "epsilon", "weight_decay"):
+        value = getattr(optimizer, setting, None)
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+                and not math.isfinite(float(value)):
+            raise UserError(f"the optimizer's {setting} must be a finite number, got {value!r}")
     return rate

@@ -18,7 +18,10 @@ def load_any_model(path):
         raise UserError(f"model file {path} does not exist")
     if path.suffix == ".npz":
         from tfrbm.models.recommender import RBMRecommender
-        return RBMRecommender.load(path)
+        try:
+            return RBMRecommender.load(path)
+        except Exception as exc:   # a corrupt or tampered file
+            raise UserError(f"cannot load recommender {path}: {exc}") from None
     if path.suffix not in (".keras", ".h5"):
         raise UserError(f"{path}: expected a .keras model or an .npz recommender")
     import keras
@@ -28,8 +31,8 @@ def load_any_model(path):
     register_keras_classes()
     try:
         return keras.saving.load_model(path)
-    except (ValueError, TypeError, OSError, KeyError) as exc:
-        raise UserError(f"cannot load {path}: {exc}") from None
+    except Exception as exc:   # a corrupt file, or one naming a class tfrbm does not know
+        raise UserError(f"cannot load model file {path}: {exc}") from None
 
 
 def _export(args):

@@ -70,6 +70,51 @@ def _bad(path, problem):
     return IDXFormatError(f"{path}: {problem}; the file is damaged or not an IDX file: {_REDOWNLOAD}")
 
 
+#: the largest IDX payload tfrbm reads (MNIST's biggest file is 47 MB once decompressed)
+MAX_IDX_BYTES = 1 << 30
+
+
+def _declared_size(path, head):
+    """Header bytes and the total size the IDX header in ``head`` declares (None if too short)."""
+    if len(head) < 4:
+        return None
+    ndim = head[3]
+    header = 4 + 4 * ndim
+    if len(head) < header or head[2] not in _IDX_DTYPES:
+        return None
+    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return header + math.prod(dims) * _IDX_DTYPES[head[2]].itemsize
+
+
+def _gunzip_bounded(path, raw):
+    """Decompress a gzip IDX stream, never holding more than the header declares (+1 byte).
+
+    The header is decompressed first; the rest is read in bounded pieces and the read stops as
+    soon as the data exceeds the declared size (or MAX_IDX_BYTES), so a gzip bomb (a small
+    file that inflates to gigabytes) is refused after about one piece, in bounded memory.
+    """
+    import io
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+        head = stream.read(4 + 4 * 255)
+        declared = _declared_size(path, head)
+        limit = MAX_IDX_BYTES if declared is None else declared
+        if limit > MAX_IDX_BYTES:
+            raise _bad(path, f"header declares {limit:,} bytes, more than the {MAX_IDX_BYTES:,} "
+                             "tfrbm reads (MAX_IDX_BYTES)")
+        pieces, size = [head], len(head)
+        while size <= limit:
+            piece = stream.read(min(1 << 20, limit + 1 - size))
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        if size > limit:
+            raise _bad(path, "data length mismatch (has trailing bytes): the gzip stream "
+                             f"inflates past the {limit:,} bytes its header declares; refused "
+                             "without decompressing the rest")
+    return b"".join(pieces)
+
+
 def _read_bytes(path):
     path = pathlib.Path(path)
     if not path.is_file():
@@ -79,7 +124,7 @@ def _read_bytes(path):
         raise _bad(path, "file is empty (0 bytes)")
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            raw = _gunzip_bounded(path, raw)
         except (EOFError, OSError, zlib.error) as exc:
             raise _bad(path, f"gzip stream is truncated or corrupt ({exc})") from None
         if not raw:

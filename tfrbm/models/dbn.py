@@ -17,10 +17,10 @@ import tensorflow as tf
 
 from tfrbm import gibbs
 from tfrbm.layers import RBMLayer
-from tfrbm.serving import ServingMixin
-from tfrbm.validation import POSITIVE_INT, check_param
 from tfrbm.errors import UserError
 from tfrbm.safety import AtomicSaveMixin
+from tfrbm.serving import ServingMixin
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder"]
 

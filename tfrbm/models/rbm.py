@@ -27,9 +27,77 @@ __all__ = ["RBMModel"]
 #: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
 AUTO_STEPS_PER_EXECUTION = 32
 
+#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most this many
+#: multiply-adds (well under a second on 2 CPU cores) and at most CHUNK_MAX_STEPS steps (the
+#: loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can be
+#: shown; a run that fits in one chunk is exactly what one call would compute
+CHUNK_MULTIPLY_ADDS = 2 ** 31
+CHUNK_MAX_STEPS = 500
+
+#: CD-k runs k Gibbs steps inside one compiled training step, which Ctrl-C cannot interrupt;
+#: k is capped (beyond a few hundred steps CD-k is a long-chain sampler, use PCD instead)
+MAX_CD_K = 10_000
+
+
+def _chunk_steps(n_rows, layer, steps):
+    """Gibbs steps per compiled call: each step costs about 2 * rows * visible * hidden MACs."""
+    per_step = 2 * max(1, n_rows) * max(1, layer.n_visible) * max(1, layer.units)
+    return int(max(1, min(steps, CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
+
+
+class _Progress:
+    """Progress of a chunked run: ``progress=True`` prints to stderr (after 2 s, then every 5 s),
+    a callable gets ``(steps_done, steps_total)`` after every chunk, None is silent."""
+
+    def __init__(self, what, total, progress):
+        import time
+        self.what, self.total, self.progress = what, total, progress
+        self.start = self.last = time.monotonic()
+        self.printed = False
+
+    def update(self, done):
+        if self.progress is None or self.progress is False:
+            return
+        if callable(self.progress):
+            self.progress(done, self.total)
+            return
+        import sys
+        import time
+        now = time.monotonic()
+        if now - self.start < 2.0 or (now - self.last < 5.0 and done < self.total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (self.total - done) / max(rate, 1e-9)
+        print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
+              f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
+        self.printed = True
 
 
 _DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
+
+
+#: real-valued (Gaussian, unit-variance) visible data whose column means or standard deviations
+#: exceed this is "far from standardized": fit warns
+UNSCALED_LIMIT = 5.0
+
+
+def _warn_if_unscaled(sample):
+    """Warn when real-valued training data is far from standardized (it saturates the hiddens).
+
+    Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
+    its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
+    """
+    import warnings
+    mean = np.abs(sample.mean(axis=0)).max()
+    std = sample.std(axis=0).max()
+    if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
+        warnings.warn(
+            f"Gaussian visible units expect standardized data, but the training data has column "
+            f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
+            "unscaled data saturates every hidden unit. Standardize each feature first: "
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            UserWarning, stacklevel=3)
 
 
 def _batch_problem(x, units, batch_number, step):
@@ -165,6 +233,10 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
         self.cd_k = p["cd_k"]
+        if self.cd_k > MAX_CD_K:
+            raise UserError(f"cd_k={self.cd_k:,} is above the cap of {MAX_CD_K:,}: the k Gibbs steps "
+                            "of CD-k run inside one compiled training step that Ctrl-C cannot "
+                            "stop; use persistent=True (PCD) for long-chain statistics")
         self.persistent = bool(persistent)
         self.n_chains = p["n_chains"]
         self.hidden_statistics = hidden_statistics
@@ -190,6 +262,11 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
+        from tfrbm.limits import check_allocation
+        n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
+        # weights, their gradient and an optimizer slot, plus the persistent chains
+        check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
+                         4 * (3 * (n_in * n_hidden + n_in + n_hidden) + self.n_chains * n_in))
         if not self.layer.built:
             self.layer.build(input_shape)
         n_visible = self.layer.n_visible
@@ -275,6 +352,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         Runs once (the ``initialized`` flag is saved with the model), on the first ``fit``.
         """
         sample = self._check_visible(self._first_batches(x), name="training data")
+        if not self.layer.visible_units.binary:
+            _warn_if_unscaled(sample)
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, sample.shape[-1]))
@@ -338,19 +417,33 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
         autotuner off, which keeps CPU epochs from slowing down 1.8x at random, see its docstring),
         batched with ``batch_size`` (Keras's default 32) and reshuffled each epoch when ``shuffle``.
-        With the seed of the model the order of a fit's epochs is reproducible. Arguments only Keras's
-        array adapter understands (y, sample_weight, validation_split, steps_per_epoch) keep
-        Keras's path."""
+
+        Each epoch's order is a function of (seed, epoch number) (an :class:`EpochCounter`
+        callback tells the pipeline which epoch ``fit`` is in), so a fit resumed at epoch e by
+        Keras's ``BackupAndRestore`` or :class:`tfrbm.resume.TrainingBackup` sees the same
+        orders as the uninterrupted run, with the default ``shuffle=True``. The seed is the
+        model's (or, without one, a draw from numpy's global generator, reproducible under
+        ``keras.utils.set_random_seed``). Arguments only Keras's array adapter understands (y,
+        sample_weight, validation_split, steps_per_epoch) keep Keras's path."""
         if (y is not None or kwargs.get("sample_weight") is not None
                 or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
             return x, kwargs
         from tfrbm.data.pipeline import make_dataset
+        from tfrbm.resume import EpochCounter
         kwargs = dict(kwargs)
         batch_size = kwargs.pop("batch_size", None) or 32
         shuffle = bool(kwargs.pop("shuffle", True))
         seed = None if self.seed is None else int(self.seed) + 104729
         kwargs["shuffle"] = False
-        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False), kwargs
+        callbacks = kwargs.get("callbacks")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            # a CallbackList: keep the per-pass reshuffle (no epoch number to key on)
+            return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                cache=False), kwargs
+        counter = EpochCounter()
+        kwargs["callbacks"] = list(callbacks or []) + [counter]
+        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False,
+                            epoch=counter.variable), kwargs
 
     # ------------------------------------------------------------------ compile / speed
     def compile(self, *args, steps_per_execution="auto", **kwargs):
@@ -567,26 +660,65 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             return self.layer.sample_visible(h, gibbs.fold(s, 1))[1]
         return self._fn("reconstruct_sample", one_step)(v, self._seed(seed)).numpy()
 
-    def gibbs(self, v, steps, sample=True, seed=None):
-        """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``)."""
+    def _chain_in_chunks(self, v0, steps, seed_t, what, progress, trace=None):
+        """``gibbs.run_chain`` for ``steps`` steps, run as compiled chunks of bounded cost.
+
+        Chunk 0 uses ``seed_t`` itself (so a run of one chunk equals one ``run_chain`` call);
+        chunk c > 0 continues from the previous chunk's sampled states with ``fold(seed_t, c)``.
+        Python regains control between chunks, so Ctrl-C (KeyboardInterrupt) stops the run.
+        """
+        chunk = _chunk_steps(int(v0.shape[0]), self.layer, steps)
+        if trace:
+            fn = self._fn(f"daydream_trace_{trace}", lambda v, n, s: gibbs.run_chain(
+                self.layer, v, n, s, trace=trace))
+        else:
+            fn = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))
+        meter = _Progress(what, steps, progress)
+        v_out, traces, done, c = v0, [], 0, 0
+        while done < steps:
+            n = min(chunk, steps - done)
+            out = fn(v_out, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+            v_mean, v_out = out[0], out[1]
+            if trace:
+                traces.append(out[2].numpy())
+            done, c = done + n, c + 1
+            meter.update(done)
+        if trace:
+            return v_mean, v_out, np.concatenate(traces, axis=0)
+        return v_mean, v_out
+
+    def gibbs(self, v, steps, sample=True, seed=None, progress=None):
+        """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``).
+
+        Long runs go in compiled chunks (see :data:`CHUNK_MULTIPLY_ADDS`): Ctrl-C stops them and
+        ``progress`` (True: stderr; or a callable(done, total)) reports on them.
+        """
         steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
-        v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
-            v, tf.constant(steps), self._seed(seed))
+        v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self._seed(seed), "gibbs",
+                                              progress)
         return (v_out if sample else v_mean).numpy()
 
-    def daydream(self, n_samples, steps=1000, trace=False, sample=False, seed=None, init=None):
+    def daydream(self, n_samples, steps=1000, trace=False, sample=False, seed=None, init=None,
+                 progress=None):
         """Samples from the model: ``n_samples`` chains run ``steps`` steps from random visibles.
 
         Returns the final visible means (states if ``sample``), shape (n_samples, n_visible);
         with ``trace=True`` returns (final, trace) where trace has shape (steps, n_samples, n_visible)
         and holds each step's means (each step's sampled states if ``sample``).
         Chains start from ``init`` rows if given, else from samples of the visible-bias-only model.
+        Memory is checked before anything is allocated; long runs go in compiled chunks that
+        Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
+        from tfrbm.limits import check_allocation
         n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
         steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
+        check_allocation("daydream chains", 4 * n_samples * (self.layer.n_visible + self.layer.units))
+        if trace:
+            check_allocation("daydream trace (steps x samples x visible units)",
+                             4 * steps * n_samples * self.layer.n_visible)
         seed_t = self._seed(seed)
         if init is None:
             v0 = self._fantasy_start(n_samples, seed_t)
@@ -594,19 +726,18 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             v0 = tf.constant(self._check_visible(init, name="init"))
         if trace:
             kind = "sample" if sample else "mean"
-            v_mean, v_out, tr = self._fn(
-                f"daydream_trace_{kind}", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s, trace=kind))(
-                v0, tf.constant(steps), seed_t)
-            return (v_out if sample else v_mean).numpy(), tr.numpy()
-        v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
-            v0, tf.constant(steps), seed_t)
+            v_mean, v_out, tr = self._chain_in_chunks(v0, steps, seed_t, "daydream", progress,
+                                                      trace=kind)
+            return (v_out if sample else v_mean).numpy(), tr
+        v_mean, v_out = self._chain_in_chunks(v0, steps, seed_t, "daydream", progress)
         return (v_out if sample else v_mean).numpy()
 
-    def inpaint(self, v, mask, steps=100, sample=False, seed=None):
+    def inpaint(self, v, mask, steps=100, sample=False, seed=None, progress=None):
         """Recall missing units: clamped Gibbs sampling with ``mask`` = 1 where ``v`` is known.
 
         Returns ``v`` with its unknown entries replaced by the last step's conditional means (or
-        sampled states with ``sample=True``).
+        sampled states with ``sample=True``). Long runs go in compiled chunks (Ctrl-C stops
+        them; ``progress`` as in :meth:`daydream`); a run of one chunk equals one call.
         """
         steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
@@ -618,8 +749,16 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         if not np.isin(mask, (0, 1)).all():
             raise UserError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
-        v_mean, v_out = self._fn("inpaint", self._inpaint_chain)(
-            v, mask, tf.constant(steps), self._seed(seed))
+        fn = self._fn("inpaint", self._inpaint_chain)
+        seed_t = self._seed(seed)
+        chunk = _chunk_steps(len(v), self.layer, steps)
+        meter = _Progress("inpaint", steps, progress)
+        v_out, done, c = tf.constant(v), 0, 0
+        while done < steps:
+            n = min(chunk, steps - done)
+            v_mean, v_out = fn(v_out, mask, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+            done, c = done + n, c + 1
+            meter.update(done)
         return (v_out if sample else v_mean).numpy()
 
     def free_energy(self, v):
@@ -650,7 +789,20 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
-        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``."""
+        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``.
+
+        ``method="sandwich"`` returns a :class:`tfrbm.likelihood.SandwichResult` instead of a
+        float: the RAISE lower and AIS upper estimates with their spreads and AIS diagnostics
+        (keyword arguments as :func:`tfrbm.likelihood.sandwich_log_likelihood`).
+        """
+        if method == "sandwich":
+            from tfrbm import likelihood
+            self._require_built()
+            v = self._check_visible(v)
+            if ("base_data" not in kwargs and "base_biases" not in kwargs
+                    and float(self.initialized.numpy()) > 0):
+                kwargs["base_biases"] = self.base_rate_bias.numpy()
+            return likelihood.sandwich_log_likelihood(self.layer, v, **kwargs)
         log_z = self.log_partition(method=method, **kwargs)
         if isinstance(log_z, tuple):
             log_z = log_z[0]
@@ -668,7 +820,29 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _fantasize(self, n_samples, steps, seed):
         """(means, states) after ``steps`` Gibbs steps from :meth:`_fantasy_start` (``daydream``)."""
-        return gibbs.run_chain(self.layer, self._fantasy_start(n_samples, seed), steps, seed)
+        return self._chunked_in_graph(lambda v, n, s: gibbs.run_chain(self.layer, v, n, s),
+                                      self._fantasy_start(n_samples, seed), steps, seed)
+
+    def _chunked_in_graph(self, step, v0, steps, seed):
+        """In-graph twin of the verbs' Python chunk loops, for serving: the same chunk length
+        (:func:`_chunk_steps`) and chunk seeds (``seed``, then ``fold(seed, c)``), so a served
+        chain equals ``daydream``/``inpaint`` for any number of steps. ``step(v, n, seed)``
+        returns (means, states) after ``n`` steps."""
+        n_rows = tf.cast(tf.maximum(tf.shape(v0)[0], 1), tf.int64)
+        per_step = 2 * n_rows * max(1, self.layer.n_visible) * max(1, self.layer.units)
+        chunk = tf.maximum(tf.constant(1, tf.int64), tf.minimum(
+            tf.minimum(tf.cast(steps, tf.int64), CHUNK_MAX_STEPS), CHUNK_MULTIPLY_ADDS // per_step))
+        chunk = tf.cast(chunk, steps.dtype)
+
+        def body(c, done, v_mean, v):
+            n = tf.minimum(chunk, steps - done)
+            v_mean, v = step(v, n, tf.cond(tf.equal(c, 0), lambda: seed, lambda: gibbs.fold(seed, c)))
+            return c + 1, done + n, v_mean, v
+
+        zero = tf.zeros((), steps.dtype)
+        _, _, v_mean, v = tf.while_loop(lambda c, done, *_: done < steps, body,
+                                        (tf.constant(0), zero, v0, v0))
+        return v_mean, v
 
     def _inpaint_chain(self, v, mask, steps, seed):
         """(means, states) of clamped Gibbs sampling: ``mask`` = 1 keeps ``v`` (``inpaint``)."""
@@ -710,8 +884,10 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             mask = serving.check_binary(mask, "mask")
             with tf.control_dependencies([tf.debugging.assert_equal(
                     tf.shape(mask), tf.shape(visible), message="mask must have visible's shape")]):
-                v_mean, v = self._inpaint_chain(checked(visible), tf.cast(mask, dtype),
-                                                serving.check_at_least(steps, 1, "steps"), seed)
+                mask = tf.cast(mask, dtype)
+                v_mean, v = self._chunked_in_graph(
+                    lambda v, n, s: self._inpaint_chain(v, mask, n, s), checked(visible),
+                    serving.check_at_least(steps, 1, "steps"), seed)
             return {"visible_mean": v_mean, "visible_sample": v}
 
         return serving.Endpoints(self, [
