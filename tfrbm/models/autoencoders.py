@@ -16,6 +16,8 @@ Every model is a ``keras.Sequential`` of two sub-models named ``encoder`` and ``
 import numpy as np
 import keras
 
+from tfrbm import viz
+
 __all__ = ["MaskingNoise", "build_course_autoencoder", "build_deep_autoencoder", "build_denoising_autoencoder",
            "compile_autoencoder", "select_digits", "latent_codes", "reconstruction_mse",
            "plot_latent_scatter", "plot_reconstructions", "latent_manifold", "plot_latent_manifold"]
@@ -137,11 +139,6 @@ def reconstruction_mse(model, x, batch_size=512):
     return float(np.mean((recon - x) ** 2))
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def plot_latent_scatter(model, x, y, path=None, ax=None):
@@ -149,8 +146,7 @@ def plot_latent_scatter(model, x, y, path=None, ax=None):
     z = latent_codes(model, x)
     if z.shape[1] != 2:
         raise ValueError(f"latent scatter needs a 2-D code, this encoder gives {z.shape[1]}-D")
-    plt = _plt()
-    fig = ax.figure if ax is not None else plt.figure(figsize=(6, 6))
+    fig = ax.figure if ax is not None else viz.new_figure((6, 6))
     ax = ax or fig.add_subplot(111)
     for label in np.unique(y):
         sel = np.asarray(y) == label
@@ -168,8 +164,8 @@ def plot_reconstructions(model, x, n=10, image_shape=(28, 28), path=None):
     """Two rows: ``n`` inputs (top) and their reconstructions (bottom); returns the figure."""
     x = np.asarray(x[:n], np.float32)
     recon = model.predict(x, verbose=0)
-    plt = _plt()
-    fig, axes = plt.subplots(2, len(x), figsize=(len(x) * 1.1, 2.4), squeeze=False)
+    fig = viz.new_figure((len(x) * 1.1, 2.4))
+    axes = fig.subplots(2, len(x), squeeze=False)
     for j in range(len(x)):
         for row, img in enumerate((x[j], recon[j])):
             axes[row, j].imshow(img.reshape(image_shape), cmap="gray")
@@ -196,8 +192,8 @@ def latent_manifold(model, x_range=(-8, 4), y_range=(-4, 6), n=20, image_shape=(
 
 def plot_latent_manifold(model, x, y, path=None, **kwargs):
     """Latent scatter (left) beside the decoded grid of :func:`latent_manifold` (right)."""
-    plt = _plt()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6))
+    fig = viz.new_figure((12, 6))
+    left, right = fig.subplots(1, 2)
     plot_latent_scatter(model, x, y, ax=left)
     right.imshow(latent_manifold(model, **kwargs), cmap="gray")
     right.set_title("Decoded grid of codes")

@@ -66,14 +66,13 @@ def plot_conv1(model, image, path=None):
 
     Saved to ``path`` when given; returns the matplotlib figure.
     """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from tfrbm import viz
     filters, maps = conv1_filters(model), feature_maps(model, image)
     n = filters.shape[0]
     cols = 8
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(2 * rows, cols, figsize=(cols * 1.2, 2 * rows * 1.2))
+    fig = viz.new_figure((cols * 1.2, 2 * rows * 1.2))
+    axes = fig.subplots(2 * rows, cols)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < rows * cols and i < n:
