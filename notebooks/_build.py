@@ -245,7 +245,7 @@ def nb03():
 
         The model is the assignment's: Bernoulli visible and hidden units, weights and visible
         biases drawn from U(-0.01, 0.01), hidden biases 0, plain SGD with learning rate 0.1 and
-        mini-batches of 64 (`tfrbm.assignment.assignment_model`).
+        mini-batches of 64 (`tfrbm.course.assignment.assignment_model`).
         """),
         params("""
         # parameters (papermill): SMALL=True is the quick CI setting, SMALL=False the full one
@@ -271,7 +271,7 @@ def nb03():
         """),
         code("""
         from tfrbm.data import images
-        from tfrbm import assignment
+        from tfrbm.course import assignment
         name = DATA
         if name == "auto":
             try:
@@ -445,7 +445,7 @@ def nb03():
         it what it sees in the intact, damaged and repaired digits.
         """),
         code("""
-        from tfrbm.models import cnn
+        from tfrbm.course import cnn
         judge = cnn.compile_classifier(cnn.build_cnn(input_shape=(xb_train.shape[1],), image_shape=shape + (1,)),
                                        learning_rate=1e-3)
         judge.fit(xb_train, y_train, epochs=1, batch_size=50, verbose=0)
@@ -491,7 +491,7 @@ def nb03():
           not an average — but usually still a 3.
 
         One `fit` call trains the RBM; the verbs `reconstruct`, `inpaint`, `gibbs` / `daydream`
-        and `free_energy` plus the `tfrbm.assignment` helpers answer every question the
+        and `free_energy` plus the `tfrbm.course.assignment` helpers answer every question the
         assignment asks. The same analysis runs from the command line as
         `python -m tfrbm assignment` (see the README).
         """),
@@ -826,7 +826,7 @@ def nb08():
         code(SETUP),
         code("""
         from tfrbm.data import images
-        from tfrbm.models import autoencoders as ae
+        from tfrbm.course import autoencoders as ae
         name = DATA
         if name == "auto":
             try:
@@ -1115,7 +1115,7 @@ def nb06():
 
         Two stages of 5×5 convolution (32, then 64 filters) each followed by 2×2 max-pooling, a
         1,024-unit dense layer with dropout 0.5, and a softmax over the ten digits
-        (`tfrbm.models.cnn.build_cnn`). Adam, batches of 50.
+        (`tfrbm.course.cnn.build_cnn`). Adam, batches of 50.
 
         *About the learning rate.* The lab uses Adam at 1e-4; at that rate the network needs
         about 12 passes over the 60,000 training images to pass 99% (99.26% after 12 epochs in
@@ -1127,7 +1127,7 @@ def nb06():
         the lab's exact recipe.
         """),
         code("""
-        from tfrbm.models import cnn
+        from tfrbm.course import cnn
         model = cnn.compile_classifier(cnn.build_cnn(input_shape=(x_train.shape[1],), image_shape=shape + (1,)),
                                        learning_rate=LEARNING_RATE)
         model.summary()
@@ -1235,7 +1235,7 @@ def nb07():
         """),
         code("""
         from tfrbm.data import text
-        from tfrbm.models import language
+        from tfrbm.course import language
         ptb = text.load_ptb()
         train_ids = ptb.train[:TOKENS] if TOKENS else ptb.train
         valid_ids = ptb.valid[:TOKENS // 4] if TOKENS else ptb.valid
@@ -1352,7 +1352,7 @@ def nb07_char():
         code(SETUP),
         code("""
         from tfrbm.data import text
-        from tfrbm.models import char
+        from tfrbm.course import char
         shakes = text.load_tiny_shakespeare()
         train = shakes.train[:CHARS] if CHARS else shakes.train
         valid = shakes.valid[:CHARS // 4] if CHARS else shakes.valid
@@ -1474,7 +1474,7 @@ def nb09():
         code(SETUP),
         code(LOAD_IMAGES),
         code("""
-        from tfrbm import assignment
+        from tfrbm.course import assignment
         xb_train, xb_test = assignment.binarize_once(x_train, SEED), assignment.binarize_once(x_test, SEED + 1)
         rbm = tfrbm.RBMModel(tfrbm.RBMLayer(64), seed=SEED)
         rbm.fit(xb_train, epochs=EPOCHS, batch_size=50, verbose=0)
@@ -1915,7 +1915,7 @@ def nb13():
         digit one after the other (28 pixels per step) and, after the last row, a softmax layer
         reads its hidden state and names the digit. The network must *remember* the top of the
         digit while it reads the bottom — a test of the LSTM's memory. This is the course's
-        module-3 lab (`tfrbm.models.sequence.build_sequence_classifier`; the same model trains
+        module-3 lab (`tfrbm.course.sequence.build_sequence_classifier`; the same model trains
         from the command line as `python -m tfrbm seqcnn`).
         """),
         params("""
@@ -1941,7 +1941,7 @@ def nb13():
         Adam at 1e-3, batches of 100, as in the lab.
         """),
         code("""
-        from tfrbm.models import sequence
+        from tfrbm.course import sequence
         rows, cols = shape
         model = sequence.build_sequence_classifier(units=UNITS, rows=rows, cols=cols)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -15,6 +15,7 @@ Every model is a ``keras.Sequential`` of two sub-models named ``encoder`` and ``
 """
 import numpy as np
 import keras
+from tfrbm.errors import UserError
 
 from tfrbm import viz
 
@@ -36,7 +37,7 @@ def _stack(sizes, activation, last_activation, name, init=None):
 def _autoencoder(encoder_sizes, activation, code_activation, output_activation, name, init=None):
     sizes = [int(s) for s in encoder_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"encoder sizes must be at least two positive ints, got {encoder_sizes!r}")
+        raise UserError(f"encoder sizes must be at least two positive ints, got {encoder_sizes!r}")
     encoder = _stack(sizes, activation, code_activation, "encoder", init)
     decoder = _stack(sizes[::-1], activation, output_activation, "decoder", init)
     return keras.Sequential([keras.Input(shape=(sizes[0],)), encoder, decoder], name=name)
@@ -65,17 +66,17 @@ def build_denoising_autoencoder(base="course", noise=0.3, kind="masking", **kwar
     """
     builders = {"course": build_course_autoencoder, "deep": build_deep_autoencoder}
     if base not in builders:
-        raise ValueError(f"base must be 'course' or 'deep', got {base!r}")
+        raise UserError(f"base must be 'course' or 'deep', got {base!r}")
     if not 0.0 < noise < 1.0 and kind == "masking":
-        raise ValueError(f"masking noise must be a probability in (0, 1), got {noise!r}")
+        raise UserError(f"masking noise must be a probability in (0, 1), got {noise!r}")
     if noise <= 0.0:
-        raise ValueError(f"noise must be positive, got {noise!r}")
+        raise UserError(f"noise must be positive, got {noise!r}")
     if kind == "masking":
         corruption = [MaskingNoise(noise, name="corrupt")]
     elif kind == "gaussian":
         corruption = [keras.layers.GaussianNoise(noise, name="corrupt")]
     else:
-        raise ValueError(f"kind must be 'masking' or 'gaussian', got {kind!r}")
+        raise UserError(f"kind must be 'masking' or 'gaussian', got {kind!r}")
     inner = builders[base](**kwargs)
     encoder, decoder = inner.get_layer("encoder"), inner.get_layer("decoder")
     return keras.Sequential([keras.Input(shape=encoder.input_shape[1:]), *corruption, encoder,
@@ -90,7 +91,7 @@ class MaskingNoise(keras.layers.Layer):
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= rate < 1.0:
-            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
+            raise UserError(f"rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -119,10 +120,10 @@ def select_digits(x, y, digits=(1, 5, 6)):
     """The examples of ``x, y`` whose label is one of ``digits``."""
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
+        raise UserError(f"x has {len(x)} examples but y has {len(y)}")
     keep = np.isin(y, list(digits))
     if not keep.any():
-        raise ValueError(f"no examples with labels {list(digits)}")
+        raise UserError(f"no examples with labels {list(digits)}")
     return x[keep], y[keep]
 
 
@@ -145,7 +146,7 @@ def plot_latent_scatter(model, x, y, path=None, ax=None):
     """Scatter the 2-D codes of ``x`` coloured by digit label ``y``; returns the figure."""
     z = latent_codes(model, x)
     if z.shape[1] != 2:
-        raise ValueError(f"latent scatter needs a 2-D code, this encoder gives {z.shape[1]}-D")
+        raise UserError(f"latent scatter needs a 2-D code, this encoder gives {z.shape[1]}-D")
     fig = ax.figure if ax is not None else viz.new_figure((6, 6))
     ax = ax or fig.add_subplot(111)
     for label in np.unique(y):
