@@ -196,9 +196,8 @@ def free_energy_digits_vs_noise(model, digits, n_noise=None, seed=0):
 
 def free_energy_figure(result, path=None, title="Free energy: digits vs uniform noise"):
     """Histogram of F(v) for digits and noise (from :func:`free_energy_digits_vs_noise`)."""
-    from matplotlib.figure import Figure
     from tfrbm import viz
-    fig = Figure(figsize=(6, 4), dpi=100)
+    fig = viz.new_figure((6, 4))
     ax = fig.add_subplot(1, 1, 1)
     ax.hist(result["per_digit"], bins=30, alpha=0.7, label=f"digits (mean {result['free_energy_digits']:.1f})")
     ax.hist(result["per_noise"], bins=30, alpha=0.7, label=f"noise (mean {result['free_energy_noise']:.1f})")
