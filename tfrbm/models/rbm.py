@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.layers import RBMLayer
+from tfrbm.safety import AtomicSaveMixin
 
 __all__ = ["RBMModel"]
 
@@ -46,8 +47,62 @@ def _check_nonnegative(name, value):
     return value
 
 
+_DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
+
+
+def _batch_problem(x, units, batch_number, step):
+    """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
+
+    Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
+    The success path costs one elementwise comparison and one ``reduce_all`` (a pass over the
+    batch, small beside the step's matmuls); only a failing batch computes where the first bad
+    value is, so the error can name the batch, the row, the column and the value.
+    """
+    if units.binary:
+        allowed = (x >= 0) & (x <= 1)            # NaN fails both comparisons
+    else:
+        allowed = tf.math.is_finite(x)
+
+    def fail():
+        bad = tf.logical_not(allowed)
+        first = tf.where(bad)[0]
+        value = tf.cast(tf.gather_nd(x, first), tf.float32)
+        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
+        check = tf.debugging.Assert(False, [_DATA_CHECK_TAG, batch_number, step, first[0],
+                                            first[1], value, n_bad], summarize=8)
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
+
+    return tf.cond(tf.reduce_all(allowed), lambda: tf.identity(x), fail)
+
+
+def _data_error(exc, what, units):
+    """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
+    import re
+
+    from tfrbm.errors import UserError
+    text = str(getattr(exc, "message", exc))
+    if _DATA_CHECK_TAG not in text:
+        return None
+    fields = re.findall(r"\[([^\]]*)\]", text[text.index(_DATA_CHECK_TAG):])
+    try:
+        batch, step, row, col = (int(float(f)) for f in fields[:4])
+        value, n_bad = fields[4], int(float(fields[5]))
+    except (ValueError, IndexError):
+        return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
+    allowed = ("finite values in [0, 1]" if units.binary else "finite values")
+    when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
+    return UserError(
+        f"{what}: {when} has value {value} at row {row}, column {col} ({n_bad} bad value"
+        f"{'s' if n_bad != 1 else ''} in the batch); {units.name} visible units need {allowed}. "
+        "The data is at fault, not the learning rate: drop or fix the rows"
+        + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
+        + "."
+        + (" The weights were not updated with this batch." if step else ""))
+
+
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(keras.Model):
+class RBMModel(AtomicSaveMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -85,7 +140,18 @@ class RBMModel(keras.Model):
     and keras-tuner watch by default (as ``val_loss`` with validation data); it is not what CD
     minimises (CD follows an approximate log-likelihood gradient), but it falls as the model
     learns to reproduce its data. With ``monitor_reconstruction=False`` training logs no ``loss``.
+
+    Data checks: arrays are validated in full before ``fit``/``evaluate``; a ``tf.data`` input
+    is checked batch by batch inside the compiled step (``check_batches``, on by default): every
+    value must be finite, and within [0, 1] for Bernoulli/softmax visible units. A bad batch
+    stops ``fit``/``evaluate`` with a :class:`tfrbm.errors.UserError` naming the batch, the
+    training step, the row, the column and the value, before the weights see it. The check
+    costs one comparison and one reduction per batch (measured in benchmarks/RESULTS.md, issue
+    20); under XLA (``jit_compile=True``) the assertion is compiled out.
     """
+
+    #: check each batch inside the compiled train/test step (see "Data checks" above)
+    check_batches = True
 
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
@@ -280,7 +346,13 @@ class RBMModel(keras.Model):
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
-        return super().fit(x, y, **kwargs)
+        try:
+            return super().fit(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "training data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
@@ -346,7 +418,13 @@ class RBMModel(keras.Model):
             x = self._check_visible(x, name="evaluation data")
         from tfrbm.fastpath import with_progbar
         kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
-        return super().evaluate(x, y, **kwargs)
+        try:
+            return super().evaluate(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "evaluation data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     def predict(self, x, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
@@ -408,12 +486,20 @@ class RBMModel(keras.Model):
                                      - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
 
+    def _checked(self, x, step=None):
+        if not self.check_batches:
+            return x
+        batch_number = tf.cast(self.free_energy_tracker.count, tf.int64) + 1
+        step = tf.constant(0, tf.int64) if step is None else tf.cast(step, tf.int64) + 1
+        return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
+
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:   # a dataset yielding (x, y, w): refuse rather than ignore
             from tfrbm.errors import UserError
             raise UserError("RBMModel does not support sample weights: the CD statistics are "
                             "unweighted means over the batch; drop the weights from the data set")
+        x = self._checked(x, self.optimizer.iterations)
         seed = self.seed_generator.next()
         ctx = tf.distribute.get_replica_context()
         n_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
@@ -432,7 +518,7 @@ class RBMModel(keras.Model):
 
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        v = tf.cast(x, self.layer.kernel.dtype)
+        v = tf.cast(self._checked(x), self.layer.kernel.dtype)
         recon = self.layer.visible_probs(self.layer.hidden_probs(v))
         error = tf.reduce_mean(tf.square(v - recon))
         self.reconstruction_tracker.update_state(error)
