@@ -74,27 +74,28 @@ def _mnist(data_dir, limit, source="auto"):
     return train, test
 
 
-def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed):
+def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed,
+                    callbacks=()):
     from tfrbm.data.pipeline import make_dataset
     from tfrbm.models.cnn import compile_classifier
     (x, y), (xt, yt) = _mnist(data_dir, limit)
     compile_classifier(model, lr)
     timer = EpochTimer()
     model.fit(make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer], shuffle=False, verbose=verbose)
+              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
     loss, acc = model.evaluate(make_dataset(xt, yt, batch_size=500, shuffle=False), verbose=0)
     return _finish({"test_accuracy": acc, "test_loss": loss}, timer, epochs, limit,
                    _save(model, output))
 
 
 def run_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate=1e-4, output=None,
-            verbose=2, seed=1234, plot=None):
+            verbose=2, seed=1234, plot=None, callbacks=()):
     """Train the course CNN on MNIST; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.models.cnn import build_cnn, plot_conv1
     model = build_cnn()
     metrics = _run_classifier(model, learning_rate, batch_size, data_dir, epochs, limit, output,
-                              verbose, seed)
+                              verbose, seed, callbacks)
     if plot:
         from tfrbm.data.images import load_mnist
         plot_conv1(model, load_mnist("test", data_dir=data_dir)[0][0], path=plot)
@@ -102,16 +103,16 @@ def run_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate=1
 
 
 def run_seqcnn(data_dir=None, epochs=10, limit=None, batch_size=100, learning_rate=1e-3, units=128,
-               output=None, verbose=2, seed=1234):
+               output=None, verbose=2, seed=1234, callbacks=()):
     """Train the row-by-row MNIST LSTM; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.models.sequence import build_sequence_classifier
     return _run_classifier(build_sequence_classifier(units=units), learning_rate, batch_size,
-                           data_dir, epochs, limit, output, verbose, seed)
+                           data_dir, epochs, limit, output, verbose, seed, callbacks)
 
 
 def run_ae(kind="course", data_dir=None, epochs=20, limit=None, batch_size=None, learning_rate=None,
-           noise=0.3, output=None, plots=None, verbose=2, seed=1234):
+           noise=0.3, output=None, plots=None, verbose=2, seed=1234, callbacks=()):
     """Train an autoencoder on MNIST ("course", "deep" on digits 1/5/6, or "denoising").
 
     Returns the test reconstruction MSE (clean inputs) and seconds per epoch; ``plots`` is a
@@ -137,7 +138,7 @@ def run_ae(kind="course", data_dir=None, epochs=20, limit=None, batch_size=None,
     ae.compile_autoencoder(model, learning_rate)
     timer = EpochTimer()
     model.fit(make_dataset(x, x, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer], shuffle=False, verbose=verbose)
+              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
     metrics = {"test_mse": ae.reconstruction_mse(model, xt), "train_mse": ae.reconstruction_mse(model, x),
                "kind": kind}
     if plots:
@@ -153,7 +154,7 @@ def run_ae(kind="course", data_dir=None, epochs=20, limit=None, batch_size=None,
 # --------------------------------------------------------------------------------------- text
 
 def run_lm(config="course", data_dir=None, epochs=None, limit=None, output=None, verbose=2,
-           **overrides):
+           callbacks=(), **overrides):
     """Train a PTB word LM for a named configuration; returns valid/test perplexity.
 
     Test perplexity is measured in one pass with batch 1 and the state carried (as the labs);
@@ -167,11 +168,12 @@ def run_lm(config="course", data_dir=None, epochs=None, limit=None, output=None,
     epochs = epochs or cfg["epochs"]
     _check_common(epochs, limit)
     train, valid, test = (s if limit is None else s[:limit] for s in (data.train, data.valid, data.test))
-    callbacks = compile_word_lm(model, cfg)
+    model_callbacks = compile_word_lm(model, cfg)
     timer = EpochTimer()
     history = model.fit(ptb_dataset(train, cfg["batch_size"], cfg["num_steps"]), epochs=epochs,
                         validation_data=ptb_dataset(valid, cfg["batch_size"], cfg["num_steps"]),
-                        callbacks=callbacks + [timer], shuffle=False, verbose=verbose)
+                        callbacks=model_callbacks + [timer, *callbacks], shuffle=False,
+                        verbose=verbose)
     metrics = {"config": config if isinstance(config, str) else "custom",
                "train_perplexity": history.history["perplexity"][-1],
                "valid_perplexity": evaluate_perplexity(model, valid),
@@ -181,7 +183,7 @@ def run_lm(config="course", data_dir=None, epochs=None, limit=None, output=None,
 
 
 def run_char(data_dir=None, epochs=None, limit=None, output=None, verbose=2, source="auto",
-             sample_chars=200, **overrides):
+             sample_chars=200, callbacks=(), **overrides):
     """Train the char LSTM on tiny-shakespeare; returns validation bits per character and a sample."""
     from tfrbm.data.text import char_dataset, load_tiny_shakespeare
     from tfrbm.models.char import build_char_model, compile_char_model
@@ -190,11 +192,12 @@ def run_char(data_dir=None, epochs=None, limit=None, output=None, verbose=2, sou
     epochs = epochs or cfg["epochs"]
     _check_common(epochs, limit)
     train, valid = (s if limit is None else s[:limit] for s in (data.train, data.valid))
-    callbacks = compile_char_model(model, cfg)
+    model_callbacks = compile_char_model(model, cfg)
     timer = EpochTimer()
     val_ds = char_dataset(valid, cfg["batch_size"], cfg["num_steps"])
     history = model.fit(char_dataset(train, cfg["batch_size"], cfg["num_steps"]), epochs=epochs,
-                        validation_data=val_ds, callbacks=callbacks + [timer], shuffle=False,
+                        validation_data=val_ds, callbacks=model_callbacks + [timer, *callbacks],
+                        shuffle=False,
                         verbose=verbose)
     metrics = {"val_bits_per_char": history.history["val_bits_per_char"][-1],
                "train_bits_per_char": history.history["bits_per_char"][-1],
@@ -215,14 +218,34 @@ def _load(path):
 # ---------------------------------------------------------------------------------------- CLI
 
 def _common(p, epochs_help):
-    p.add_argument("--data-dir", default=None, help="folder holding the data sets (or the data set folder)")
-    p.add_argument("--epochs", type=int, default=None, help=epochs_help)
-    p.add_argument("--output", default=None, help="save the trained model to this .keras file")
+    from tfrbm import argtypes as at
+    from tfrbm.cli import add_training_options
+    p.add_argument("--data-dir", type=at.existing_dir, default=None,
+                   help="folder holding the data sets (or the data set folder)")
+    p.add_argument("--epochs", type=at.positive_int, default=None, help=epochs_help)
+    at.add_output_options(p, "model.keras")
     p.add_argument("--json", action="store_true", help="end with one JSON line of the final metrics")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=at.positive_int, default=None,
                    help="use only the first N training/test examples (tokens for text): a fast smoke run")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=at.positive_int, default=None)
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    add_training_options(p)
+
+
+def _learning_rate(p, default, help_text=None):
+    from tfrbm import argtypes as at
+    p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=default,
+                   help=help_text)
+
+
+def _output(args):
+    from tfrbm import argtypes as at
+    return at.model_path(args)
+
+
+def _extra(args):
+    from tfrbm.cli import backup_callbacks
+    return backup_callbacks(args)
 
 
 def _report(args, metrics):
@@ -242,19 +265,20 @@ def _verbose(args):
 
 def _cmd_cnn(args):
     return _report(args, run_cnn(args.data_dir, args.epochs or 15, args.limit, args.batch_size or 50,
-                                 args.lr, args.output, _verbose(args), plot=args.plot))
+                                 args.lr, _output(args), _verbose(args), plot=args.plot,
+                                 callbacks=_extra(args)))
 
 
 def _cmd_seqcnn(args):
     return _report(args, run_seqcnn(args.data_dir, args.epochs or 10, args.limit,
-                                    args.batch_size or 100, args.lr, args.units, args.output,
-                                    _verbose(args)))
+                                    args.batch_size or 100, args.lr, args.units, _output(args),
+                                    _verbose(args), callbacks=_extra(args)))
 
 
 def _cmd_ae(args):
     return _report(args, run_ae(args.kind, args.data_dir, args.epochs or 20, args.limit,
-                                args.batch_size, args.lr, args.noise, args.output, args.plots,
-                                _verbose(args)))
+                                args.batch_size, args.lr, args.noise, _output(args), args.plots,
+                                _verbose(args), callbacks=_extra(args)))
 
 
 def _sizes(text):
@@ -268,8 +292,8 @@ def _sizes(text):
 
 
 def _cmd_lm_train(args):
-    return _report(args, run_lm(args.config, args.data_dir, args.epochs, args.limit, args.output,
-                                _verbose(args), batch_size=args.batch_size,
+    return _report(args, run_lm(args.config, args.data_dir, args.epochs, args.limit, _output(args),
+                                _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
                                 num_steps=args.num_steps, hidden_sizes=_sizes(args.hidden_sizes),
                                 embedding_dim=args.embedding_dim))
 
@@ -292,8 +316,8 @@ def _cmd_lm_generate(args):
 
 
 def _cmd_char_train(args):
-    return _report(args, run_char(args.data_dir, args.epochs, args.limit, args.output,
-                                  _verbose(args), batch_size=args.batch_size,
+    return _report(args, run_char(args.data_dir, args.epochs, args.limit, _output(args),
+                                  _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
                                   num_steps=args.num_steps, hidden_sizes=_sizes(args.hidden_sizes)))
 
 
@@ -313,40 +337,44 @@ def _cmd_char_sample(args):
 
 
 def _sampling(p, default_mode, modes, n):
-    p.add_argument("--model", required=True, help="a .keras file saved by the train command")
+    from tfrbm import argtypes as at
+    p.add_argument("--model", required=True, type=at.existing_file,
+                   help="a .keras file saved by the train command")
     p.add_argument("--prime", default="The " if n == 200 else "the")
-    p.add_argument("--n", type=int, default=n, help="how many tokens to generate")
+    p.add_argument("--n", type=at.positive_int, default=n, help="how many tokens to generate")
     p.add_argument("--mode", default=default_mode, choices=modes)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=at.positive_float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--json", action="store_true")
 
 
 def register(subparsers):
     """Add ``cnn``, ``seqcnn``, ``lm``, ``char`` and ``ae`` to the ``tfrbm`` command."""
+    from tfrbm import argtypes as at
     def group(name, help_text):
         parser = subparsers.add_parser(name, help=help_text)
         return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
 
     cnn = group("cnn", "the course CNN on MNIST").add_parser("train", help="train and test the CNN")
     _common(cnn, "epochs (default 15)")
-    cnn.add_argument("--lr", type=float, default=1e-4)
-    cnn.add_argument("--plot", default=None, help="save the conv1 filters/feature maps figure here")
+    _learning_rate(cnn, 1e-4)
+    cnn.add_argument("--plot", type=at.output_file(".png"), default=None,
+                     help="save the conv1 filters/feature maps figure here (.png)")
     cnn.set_defaults(func=_cmd_cnn)
 
     seq = group("seqcnn", "MNIST read row by row by an LSTM").add_parser("train", help="train and test")
     _common(seq, "epochs (default 10)")
-    seq.add_argument("--lr", type=float, default=1e-3)
-    seq.add_argument("--units", type=int, default=128)
+    _learning_rate(seq, 1e-3)
+    seq.add_argument("--units", type=at.positive_int, default=128)
     seq.set_defaults(func=_cmd_seqcnn)
 
     lm = group("lm", "PTB word-level LSTM language model")
     lm_train = lm.add_parser("train", help="train on PTB and report perplexity")
     _common(lm_train, "epochs (default: the configuration's)")
     lm_train.add_argument("--config", default="course", choices=("course", "small", "medium"))
-    lm_train.add_argument("--num-steps", type=int, default=None)
+    lm_train.add_argument("--num-steps", type=at.positive_int, default=None)
     lm_train.add_argument("--hidden-sizes", default=None, help="e.g. 200,200")
-    lm_train.add_argument("--embedding-dim", type=int, default=None)
+    lm_train.add_argument("--embedding-dim", type=at.positive_int, default=None)
     lm_train.set_defaults(func=_cmd_lm_train)
     lm_gen = lm.add_parser("generate", help="continue a prime with a trained model")
     _sampling(lm_gen, "argmax", ("argmax", "weighted"), 20)
@@ -355,7 +383,7 @@ def register(subparsers):
     char = group("char", "character-level LSTM on tiny-shakespeare")
     char_train = char.add_parser("train", help="train and report validation bits per character")
     _common(char_train, "epochs (default 50)")
-    char_train.add_argument("--num-steps", type=int, default=None)
+    char_train.add_argument("--num-steps", type=at.positive_int, default=None)
     char_train.add_argument("--hidden-sizes", default=None, help="e.g. 128,128")
     char_train.set_defaults(func=_cmd_char_train)
     char_sample = char.add_parser("sample", help="sample text from a trained model")
@@ -365,7 +393,9 @@ def register(subparsers):
     ae = group("ae", "autoencoders on MNIST").add_parser("train", help="train and report test MSE")
     _common(ae, "epochs (default 20)")
     ae.add_argument("--kind", default="course", choices=("course", "deep", "denoising"))
-    ae.add_argument("--lr", type=float, default=None, help="default 0.01 (course), 1e-4 (deep)")
-    ae.add_argument("--noise", type=float, default=0.3, help="masking probability (denoising)")
-    ae.add_argument("--plots", default=None, help="folder for reconstruction/latent figures")
+    _learning_rate(ae, None, "default 0.01 (course), 1e-4 (deep)")
+    ae.add_argument("--noise", type=at.unit_interval, default=0.3,
+                    help="masking probability (denoising)")
+    ae.add_argument("--plots", type=at.output_dir, default=None,
+                    help="folder for reconstruction/latent figures")
     ae.set_defaults(func=_cmd_ae)
