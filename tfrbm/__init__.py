@@ -25,7 +25,7 @@ _PUBLIC = {
     "install_multi_worker_fixes": "tfrbm._compat",
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
-               "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment")
+               "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment", "sklearn")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 
