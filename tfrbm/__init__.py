@@ -25,7 +25,8 @@ _PUBLIC = {
     "install_multi_worker_fixes": "tfrbm._compat",
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
-               "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment", "sklearn")
+               "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
+               "errors", "sklearn")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 
@@ -51,6 +52,7 @@ def register_keras_classes():
     """
     importlib.import_module("tfrbm.layers")
     importlib.import_module("tfrbm.models")._import_all()
+    importlib.import_module("tfrbm.course").register_keras_classes()
 
 
 def _running_as_cli():
