@@ -87,7 +87,7 @@ def test_backup_resumes_a_killed_training_run(tmp_path):
     assert any(backup.glob("*")) and not (out / "model.keras").exists()
     epoch = read_backup_metadata(backup)["epoch"]      # epochs finished before the kill
     cmd[cmd.index("400")] = str(epoch + 2)              # the same run, cut short to save time
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=400)
+    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"resumed from the backup in {backup} at epoch {epoch + 1}" in done.stderr
     assert (out / "model.keras").exists() and not backup.exists()
