@@ -499,11 +499,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 raise
             raise error from None
 
-    def predict(self, x, **kwargs):
+    def predict(self, x, *args, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
-        from tfrbm.fastpath import with_progbar
-        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
-        return super().predict(x, **kwargs)
+        if len(args) < 4:    # callbacks not given positionally
+            from tfrbm.fastpath import with_progbar
+            kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        return super().predict(x, *args, **kwargs)
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
