@@ -836,7 +836,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
         def body(c, done, v_mean, v):
             n = tf.minimum(chunk, steps - done)
-            v_mean, v = step(v, n, tf.cond(tf.equal(c, 0), lambda: seed, lambda: gibbs.fold(seed, c)))
+            v_mean, v = step(v, n, tf.cond(tf.equal(c, 0), lambda: seed, lambda: tf.cast(gibbs.fold(seed, c), seed.dtype)))
             return c + 1, done + n, v_mean, v
 
         zero = tf.zeros((), steps.dtype)
