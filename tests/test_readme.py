@@ -37,8 +37,8 @@ PRELUDES = {
     "path = rbm.export": "rbm, x = _mnist_rbm, _mnist_x",
     "m = tf.saved_model.load": "import tensorflow as tf; x = _mnist_x[:5]",
     "from tfrbm.tensorboard import RBMTensorBoard": "rbm = _mnist_rbm",
-    "import keras_tuner as kt": "x_train = (x[:600] > 0.5).astype('float32'); "
-                                "x_val = (x[600:800] > 0.5).astype('float32')",
+    "import keras_tuner as kt": "x_train = (_mnist_x[:600] > 0.5).astype('float32'); "
+                                "x_val = (_mnist_x[600:800] > 0.5).astype('float32')",
     "strategy = tf.distribute.MirroredStrategy()": "import tensorflow as tf",
     "from tfrbm.resume import TrainingBackup": "model = tfrbm.RBMModel(tfrbm.RBMLayer(20), seed=0); "
                                                "x = x_train",

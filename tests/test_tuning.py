@@ -6,7 +6,7 @@ import pytest
 
 from tfrbm import monitors
 from tfrbm.tuning import (CNNHyperModel, DBNClassifierHyperModel, LSTMLMHyperModel,
-                          RBMHyperModel, tuner_objective)
+                          RBMHyperModel, TuningDataError, tuner_objective)
 
 
 def _bars(n, side=4, seed=0):
@@ -58,6 +58,18 @@ def test_objectives_and_bad_arguments():
         hm = RBMHyperModel(units=(3,))
         hp = kt.HyperParameters()
         hm.fit(hp, hm.build(hp), _bars(8))
+
+
+def test_empty_validation_data_stops_the_search_with_its_name(tmp_path):
+    # not a failed trial per hyperparameter set and a missing checkpoint later: the search stops
+    tuner = kt.RandomSearch(RBMHyperModel(units=(3,)), objective=tuner_objective(), max_trials=2,
+                            directory=tmp_path, project_name="empty", overwrite=True)
+    with pytest.raises(TuningDataError, match="validation_data: data set is empty"):
+        tuner.search(_bars(8), validation_data=_bars(8)[8:], epochs=1)
+    with pytest.raises(ValueError, match="expected 16 features, got 9"):
+        hm = RBMHyperModel(units=(3,))
+        hp = kt.HyperParameters()
+        hm.fit(hp, hm.build(hp), _bars(8), validation_data=np.zeros((4, 9), np.float32))
 
 
 def test_companion_hypermodels_train_a_trial():

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from tfrbm.errors import UserError
 
-__all__ = ["RBMHyperModel", "DBNClassifierHyperModel", "CNNHyperModel", "LSTMLMHyperModel",
+__all__ = ["RBMHyperModel", "TuningDataError", "DBNClassifierHyperModel", "CNNHyperModel", "LSTMLMHyperModel",
            "tuner_objective"]
 
 _OBJECTIVES = {"pseudo_log_likelihood": ("val_pseudo_log_likelihood", "max"),
@@ -36,6 +36,24 @@ def tuner_objective(name="pseudo_log_likelihood"):
 def _hp_base():
     import keras_tuner as kt
     return kt.HyperModel
+
+
+def _fatal_base():
+    import keras_tuner as kt
+    return kt.errors.FatalError
+
+
+class TuningDataError(UserError, _fatal_base()):
+    """Bad search data (empty, wrong width, NaN/Inf): a user mistake that no other trial can fix,
+    so keras-tuner stops the search with this message instead of recording failed trials."""
+
+
+def _checked(x, name, n_features=None):
+    from tfrbm.data.pipeline import check_array
+    try:
+        return check_array(x, name=name, n_features=n_features)
+    except UserError as exc:
+        raise TuningDataError(str(exc)) from None
 
 
 def _choices(name, values):
@@ -112,8 +130,8 @@ class RBMHyperModel(_hp_base()):
         if validation_data is None:
             raise UserError("RBMHyperModel.fit needs validation_data (held-out visible rows)")
         val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
-        val = np.asarray(val, np.float32)
-        x = np.asarray(x, np.float32)
+        x = _checked(x, "x (training rows)")
+        val = _checked(val, "validation_data", n_features=x.shape[-1])
         kwargs.pop("y", None)
         if self.n_visible is None:
             self.n_visible = int(x.shape[-1])
