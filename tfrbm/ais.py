@@ -141,9 +141,10 @@ def _seed_tensor(seed):
 _COMPILED = {}
 
 
-def _compiled_run(units, jit_compile):
-    """One tf.function per (unit family, jit) that runs every AIS chain over every beta."""
-    key = (repr(units), bool(jit_compile))
+def _compiled_run(units, jit_compile, matmul_dtype="float32"):
+    """One tf.function per (unit family, jit, product dtype) that runs every AIS chain over every beta."""
+    from tfrbm.layers import matmul
+    key = (repr(units), bool(jit_compile), matmul_dtype)
     fn = _COMPILED.get(key)
     if fn is not None:
         return fn
@@ -154,11 +155,12 @@ def _compiled_run(units, jit_compile):
         b_a64 = tf.cast(b_a, tf.float64)
         c = tf.convert_to_tensor(c)
         n_steps = tf.shape(betas)[0] - 1
+        W = tf.cast(W, matmul_dtype)          # rounded once, not at every beta
 
         def body(k, v, log_w):
             beta_prev, beta = betas[k - 1], betas[k]
             beta_t = tf.cast(beta, dtype)
-            x = tf.matmul(v, W) + c
+            x = matmul(v, W, matmul_dtype) + c
             ph = tf.sigmoid(beta_t * x)
             # log w += log p*_beta(v) - log p*_beta'(v). The visible part is linear in beta:
             # -(beta - beta') (e(v, b_B) - e(v, b_A)), exact for every unit family. The hidden part
@@ -175,7 +177,8 @@ def _compiled_run(units, jit_compile):
             s_h = tf.random.experimental.stateless_fold_in(step, 0)
             s_v = tf.random.experimental.stateless_fold_in(step, 1)
             h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s_h, dtype=dtype) < ph, dtype)
-            a = (1 - beta_t) * tf.cast(b_a, dtype) + beta_t * (b_b + tf.matmul(h, W, transpose_b=True))
+            down = matmul(h, W, matmul_dtype, transpose_b=True)
+            a = (1 - beta_t) * tf.cast(b_a, dtype) + beta_t * (b_b + down)
             v = units.sample(units.mean(a), s_v)
             return k + 1, v, log_w
 
@@ -190,7 +193,7 @@ def _compiled_run(units, jit_compile):
 
 
 def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=None, seed=None,
-                    jit_compile=False):
+                    jit_compile=False, matmul_dtype=None):
     """Run AIS and return (log_w, log_z0): the runs' float64 log importance weights and log Z_0.
 
     log Z_B ~= log_z0 + logmeanexp(log_w). Arguments as in :func:`ais_log_partition`.
@@ -208,7 +211,8 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     seed_t = _seed_tensor(seed)
     a0 = tf.broadcast_to(tf.constant(b_a, dtype), (int(n_runs), layer.n_visible))
     v0 = units.sample(units.mean(a0), tf.random.experimental.stateless_fold_in(seed_t, -1))
-    fn = _compiled_run(units, jit_compile)
+    from tfrbm.layers import check_matmul_dtype
+    fn = _compiled_run(units, jit_compile, check_matmul_dtype(matmul_dtype))
     log_w, _ = fn(tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
                   tf.convert_to_tensor(layer.hidden_bias), tf.constant(b_a, dtype),
                   tf.constant(betas, tf.float64), v0, seed_t)
@@ -216,7 +220,7 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
 
 
 def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases=None, seed=None,
-                      jit_compile=False):
+                      jit_compile=False, matmul_dtype=None):
     """Estimate log Z of an RBM by AIS; returns ``AISResult(log_z, log_z_lower, log_z_upper)``.
 
     Args:
@@ -231,6 +235,10 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
             Bernoulli units): unbiased still, but with more variance.
         seed: integer seed of the stateless sampler (None: a fresh random seed).
         jit_compile: compile the loop with XLA.
+        matmul_dtype: the two products of each step in ``"float32"`` (default, None) or
+            ``"bfloat16"`` (faster; the estimate is then of the model with bfloat16-rounded
+            products, see benchmarks/RESULTS.md, issue 21). The layer's own ``matmul_dtype`` is
+            not used: a likelihood is evaluated in float32 unless asked.
 
     The estimate is log Z_0 + log mean(w). The bounds are the paper's: log(mean(w) +- 3 std(w)
     / sqrt(n_runs)), computed in log space relative to the largest weight; the lower bound is
@@ -238,7 +246,8 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
     with it tend to be optimistic.)
     """
     log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
-                                    base_biases=base_biases, seed=seed, jit_compile=jit_compile)
+                                    base_biases=base_biases, seed=seed, jit_compile=jit_compile,
+                                    matmul_dtype=matmul_dtype)
     return summarize_log_weights(log_w, log_z0)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import gibbs
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, matmul
 
 __all__ = ["RBMModel"]
 
@@ -78,6 +78,12 @@ class RBMModel(keras.Model):
         monitor_reconstruction: compute the reconstruction error each step (one extra matmul
             under PCD).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
+        matmul_dtype: ``"bfloat16"`` runs the matrix products of training and sampling (the
+            conditionals and the <v h> statistic) in bfloat16 with float32 accumulation; the
+            weights, chains, statistics' means, sampling and the update stay float32. Sets the
+            layer's ``matmul_dtype`` (saved in its config); None (default) keeps the layer's
+            setting ("float32" unless the layer says otherwise). See benchmarks/RESULTS.md
+            (issue 21) for its speed and quality.
 
     Compile it like any Keras model (``loss`` is unused: the update is the CD statistic); if
     ``fit`` finds it uncompiled it uses SGD(0.05, momentum=0.5).
@@ -96,7 +102,7 @@ class RBMModel(keras.Model):
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
-                 monitor_reconstruction=True, seed=None, **kwargs):
+                 monitor_reconstruction=True, seed=None, matmul_dtype=None, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise ValueError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -105,6 +111,9 @@ class RBMModel(keras.Model):
         if not isinstance(layer, RBMLayer):
             raise ValueError(f"layer must be an RBMLayer, got {type(layer).__name__}")
         self.layer = layer
+        if matmul_dtype is not None:
+            from tfrbm.layers import check_matmul_dtype
+            layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self.cd_k = _check_positive_int("cd_k", cd_k)
         self.persistent = bool(persistent)
         self.n_chains = _check_positive_int("n_chains", n_chains)
@@ -356,10 +365,11 @@ class RBMModel(keras.Model):
             pos_h, neg_h = h0, hk
         n_pos = tf.cast(tf.shape(v0)[0], dtype)
         n_neg = tf.cast(tf.shape(vk)[0], dtype)
-        # both phases' <v h> in one matmul: [v0/B ; -vk/N]^T [pos_h ; neg_h]
-        stacked_v = tf.concat([v0 / n_pos, -vk / n_neg], axis=0)
-        stacked_h = tf.concat([pos_h, neg_h], axis=0)
-        d_kernel = -tf.matmul(stacked_v, stacked_h, transpose_a=True)
+        # both phases' <v h> in one matmul: [v0 ; -vk]^T [pos_h/B ; neg_h/N] (the states stay
+        # exact in bfloat16; the cancellation happens in the kernel's float32 accumulator)
+        stacked_v = tf.concat([v0, -vk], axis=0)
+        stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
+        d_kernel = -matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
         d_visible = -(tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
