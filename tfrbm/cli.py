@@ -50,6 +50,11 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # TensorFlow loads only now that a command runs (``--help``/``--version`` never load it)
+    from tfrbm._quiet import import_tensorflow_quietly
+    import_tensorflow_quietly()
+    import tfrbm
+    tfrbm.register_keras_classes()
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, OSError) as exc:

@@ -213,10 +213,12 @@ def _load_idx_pair(name, split, data_dir):
 def _load_tfds(name, split):
     try:
         import tensorflow_datasets as tfds
+        import importlib_resources  # noqa: F401  (tfds imports it lazily inside load())
     except ImportError as exc:
         raise FileNotFoundError(
-            f"tensorflow-datasets is not installed, so {name!r} cannot be loaded from it "
-            f"(pip install tensorflow-datasets, or pass --data-dir with the IDX files)") from exc
+            f"tensorflow-datasets cannot load {name!r}: module {exc.name!r} is missing "
+            f"(pip install tensorflow-datasets importlib_resources, or pass --data-dir with the "
+            f"IDX files)") from exc
     try:
         data = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, as_supervised=True))
     except Exception as exc:  # network, checksum or preparation failures
@@ -249,8 +251,8 @@ def _load_idx_dataset(name, split, data_dir, source, flatten):
     try:
         pair = _load_idx_pair(name, split, data_dir)
     except FileNotFoundError as files_error:
-        if source == "files":
-            raise
+        if source == "files" or data_dir is not None:
+            raise  # an explicit data folder is authoritative: never a download instead
         try:
             pair = _load_tfds(name, split)
         except FileNotFoundError as tfds_error:
@@ -264,8 +266,9 @@ def load_mnist(split="train", data_dir=None, source="auto", flatten=True):
 
     ``source``: "files" reads train-/t10k-{images-idx3,labels-idx1}-ubyte.gz from
     ``resolve_data_dir("mnist", data_dir)``; "tfds" uses ``tensorflow_datasets.load("mnist")``;
-    "auto" uses the files when found, else tfds. Corrupt files raise IDXFormatError (never a
-    silent fallback).
+    "auto" uses the files when found, else tfds; with an explicit ``data_dir`` only that
+    folder counts (a wrong one raises FileNotFoundError, never a download). Corrupt files raise
+    IDXFormatError (never a silent fallback).
     """
     return _load_idx_dataset("mnist", split, data_dir, source, flatten)
 

@@ -93,11 +93,14 @@ def binarize(x, mode, seed=None):
 def check_array(x, name="x", n_features=None, bernoulli=False):
     """Validate a 2-D (examples, features) numeric array and return it as float32 numpy.
 
+    scipy sparse matrices are densified, pandas DataFrames converted.
     Raises ValueError naming the problem: a non-numeric dtype, the wrong number of dimensions or
     features, an empty data set, NaN or Inf, or (``bernoulli=True``) values outside [0, 1].
     """
     if _is_tensor(x):
         x = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+    if hasattr(x, "toarray") and hasattr(x, "tocsr"):  # scipy.sparse: visible layers are dense
+        x = x.toarray()
     try:
         arr = np.asarray(x)
     except ValueError as exc:  # ragged nested lists

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tfrbm import gibbs
 from tfrbm.layers import RBMLayer
+from tfrbm.safety import AtomicSaveMixin
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder"]
 
@@ -62,7 +63,7 @@ class _LayerProgress(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(keras.Model):
+class DBNModel(AtomicSaveMixin, keras.Model):
     """A stack of RBMs: greedy pre-training, then conversion into fine-tunable Keras models.
 
     Args:

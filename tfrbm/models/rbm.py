@@ -13,8 +13,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import gibbs
+from tfrbm import _compat, gibbs
 from tfrbm.layers import RBMLayer, matmul
+from tfrbm.safety import AtomicSaveMixin
 
 __all__ = ["RBMModel"]
 
@@ -26,17 +27,6 @@ _LOG_ODDS_CLIP = 1e-3
 #: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
 AUTO_STEPS_PER_EXECUTION = 32
 
-_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end",
-                "on_test_batch_begin", "on_test_batch_end")
-
-
-def _hooks_batches(callback):
-    """Whether a Keras callback overrides a per-batch hook (Keras' own History/progress bar excepted)."""
-    if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
-        return False
-    base = keras.callbacks.Callback
-    return any(getattr(type(callback), name, None) is not getattr(base, name)
-               for name in _BATCH_HOOKS)
 
 
 def _check_positive_int(name, value, minimum=1):
@@ -57,8 +47,62 @@ def _check_nonnegative(name, value):
     return value
 
 
+_DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
+
+
+def _batch_problem(x, units, batch_number, step):
+    """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
+
+    Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
+    The success path costs one elementwise comparison and one ``reduce_all`` (a pass over the
+    batch, small beside the step's matmuls); only a failing batch computes where the first bad
+    value is, so the error can name the batch, the row, the column and the value.
+    """
+    if units.binary:
+        allowed = (x >= 0) & (x <= 1)            # NaN fails both comparisons
+    else:
+        allowed = tf.math.is_finite(x)
+
+    def fail():
+        bad = tf.logical_not(allowed)
+        first = tf.where(bad)[0]
+        value = tf.cast(tf.gather_nd(x, first), tf.float32)
+        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
+        check = tf.debugging.Assert(False, [_DATA_CHECK_TAG, batch_number, step, first[0],
+                                            first[1], value, n_bad], summarize=8)
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
+
+    return tf.cond(tf.reduce_all(allowed), lambda: tf.identity(x), fail)
+
+
+def _data_error(exc, what, units):
+    """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
+    import re
+
+    from tfrbm.errors import UserError
+    text = str(getattr(exc, "message", exc))
+    if _DATA_CHECK_TAG not in text:
+        return None
+    fields = re.findall(r"\[([^\]]*)\]", text[text.index(_DATA_CHECK_TAG):])
+    try:
+        batch, step, row, col = (int(float(f)) for f in fields[:4])
+        value, n_bad = fields[4], int(float(fields[5]))
+    except (ValueError, IndexError):
+        return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
+    allowed = ("finite values in [0, 1]" if units.binary else "finite values")
+    when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
+    return UserError(
+        f"{what}: {when} has value {value} at row {row}, column {col} ({n_bad} bad value"
+        f"{'s' if n_bad != 1 else ''} in the batch); {units.name} visible units need {allowed}. "
+        "The data is at fault, not the learning rate: drop or fix the rows"
+        + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
+        + "."
+        + (" The weights were not updated with this batch." if step else ""))
+
+
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(keras.Model):
+class RBMModel(AtomicSaveMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -90,14 +134,30 @@ class RBMModel(keras.Model):
 
     Speed: ``compile(steps_per_execution="auto")`` (the default here) runs
     ``AUTO_STEPS_PER_EXECUTION`` CD steps per call into the compiled graph, falling back to one
-    step per call for a ``fit`` whose callbacks hook single batches or under a tf.distribute
-    strategy; the updates are identical
+    step per call for a ``fit`` whose callbacks need every step (decided from their settings,
+    see :mod:`tfrbm.fastpath`) or under a tf.distribute strategy; the updates are identical
     to ``steps_per_execution=1``. XLA (``jit_compile=True``) is allowed but is slower on CPU and
     draws different random numbers (XLA's stateless RNG differs from TF's kernels).
 
-    Metrics: ``reconstruction_error`` (mean squared error of the one-step reconstruction's
-    probabilities) and ``free_energy`` (mean F(v) of the batch), in the History and ``evaluate``.
+    Metrics: ``loss`` and ``reconstruction_error`` (the same number: the mean squared error of the
+    one-step reconstruction's probabilities, lower is better) and ``free_energy`` (mean F(v) of
+    the batch), in the History and ``evaluate``. ``loss`` is what stock Keras callbacks
+    (``EarlyStopping()``, ``ReduceLROnPlateau()``, ``ModelCheckpoint(save_best_only=True)``)
+    and keras-tuner watch by default (as ``val_loss`` with validation data); it is not what CD
+    minimises (CD follows an approximate log-likelihood gradient), but it falls as the model
+    learns to reproduce its data. With ``monitor_reconstruction=False`` training logs no ``loss``.
+
+    Data checks: arrays are validated in full before ``fit``/``evaluate``; a ``tf.data`` input
+    is checked batch by batch inside the compiled step (``check_batches``, on by default): every
+    value must be finite, and within [0, 1] for Bernoulli/softmax visible units. A bad batch
+    stops ``fit``/``evaluate`` with a :class:`tfrbm.errors.UserError` naming the batch, the
+    training step, the row, the column and the value, before the weights see it. The check
+    costs one comparison and one reduction per batch (measured in benchmarks/RESULTS.md, issue
+    20); under XLA (``jit_compile=True``) the assertion is compiled out.
     """
+
+    #: check each batch inside the compiled train/test step (see "Data checks" above)
+    check_batches = True
 
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
@@ -135,8 +195,16 @@ class RBMModel(keras.Model):
         self.monitor_reconstruction = bool(monitor_reconstruction)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_error")
+        # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
+        # error; both say "lower is better" to Keras' mode="auto". The mean free energy has no
+        # direction: log Z moves as the model learns, so a lower F(v) is not a better model.
+        self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
+        self.reconstruction_tracker = _compat.set_direction(
+            keras.metrics.Mean(name="reconstruction_error"), "down")
         self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
+        self._metric_container = _compat.directed_metrics(
+            [self.loss_tracker, self.reconstruction_tracker, self.free_energy_tracker],
+            name="rbm_metrics")
         self._compiled_fns = {}
 
     # ------------------------------------------------------------------ building
@@ -151,7 +219,7 @@ class RBMModel(keras.Model):
                 initializer=keras.initializers.Zeros(), shape=(self.n_chains, n_visible),
                 dtype=self.layer.kernel.dtype, trainable=False, synchronization="on_read",
                 aggregation="only_first_replica", name="persistent_chains")
-        self._track_variable(self.persistent_chains)
+        _compat.track_variable(self, self.persistent_chains)
         # 1.0 once the data-dependent initialisation (visible biases, chains) has run
         self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros",
                                            trainable=False)
@@ -167,7 +235,21 @@ class RBMModel(keras.Model):
 
     @property
     def metrics(self):
-        return [self.reconstruction_tracker, self.free_energy_tracker]
+        # one container, so that Keras' monitoring callbacks see each metric's direction
+        return [self._metric_container]
+
+    def _log_values(self, recon_error, free_energy):
+        """Update the trackers; ``loss`` is the reconstruction error (omitted when it is not
+        monitored, rather than logged as NaN, which TerminateOnNaN would stop on)."""
+        self.reconstruction_tracker.update_state(recon_error)
+        self.free_energy_tracker.update_state(free_energy)
+        logs = {}
+        if self.monitor_reconstruction:
+            self.loss_tracker.update_state(recon_error)
+            logs["loss"] = self.loss_tracker.result()
+        logs["reconstruction_error"] = self.reconstruction_tracker.result()
+        logs["free_energy"] = self.free_energy_tracker.result()
+        return logs
 
     # ------------------------------------------------------------------ input checks
     def _check_visible(self, v, name="v"):
@@ -242,6 +324,12 @@ class RBMModel(keras.Model):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
         if x is None:
             raise ValueError("fit needs training data x (a numpy array or a tf.data.Dataset)")
+        for name in ("sample_weight", "class_weight"):
+            if kwargs.get(name) is not None:
+                from tfrbm.errors import UserError
+                raise UserError(
+                    f"RBMModel.fit does not support {name}: the CD statistics are unweighted "
+                    "means over the batch. To weight examples, repeat or subsample rows.")
         if not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="training data")
         else:
@@ -260,11 +348,20 @@ class RBMModel(keras.Model):
         from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(kwargs.get("callbacks"))
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))  # counts real steps
         validation_data = kwargs.get("validation_data")
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
-        return super().fit(x, y, **kwargs)
+        try:
+            return super().fit(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "training data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
@@ -300,8 +397,9 @@ class RBMModel(keras.Model):
         super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
                         **kwargs)
         self._auto_steps_per_execution = auto
-        if auto and getattr(self, "_compile_config", None) is not None:
-            self._compile_config.config["steps_per_execution"] = "auto"
+        if auto:
+            _compat.set_compile_config_value(self, "steps_per_execution", "auto")
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
 
     def compile_from_config(self, config):
         """Re-compile from a saved compile config (needed because ``compile`` is overridden)."""
@@ -314,16 +412,10 @@ class RBMModel(keras.Model):
         """Apply the "auto" steps_per_execution for this fit (a new value retraces)."""
         if not getattr(self, "_auto_steps_per_execution", False):
             return
-        if callbacks is None:
-            callbacks = []
-        elif not isinstance(callbacks, (list, tuple)):
-            callbacks = getattr(callbacks, "callbacks", [callbacks])
+        from tfrbm.fastpath import choose_steps_per_execution
         distributed = (tf.distribute.has_strategy()
                        or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
-        # Keras' multi-step loop fails under tf.distribute strategies (a placeholder is left
-        # unfed), so distributed training runs one step per call
-        steps = (1 if distributed or any(_hooks_batches(cb) for cb in callbacks)
-                 else AUTO_STEPS_PER_EXECUTION)
+        steps = choose_steps_per_execution(callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
         if steps != self.steps_per_execution:
             self.steps_per_execution = steps
             self.train_function = None
@@ -333,7 +425,21 @@ class RBMModel(keras.Model):
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="evaluation data")
-        return super().evaluate(x, y, **kwargs)
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        try:
+            return super().evaluate(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "evaluation data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
+
+    def predict(self, x, **kwargs):
+        """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        return super().predict(x, **kwargs)
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
@@ -390,8 +496,20 @@ class RBMModel(keras.Model):
                                      - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
 
+    def _checked(self, x, step=None):
+        if not self.check_batches:
+            return x
+        batch_number = tf.cast(self.free_energy_tracker.count, tf.int64) + 1
+        step = tf.constant(0, tf.int64) if step is None else tf.cast(step, tf.int64) + 1
+        return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
+
     def train_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:   # a dataset yielding (x, y, w): refuse rather than ignore
+            from tfrbm.errors import UserError
+            raise UserError("RBMModel does not support sample weights: the CD statistics are "
+                            "unweighted means over the batch; drop the weights from the data set")
+        x = self._checked(x, self.optimizer.iterations)
         seed = self.seed_generator.next()
         ctx = tf.distribute.get_replica_context()
         n_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
@@ -406,17 +524,19 @@ class RBMModel(keras.Model):
         # (mixed precision) divides the scale back out (a no-op for every other optimizer)
         grads = [self.optimizer.scale_loss(g) for g in grads]
         self.optimizer.apply(grads, [layer.kernel, layer.visible_bias, layer.hidden_bias])
-        self.reconstruction_tracker.update_state(recon_error)
-        self.free_energy_tracker.update_state(free_energy)
-        return {m.name: m.result() for m in self.metrics}
+        return self._log_values(recon_error, free_energy)
 
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        v = tf.cast(x, self.layer.kernel.dtype)
+        v = tf.cast(self._checked(x), self.layer.kernel.dtype)
         recon = self.layer.visible_probs(self.layer.hidden_probs(v))
-        self.reconstruction_tracker.update_state(tf.reduce_mean(tf.square(v - recon)))
+        error = tf.reduce_mean(tf.square(v - recon))
+        self.reconstruction_tracker.update_state(error)
         self.free_energy_tracker.update_state(tf.reduce_mean(self.layer.free_energy(v)))
-        return {m.name: m.result() for m in self.metrics}
+        self.loss_tracker.update_state(error)
+        return {"loss": self.loss_tracker.result(),
+                "reconstruction_error": self.reconstruction_tracker.result(),
+                "free_energy": self.free_energy_tracker.result()}
 
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
