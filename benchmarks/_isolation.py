@@ -179,7 +179,7 @@ class NumpyPeak:
             b = rng.random((k, n), dtype=np.float32)
             c = np.empty((m, n), np.float32)
             np.matmul(a, b, out=c)
-            reps = max(3, int(2e9 / (2 * m * k * n)))
+            reps = max(1, int(2e9 / (2 * m * k * n)))
             best = float("inf")
             for _ in range(3):
                 start = time.perf_counter()
@@ -208,6 +208,8 @@ class TfChainPeak:
         out = {}
         for dtype in self.dtypes:
             for m, k, n in self.shapes:
+                if (m, k, n) == (2048, 2048, 2048):
+                    continue       # the reference square product: numpy only (keeps this short)
                 x0 = tf.cast(tf.random.stateless_uniform((m, k), (1, 2)) < 0.2, dtype)
                 w = tf.cast(tf.random.stateless_normal((k, n), (3, 4)) * 0.01, dtype)
                 iters = max(4, int(4e9 / (4 * m * k * n)))

@@ -17,11 +17,13 @@ products for both models (so only the training differs):
     python benchmarks/bench_bf16_quality.py --dtype float32 --epochs 5 --json /tmp/q_fp32.json
     python benchmarks/bench_bf16_quality.py --dtype bfloat16 --epochs 5 --json /tmp/q_bf16.json
     python benchmarks/bench_bf16_quality.py --compare /tmp/q_fp32.json /tmp/q_bf16.json
+    (--save /tmp/q_bf16.keras keeps the trained model; --load /tmp/q_bf16.keras re-evaluates it)
 """
 import argparse
 import json
 import math
 import os
+import pathlib
 import sys
 import time
 
@@ -44,7 +46,7 @@ def ais_summary(model, runs, n_betas, base, matmul_dtype, seed=3):
             "ess": float(w.sum() ** 2 / (w ** 2).sum()), "runs": runs, "betas": n_betas}
 
 
-def run(dtype, epochs, runs, n_betas, lr_train, seed=1):
+def run(dtype, epochs, runs, n_betas, lr_train, seed=1, save=None, load=None):
     import keras
     from bench_cd import load_binarized_mnist
     from sklearn.linear_model import LogisticRegression
@@ -61,16 +63,24 @@ def run(dtype, epochs, runs, n_betas, lr_train, seed=1):
     t_int = t_int.reshape(len(t_int), -1).astype(np.float32)
     test = (np.random.default_rng(0).random(t_int.shape) < t_int).astype(np.float32)
 
-    keras.utils.set_random_seed(seed)
-    model = RBMModel(RBMLayer(500), seed=seed, matmul_dtype=dtype)
-    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.5))
-    t0, c0 = time.perf_counter(), sum(os.times()[:2])
-    hist = model.fit(x, batch_size=100, epochs=epochs, verbose=0)
-    train_wall, train_cpu = time.perf_counter() - t0, sum(os.times()[:2]) - c0
-
+    if load:
+        model = keras.models.load_model(load)
+        with open(load + ".json") as fh:
+            out = json.load(fh)
+    else:
+        keras.utils.set_random_seed(seed)
+        model = RBMModel(RBMLayer(500), seed=seed, matmul_dtype=dtype)
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.5))
+        t0, c0 = time.perf_counter(), sum(os.times()[:2])
+        hist = model.fit(x, batch_size=100, epochs=epochs, verbose=0)
+        out = {"dtype": dtype, "epochs": epochs, "seed": seed, "train_wall_s": time.perf_counter() - t0,
+               "train_cpu_s": sum(os.times()[:2]) - c0,
+               "train_reconstruction_error": hist.history["reconstruction_error"]}
+        if save:
+            model.save(save)
+            with open(save + ".json", "w") as fh:
+                json.dump(out, fh)
     model.layer.matmul_dtype = "float32"          # evaluate both models the same way
-    out = {"dtype": dtype, "epochs": epochs, "train_wall_s": train_wall, "train_cpu_s": train_cpu,
-           "train_reconstruction_error": hist.history["reconstruction_error"]}
     recon = model.reconstruct(test)
     out["test_reconstruction_error"] = float(np.mean((test - recon) ** 2))
     mean_neg_f = float(np.mean(-model.free_energy(test).astype(np.float64)))
@@ -88,7 +98,7 @@ def run(dtype, epochs, runs, n_betas, lr_train, seed=1):
 
 
 def compare(paths):
-    rows = [json.load(open(p)) for p in paths]
+    rows = [json.loads(pathlib.Path(p).read_text()) for p in paths]
     print(f"{'':34}" + "".join(f"{r['dtype']:>22}" for r in rows))
 
     def line(label, fn):
@@ -110,17 +120,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dtype", choices=("float32", "bfloat16"), default="bfloat16")
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1, help="model seed (initial weights and noise)")
     p.add_argument("--ais-runs", type=int, default=100)
     p.add_argument("--betas", type=int, default=14500)
     p.add_argument("--lr-train", type=int, default=10000,
                    help="training images for the logistic regression")
     p.add_argument("--json", default=None)
+    p.add_argument("--save", default=None, help="save the trained model here (.keras)")
+    p.add_argument("--load", default=None, help="evaluate a model saved with --save (no training)")
     p.add_argument("--compare", nargs="+", default=None, help="JSON files of earlier runs to tabulate")
     args = p.parse_args(argv)
     if args.compare:
         compare(args.compare)
         return None
-    out = run(args.dtype, args.epochs, args.ais_runs, args.betas, args.lr_train)
+    out = run(args.dtype, args.epochs, args.ais_runs, args.betas, args.lr_train, seed=args.seed,
+              save=args.save, load=args.load)
     out["load_end"] = os.getloadavg()
     print(json.dumps(out, indent=1))
     if args.json:

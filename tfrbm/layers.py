@@ -13,6 +13,8 @@ float32 and everything else (biases, sigmoids, sampling, free energies, the upda
 float32; binary states are exact in bfloat16, so the error is the kernel's rounding (relative
 2^-9) and the rounding of each product (relative 2^-9).
 """
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -82,6 +84,7 @@ class RBMLayer(keras.layers.Layer):
                  **kwargs):
         super().__init__(**kwargs)
         self.matmul_dtype = check_matmul_dtype(matmul_dtype)
+        self._product_kernel = None   # see shared_product_kernel
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         self.units = units
@@ -122,13 +125,35 @@ class RBMLayer(keras.layers.Layer):
         return self.units
 
     # ----------------------------------------------------------------- conditionals
+    @contextlib.contextmanager
+    def shared_product_kernel(self):
+        """Within this block the products reuse one ``matmul_dtype`` copy of the kernel.
+
+        With bfloat16 products each product would otherwise round the float32 kernel again (a
+        pass over V x H values per product); a CD step or a sampling loop built inside this
+        block rounds it once. Use it only where the kernel does not change inside the block.
+        A no-op for float32 products.
+        """
+        if self.matmul_dtype == "float32" or self._product_kernel is not None:
+            yield
+            return
+        self._product_kernel = tf.cast(self.kernel, self.matmul_dtype)
+        try:
+            yield
+        finally:
+            self._product_kernel = None
+
+    def _kernel_for_products(self):
+        return self.kernel if self._product_kernel is None else self._product_kernel
+
     def hidden_input(self, v):
         """Total input to the hidden units, c + v W (the product in ``matmul_dtype``)."""
-        return matmul(v, self.kernel, self.matmul_dtype) + self.hidden_bias
+        return matmul(v, self._kernel_for_products(), self.matmul_dtype) + self.hidden_bias
 
     def visible_input(self, h):
         """Total input to the visible units, b + h W^T (the product in ``matmul_dtype``)."""
-        return matmul(h, self.kernel, self.matmul_dtype, transpose_b=True) + self.visible_bias
+        return (matmul(h, self._kernel_for_products(), self.matmul_dtype, transpose_b=True)
+                + self.visible_bias)
 
     def hidden_probs(self, v):
         """p(h = 1 | v) = sigmoid(c + v W)."""

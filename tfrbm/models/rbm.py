@@ -449,6 +449,10 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         [kernel, visible_bias, hidden_bias]. Pure function of the weights, the chains and ``seed``
         apart from the persistent-chain and sparsity updates it makes.
         """
+        with self.layer.shared_product_kernel():   # bfloat16 products: the kernel rounded once
+            return self._cd_gradients(v0, seed)
+
+    def _cd_gradients(self, v0, seed):
         layer = self.layer
         dtype = layer.kernel.dtype
         v0 = tf.cast(v0, dtype)
@@ -471,11 +475,12 @@ class RBMModel(AtomicSaveMixin, keras.Model):
             pos_h, neg_h = h0, hk
         n_pos = tf.cast(tf.shape(v0)[0], dtype)
         n_neg = tf.cast(tf.shape(vk)[0], dtype)
-        # both phases' <v h> in one matmul: [v0 ; -vk]^T [pos_h/B ; neg_h/N] (the states stay
-        # exact in bfloat16; the cancellation happens in the kernel's float32 accumulator)
-        stacked_v = tf.concat([v0, -vk], axis=0)
+        # both phases' <v h> in one matmul, already negated: [-v0 ; vk]^T [pos_h/B ; neg_h/N]
+        # (the states stay exact in bfloat16; the cancellation happens in the kernel's float32
+        # accumulator; negating the B x V states, not the V x H product, saves a pass)
+        stacked_v = tf.concat([-v0, vk], axis=0)
         stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
-        d_kernel = -matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
+        d_kernel = matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
         d_visible = -(tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
@@ -541,9 +546,13 @@ class RBMModel(AtomicSaveMixin, keras.Model):
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
         """A cached tf.function for an inference verb (one trace per input signature)."""
+        name = (name, self.layer.matmul_dtype)     # a changed product dtype retraces
         fn = self._compiled_fns.get(name)
         if fn is None:
-            fn = tf.function(python_fn, reduce_retracing=True)
+            def traced(*args):
+                with self.layer.shared_product_kernel():   # weights are fixed in a verb
+                    return python_fn(*args)
+            fn = tf.function(traced, reduce_retracing=True)
             self._compiled_fns[name] = fn
         return fn
 
