@@ -15,6 +15,7 @@ is the cost of the kernels themselves. Removing one part at a time shows what it
     python benchmarks/profile_speed.py cd --batch 100 --hidden 500
     python benchmarks/profile_speed.py cd --batch 100 --hidden 500 --dtype bfloat16
     python benchmarks/profile_speed.py ais
+    python benchmarks/profile_speed.py rng      # the random draws alone, four ways
 
 Numbers are milliseconds per step (per beta), best of 2 runs.
 """
@@ -167,9 +168,49 @@ def profile_ais(hidden=500, runs=100, n_betas=3000):
         print(f"  {name:28s} {1e3 * t / n_betas:7.3f} ms", flush=True)
 
 
+def profile_rng(batch=100, hidden=500, iters=500):
+    """The random draws of one CD-1 step alone (B x H hidden and B x 784 visible Bernoulli draws)."""
+    p_h, p_v = tf.random.uniform((batch, hidden)), tf.random.uniform((batch, V))
+    fold = tf.random.experimental.stateless_fold_in
+
+    def two(seed):                       # what tfrbm does: one Philox float draw per layer
+        h = tf.cast(tf.random.stateless_uniform((batch, hidden), fold(seed, 1)) < p_h, tf.float32)
+        v = tf.cast(tf.random.stateless_uniform((batch, V), fold(seed, 2)) < p_v, tf.float32)
+        return h[0, 0] + v[0, 0]
+
+    def one(seed):                       # one draw for both layers, split
+        u = tf.random.stateless_uniform((batch, hidden + V), seed)
+        return tf.cast(u[:, :hidden] < p_h, tf.float32)[0, 0] + tf.cast(u[:, hidden:] < p_v, tf.float32)[0, 0]
+
+    def bits(seed):                      # one uint32 draw, integer comparison with p * 2^32
+        r = tf.random.stateless_uniform((batch, hidden + V), seed, minval=None, maxval=None,
+                                        dtype=tf.uint32)
+        th, tv = tf.cast(p_h * 4294967040.0, tf.uint32), tf.cast(p_v * 4294967040.0, tf.uint32)
+        return (tf.cast(r[:, :hidden] < th, tf.float32)[0, 0]
+                + tf.cast(r[:, hidden:] < tv, tf.float32)[0, 0])
+
+    variants = {"two float draws (tfrbm)": two, "one float draw, split": one,
+                "one uint32 draw, int compare": bits,
+                "uint32 draw only": lambda s: tf.cast(tf.random.stateless_uniform(
+                    (batch, hidden + V), s, minval=None, maxval=None, dtype=tf.uint32)[0, 0], tf.float32),
+                "float draw only": lambda s: tf.random.stateless_uniform((batch, hidden + V), s)[0, 0],
+                "threshold compares only": lambda s: (tf.cast(0.5 < p_h, tf.float32)[0, 0]
+                                                      + tf.cast(0.5 < p_v, tf.float32)[0, 0])}
+    print(f"random draws of a CD-1 step, batch {batch}, hidden {hidden}: ms per step")
+    for name, body in variants.items():
+        @tf.function
+        def loop(body=body):
+            acc = tf.constant(0.0)
+            for i in tf.range(iters):
+                acc += body(tf.stack([tf.cast(i, tf.int64), tf.constant(7, tf.int64)]))
+            return acc
+        t = _best(loop, repeats=3)
+        print(f"  {name:30s} {1e3 * t / iters:7.3f} ms", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("cd", "ais"))
+    p.add_argument("what", choices=("cd", "ais", "rng"))
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
@@ -178,6 +219,8 @@ def main(argv=None):
     print(f"cpu cores visible: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; tf {tf.__version__}")
     if args.what == "cd":
         profile_cd(args.batch, args.hidden, dtype=args.dtype)
+    elif args.what == "rng":
+        profile_rng(args.batch, args.hidden)
     else:
         profile_ais(args.hidden)
 
