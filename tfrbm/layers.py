@@ -83,11 +83,10 @@ class RBMLayer(keras.layers.Layer):
                  hidden_bias_initializer="zeros", kernel_regularizer=None, matmul_dtype="float32",
                  **kwargs):
         super().__init__(**kwargs)
+        from tfrbm.validation import POSITIVE_INT, check_param
+        self.units = check_param("units", units, POSITIVE_INT)
         self.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self._product_kernel = None   # see shared_product_kernel
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
-        self.units = units
         self.visible_units = get_units(visible)
         self.hidden_units = BernoulliUnits()
         if kernel_initializer is None:
@@ -102,10 +101,10 @@ class RBMLayer(keras.layers.Layer):
     def build(self, input_shape):
         n_visible = input_shape[-1]
         if n_visible is None:
-            raise ValueError("RBMLayer needs a known number of visible units (last input dimension)")
+            raise UserError("RBMLayer needs a known number of visible units (last input dimension)")
         n_visible = int(n_visible)
         if getattr(self.visible_units, "k", None) and n_visible % self.visible_units.k:
-            raise ValueError(f"softmax visible units need a multiple of k={self.visible_units.k} "
+            raise UserError(f"softmax visible units need a multiple of k={self.visible_units.k} "
                              f"features, got {n_visible}")
         self.kernel = self.add_weight(name="kernel", shape=(n_visible, self.units),
                                       initializer=self.kernel_initializer,
@@ -200,7 +199,7 @@ class RBMLayer(keras.layers.Layer):
         config = super().get_config()
         config.update({
             "units": self.units,
-            "visible": self.visible_units.get_config(),
+            "visible": keras.saving.serialize_keras_object(self.visible_units),
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "visible_bias_initializer": keras.initializers.serialize(self.visible_bias_initializer),
             "hidden_bias_initializer": keras.initializers.serialize(self.hidden_bias_initializer),

@@ -7,19 +7,19 @@ at the data (CD) or continues from persistent fantasy particles (PCD, Tieleman 2
 gradients go through the compiled Keras optimizer, so momentum, Adam, schedules and the
 optimizer's own weight decay behave as in any Keras model.
 """
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfrbm import _compat, gibbs
+from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer, matmul
 from tfrbm.safety import AtomicSaveMixin
+from tfrbm.serving import ServingMixin
+from tfrbm.validation import (POSITIVE_INT, Instance, Integral, Interval, Options, Real,
+                              check_param, validate_params)
 
 __all__ = ["RBMModel"]
-
-_LOG_ODDS_CLIP = 1e-3
 
 #: CD steps ``fit`` runs per call into the compiled graph when ``compile`` gets
 #: ``steps_per_execution="auto"`` (the default) and no callback hooks single batches. It removes
@@ -27,27 +27,77 @@ _LOG_ODDS_CLIP = 1e-3
 #: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
 AUTO_STEPS_PER_EXECUTION = 32
 
+#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most this many
+#: multiply-adds (well under a second on 2 CPU cores) and at most CHUNK_MAX_STEPS steps (the
+#: loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can be
+#: shown; a run that fits in one chunk is exactly what one call would compute
+CHUNK_MULTIPLY_ADDS = 2 ** 31
+CHUNK_MAX_STEPS = 500
+
+#: CD-k runs k Gibbs steps inside one compiled training step, which Ctrl-C cannot interrupt;
+#: k is capped (beyond a few hundred steps CD-k is a long-chain sampler, use PCD instead)
+MAX_CD_K = 10_000
 
 
-def _check_positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+def _chunk_steps(n_rows, layer, steps):
+    """Gibbs steps per compiled call: each step costs about 2 * rows * visible * hidden MACs."""
+    per_step = 2 * max(1, n_rows) * max(1, layer.n_visible) * max(1, layer.units)
+    return int(max(1, min(steps, CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
 
 
-def _check_nonnegative(name, value):
-    if value is None:
-        return 0.0
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
+class _Progress:
+    """Progress of a chunked run: ``progress=True`` prints to stderr (after 2 s, then every 5 s),
+    a callable gets ``(steps_done, steps_total)`` after every chunk, None is silent."""
+
+    def __init__(self, what, total, progress):
+        import time
+        self.what, self.total, self.progress = what, total, progress
+        self.start = self.last = time.monotonic()
+        self.printed = False
+
+    def update(self, done):
+        if self.progress is None or self.progress is False:
+            return
+        if callable(self.progress):
+            self.progress(done, self.total)
+            return
+        import sys
+        import time
+        now = time.monotonic()
+        if now - self.start < 2.0 or (now - self.last < 5.0 and done < self.total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (self.total - done) / max(rate, 1e-9)
+        print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
+              f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
+        self.printed = True
 
 
 _DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
+
+
+#: real-valued (Gaussian, unit-variance) visible data whose column means or standard deviations
+#: exceed this is "far from standardized": fit warns
+UNSCALED_LIMIT = 5.0
+
+
+def _warn_if_unscaled(sample):
+    """Warn when real-valued training data is far from standardized (it saturates the hiddens).
+
+    Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
+    its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
+    """
+    import warnings
+    mean = np.abs(sample.mean(axis=0)).max()
+    std = sample.std(axis=0).max()
+    if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
+        warnings.warn(
+            f"Gaussian visible units expect standardized data, but the training data has column "
+            f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
+            "unscaled data saturates every hidden unit. Standardize each feature first: "
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            UserWarning, stacklevel=3)
 
 
 def _batch_problem(x, units, batch_number, step):
@@ -80,7 +130,6 @@ def _data_error(exc, what, units):
     """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
     import re
 
-    from tfrbm.errors import UserError
     text = str(getattr(exc, "message", exc))
     if _DATA_CHECK_TAG not in text:
         return None
@@ -102,7 +151,7 @@ def _data_error(exc, what, units):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(AtomicSaveMixin, keras.Model):
+class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -156,6 +205,21 @@ class RBMModel(AtomicSaveMixin, keras.Model):
     20); under XLA (``jit_compile=True``) the assertion is compiled out.
     """
 
+    _parameter_constraints = {
+        "layer": [Instance(RBMLayer, "an RBMLayer"), Interval(Integral, None, None)],
+        "cd_k": POSITIVE_INT,
+        "persistent": [Instance((bool, np.bool_), "True or False")],
+        "n_chains": POSITIVE_INT,
+        "hidden_statistics": [Options("probabilities", "states")],
+        "weight_decay": [None, Interval(Real, 0, None)],
+        "sparsity_target": [None, Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [None, Interval(Real, 0, None)],
+        "sparsity_decay": [Interval(Real, 0, 1, closed="left")],
+        "init_visible_bias": [Options("log_odds", None)],
+        "monitor_reconstruction": [Instance((bool, np.bool_), "True or False")],
+        "seed": [None, Interval(Integral, None, None)],
+    }
+
     #: check each batch inside the compiled train/test step (see "Data checks" above)
     check_batches = True
 
@@ -165,35 +229,33 @@ class RBMModel(AtomicSaveMixin, keras.Model):
                  monitor_reconstruction=True, seed=None, matmul_dtype=None, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
-            raise ValueError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            layer = RBMLayer(int(layer))
-        if not isinstance(layer, RBMLayer):
-            raise ValueError(f"layer must be an RBMLayer, got {type(layer).__name__}")
-        self.layer = layer
+            raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
+        p = validate_params(
+            {"layer": layer, "cd_k": cd_k, "persistent": persistent, "n_chains": n_chains,
+             "hidden_statistics": hidden_statistics, "weight_decay": weight_decay,
+             "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
+             "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
+             "monitor_reconstruction": monitor_reconstruction, "seed": seed},
+            self._parameter_constraints, type(self))
+        self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
         if matmul_dtype is not None:
             from tfrbm.layers import check_matmul_dtype
-            layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
-        self.cd_k = _check_positive_int("cd_k", cd_k)
+            self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
+        self.cd_k = p["cd_k"]
+        if self.cd_k > MAX_CD_K:
+            raise UserError(f"cd_k={self.cd_k:,} is above the cap of {MAX_CD_K:,}: the k Gibbs steps "
+                            "of CD-k run inside one compiled training step that Ctrl-C cannot "
+                            "stop; use persistent=True (PCD) for long-chain statistics")
         self.persistent = bool(persistent)
-        self.n_chains = _check_positive_int("n_chains", n_chains)
-        if hidden_statistics not in ("probabilities", "states"):
-            raise ValueError("hidden_statistics must be 'probabilities' or 'states', "
-                             f"got {hidden_statistics!r}")
+        self.n_chains = p["n_chains"]
         self.hidden_statistics = hidden_statistics
-        self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
-        if sparsity_target is not None and not 0.0 < float(sparsity_target) < 1.0:
-            raise ValueError(f"sparsity_target must lie in (0, 1), got {sparsity_target!r}")
-        self.sparsity_target = None if sparsity_target is None else float(sparsity_target)
-        self.sparsity_cost = _check_nonnegative("sparsity_cost", sparsity_cost)
-        if not 0.0 <= float(sparsity_decay) < 1.0:
-            raise ValueError(f"sparsity_decay must lie in [0, 1), got {sparsity_decay!r}")
-        self.sparsity_decay = float(sparsity_decay)
-        if init_visible_bias not in ("log_odds", None):
-            raise ValueError(f"init_visible_bias must be 'log_odds' or None, got {init_visible_bias!r}")
+        self.weight_decay = p["weight_decay"] or 0.0
+        self.sparsity_target = p["sparsity_target"]
+        self.sparsity_cost = p["sparsity_cost"] or 0.0
+        self.sparsity_decay = p["sparsity_decay"]
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
-        self.seed = seed
+        self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
         # error; both say "lower is better" to Keras' mode="auto". The mean free energy has no
@@ -209,6 +271,11 @@ class RBMModel(AtomicSaveMixin, keras.Model):
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
+        from tfrbm.limits import check_allocation
+        n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
+        # weights, their gradient and an optimizer slot, plus the persistent chains
+        check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
+                         4 * (3 * (n_in * n_hidden + n_in + n_hidden) + self.n_chains * n_in))
         if not self.layer.built:
             self.layer.build(input_shape)
         n_visible = self.layer.n_visible
@@ -267,7 +334,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
 
     def _require_built(self):
         if not self.built:
-            raise ValueError("the RBM is not built yet: call fit(...) or build((None, n_visible)) first")
+            raise UserError("the RBM is not built yet: call fit(...) or build((None, n_visible)) first")
 
     # ------------------------------------------------------------------ data-dependent init
     def _first_batches(self, x, max_rows=20000):
@@ -277,14 +344,14 @@ class RBMModel(AtomicSaveMixin, keras.Model):
             for element in x:
                 batch = element[0] if isinstance(element, (tuple, list)) else element
                 if isinstance(batch, dict):
-                    raise ValueError("RBMModel.fit expects batches of visible vectors, got a dict")
+                    raise UserError("RBMModel.fit expects batches of visible vectors, got a dict")
                 batch = np.asarray(batch)
                 rows.append(batch)
                 count += len(batch)
                 if count >= max_rows:
                     break
             if not rows:
-                raise ValueError("the training data set is empty")
+                raise UserError("the training data set is empty")
             return np.concatenate(rows, axis=0)
         return x[:max_rows]
 
@@ -294,6 +361,8 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         Runs once (the ``initialized`` flag is saved with the model), on the first ``fit``.
         """
         sample = self._check_visible(self._first_batches(x), name="training data")
+        if not self.layer.visible_units.binary:
+            _warn_if_unscaled(sample)
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, sample.shape[-1]))
@@ -301,32 +370,22 @@ class RBMModel(AtomicSaveMixin, keras.Model):
             return
         units = self.layer.visible_units
         from tfrbm.ais import base_rate_biases
-        self.base_rate_bias.assign(base_rate_biases(sample, units).astype(np.float32))
+        # the base-rate model's biases: the data's log-odds (Hinton's guide, section 8)
+        bias = base_rate_biases(sample, units).astype(np.float32)
+        self.base_rate_bias.assign(bias)
         if self.init_visible_bias == "log_odds":
-            mean = sample.mean(axis=0).astype(np.float64)
-            if units.name == "gaussian":
-                bias = mean
-            elif units.name == "softmax":
-                groups = mean.reshape(-1, units.k)
-                groups = np.clip(groups, _LOG_ODDS_CLIP, None)
-                bias = np.log(groups / groups.sum(axis=1, keepdims=True)).reshape(-1)
-            else:
-                p = np.clip(mean, _LOG_ODDS_CLIP, 1 - _LOG_ODDS_CLIP)
-                bias = np.log(p / (1 - p))
-            self.layer.visible_bias.assign(bias.astype(np.float32))
+            self.layer.visible_bias.assign(bias)
         # persistent chains start as samples of the visible-bias-only (base-rate) model
-        seed = self.seed_generator.next()
-        b = tf.broadcast_to(self.layer.visible_bias, self.persistent_chains.shape)
-        self.persistent_chains.assign(units.sample(units.mean(b), seed))
+        self.persistent_chains.assign(gibbs.base_rate_samples(
+            units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
         self.initialized.assign(1.0)
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
         if x is None:
-            raise ValueError("fit needs training data x (a numpy array or a tf.data.Dataset)")
+            raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         for name in ("sample_weight", "class_weight"):
             if kwargs.get(name) is not None:
-                from tfrbm.errors import UserError
                 raise UserError(
                     f"RBMModel.fit does not support {name}: the CD statistics are unweighted "
                     "means over the batch. To weight examples, repeat or subsample rows.")
@@ -337,7 +396,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
             spec = x.element_spec
             spec = spec[0] if isinstance(spec, (tuple, list)) else spec
             if not getattr(spec, "dtype", tf.float32).is_floating:
-                raise ValueError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
+                raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
         self.initialize_from_data(x)
         if not isinstance(x, tf.data.Dataset):
@@ -367,19 +426,33 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
         autotuner off, which keeps CPU epochs from slowing down 1.8x at random, see its docstring),
         batched with ``batch_size`` (Keras's default 32) and reshuffled each epoch when ``shuffle``.
-        With the seed of the model the order of a fit's epochs is reproducible. Arguments only Keras's
-        array adapter understands (y, sample_weight, validation_split, steps_per_epoch) keep
-        Keras's path."""
+
+        Each epoch's order is a function of (seed, epoch number) (an :class:`EpochCounter`
+        callback tells the pipeline which epoch ``fit`` is in), so a fit resumed at epoch e by
+        Keras's ``BackupAndRestore`` or :class:`tfrbm.resume.TrainingBackup` sees the same
+        orders as the uninterrupted run, with the default ``shuffle=True``. The seed is the
+        model's (or, without one, a draw from numpy's global generator, reproducible under
+        ``keras.utils.set_random_seed``). Arguments only Keras's array adapter understands (y,
+        sample_weight, validation_split, steps_per_epoch) keep Keras's path."""
         if (y is not None or kwargs.get("sample_weight") is not None
                 or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
             return x, kwargs
         from tfrbm.data.pipeline import make_dataset
+        from tfrbm.resume import EpochCounter
         kwargs = dict(kwargs)
         batch_size = kwargs.pop("batch_size", None) or 32
         shuffle = bool(kwargs.pop("shuffle", True))
         seed = None if self.seed is None else int(self.seed) + 104729
         kwargs["shuffle"] = False
-        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False), kwargs
+        callbacks = kwargs.get("callbacks")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            # a CallbackList: keep the per-pass reshuffle (no epoch number to key on)
+            return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                cache=False), kwargs
+        counter = EpochCounter()
+        kwargs["callbacks"] = list(callbacks or []) + [counter]
+        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False,
+                            epoch=counter.variable), kwargs
 
     # ------------------------------------------------------------------ compile / speed
     def compile(self, *args, steps_per_execution="auto", **kwargs):
@@ -392,7 +465,7 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         if not auto and (isinstance(steps_per_execution, bool)
                          or not isinstance(steps_per_execution, (int, np.integer))
                          or steps_per_execution < 1):
-            raise ValueError("steps_per_execution must be 'auto' or an integer >= 1, "
+            raise UserError("steps_per_execution must be 'auto' or an integer >= 1, "
                              f"got {steps_per_execution!r}")
         super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
                         **kwargs)
@@ -599,69 +672,112 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         v = self._check_visible(v)
         self._ensure_built_for(v)
         if not sample:
-            return self._fn("reconstruct", lambda v: self.layer.visible_probs(
-                self.layer.hidden_probs(v)))(v).numpy()
+            return self._fn("reconstruct", self._reconstruct_means)(v).numpy()
 
         def one_step(v, s):
             _, h = self.layer.sample_hidden(v, gibbs.fold(s, 0))
             return self.layer.sample_visible(h, gibbs.fold(s, 1))[1]
         return self._fn("reconstruct_sample", one_step)(v, self._seed(seed)).numpy()
 
-    def gibbs(self, v, steps, sample=True, seed=None):
-        """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``)."""
-        steps = _check_positive_int("steps", steps)
+    def _chain_in_chunks(self, v0, steps, seed_t, what, progress, trace=None):
+        """``gibbs.run_chain`` for ``steps`` steps, run as compiled chunks of bounded cost.
+
+        Chunk 0 uses ``seed_t`` itself (so a run of one chunk equals one ``run_chain`` call);
+        chunk c > 0 continues from the previous chunk's sampled states with ``fold(seed_t, c)``.
+        Python regains control between chunks, so Ctrl-C (KeyboardInterrupt) stops the run.
+        """
+        chunk = _chunk_steps(int(v0.shape[0]), self.layer, steps)
+        if trace:
+            fn = self._fn(f"daydream_trace_{trace}", lambda v, n, s: gibbs.run_chain(
+                self.layer, v, n, s, trace=trace))
+        else:
+            fn = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))
+        meter = _Progress(what, steps, progress)
+        v_out, traces, done, c = v0, [], 0, 0
+        while done < steps:
+            n = min(chunk, steps - done)
+            out = fn(v_out, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+            v_mean, v_out = out[0], out[1]
+            if trace:
+                traces.append(out[2].numpy())
+            done, c = done + n, c + 1
+            meter.update(done)
+        if trace:
+            return v_mean, v_out, np.concatenate(traces, axis=0)
+        return v_mean, v_out
+
+    def gibbs(self, v, steps, sample=True, seed=None, progress=None):
+        """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``).
+
+        Long runs go in compiled chunks (see :data:`CHUNK_MULTIPLY_ADDS`): Ctrl-C stops them and
+        ``progress`` (True: stderr; or a callable(done, total)) reports on them.
+        """
+        steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
-        v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
-            v, tf.constant(steps), self._seed(seed))
+        v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self._seed(seed), "gibbs",
+                                              progress)
         return (v_out if sample else v_mean).numpy()
 
-    def daydream(self, n_samples, steps=1000, trace=False, sample=False, seed=None, init=None):
+    def daydream(self, n_samples, steps=1000, trace=False, sample=False, seed=None, init=None,
+                 progress=None):
         """Samples from the model: ``n_samples`` chains run ``steps`` steps from random visibles.
 
         Returns the final visible means (states if ``sample``), shape (n_samples, n_visible);
         with ``trace=True`` returns (final, trace) where trace has shape (steps, n_samples, n_visible)
         and holds each step's means (each step's sampled states if ``sample``).
         Chains start from ``init`` rows if given, else from samples of the visible-bias-only model.
+        Memory is checked before anything is allocated; long runs go in compiled chunks that
+        Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
-        n_samples = _check_positive_int("n_samples", n_samples)
-        steps = _check_positive_int("steps", steps)
+        from tfrbm.limits import check_allocation
+        n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
+        check_allocation("daydream chains", 4 * n_samples * (self.layer.n_visible + self.layer.units))
+        if trace:
+            check_allocation("daydream trace (steps x samples x visible units)",
+                             4 * steps * n_samples * self.layer.n_visible)
         seed_t = self._seed(seed)
-        units = self.layer.visible_units
         if init is None:
-            b = tf.broadcast_to(self.layer.visible_bias, (n_samples, self.layer.n_visible))
-            v0 = units.sample(units.mean(b), gibbs.fold(seed_t, 7))
+            v0 = self._fantasy_start(n_samples, seed_t)
         else:
             v0 = tf.constant(self._check_visible(init, name="init"))
         if trace:
             kind = "sample" if sample else "mean"
-            v_mean, v_out, tr = self._fn(
-                f"daydream_trace_{kind}", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s, trace=kind))(
-                v0, tf.constant(steps), seed_t)
-            return (v_out if sample else v_mean).numpy(), tr.numpy()
-        v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
-            v0, tf.constant(steps), seed_t)
+            v_mean, v_out, tr = self._chain_in_chunks(v0, steps, seed_t, "daydream", progress,
+                                                      trace=kind)
+            return (v_out if sample else v_mean).numpy(), tr
+        v_mean, v_out = self._chain_in_chunks(v0, steps, seed_t, "daydream", progress)
         return (v_out if sample else v_mean).numpy()
 
-    def inpaint(self, v, mask, steps=100, sample=False, seed=None):
+    def inpaint(self, v, mask, steps=100, sample=False, seed=None, progress=None):
         """Recall missing units: clamped Gibbs sampling with ``mask`` = 1 where ``v`` is known.
 
         Returns ``v`` with its unknown entries replaced by the last step's conditional means (or
-        sampled states with ``sample=True``).
+        sampled states with ``sample=True``). Long runs go in compiled chunks (Ctrl-C stops
+        them; ``progress`` as in :meth:`daydream`); a run of one chunk equals one call.
         """
-        steps = _check_positive_int("steps", steps)
+        steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         mask = np.asarray(mask)
         if mask.shape != v.shape and mask.shape != v.shape[1:]:
-            raise ValueError(f"mask has shape {mask.shape}; it must match the data's shape {v.shape} "
+            raise UserError(f"mask has shape {mask.shape}; it must match the data's shape {v.shape} "
                              f"or one row's shape {v.shape[1:]}")
         if not np.isin(mask, (0, 1)).all():
-            raise ValueError("mask must contain only 0 (missing) and 1 (known)")
+            raise UserError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
-        v_mean, v_out = self._fn("inpaint", lambda v, m, n, s: gibbs.clamped_chain(self.layer, v, m, n, s))(
-            v, mask, tf.constant(steps), self._seed(seed))
+        fn = self._fn("inpaint", self._inpaint_chain)
+        seed_t = self._seed(seed)
+        chunk = _chunk_steps(len(v), self.layer, steps)
+        meter = _Progress("inpaint", steps, progress)
+        v_out, done, c = tf.constant(v), 0, 0
+        while done < steps:
+            n = min(chunk, steps - done)
+            v_mean, v_out = fn(v_out, mask, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+            done, c = done + n, c + 1
+            meter.update(done)
         return (v_out if sample else v_mean).numpy()
 
     def free_energy(self, v):
@@ -674,7 +790,6 @@ class RBMModel(AtomicSaveMixin, keras.Model):
         """Higher means more like the training data: -F(v), or log p(v) with ``method='exact'``/``'ais'``."""
         if method == "free_energy":
             return -self.free_energy(v)
-        from tfrbm import likelihood
         log_z = self.log_partition(method=method, **kwargs)
         return -self.free_energy(v) - float(log_z if np.ndim(log_z) == 0 else log_z[0])
 
@@ -690,19 +805,118 @@ class RBMModel(AtomicSaveMixin, keras.Model):
                 # the paper's base-rate model, fitted to the training data at the first fit
                 kwargs["base_biases"] = self.base_rate_bias.numpy()
             return likelihood.ais_log_partition(self.layer, **kwargs)
-        raise ValueError(f"unknown method {method!r}; use 'exact' or 'ais'")
+        raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
-        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``."""
+        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``.
+
+        ``method="sandwich"`` returns a :class:`tfrbm.likelihood.SandwichResult` instead of a
+        float: the RAISE lower and AIS upper estimates with their spreads and AIS diagnostics
+        (keyword arguments as :func:`tfrbm.likelihood.sandwich_log_likelihood`).
+        """
+        if method == "sandwich":
+            from tfrbm import likelihood
+            self._require_built()
+            v = self._check_visible(v)
+            if ("base_data" not in kwargs and "base_biases" not in kwargs
+                    and float(self.initialized.numpy()) > 0):
+                kwargs["base_biases"] = self.base_rate_bias.numpy()
+            return likelihood.sandwich_log_likelihood(self.layer, v, **kwargs)
         log_z = self.log_partition(method=method, **kwargs)
         if isinstance(log_z, tuple):
             log_z = log_z[0]
         return float(np.mean(-self.free_energy(v).astype(np.float64)) - float(log_z))
 
-    def export(self, filepath, format="tf_saved_model", **kwargs):
-        """Write a SavedModel with named signatures (see :func:`tfrbm.export.export_model`)."""
-        from tfrbm import export
-        return export.export_model(self, filepath, format=format, **kwargs)
+    # ------------------------------------------------------------------ steps shared with serving
+    def _reconstruct_means(self, v):
+        """E[v | p(h | v)]: the mean-field reconstruction (``reconstruct`` and its signature)."""
+        return self.layer.visible_probs(self.layer.hidden_probs(v))
+
+    def _fantasy_start(self, n_samples, seed):
+        """Chains' first states: ``n_samples`` draws of the visible-bias-only model (seed fold 7)."""
+        return gibbs.base_rate_samples(self.layer.visible_units, self.layer.visible_bias,
+                                       n_samples, gibbs.fold(seed, 7))
+
+    def _fantasize(self, n_samples, steps, seed):
+        """(means, states) after ``steps`` Gibbs steps from :meth:`_fantasy_start` (``daydream``)."""
+        return self._chunked_in_graph(lambda v, n, s: gibbs.run_chain(self.layer, v, n, s),
+                                      self._fantasy_start(n_samples, seed), steps, seed)
+
+    def _chunked_in_graph(self, step, v0, steps, seed):
+        """In-graph twin of the verbs' Python chunk loops, for serving: the same chunk length
+        (:func:`_chunk_steps`) and chunk seeds (``seed``, then ``fold(seed, c)``), so a served
+        chain equals ``daydream``/``inpaint`` for any number of steps. ``step(v, n, seed)``
+        returns (means, states) after ``n`` steps."""
+        n_rows = tf.cast(tf.maximum(tf.shape(v0)[0], 1), tf.int64)
+        per_step = 2 * n_rows * max(1, self.layer.n_visible) * max(1, self.layer.units)
+        chunk = tf.maximum(tf.constant(1, tf.int64), tf.minimum(
+            tf.minimum(tf.cast(steps, tf.int64), CHUNK_MAX_STEPS), CHUNK_MULTIPLY_ADDS // per_step))
+        chunk = tf.cast(chunk, steps.dtype)
+
+        def body(c, done, v_mean, v):
+            n = tf.minimum(chunk, steps - done)
+            chunk_seed = tf.cond(tf.equal(c, 0), lambda: seed,
+                                 lambda: tf.cast(gibbs.fold(seed, c), seed.dtype))
+            v_mean, v = step(v, n, chunk_seed)
+            return c + 1, done + n, v_mean, v
+
+        zero = tf.zeros((), steps.dtype)
+        _, _, v_mean, v = tf.while_loop(lambda c, done, *_: done < steps, body,
+                                        (tf.constant(0), zero, v0, v0))
+        return v_mean, v
+
+    def _inpaint_chain(self, v, mask, steps, seed):
+        """(means, states) of clamped Gibbs sampling: ``mask`` = 1 keeps ``v`` (``inpaint``)."""
+        return gibbs.clamped_chain(self.layer, v, mask, steps, seed)
+
+    def serving_endpoints(self):
+        """The RBM's SavedModel signatures (see :mod:`tfrbm.export`), validated in the graph.
+
+        ``visible`` must be finite and a state of the visible units (Bernoulli/softmax in
+        [0, 1]); ``mask`` only 0 and 1 and the shape of ``visible``; ``n_samples``, ``steps`` >= 1.
+        """
+        from tfrbm import serving
+        serving.require_built(self.built, "RBM")
+        layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
+        visible = serving.spec((None, n_vis), tf.float32, "visible")
+        mask = serving.spec((None, n_vis), tf.float32, "mask")
+        steps = serving.spec((), tf.int32, "steps")
+        seed = serving.spec((2,), tf.int64, "seed")
+        n_samples = serving.spec((), tf.int32, "n_samples")
+
+        def checked(v):
+            return tf.cast(layer.visible_units.check_tensor(v, "visible"), dtype)
+
+        def hidden_probabilities(visible):
+            return {"hidden_probabilities": layer.hidden_probs(checked(visible))}
+
+        def reconstruct(visible):
+            return {"reconstruction": self._reconstruct_means(checked(visible))}
+
+        def free_energy(visible):
+            return {"free_energy": layer.free_energy(checked(visible))}
+
+        def sample(n_samples, steps, seed):
+            v_mean, v = self._fantasize(serving.check_at_least(n_samples, 1, "n_samples"),
+                                        serving.check_at_least(steps, 1, "steps"), seed)
+            return {"visible_mean": v_mean, "visible_sample": v}
+
+        def inpaint(visible, mask, steps, seed):
+            mask = serving.check_binary(mask, "mask")
+            with tf.control_dependencies([tf.debugging.assert_equal(
+                    tf.shape(mask), tf.shape(visible), message="mask must have visible's shape")]):
+                mask = tf.cast(mask, dtype)
+                v_mean, v = self._chunked_in_graph(
+                    lambda v, n, s: self._inpaint_chain(v, mask, n, s), checked(visible),
+                    serving.check_at_least(steps, 1, "steps"), seed)
+            return {"visible_mean": v_mean, "visible_sample": v}
+
+        return serving.Endpoints(self, [
+            ("hidden_probabilities", hidden_probabilities, [visible]),
+            ("reconstruct", reconstruct, [visible]),
+            ("free_energy", free_energy, [visible]),
+            ("sample", sample, [n_samples, steps, seed]),
+            ("inpaint", inpaint, [visible, mask, steps, seed])])
 
     # ------------------------------------------------------------------ serialisation
     def save_own_variables(self, store):
