@@ -77,6 +77,14 @@ class RBMModel(keras.Model):
             layer's initializer.
         monitor_reconstruction: compute the reconstruction error each step (one extra matmul
             under PCD).
+        tempering: None, or the number M >= 2 of replicas for parallel tempering (Desjardins et
+            al. 2010, :mod:`tfrbm.tempering`; needs ``persistent=True``): the negative phase
+            comes from the beta = 1 replica of M x ``n_chains`` tempered chains kept in
+            ``tempered_chains``, each of the ``cd_k`` steps a Gibbs sweep of every replica and
+            Metropolis swaps of the even, then the odd, neighbour pairs. The temperatures are
+            spaced linearly from beta = 1 to ``tempering_min_beta`` along the family that AIS
+            anneals through (towards the base-rate model, which mixes freely).
+        tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
 
     Compile it like any Keras model (``loss`` is unused: the update is the CD statistic); if
@@ -96,7 +104,8 @@ class RBMModel(keras.Model):
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
-                 monitor_reconstruction=True, seed=None, **kwargs):
+                 monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise ValueError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -124,6 +133,15 @@ class RBMModel(keras.Model):
             raise ValueError(f"init_visible_bias must be 'log_odds' or None, got {init_visible_bias!r}")
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
+        if tempering is not None:
+            from tfrbm.tempering import temperature_ladder
+            tempering = _check_positive_int("tempering", tempering, minimum=2)
+            if not self.persistent:
+                raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
+                                 "use it with persistent=True")
+            self._tempering_betas = temperature_ladder(tempering, tempering_min_beta)
+        self.tempering = tempering
+        self.tempering_min_beta = float(tempering_min_beta)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_error")
@@ -143,6 +161,14 @@ class RBMModel(keras.Model):
                 dtype=self.layer.kernel.dtype, trainable=False, synchronization="on_read",
                 aggregation="only_first_replica", name="persistent_chains")
         self._track_variable(self.persistent_chains)
+        if self.tempering:
+            with keras.name_scope(self.name, caller=self):
+                self.tempered_chains = keras.Variable(
+                    initializer=keras.initializers.Zeros(),
+                    shape=(self.tempering, self.n_chains, n_visible), dtype=self.layer.kernel.dtype,
+                    trainable=False, synchronization="on_read", aggregation="only_first_replica",
+                    name="tempered_chains")
+            self._track_variable(self.tempered_chains)
         # 1.0 once the data-dependent initialisation (visible biases, chains) has run
         self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros",
                                            trainable=False)
@@ -227,6 +253,9 @@ class RBMModel(keras.Model):
         seed = self.seed_generator.next()
         b = tf.broadcast_to(self.layer.visible_bias, self.persistent_chains.shape)
         self.persistent_chains.assign(units.sample(units.mean(b), seed))
+        if self.tempering:
+            self.tempered_chains.assign(tf.broadcast_to(self.persistent_chains,
+                                                        self.tempered_chains.shape))
         self.initialized.assign(1.0)
 
     def fit(self, x=None, y=None, **kwargs):
@@ -340,13 +369,16 @@ class RBMModel(keras.Model):
         pre0 = layer.hidden_input(v0)
         ph0 = tf.sigmoid(pre0)
         h0 = layer.hidden_units.sample(ph0, gibbs.fold(seed, 1))
-        if self.persistent:
-            _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
+        if self.tempering:
+            v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
         else:
-            h_start = h0
-        v_mean1, vk, phk, hk = gibbs.k_steps(
-            layer, h_start, self.cd_k, gibbs.fold(seed, 3),
-            sample_last_hidden=self.hidden_statistics != "probabilities")
+            if self.persistent:
+                _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
+            else:
+                h_start = h0
+            v_mean1, vk, phk, hk = gibbs.k_steps(
+                layer, h_start, self.cd_k, gibbs.fold(seed, 3),
+                sample_last_hidden=self.hidden_statistics != "probabilities")
         if self.persistent:
             self.persistent_chains.assign(vk)
 
@@ -379,6 +411,22 @@ class RBMModel(keras.Model):
         free_energy = tf.reduce_mean(layer.visible_units.energy_term(v0, layer.visible_bias)
                                      - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
+
+    def _tempered_negative(self, seed):
+        """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
+        from tfrbm import tempering
+        layer = self.layer
+        v, betas, b_a = self.tempered_chains, self._tempering_betas, self.base_rate_bias
+        v = tf.convert_to_tensor(v)
+        for i in range(self.cd_k):
+            step = gibbs.fold(seed, i)
+            v = tempering.tempered_gibbs(layer, v, betas, b_a, gibbs.fold(step, 0))
+            v, _ = tempering.swap_replicas(layer, v, betas, b_a, gibbs.fold(step, 1), 0)
+            v, _ = tempering.swap_replicas(layer, v, betas, b_a, gibbs.fold(step, 2), 1)
+        self.tempered_chains.assign(v)
+        vk = v[0]
+        phk, hk = layer.sample_hidden(vk, gibbs.fold(seed, -1))
+        return layer.visible_probs(hk), vk, phk, hk
 
     def train_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -606,6 +654,8 @@ class RBMModel(keras.Model):
             "init_visible_bias": self.init_visible_bias,
             "monitor_reconstruction": self.monitor_reconstruction,
             "seed": self.seed,
+            "tempering": self.tempering,
+            "tempering_min_beta": self.tempering_min_beta,
         })
         return config
 
