@@ -247,7 +247,7 @@ def nb03():
 
         The model is the assignment's: Bernoulli visible and hidden units, weights and visible
         biases drawn from U(-0.01, 0.01), hidden biases 0, plain SGD with learning rate 0.1 and
-        mini-batches of 64 (`tfrbm.assignment.assignment_model`).
+        mini-batches of 64 (`tfrbm.course.assignment.assignment_model`).
         """),
         params("""
         # parameters (papermill): SMALL=True is the quick CI setting, SMALL=False the full one
@@ -273,7 +273,7 @@ def nb03():
         """),
         code("""
         from tfrbm.data import images
-        from tfrbm import assignment
+        from tfrbm.course import assignment
         name = DATA
         if name == "auto":
             try:
@@ -431,7 +431,7 @@ def nb03():
         """),
         md("""
         **Summary.** One `fit` call trains the RBM; the verbs `reconstruct`, `inpaint`, `gibbs` /
-        `daydream` and `free_energy` plus the `tfrbm.assignment` helpers answer every question
+        `daydream` and `free_energy` plus the `tfrbm.course.assignment` helpers answer every question
         the assignment asks. The same analysis runs from the command line as
         `python -m tfrbm assignment` (see the README).
         """),
@@ -700,7 +700,7 @@ def nb08():
         code(SETUP),
         code("""
         from tfrbm.data import images
-        from tfrbm.models import autoencoders as ae
+        from tfrbm.course import autoencoders as ae
         name = DATA
         if name == "auto":
             try:
@@ -890,7 +890,7 @@ def nb06():
         code(SETUP),
         code(LOAD_IMAGES),
         code("""
-        from tfrbm.models import cnn
+        from tfrbm.course import cnn
         model = cnn.compile_classifier(cnn.build_cnn(input_shape=(x_train.shape[1],),
                                                      image_shape=shape + (1,)), learning_rate=1e-3)
         model.summary()
@@ -951,7 +951,7 @@ def nb07():
         """),
         code("""
         from tfrbm.data import text
-        from tfrbm.models import language, char
+        from tfrbm.course import language, char
         ptb = text.load_ptb()
         train_ids = ptb.train[:WORD_TOKENS] if WORD_TOKENS else ptb.train
         valid_ids = ptb.valid[:WORD_TOKENS // 4] if WORD_TOKENS else ptb.valid
@@ -1024,7 +1024,7 @@ def nb09():
         code(SETUP),
         code(LOAD_IMAGES),
         code("""
-        from tfrbm import assignment
+        from tfrbm.course import assignment
         xb_train, xb_test = assignment.binarize_once(x_train, SEED), assignment.binarize_once(x_test, SEED + 1)
         rbm = tfrbm.RBMModel(tfrbm.RBMLayer(64), seed=SEED)
         rbm.fit(xb_train, epochs=EPOCHS, batch_size=50, verbose=0)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from tfrbm import assignment
+from tfrbm.course import assignment
 from tfrbm.data.images import load_digits
 
 

@@ -6,10 +6,10 @@ numpy arrays, tf tensors or Keras variables, flat (N, rows*cols) or shaped (N, r
 ``shape=None`` a flat image is assumed square (784 -> 28x28, 64 -> 8x8).
 """
 import math
-import numbers
 import pathlib
 
 import numpy as np
+from tfrbm.errors import UserError
 
 __all__ = [
     "gibbs_chain",
@@ -38,9 +38,9 @@ def _numpy(x, name):
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+        raise UserError(f"{name} must be numeric: {exc}") from None
     if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
+        raise UserError(f"{name} is empty (shape {arr.shape})")
     return arr
 
 
@@ -48,11 +48,11 @@ def _image_shape(n_features, shape, name):
     if shape is not None:
         shape = tuple(int(s) for s in shape)
         if len(shape) != 2 or shape[0] * shape[1] != n_features:
-            raise ValueError(f"{name}: shape {shape} does not hold {n_features} pixels")
+            raise UserError(f"{name}: shape {shape} does not hold {n_features} pixels")
         return shape
     side = math.isqrt(n_features)
     if side * side != n_features:
-        raise ValueError(f"{name}: cannot infer a square image shape from {n_features} "
+        raise UserError(f"{name}: cannot infer a square image shape from {n_features} "
                          "features; pass shape=(rows, cols)")
     return side, side
 
@@ -70,7 +70,7 @@ def _as_images(x, shape, name):
         else:
             return arr
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be (N, pixels) or (N, rows, cols), got shape {arr.shape}")
+        raise UserError(f"{name} must be (N, pixels) or (N, rows, cols), got shape {arr.shape}")
     rows, cols = _image_shape(arr.shape[1], shape, name)
     return arr.reshape(arr.shape[0], rows, cols)
 
@@ -84,9 +84,8 @@ def _range(arr):
 
 
 def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    from tfrbm.validation import POSITIVE_INT, check_param
+    return check_param(name, value, POSITIVE_INT)
 
 
 def _grid_axes(fig, nrows, ncols, title):
@@ -153,7 +152,7 @@ def weight_tiles(kernel, shape=None, n=100, ncols=None, path=None, title=None, c
     """
     w = _numpy(_kernel_of(kernel), "kernel")
     if w.ndim != 2:
-        raise ValueError(f"kernel must be 2-D (n_visible, n_hidden), got shape {w.shape}")
+        raise UserError(f"kernel must be 2-D (n_visible, n_hidden), got shape {w.shape}")
     n = min(_positive(n, "n"), w.shape[1])
     rows, cols = _image_shape(w.shape[0], shape, "kernel")
     ncols = _positive(ncols, "ncols") if ncols is not None else math.ceil(math.sqrt(n))
@@ -188,7 +187,7 @@ def reconstructions(originals, reconstructions, shape=None, n=10, path=None, tit
     ref = imgs[0].shape[1:]
     for (label, _), a in zip(rows, imgs):
         if a.shape[1:] != ref:
-            raise ValueError(f"{label} images have shape {a.shape[1:]}, inputs have {ref}")
+            raise UserError(f"{label} images have shape {a.shape[1:]}, inputs have {ref}")
     vmin, vmax = _range(np.concatenate([a[:count].ravel() for a in imgs]))
     fig = _figure((count * _TILE_INCHES + 1.1, len(rows) * _TILE_INCHES + (0.35 if title else 0)))
     axes = _grid_axes(fig, len(rows), count, title)
@@ -212,10 +211,10 @@ def gibbs_chain(trace, shape=None, n_chains=8, path=None, title=None, n_steps=No
     if arr.ndim == 2:
         arr = arr[:, None, :]
     if arr.ndim != 3:
-        raise ValueError(f"trace must be (steps, chains, n_visible), got shape {arr.shape}")
+        raise UserError(f"trace must be (steps, chains, n_visible), got shape {arr.shape}")
     total, chains = arr.shape[0], min(_positive(n_chains, "n_chains"), arr.shape[1])
     if step_labels is not None and len(step_labels) != total:
-        raise ValueError(f"step_labels has {len(step_labels)} entries for {total} steps")
+        raise UserError(f"step_labels has {len(step_labels)} entries for {total} steps")
     if n_steps is None:
         n_steps = total if total <= 20 else 10
     n_steps = min(_positive(n_steps, "n_steps"), total)
@@ -245,7 +244,7 @@ def training_curves(history, keys=None, path=None, title=None):
 
     hist = getattr(history, "history", history)
     if not isinstance(hist, dict) or not hist:
-        raise ValueError("history must be a keras History or a non-empty dict of metric lists")
+        raise UserError("history must be a keras History or a non-empty dict of metric lists")
     base = []
     for k in hist:
         b = k[4:] if k.startswith("val_") and k[4:] in hist else k
@@ -255,7 +254,7 @@ def training_curves(history, keys=None, path=None, title=None):
         keys = [keys] if isinstance(keys, str) else list(keys)
         missing = [k for k in keys if k not in hist and f"val_{k}" not in hist]
         if missing:
-            raise ValueError(f"metrics {missing} not in history; available: {sorted(hist)}")
+            raise UserError(f"metrics {missing} not in history; available: {sorted(hist)}")
         base = keys
     ncols = min(3, len(base))
     nrows = math.ceil(len(base) / ncols)

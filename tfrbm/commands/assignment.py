@@ -1,7 +1,7 @@
 """Command line for the MNIST assignment and for likelihoods.
 
 ``tfrbm assignment --output DIR [--data mnist|digits] [--hidden 400] [--epochs 10] [--json]``
-trains the assignment's RBM and writes every figure (see :func:`tfrbm.assignment.run_assignment`).
+trains the assignment's RBM and writes every figure (see :func:`tfrbm.course.assignment.run_assignment`).
 
 ``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100] [--betas 14500|auto]
 [--raise-rows 100]`` brackets the mean log-probability of the split (stochastically binarized once
@@ -78,7 +78,7 @@ def register(subparsers):
 
 
 def run_assignment_command(args):
-    from tfrbm import assignment
+    from tfrbm.course import assignment
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
         batch_size=args.batch_size, learning_rate=args.lr, steps=args.steps, limit=args.limit,
@@ -110,13 +110,18 @@ def run_likelihood_command(args):
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
     import keras
-    model = keras.saving.load_model(path)
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:   # a corrupt or foreign file
+        raise UserError(f"cannot load model file {path}: {exc}") from None
     if not hasattr(model, "log_partition"):
         raise UserError(f"{path} does not hold an RBMModel")
     x_train, _ = load_images(args.data, split="train", data_dir=args.data_dir)
     x, _ = load_images(args.data, split=args.split, data_dir=args.data_dir)
     if x.shape[1] != model.layer.n_visible:
         raise UserError(f"the model has {model.layer.n_visible} visible units; {args.data} has {x.shape[1]}")
+    from tfrbm.limits import check_allocation
+    check_allocation(f"{args.runs:,} AIS runs", 3 * 4 * args.runs * (x.shape[1] + model.layer.units))
     v = (np.random.default_rng(args.seed).random(x.shape, dtype=np.float32) < x).astype(np.float32)
     t = time.perf_counter()
     from tfrbm.likelihood import sandwich_log_likelihood

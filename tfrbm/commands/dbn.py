@@ -5,6 +5,7 @@
         --epochs 5 --finetune-epochs 10 --output dbn_classifier.keras --samples samples.png
 """
 import time
+from tfrbm.errors import UserError
 
 __all__ = ["register", "run_dbn_train", "parse_layers"]
 
@@ -14,9 +15,9 @@ def parse_layers(text):
     try:
         sizes = [int(s) for s in str(text).split(",") if s.strip()]
     except ValueError:
-        raise ValueError(f"--layers must be comma-separated positive integers, got {text!r}") from None
+        raise UserError(f"--layers must be comma-separated positive integers, got {text!r}") from None
     if not sizes or any(s < 1 for s in sizes):
-        raise ValueError(f"--layers must be comma-separated positive integers, got {text!r}")
+        raise UserError(f"--layers must be comma-separated positive integers, got {text!r}")
     return sizes
 
 
@@ -34,17 +35,17 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
     for name, value in (("--epochs", epochs), ("--finetune-epochs", finetune_epochs),
                         ("--batch-size", batch_size)):
         if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise UserError(f"{name} must be a positive integer, got {value!r}")
     for path, what in ((output, "--output"), (dbn_output, "--dbn-output")):
         if path and not str(path).endswith(".keras"):
-            raise ValueError(f"{what} must end in .keras, got {str(path)!r}")
+            raise UserError(f"{what} must end in .keras, got {str(path)!r}")
     keras.utils.set_random_seed(seed)
     split_train, split_test = "train", "test"
     x, y = load_images(data, split_train, data_dir=data_dir)
     xt, yt = load_images(data, split_test, data_dir=data_dir)
     if limit is not None:
         if limit < 1:
-            raise ValueError(f"--limit must be a positive integer, got {limit!r}")
+            raise UserError(f"--limit must be a positive integer, got {limit!r}")
         x, y, xt, yt = x[:limit], y[:limit], xt[:limit], yt[:limit]
     dbn = DBNModel(list(layers), seed=seed)
     t0 = time.time()
