@@ -89,12 +89,12 @@ def test_rbm_model_trains_with_parallel_tempering(tmp_path):
     data = protos[rng.integers(0, 3, 600)]
     data = np.abs(data - (rng.random(data.shape) < 0.05)).astype("float32")
     scores = {}
-    for tempering in (4, None):
-        model = RBMModel(RBMLayer(6), persistent=True, n_chains=20, tempering=tempering, cd_k=2,
+    for replicas in (4, None):
+        model = RBMModel(RBMLayer(6), persistent=True, n_chains=20, tempering=replicas, cd_k=2,
                          seed=0)
         model.compile(optimizer=keras.optimizers.SGD(0.3, momentum=0.5))
         model.fit(data, epochs=10, batch_size=20, verbose=0)
-        scores[tempering] = model.log_likelihood(data, method="exact")
+        scores[replicas] = model.log_likelihood(data, method="exact")
     # three well-separated modes: the tempered chains find them, PCD-2's chains lag (measured
     # -4.50 vs -5.32 nats; the model at its initialisation, visible biases at the log-odds and
     # no weights, scores -5.46)
