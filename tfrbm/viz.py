@@ -1,7 +1,9 @@
 """Pictures of RBMs: image grids, weight tiles, reconstructions, Gibbs chains and training curves.
 
-Every function builds a ``matplotlib.figure.Figure`` directly (no pyplot, so it is safe headless
-and leaks no global figures), returns it, and saves a PNG when ``path`` is given. Images may be
+Every function returns a ``matplotlib.figure.Figure`` and saves a PNG when ``path`` is given.
+Figures come from :func:`new_figure`: through pyplot's figure manager when pyplot is in use with a
+backend that displays figures (a notebook's inline backend, a GUI), so ``plt.show()`` and the inline
+backend display them; otherwise as bare Figures (scripts, tests and the CLI keep no global figures). Images may be
 numpy arrays, tf tensors or Keras variables, flat (N, rows*cols) or shaped (N, rows, cols); with
 ``shape=None`` a flat image is assumed square (784 -> 28x28, 64 -> 8x8).
 """
@@ -14,6 +16,7 @@ from tfrbm.errors import UserError
 __all__ = [
     "gibbs_chain",
     "image_grid",
+    "new_figure",
     "reconstructions",
     "save_figure",
     "training_curves",
@@ -23,10 +26,34 @@ __all__ = [
 _TILE_INCHES = 0.75
 
 
-def _figure(figsize):
+# Backends that only write files: with these, figures need no pyplot figure manager.
+_FILE_BACKENDS = ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template")
+
+
+def new_figure(figsize, dpi=None):
+    """A new empty Figure of ``figsize`` inches.
+
+    When ``matplotlib.pyplot`` is in use with a backend that displays figures (a notebook's inline
+    backend, a GUI window), the figure is made by ``pyplot.figure``, so that ``plt.show()`` (or the
+    end of a notebook cell) displays it and ``plt.close`` closes it; its resolution is then
+    pyplot's ``figure.dpi`` unless ``dpi`` is given. Otherwise (no pyplot, or a file-only backend
+    such as Agg in scripts, tests and the CLI) it is a bare ``matplotlib.figure.Figure`` at ``dpi``
+    (default 100) that nothing global keeps alive.
+    """
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        import matplotlib
+
+        if matplotlib.get_backend().lower() not in _FILE_BACKENDS:
+            return plt.figure(figsize=figsize, dpi=dpi)
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize, dpi=100)
+    return Figure(figsize=figsize, dpi=dpi or 100)
+
+
+_figure = new_figure
 
 
 def _numpy(x, name):

@@ -196,9 +196,8 @@ def free_energy_digits_vs_noise(model, digits, n_noise=None, seed=0):
 
 def free_energy_figure(result, path=None, title="Free energy: digits vs uniform noise"):
     """Histogram of F(v) for digits and noise (from :func:`free_energy_digits_vs_noise`)."""
-    from matplotlib.figure import Figure
     from tfrbm import viz
-    fig = Figure(figsize=(6, 4), dpi=100)
+    fig = viz.new_figure((6, 4))
     ax = fig.add_subplot(1, 1, 1)
     ax.hist(result["per_digit"], bins=30, alpha=0.7, label=f"digits (mean {result['free_energy_digits']:.1f})")
     ax.hist(result["per_noise"], bins=30, alpha=0.7, label=f"noise (mean {result['free_energy_noise']:.1f})")
@@ -237,7 +236,7 @@ def _training_data(data, data_dir, limit):
 
 def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=None,
                    batch_size=64, learning_rate=0.1, steps=DEFAULT_STEPS, recall_steps=(1, 10), gibbs_recall_steps=(100,),
-                   n_images=64, limit=None, seed=0, verbose=0):
+                   n_images=64, limit=None, seed=0, verbose=0, callbacks=()):
     """Train the assignment's RBM and write every figure into ``output_dir``.
 
     ``data``: "mnist" (default), "digits" (8x8, offline), "fashion_mnist", or (x_train, x_test).
@@ -263,7 +262,8 @@ def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=N
     model.optimizer.learning_rate = float(learning_rate)
     dataset = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=seed, binarize="stochastic")
     t0 = time.perf_counter()
-    history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)
+    history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
+                        callbacks=list(callbacks))
     train_s = time.perf_counter() - t0
 
     ncols = 8

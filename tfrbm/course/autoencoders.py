@@ -17,6 +17,8 @@ import numpy as np
 import keras
 from tfrbm.errors import UserError
 
+from tfrbm import viz
+
 __all__ = ["MaskingNoise", "build_course_autoencoder", "build_deep_autoencoder", "build_denoising_autoencoder",
            "compile_autoencoder", "select_digits", "latent_codes", "reconstruction_mse",
            "plot_latent_scatter", "plot_reconstructions", "latent_manifold", "plot_latent_manifold"]
@@ -138,10 +140,6 @@ def reconstruction_mse(model, x, batch_size=512):
     return float(np.mean((recon - x) ** 2))
 
 
-def _figure(figsize):
-    """A ``matplotlib.figure.Figure`` made directly (no pyplot: headless, no global figures)."""
-    from matplotlib.figure import Figure
-    return Figure(figsize=figsize)
 
 
 def plot_latent_scatter(model, x, y, path=None, ax=None):
@@ -149,7 +147,7 @@ def plot_latent_scatter(model, x, y, path=None, ax=None):
     z = latent_codes(model, x)
     if z.shape[1] != 2:
         raise UserError(f"latent scatter needs a 2-D code, this encoder gives {z.shape[1]}-D")
-    fig = ax.figure if ax is not None else _figure((6, 6))
+    fig = ax.figure if ax is not None else viz.new_figure((6, 6))
     ax = ax or fig.add_subplot(111)
     for label in np.unique(y):
         sel = np.asarray(y) == label
@@ -167,7 +165,7 @@ def plot_reconstructions(model, x, n=10, image_shape=(28, 28), path=None):
     """Two rows: ``n`` inputs (top) and their reconstructions (bottom); returns the figure."""
     x = np.asarray(x[:n], np.float32)
     recon = model.predict(x, verbose=0)
-    fig = _figure((len(x) * 1.1, 2.4))
+    fig = viz.new_figure((len(x) * 1.1, 2.4))
     axes = fig.subplots(2, len(x), squeeze=False)
     for j in range(len(x)):
         for row, img in enumerate((x[j], recon[j])):
@@ -195,7 +193,7 @@ def latent_manifold(model, x_range=(-8, 4), y_range=(-4, 6), n=20, image_shape=(
 
 def plot_latent_manifold(model, x, y, path=None, **kwargs):
     """Latent scatter (left) beside the decoded grid of :func:`latent_manifold` (right)."""
-    fig = _figure((12, 6))
+    fig = viz.new_figure((12, 6))
     left, right = fig.subplots(1, 2)
     plot_latent_scatter(model, x, y, ax=left)
     right.imshow(latent_manifold(model, **kwargs), cmap="gray")

@@ -65,14 +65,14 @@ def feature_maps(model, image, layer="conv1"):
 def plot_conv1(model, image, path=None):
     """A figure with the 32 conv1 filters (top) and their feature maps of ``image`` (bottom).
 
-    Saved to ``path`` when given; returns the ``matplotlib.figure.Figure`` (no pyplot).
+    Saved to ``path`` when given; returns the figure (made by :func:`tfrbm.viz.new_figure`).
     """
-    from matplotlib.figure import Figure
+    from tfrbm import viz
     filters, maps = conv1_filters(model), feature_maps(model, image)
     n = filters.shape[0]
     cols = 8
     rows = (n + cols - 1) // cols
-    fig = Figure(figsize=(cols * 1.2, 2 * rows * 1.2))
+    fig = viz.new_figure((cols * 1.2, 2 * rows * 1.2))
     axes = fig.subplots(2 * rows, cols)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")

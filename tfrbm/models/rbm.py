@@ -531,11 +531,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 raise
             raise error from None
 
-    def predict(self, x, **kwargs):
+    def predict(self, x, *args, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
-        from tfrbm.fastpath import with_progbar
-        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
-        return super().predict(x, **kwargs)
+        if len(args) < 4:    # callbacks not given positionally
+            from tfrbm.fastpath import with_progbar
+            kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        return super().predict(x, *args, **kwargs)
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
@@ -887,7 +888,9 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
         def body(c, done, v_mean, v):
             n = tf.minimum(chunk, steps - done)
-            v_mean, v = step(v, n, tf.cond(tf.equal(c, 0), lambda: seed, lambda: gibbs.fold(seed, c)))
+            chunk_seed = tf.cond(tf.equal(c, 0), lambda: seed,
+                                 lambda: tf.cast(gibbs.fold(seed, c), seed.dtype))
+            v_mean, v = step(v, n, chunk_seed)
             return c + 1, done + n, v_mean, v
 
         zero = tf.zeros((), steps.dtype)
