@@ -10,7 +10,8 @@ steps). The decision is made from each callback's *settings*:
   ``tfrbm.resume.TrainingBackup``, or any callback with such an attribute): ``"epoch"`` (or
   ``False``) works at any granularity, an integer needs single steps;
 * TensorBoard's ``profile_batch``: profiling a batch range needs single steps;
-* ``check_every`` (``tfrbm.safety.StopOnNonFinite``): 1 needs single steps;
+* ``check_every`` (``tfrbm.safety.StopOnNonFinite``): 1 needs single steps; N > 1 caps a call
+  at N steps (a callback's ``max_steps_per_execution`` attribute), so it still checks every N;
 * a callback may state it itself with an attribute ``needs_single_steps`` (True or False);
 * callbacks whose batch hook only reads the logs and stays correct at any granularity:
   Keras' ``TerminateOnNaN`` (the logged ``loss`` is a running mean over the epoch, so a NaN
@@ -81,6 +82,11 @@ def choose_steps_per_execution(callbacks, fast_steps, distributed=False):
     if distributed:
         # Keras' multi-step loop leaves a placeholder unfed under tf.distribute strategies
         return 1
+    for callback in _as_list(callbacks):
+        # a callback that acts every N real steps (StopOnNonFinite(check_every=N)) caps the call
+        limit = getattr(callback, "max_steps_per_execution", None)
+        if limit is not None:
+            fast_steps = max(1, min(fast_steps, int(limit)))
     for callback in _as_list(callbacks):
         reason = single_step_reason(callback)
         if reason is not None:

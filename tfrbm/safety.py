@@ -25,6 +25,7 @@ import tempfile
 
 import keras
 import numpy as np
+from tfrbm.errors import UserError
 
 __all__ = [
     "AtomicModelCheckpoint",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-class TrainingDivergedError(FloatingPointError):
+class TrainingDivergedError(UserError, FloatingPointError):
     """Training produced NaN or Inf weights or metrics. ``epoch`` and ``step`` say where."""
 
     def __init__(self, message, epoch=None, step=None, global_step=None, names=()):
@@ -54,7 +55,7 @@ class TrainingDivergedError(FloatingPointError):
         self.names = tuple(names)
 
 
-class NonFiniteWeightsError(ValueError):
+class NonFiniteWeightsError(UserError):
     """A save was refused because the model's weights contain NaN or Inf."""
 
 
@@ -278,8 +279,12 @@ def atomic_save_weights(model, path, check_finite=True, **kwargs):
 
 
 def atomic_export(model, path, check_finite=True, **kwargs):
-    """``model.export(path)`` (a SavedModel directory) built beside ``path`` and swapped in."""
-    return _atomic_write(model, path, "export", "export", check_finite, kwargs, directory=True)
+    """A SavedModel of ``model``'s serving endpoints at ``path`` (no version folder), replacing
+    what is there atomically: :func:`tfrbm.export.export_model` with ``version=False``, the one
+    atomic folder writer. NaN/Inf weights are always refused."""
+    from tfrbm.export import export_model
+    kwargs.setdefault("overwrite", True)
+    return export_model(model, path, version=False, **kwargs)
 
 
 class AtomicSaveMixin:
@@ -328,21 +333,24 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def __init__(self, check_every=1, restore_last_finite=True, raise_error=True,
                  monitor_metrics=True):
         super().__init__()
-        if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
-            raise ValueError(f"check_every must be an integer >= 1, got {check_every!r}")
-        self.check_every = check_every
+        from tfrbm.validation import POSITIVE_INT, check_param
+        self.check_every = check_param("check_every", check_every, POSITIVE_INT)
         self.restore_last_finite = bool(restore_last_finite)
         self.raise_error = bool(raise_error)
         self.monitor_metrics = bool(monitor_metrics)
         self.diverged = None
         self._epoch = 0
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = 0
         self._last_good = None
         self._nan_by_design = None
 
     def on_train_begin(self, logs=None):
         self.diverged = None
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         self._nan_by_design = None
         if self.restore_last_finite and not non_finite_variables(self.model):
             self._last_good = self.model.get_weights()
@@ -364,10 +372,19 @@ class StopOnNonFinite(keras.callbacks.Callback):
         return [f"metric {k}={v}" for k, v in values.items()
                 if not math.isfinite(v) and k not in self._nan_by_design]
 
+    @property
+    def max_steps_per_execution(self):
+        """``fit`` runs at most ``check_every`` steps per graph call (see :mod:`tfrbm.fastpath`)."""
+        return self.check_every
+
     def on_train_batch_end(self, batch, logs=None):
-        self._global_step += 1
-        if self._global_step % self.check_every:
+        # count real optimizer steps: with several steps per graph call the hook runs once a call
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._global_step = max(self._global_step + 1, step - self._first_step)
+        if self._global_step - self._last_checked < self.check_every:
             return
+        unchecked = self._global_step - self._last_checked - 1
+        self._last_checked = self._global_step
         bad = non_finite_variables(self.model) + self._bad_metrics(logs)
         if not bad:
             if self.restore_last_finite:
@@ -379,9 +396,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             restored = True
         where = (f"epoch {self._epoch + 1}, step {batch + 1} of the epoch "
                  f"(global step {self._global_step})")
-        if self.check_every > 1:
+        if unchecked > 0:
             where += f"; checked every {self.check_every} steps, so it appeared at most " \
-                     f"{self.check_every - 1} steps earlier"
+                     f"{unchecked} steps earlier"
         message = (f"training diverged: NaN/Inf found at {where} in {', '.join(bad)}. "
                    + ("The last finite weights were restored. " if restored else "")
                    + "Lower the learning rate, add weight decay or use fewer Gibbs steps.")
@@ -405,7 +422,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def __init__(self, filepath, *args, on_non_finite="skip", **kwargs):
         super().__init__(filepath, *args, **kwargs)
         if on_non_finite not in ("skip", "raise"):
-            raise ValueError(f"on_non_finite must be 'skip' or 'raise', got {on_non_finite!r}")
+            raise UserError(f"on_non_finite must be 'skip' or 'raise', got {on_non_finite!r}")
         self.on_non_finite = on_non_finite
         self.skipped = 0
 
@@ -457,12 +474,12 @@ def check_learning_rate(optimizer, name="learning rate"):
         try:
             rate = float(keras.ops.convert_to_numpy(lr))
         except (TypeError, ValueError):
-            raise ValueError(f"the {name} must be a number, got {lr!r}") from None
+            raise UserError(f"the {name} must be a number, got {lr!r}") from None
     if not math.isfinite(rate) or rate <= 0:
-        raise ValueError(f"the {name} must be a finite number > 0, got {rate!r}")
+        raise UserError(f"the {name} must be a finite number > 0, got {rate!r}")
     for setting in ("momentum", "beta_1", "beta_2", "rho", "epsilon", "weight_decay"):
         value = getattr(optimizer, setting, None)
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
                 and not math.isfinite(float(value)):
-            raise ValueError(f"the optimizer's {setting} must be a finite number, got {value!r}")
+            raise UserError(f"the optimizer's {setting} must be a finite number, got {value!r}")
     return rate

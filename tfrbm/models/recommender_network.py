@@ -21,13 +21,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.serving import ServingMixin
+from tfrbm.validation import POSITIVE_INT, Integral, Interval, Options, validate_params
+
 __all__ = ["RecommenderNetwork"]
 
 _METADATA_FILE = "recommender_metadata.npz"
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RecommenderNetwork(keras.Model):
+class RecommenderNetwork(ServingMixin, keras.Model):
     """Softmax-visible RBM for collaborative filtering, as a Keras model.
 
     Args:
@@ -37,18 +40,19 @@ class RecommenderNetwork(keras.Model):
         prediction: "exact" (hidden units summed out) or "mean_field".
     """
 
+    _parameter_constraints = {
+        "n_movies": POSITIVE_INT,
+        "n_levels": [Interval(Integral, 2, None)],
+        "n_hidden": POSITIVE_INT,
+        "prediction": [Options("exact", "mean_field")],
+    }
+
     def __init__(self, n_movies, n_levels=5, n_hidden=100, prediction="exact", **kwargs):
         super().__init__(**kwargs)
-        if int(n_movies) < 1:
-            raise ValueError(f"n_movies must be at least 1, got {n_movies}")
-        if int(n_levels) < 2:
-            raise ValueError(f"n_levels must be at least 2, got {n_levels}")
-        if int(n_hidden) < 1:
-            raise ValueError(f"n_hidden must be at least 1, got {n_hidden}")
-        if prediction not in ("exact", "mean_field"):
-            raise ValueError(f"prediction must be 'exact' or 'mean_field', got {prediction!r}")
-        self.n_movies, self.n_levels = int(n_movies), int(n_levels)
-        self.n_hidden, self.prediction = int(n_hidden), prediction
+        p = validate_params({"n_movies": n_movies, "n_levels": n_levels, "n_hidden": n_hidden,
+                             "prediction": prediction}, self._parameter_constraints, type(self))
+        self.n_movies, self.n_levels = p["n_movies"], p["n_levels"]
+        self.n_hidden, self.prediction = p["n_hidden"], p["prediction"]
         self.metadata = {}
         self.W = self.add_weight(shape=(self.n_movies, self.n_levels, self.n_hidden),
                                  initializer="zeros", name="W")
@@ -63,12 +67,6 @@ class RecommenderNetwork(keras.Model):
                       prediction=self.prediction)
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("trainable", "dtype"):
-            config.pop(key, None)
-        return cls(**config)
 
     # ---- the math ------------------------------------------------------------------------
     def one_hot(self, ratings):
@@ -112,6 +110,30 @@ class RecommenderNetwork(keras.Model):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n_movies)
+
+    def serving_endpoints(self, movie_ids=None):
+        """``recommend(ratings) -> scores, probabilities, movie_ids`` for (B, M) ratings.
+
+        ``ratings`` must be whole numbers in 0..K (0 = unrated), checked in the graph.
+        ``movie_ids`` default to the metadata's (or 1..M).
+        """
+        from tfrbm import serving
+        if movie_ids is None:
+            movie_ids = self.metadata.get("movie_ids", np.arange(1, self.n_movies + 1))
+        movie_ids = tf.constant(np.asarray(movie_ids, np.int64))
+        levels = tf.range(1, self.n_levels + 1, dtype=tf.float32)
+
+        def recommend(ratings):
+            ratings = serving.check_range(ratings, 0, self.n_levels, "ratings")
+            with tf.control_dependencies([tf.debugging.assert_equal(
+                    ratings, tf.round(ratings), message="ratings must be whole numbers")]):
+                probs = self.level_probabilities(ratings)
+            return {"scores": tf.linalg.matvec(probs, levels), "probabilities": probs,
+                    "movie_ids": tf.identity(movie_ids)}
+
+        return serving.Endpoints(self, [
+            ("recommend", recommend,
+             [serving.spec((None, self.n_movies), tf.float32, "ratings")])])
 
     # ---- the estimator's bookkeeping, saved beside the weights -----------------------------
     def save_assets(self, dir_path):
