@@ -19,8 +19,9 @@ same seed gives the same samples as the Python model's ``seed=s``, which means `
   probabilities, also ``serving_default``) and ``sample(n_samples, steps, seed) -> visible_mean``.
 * DBN classifier (``DBNModel.to_classifier``) and other Keras classifiers (CNN, ...): ``predict(inputs) -> probabilities``
   (also ``serving_default``).
-* Recommender (:class:`tfrbm.RBMRecommender`): ``recommend(ratings) -> scores, probabilities``:
-  a (batch, n_movies) ratings vector (0 = unrated, 1..K) to expected ratings of every movie.
+* Recommender (:class:`tfrbm.RBMRecommender`): ``recommend(user_ids) -> scores, known_user,
+  movie_ids``: raw user ids to the expected rating of every movie given the stored training
+  ratings (an unknown user gets the baseline mu + b_i and ``known_user`` False).
 * Language models (:class:`tfrbm.models.language.StatefulLSTMModel`):
   ``next_token(ids) -> log_probabilities``: log p(next token | ids) from zero states.
 
@@ -205,24 +206,26 @@ def _language_endpoints(model):
 
 
 def _recommender_endpoints(rec):
-    """``recommend``: a (B, movies) ratings matrix (0 = unrated) -> expected ratings, p(level)."""
+    """``recommend``: raw user ids (B,) -> expected rating of every movie, known-user flags.
+
+    An unknown user id gets the baseline estimate mu + b_i of every movie (``known_user`` False).
+    """
     import tensorflow as tf
-    if hasattr(rec, "_check_built"):             # the RBMRecommender estimator
-        rec._check_built()
-        net, movie_ids = rec.network, rec.movie_ids
-    else:                                        # a RecommenderNetwork (e.g. from load_model)
-        net = rec
-        movie_ids = net.metadata.get("movie_ids", np.arange(1, net.n_movies + 1))
-    ratings_spec = _spec((None, net.n_movies), tf.float32, "ratings")
-    movie_ids = tf.constant(np.asarray(movie_ids, np.int64))
-    levels = tf.range(1, net.n_levels + 1, dtype=tf.float32)
+    net = rec.network if hasattr(rec, "_check_fitted") else rec   # estimator or its network
+    meta = net.metadata
+    user_ids = tf.constant(np.asarray(meta["user_ids"], np.int64))
+    movie_ids = tf.constant(np.asarray(meta["movie_ids"], np.int64))
+    fallback = tf.constant(np.clip(meta["mu"] + np.asarray(meta["b_item"]), 1, None),
+                           tf.float32)
+    ids_spec = _spec((None,), tf.int64, "user_ids")
 
-    def recommend(ratings):
-        probs = net.level_probabilities(ratings)
-        return {"scores": tf.linalg.matvec(probs, levels), "probabilities": probs,
-                "movie_ids": tf.identity(movie_ids)}
+    def recommend(ids):
+        pos = tf.minimum(tf.searchsorted(user_ids, ids), tf.size(user_ids) - 1)
+        known = tf.equal(tf.gather(user_ids, pos), ids)
+        scores = tf.where(known[:, None], tf.cast(net(pos), tf.float32), fallback[None])
+        return {"scores": scores, "known_user": known, "movie_ids": tf.identity(movie_ids)}
 
-    return [("recommend", recommend, [ratings_spec])]
+    return [("recommend", recommend, [ids_spec])]
 
 
 def model_kind(model):
