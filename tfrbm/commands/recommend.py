@@ -40,8 +40,13 @@ def _recommend(args):
     from tfrbm.models.recommender import RBMRecommender
     if args.n < 1:
         raise UserError(f"-n must be at least 1, got {args.n}")
+    if not 0 <= args.user < 2**63:
+        raise UserError(f"--user {args.user} is not a MovieLens user id")
     if args.model:
-        rec = RBMRecommender.load(args.model)
+        try:
+            rec = RBMRecommender.load(args.model)
+        except Exception as exc:   # a missing, foreign, corrupt or tampered file
+            raise UserError(f"cannot load recommender {args.model}: {exc}") from None
     else:
         from tfrbm.data.ratings import movielens
         data = movielens(args.variant, data_dir=args.data_dir)
@@ -49,9 +54,12 @@ def _recommend(args):
         if args.save:
             print(f"saved {rec.save(args.save)}")
     recs = rec.recommend(args.user, n=args.n, exclude_seen=not args.include_seen)
-    print(f"top {len(recs)} for user {args.user}:")
+    known = args.user in set(rec.user_ids.tolist())
+    print(f"top {len(recs)} for user {args.user}"
+          + (":" if known else " (not in the data: the most rated films):"))
     for rank, (mid, title, score) in enumerate(recs, 1):
-        print(f"{rank:3d}. {title} (movie {mid}): score {score:.3f} (shrunk P(rating >= 4))")
+        print(f"{rank:3d}. {title} (movie {mid}): score {score:.4g}"
+              + (" (P(watch) x shrunk P(rating >= 4))" if known else " (ratings)"))
     if args.json:
         print_json({"user": args.user, "movie_ids": [int(m) for m in recs.movie_ids],
                     "scores": [round(float(s), 4) for s in recs.scores]})

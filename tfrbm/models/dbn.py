@@ -17,6 +17,8 @@ import tensorflow as tf
 
 from tfrbm import gibbs
 from tfrbm.layers import RBMLayer
+from tfrbm.safety import AtomicSaveMixin
+from tfrbm.serving import ServingMixin
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder"]
 
@@ -62,7 +64,7 @@ class _LayerProgress(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(keras.Model):
+class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
     """A stack of RBMs: greedy pre-training, then conversion into fine-tunable Keras models.
 
     Args:
@@ -381,23 +383,57 @@ class DBNModel(keras.Model):
             v0 = self.features(init[:n], len(self.rbms) - 1)
             v0 = tf.cast(v0, top.kernel.dtype)
         else:
-            b = tf.broadcast_to(top.visible_bias, (n, top.n_visible))
-            units = top.visible_units
-            v0 = units.sample(units.mean(b), gibbs.fold(seed_t, 1))
+            v0 = self._fantasy_start(n, seed_t)
         return self._sample_fn()(v0, tf.constant(steps), seed_t).numpy()
+
+    # ------------------------------------------------------------------ steps shared with serving
+    def _fantasy_start(self, n, seed):
+        """The top RBM's first chain states: draws of its visible-bias-only model (seed fold 1)."""
+        top = self.rbms[-1]
+        units = top.visible_units
+        b = tf.broadcast_to(top.visible_bias, tf.stack([n, top.n_visible]))
+        return units.sample(units.mean(b), gibbs.fold(seed, 1))
+
+    def _fantasize_down(self, v0, steps, seed):
+        """``steps`` Gibbs steps in the top RBM from ``v0`` (seed fold 2), then a mean-field
+        top-down pass to the data layer: the means of the fantasies."""
+        v_mean, _ = gibbs.run_chain(self.rbms[-1], v0, steps, gibbs.fold(seed, 2))
+        x = v_mean
+        for layer in reversed(self.rbms[:-1]):
+            x = layer.visible_probs(x)
+        return x
 
     def _sample_fn(self):
         fn = getattr(self, "_sample_compiled", None)
         if fn is None:
-            def run(v0, steps, seed):
-                v_mean, _ = gibbs.run_chain(self.rbms[-1], v0, steps, gibbs.fold(seed, 2))
-                x = v_mean
-                for layer in reversed(self.rbms[:-1]):
-                    x = layer.visible_probs(x)
-                return x
-            fn = tf.function(run, reduce_retracing=True)
+            fn = tf.function(self._fantasize_down, reduce_retracing=True)
             self._sample_compiled = fn
         return fn
+
+    def serving_endpoints(self):
+        """``features(inputs)`` (top-layer probabilities) and ``sample(n_samples, steps, seed)``.
+
+        ``inputs`` must be finite states of the first layer's visible units; ``n_samples`` and
+        ``steps`` >= 1 (checked in the graph).
+        """
+        from tfrbm import serving
+        serving.require_built(self.built, "DBN")
+        dtype = self.rbms[0].kernel.dtype
+
+        def features(inputs):
+            x = self.rbms[0].visible_units.check_tensor(inputs, "inputs")
+            return {"features": tf.cast(self.features(tf.cast(x, dtype)), tf.float32)}
+
+        def sample(n_samples, steps, seed):
+            n = serving.check_at_least(n_samples, 1, "n_samples")
+            steps = serving.check_at_least(steps, 1, "steps")
+            return {"visible_mean": self._fantasize_down(self._fantasy_start(n, seed), steps, seed)}
+
+        return serving.Endpoints(self, [
+            ("features", features, [serving.spec((None, self.n_visible), tf.float32, "inputs")]),
+            ("sample", sample, [serving.spec((), tf.int32, "n_samples"),
+                                serving.spec((), tf.int32, "steps"),
+                                serving.spec((2,), tf.int64, "seed")])])
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self):

@@ -174,7 +174,8 @@ class RatingsRBM(RBMModel):
             raise UserError(f"the layer's visible units must be softmax with k={n_levels}")
         self.n_items, self.n_levels = int(n_items), int(n_levels)
         self.conditional = bool(conditional)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
+        from tfrbm import _compat
+        self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
 
     @property
     def n_hidden(self):

@@ -346,6 +346,17 @@ class RBMRecommender(RatingModel):
         u = int(pos[0])
         return self.ranking_scores(np.array([u]))[0], self.seen(u)
 
+    # ---- serving -------------------------------------------------------------------------
+    def serving_endpoints(self):
+        """The network's ``recommend(user_ids)`` signature (:class:`RecommenderNetwork`)."""
+        self._check_fitted()
+        return self.network.serving_endpoints()
+
+    def export(self, filepath, version=None, overwrite=False):
+        """Write a versioned SavedModel (see :func:`tfrbm.export.export_model`)."""
+        from tfrbm import export
+        return export.export_model(self, filepath, version=version, overwrite=overwrite)
+
     # ---- saving --------------------------------------------------------------------------
     def save(self, path):
         """Write a ``.keras`` archive holding the RBM(s) and the estimator's bookkeeping."""
@@ -384,11 +395,6 @@ class RBMRecommender(RatingModel):
             self._network = RecommenderNetwork.from_estimator(self)
             self._network_key = key
         return self._network
-
-    def export(self, filepath, **kwargs):
-        """A SavedModel with a ``recommend`` signature (see :func:`tfrbm.export.export_model`)."""
-        from tfrbm import export
-        return export.export_model(self, filepath, **kwargs)
 
 
 # ---- echen's six-movie example ---------------------------------------------------------------

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm.models.ratings_rbm import RatingsRBM
+from tfrbm.serving import ServingMixin
 
 __all__ = ["RecommenderNetwork"]
 
@@ -24,7 +25,7 @@ _METADATA_FILE = "recommender_metadata.npz"
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RecommenderNetwork(keras.Model):
+class RecommenderNetwork(ServingMixin, keras.Model):
     """Container of a fitted recommender's RatingsRBM(s) (``user_model``, ``item_model``)."""
 
     def __init__(self, user_model=None, item_model=None, blend=(0.0, 1.0), **kwargs):
@@ -144,6 +145,32 @@ class RecommenderNetwork(keras.Model):
             out += self.blend[-1] * (self._mu + tf.gather(self._b_user, user_index)[:, None]
                                      + self._b_item[None])
         return out
+
+    def serving_endpoints(self):
+        """``recommend(user_ids) -> scores, known_user, movie_ids``.
+
+        Raw user ids (B,) int64 to the blended expected rating of every movie given the stored
+        training ratings; an unknown user id gets the baseline mu + b_i of every movie and
+        ``known_user`` False (the estimator's documented fallback).
+        """
+        from tfrbm import serving
+        meta = self.metadata
+        if not meta or not hasattr(self, "_ratings"):
+            raise serving.ExportError("this RecommenderNetwork carries no fitted recommender "
+                                      "(ids, training ratings); export the RBMRecommender")
+        user_ids = tf.constant(np.asarray(meta["user_ids"], np.int64))
+        movie_ids = tf.constant(np.asarray(meta["movie_ids"], np.int64))
+        fallback = tf.constant(np.clip(float(meta["mu"]) + np.asarray(meta["b_item"]), 1, None),
+                               tf.float32)
+
+        def recommend(ids):
+            pos = tf.minimum(tf.searchsorted(user_ids, ids), tf.size(user_ids) - 1)
+            known = tf.equal(tf.gather(user_ids, pos), ids)
+            scores = tf.where(known[:, None], tf.cast(self(pos), tf.float32), fallback[None])
+            return {"scores": scores, "known_user": known, "movie_ids": tf.identity(movie_ids)}
+
+        return serving.Endpoints(self, [
+            ("recommend", recommend, [serving.spec((None,), tf.int64, "user_ids")])])
 
     # ---- the estimator's bookkeeping, saved beside the weights -----------------------------
     def save_assets(self, dir_path):
