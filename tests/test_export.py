@@ -106,7 +106,7 @@ def exported(tmp_path_factory):
     cases["recommend"] = (path, "recommend", {"user_ids": rec.user_ids[:3].astype(np.int64)},
                           {"scores": rec.score_users(users)})
 
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     lm = StatefulLSTMModel(vocab_size=9, hidden_sizes=(8, 6), embedding_dim=5, batch_size=2)
     lm.build((2, 4))
     path = export.export_named(lm, "lm", base=tmp / "saved_models")

@@ -13,10 +13,19 @@ the weighted input from the other layer):
 Bernoulli:  p(v_i=1|a) = sigma(a_i),            energy term -v.b
 Gaussian:   p(v_i|a) = N(a_i, 1),                energy term 1/2 ||v - b||^2  (unit variance)
 Softmax:    K-way one-hot groups, p(v_ik=1|a) = softmax_k(a_i.),   energy term -v.b
+
+Serialisation follows Keras (``Dense.get_config``): ``get_config()`` holds the constructor
+arguments, ``from_config`` rebuilds, and every family is registered with
+``keras.saving.register_keras_serializable``, so ``keras.saving.serialize_keras_object(units)``
+reloads as the same class. Registration is open: a ``Units`` subclass registered with Keras (in
+any package) round-trips through ``.keras`` files as itself, and a subclass that sets its own
+``name`` can be asked for by that name in :func:`get_units`.
 """
 import math
 
+import keras
 import tensorflow as tf
+from tfrbm.errors import UserError
 
 __all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "MaskedSoftmaxUnits",
            "get_units"]
@@ -59,7 +68,12 @@ class Units:
         return serving.check_finite(x, name)
 
     def get_config(self):
-        return {"name": self.name}
+        """The constructor arguments (Keras convention); the family is the class itself."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def __eq__(self, other):
         return type(self) is type(other) and self.get_config() == other.get_config()
@@ -68,6 +82,7 @@ class Units:
         return f"{type(self).__name__}({self.get_config()})"
 
 
+@keras.saving.register_keras_serializable(package="tfrbm")
 class BernoulliUnits(Units):
     """Binary units: p(x=1 | a) = sigmoid(a). Data must lie in [0, 1] (probabilities allowed)."""
 
@@ -91,12 +106,13 @@ class BernoulliUnits(Units):
     def validate(self, x):
         import numpy as np
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
-            raise ValueError(
+            raise UserError(
                 "values outside [0, 1] for Bernoulli visible units "
                 f"(min {float(np.min(x)):.4g}, max {float(np.max(x)):.4g}); scale the data to [0, 1] "
                 "or use visible='gaussian' for real-valued data")
 
 
+@keras.saving.register_keras_serializable(package="tfrbm")
 class GaussianUnits(Units):
     """Real-valued units with unit variance: p(x | a) = N(a, 1). Standardise the data first."""
 
@@ -118,6 +134,7 @@ class GaussianUnits(Units):
                 - 0.5 * tf.reduce_sum(tf.square(bias)) + 0.5 * n * math.log(2 * math.pi))
 
 
+@keras.saving.register_keras_serializable(package="tfrbm")
 class SoftmaxUnits(Units):
     """K-way softmax units: consecutive groups of ``k`` one-hot units, one group per item.
 
@@ -129,7 +146,7 @@ class SoftmaxUnits(Units):
 
     def __init__(self, k=5):
         if int(k) < 2:
-            raise ValueError(f"SoftmaxUnits needs k >= 2 classes, got {k}")
+            raise UserError(f"SoftmaxUnits needs k >= 2 classes, got {k}")
         self.k = int(k)
 
     def _groups(self, x):
@@ -156,12 +173,12 @@ class SoftmaxUnits(Units):
     def validate(self, x):
         import numpy as np
         if x.shape[-1] % self.k:
-            raise ValueError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
+            raise UserError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
-            raise ValueError("values outside [0, 1] for softmax visible units")
+            raise UserError("values outside [0, 1] for softmax visible units")
 
     def get_config(self):
-        return {"name": self.name, "k": self.k}
+        return {"k": self.k}
 
     def observed(self, mask):
         """These units restricted to the groups where ``mask`` (batch, n_items) is 1."""
@@ -204,21 +221,39 @@ class MaskedSoftmaxUnits(SoftmaxUnits):
         raise TypeError("MaskedSoftmaxUnits is bound to one batch's mask and is not serialised")
 
 
-_FAMILIES = {cls.name: cls for cls in (BernoulliUnits, GaussianUnits, SoftmaxUnits)}
+def _families():
+    """{name: class} of every Units subclass that declares its own ``name`` (open: subclasses
+    defined anywhere join when their module is imported)."""
+    found, todo = {}, [Units]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if "name" in sub.__dict__:
+                found.setdefault(sub.name, sub)
+            todo.append(sub)
+    return found
 
 
 def get_units(spec):
-    """Return a unit family from a name ('bernoulli', 'gaussian', 'softmax'), a config or an instance."""
+    """A unit family from a name ('bernoulli', 'gaussian', 'softmax', or a registered
+    subclass's ``name``), a Keras-serialized config, a ``{"name": ..., **args}`` dict or an
+    instance."""
     if isinstance(spec, Units):
         return spec
+    if isinstance(spec, dict) and "class_name" in spec:          # serialize_keras_object
+        units = keras.saving.deserialize_keras_object(spec)
+        if not isinstance(units, Units):
+            raise UserError(f"{spec.get('class_name')!r} is not a unit family")
+        return units
     if isinstance(spec, str):
         config = {"name": spec.lower()}
     elif isinstance(spec, dict):
         config = dict(spec)
     else:
-        raise ValueError(f"unit type must be a name, a config dict or a Units instance, got {spec!r}")
+        raise UserError(f"unit type must be a name, a config dict or a Units instance, got {spec!r}")
     name = config.pop("name", None)
-    if name not in _FAMILIES:
-        raise ValueError(f"unknown unit type {name!r}; choose one of {sorted(_FAMILIES)}")
-    return _FAMILIES[name](**config)
+    families = _families()
+    if name not in families:
+        raise UserError(f"unknown unit type {name!r}; choose one of {sorted(families)}")
+    return families[name](**config)
 

@@ -17,8 +17,10 @@ import tensorflow as tf
 
 from tfrbm import gibbs
 from tfrbm.layers import RBMLayer
+from tfrbm.errors import UserError
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder"]
 
@@ -28,12 +30,6 @@ _RBM_KEYS = ("cd_k", "persistent", "n_chains", "hidden_statistics", "weight_deca
              "monitor_reconstruction")
 #: keys of ``layer_options`` that ``pretrain`` itself reads
 _FIT_KEYS = ("epochs", "optimizer", "learning_rate", "sample", "callbacks", "verbose")
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _fresh_optimizer(optimizer, learning_rate=None):
@@ -87,7 +83,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         super().__init__(**kwargs)
         if layers is None or isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") \
                 or len(layers) == 0:
-            raise ValueError("DBNModel needs a non-empty list of RBMLayers, "
+            raise UserError("DBNModel needs a non-empty list of RBMLayers, "
                              "e.g. DBNModel([RBMLayer(500), RBMLayer(200)])")
         rbms = []
         for i, layer in enumerate(layers):
@@ -96,10 +92,10 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
             if isinstance(layer, numbers.Integral) and not isinstance(layer, bool):
                 layer = RBMLayer(int(layer), name=f"rbm_{i + 1}")
             if not isinstance(layer, RBMLayer):
-                raise ValueError(f"layer {i + 1} must be an RBMLayer or an int, "
+                raise UserError(f"layer {i + 1} must be an RBMLayer or an int, "
                                  f"got {type(layer).__name__}")
             if i > 0 and layer.visible_units.name != "bernoulli":
-                raise ValueError(
+                raise UserError(
                     f"layer {i + 1} has {layer.visible_units.name} visible units, but only the "
                     "first layer may: the layers above see the hidden probabilities of the layer "
                     "below, which are Bernoulli")
@@ -126,7 +122,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         for i in range(1, len(self.rbms)):
             below, layer = self.rbms[i - 1], self.rbms[i]
             if layer.built and layer.n_visible != below.units:
-                raise ValueError(
+                raise UserError(
                     f"layer sizes do not chain: layer {i + 1} ({layer.name}) has "
                     f"{layer.n_visible} visible units but layer {i} ({below.name}) has "
                     f"{below.units} hidden units")
@@ -134,18 +130,18 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
     def build(self, input_shape):
         n = input_shape[-1]
         if n is None:
-            raise ValueError("DBNModel needs a known number of input features")
+            raise UserError("DBNModel needs a known number of input features")
         n = int(n)
         first = self.rbms[0]
         if first.built and first.n_visible != n:
-            raise ValueError(f"data width does not match the first layer: the data has {n} "
+            raise UserError(f"data width does not match the first layer: the data has {n} "
                              f"features but layer 1 ({first.name}) has {first.n_visible} visible units")
         for layer in self.rbms:
             if not layer.built:
                 layer.build((None, n))
             elif layer.n_visible != n:
                 self._check_chain()
-                raise ValueError(f"layer {layer.name} has {layer.n_visible} visible units, "
+                raise UserError(f"layer {layer.name} has {layer.n_visible} visible units, "
                                  f"expected {n}")
             n = layer.units
         self.built = True
@@ -161,11 +157,11 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _require_built(self):
         if not self.built:
-            raise ValueError("the DBN is not built yet: call pretrain(...) or build((None, n_visible)) first")
+            raise UserError("the DBN is not built yet: call pretrain(...) or build((None, n_visible)) first")
 
     def _check_width(self, n_features, what="the data"):
         if self.built and n_features is not None and int(n_features) != self.n_visible:
-            raise ValueError(f"data width does not match the first layer: {what} has {n_features} "
+            raise UserError(f"data width does not match the first layer: {what} has {n_features} "
                              f"features but the DBN expects {self.n_visible}")
 
     # ------------------------------------------------------------------ features
@@ -204,10 +200,10 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 ds = ds.map(lambda *e: e[0])
                 spec = spec[0]
             if isinstance(spec, dict):
-                raise ValueError("pretrain expects a dataset of visible vectors (or (x, y) pairs), "
+                raise UserError("pretrain expects a dataset of visible vectors (or (x, y) pairs), "
                                  "got a dict")
             if len(spec.shape) != 2:
-                raise ValueError("pretrain expects a batched dataset of 2-D (batch, features) "
+                raise UserError("pretrain expects a batched dataset of 2-D (batch, features) "
                                  f"tensors, got element shape {spec.shape}")
             if not spec.dtype.is_floating:
                 ds = ds.map(lambda b: tf.cast(b, tf.float32))
@@ -263,21 +259,21 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         if layer_options is None:
             layer_options = [{} for _ in self.rbms]
         if isinstance(layer_options, dict) or len(layer_options) != n_layers:
-            raise ValueError(f"layer_options must be a list of {n_layers} dicts (one per layer), "
+            raise UserError(f"layer_options must be a list of {n_layers} dicts (one per layer), "
                              f"got {layer_options!r}")
         for i, opts in enumerate(layer_options):
             unknown = set(opts or {}) - set(_RBM_KEYS) - set(_FIT_KEYS)
             if unknown:
-                raise ValueError(f"layer_options[{i}] has unknown keys {sorted(unknown)}; allowed: "
+                raise UserError(f"layer_options[{i}] has unknown keys {sorted(unknown)}; allowed: "
                                  f"{sorted(_RBM_KEYS + _FIT_KEYS)}")
         unknown = set(rbm_kwargs) - set(_RBM_KEYS)
         if unknown:
             raise TypeError(f"pretrain got unexpected arguments {sorted(unknown)}")
-        batch_size = _positive_int("batch_size", batch_size)
+        batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         seed = self.seed if seed is None else seed
         base, width = self._as_dataset(data, batch_size, shuffle, seed)
         if width is None:
-            raise ValueError("the dataset's feature dimension is unknown; give it a static shape")
+            raise UserError("the dataset's feature dimension is unknown; give it a static shape")
         self._check_width(width, "the training data")
         if not self.built:
             self.build((None, int(width)))
@@ -287,7 +283,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
             opts = {"epochs": epochs, "cd_k": cd_k, "persistent": persistent, "sample": sample,
                     "optimizer": optimizer, "learning_rate": learning_rate, "verbose": verbose,
                     "callbacks": callbacks, **rbm_kwargs, **(layer_options[i] or {})}
-            layer_epochs = _positive_int(f"epochs of layer {i + 1}", opts["epochs"])
+            layer_epochs = check_param(f"epochs of layer {i + 1}", opts["epochs"], POSITIVE_INT)
             rbm_args = {k: opts[k] for k in _RBM_KEYS if k in opts}
             rbm_seed = None if seed is None else int(seed) * 1009 + i
             rbm = RBMModel(layer, seed=rbm_seed, name=f"{self.name}_rbm_{i + 1}", **rbm_args)
@@ -321,9 +317,9 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         from Keras' default (Glorot) initialisation, the baseline for pre-training. Compiled
         with sparse categorical cross-entropy and accuracy unless ``compile=False``.
         """
-        n_classes = _positive_int("n_classes", n_classes)
+        n_classes = check_param("n_classes", n_classes, POSITIVE_INT)
         if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+            raise UserError(f"init must be 'pretrained' or 'random', got {init!r}")
         self._require_built()
         model = mlp_classifier(self.sizes, n_classes, dropout=dropout,
                                name=name or f"{self.name}_classifier")
@@ -348,7 +344,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         ``init="random"`` gives the same architecture from Glorot initialisation.
         """
         if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+            raise UserError(f"init must be 'pretrained' or 'random', got {init!r}")
         self._require_built()
         output_activation = "linear" if self.rbms[0].visible_units.name == "gaussian" else "sigmoid"
         model = deep_autoencoder(self.sizes, code_activation=code_activation,
@@ -372,8 +368,8 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         Chains start from ``init`` (visible rows, propagated up to the top RBM's visible layer)
         or from samples of the top RBM's visible-bias-only model. Returns (n, n_visible) means.
         """
-        n = _positive_int("n", n)
-        steps = _positive_int("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         seed_t = self.seed_generator.next() if seed is None else tf.constant([int(seed), 0], tf.int64)
         top = self.rbms[-1]
@@ -390,9 +386,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
     def _fantasy_start(self, n, seed):
         """The top RBM's first chain states: draws of its visible-bias-only model (seed fold 1)."""
         top = self.rbms[-1]
-        units = top.visible_units
-        b = tf.broadcast_to(top.visible_bias, tf.stack([n, top.n_visible]))
-        return units.sample(units.mean(b), gibbs.fold(seed, 1))
+        return gibbs.base_rate_samples(top.visible_units, top.visible_bias, n, gibbs.fold(seed, 1))
 
     def _fantasize_down(self, v0, steps, seed):
         """``steps`` Gibbs steps in the top RBM from ``v0`` (seed fold 2), then a mean-field

@@ -74,19 +74,19 @@ def _number(name, value, low=None, low_open=False, high=None):
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise UserError(f"{name} must be a number, got {value!r}") from None
+        raise UserError(f"RBMRecommender: {name} must be a number, got {value!r}") from None
     if not math.isfinite(v) or (low is not None and (v <= low if low_open else v < low)) \
             or (high is not None and v > high):
         bound = (f" > {low}" if low_open else f" >= {low}") if low is not None else ""
         bound += f" and <= {high}" if high is not None else ""
-        raise UserError(f"{name} must be a finite number{bound}, got {value!r}")
+        raise UserError(f"RBMRecommender: {name} must be a finite number{bound}, got {value!r}")
     return v
 
 
 def _whole(name, value, low):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) \
             or value != int(value) or value < low:
-        raise UserError(f"{name} must be a whole number >= {low}, got {value!r}")
+        raise UserError(f"RBMRecommender: {name} must be a whole number >= {low}, got {value!r}")
     return int(value)
 
 

@@ -189,6 +189,13 @@ class RecommenderNetwork(ServingMixin, keras.Model):
             meta = json.loads(str(z["_json"]))
             meta.update({k: z[k] for k in z.files if k != "_json"})
         self.metadata = meta
+        if "indptr" in meta:                       # the stored training ratings, for call()
+            indptr = np.asarray(meta["indptr"])
+            R = np.zeros((len(meta["user_ids"]), len(meta["movie_ids"])), np.uint8)
+            R[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), meta["cols"]] = meta["vals"]
+            self._ratings = tf.constant(R)
+            self._rated = tf.constant(np.asarray(meta["rated"], np.uint8))
+            self._set_baseline(meta["mu"], meta["b_user"], meta["b_item"])
 
 
 _ = RatingsRBM  # registered for deserialisation of the sub-models
