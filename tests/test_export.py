@@ -102,12 +102,8 @@ def exported(tmp_path_factory):
                         if rng.random() < 0.6])
     rec = RBMRecommender(n_hidden=4, batch_size=10, seed=0).fit(triples, epochs=2)
     path = export.export_named(rec, "recommender", base=tmp / "saved_models")
-    ratings = np.zeros((3, rec.n_movies), np.float32)
-    for i, u in enumerate(rec.user_ids[:3]):
-        rows = triples[triples[:, 0] == u]
-        ratings[i, rec._movie_index(rows[:, 1])] = rows[:, 2]
     users = np.arange(3)
-    cases["recommend"] = (path, "recommend", {"ratings": ratings},
+    cases["recommend"] = (path, "recommend", {"user_ids": rec.user_ids[:3].astype(np.int64)},
                           {"scores": rec.score_users(users)})
 
     from tfrbm.course.language import StatefulLSTMModel

@@ -27,7 +27,8 @@ import keras
 import tensorflow as tf
 from tfrbm.errors import UserError
 
-__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "get_units"]
+__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "MaskedSoftmaxUnits",
+           "get_units"]
 
 
 def _uniform(shape, seed, dtype):
@@ -178,6 +179,46 @@ class SoftmaxUnits(Units):
 
     def get_config(self):
         return {"k": self.k}
+
+    def observed(self, mask):
+        """These units restricted to the groups where ``mask`` (batch, n_items) is 1."""
+        return MaskedSoftmaxUnits(self.k, mask)
+
+
+class MaskedSoftmaxUnits(SoftmaxUnits):
+    """K-way softmax groups of which only the observed ones exist (missing ratings).
+
+    ``mask`` (batch, n_items) is 1 where an item's group is part of this case's model and 0 where
+    it is missing: a missing group has no state, so its mean and its samples are all zero, it
+    adds nothing to the energy and never reaches the hidden units (Salakhutdinov, Mnih & Hinton
+    2007: each user's RBM holds only the movies that user rated). Bound to one batch's mask,
+    so it is made per step with :meth:`SoftmaxUnits.observed`; it is not a serialisable family.
+    """
+
+    name = "masked_softmax"
+
+    def __init__(self, k, mask):
+        super().__init__(k)
+        self.mask = mask
+        self._flat_mask = tf.reshape(tf.repeat(tf.cast(mask, tf.float32), self.k, axis=-1),
+                                     tf.shape(mask) * [1, self.k])
+
+    def _masked(self, x):
+        return x * tf.cast(self._flat_mask, x.dtype)
+
+    def mean(self, a):
+        return self._masked(super().mean(a))
+
+    def sample(self, mean, seed):
+        return self._masked(super().sample(mean, seed))
+
+    def log_marginal(self, a, bias):
+        groups = self._groups(a + bias)
+        return tf.reduce_sum(tf.reduce_logsumexp(groups, axis=-1)
+                             * tf.cast(self.mask, groups.dtype), axis=-1)
+
+    def get_config(self):
+        raise TypeError("MaskedSoftmaxUnits is bound to one batch's mask and is not serialised")
 
 
 def _families():
