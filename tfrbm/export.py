@@ -16,7 +16,9 @@ same seed gives the same samples as the Python model's ``seed=s``, which means `
     base-rate model, as ``daydream``;
     ``inpaint(visible, mask, steps, seed) -> visible_mean, visible_sample``  clamped Gibbs.
 * DBN (:class:`tfrbm.DBNModel`): ``features(inputs) -> features`` (the top layer's
-  probabilities, also ``serving_default``) and ``sample(n_samples, steps, seed) -> visible_mean``.
+  probabilities, also ``serving_default``) and ``sample(n_samples, steps, seed) -> visible_mean``;
+  a DBN with label units (``n_labels``) also ``generate(labels, steps, seed) -> visible_mean``:
+  one class-conditional sample per int32 label id, as ``DBNModel.generate``.
 * DBN classifier (``DBNModel.to_classifier``) and other Keras classifiers (CNN, ...): ``predict(inputs) -> probabilities``
   (also ``serving_default``).
 * Recommender (:class:`tfrbm.RBMRecommender`): ``recommend(ratings) -> scores, probabilities``:
@@ -182,13 +184,17 @@ def _dbn_endpoints(dbn):
         b = tf.broadcast_to(top.visible_bias, tf.stack([n_samples, top.n_visible]))
         v0 = units.sample(units.mean(b), gibbs.fold(seed, 1))
         x, _ = gibbs.run_chain(top, v0, steps, gibbs.fold(seed, 2))
-        for layer in reversed(dbn.rbms[:-1]):
-            x = layer.visible_probs(x)
-        return {"visible_mean": x}
+        return {"visible_mean": dbn._down(x)}
 
-    return [("features", features, [spec]),
-            ("sample", sample, [_spec((), tf.int32, "n_samples"), _spec((), tf.int32, "steps"),
-                                _spec((2,), tf.int64, "seed")])]
+    def generate(labels, steps, seed):
+        return {"visible_mean": tf.cast(dbn.generate_graph(labels, steps, seed), tf.float32)}
+
+    steps_seed = [_spec((), tf.int32, "steps"), _spec((2,), tf.int64, "seed")]
+    endpoints = [("features", features, [spec]),
+                 ("sample", sample, [_spec((), tf.int32, "n_samples")] + steps_seed)]
+    if getattr(dbn, "n_labels", None):
+        endpoints.append(("generate", generate, [_spec((None,), tf.int32, "labels")] + steps_seed))
+    return endpoints
 
 
 def _language_endpoints(model):
@@ -254,6 +260,8 @@ def signature_names(model):
     names = {"rbm": ["hidden_probabilities", "reconstruct", "free_energy", "sample", "inpaint"],
              "dbn": ["features", "sample"], "recommender": ["recommend"], "language_model": ["next_token"],
              "classifier": ["predict"]}[kind]
+    if kind == "dbn" and getattr(model, "n_labels", None):
+        names = names + ["generate"]
     return ["serving_default"] + names
 
 

@@ -1,6 +1,6 @@
 """``tfrbm dbn train``: greedy DBN pre-training, then a fine-tuned classifier (and optional samples).
 
-    tfrbm dbn train --data digits --layers 64,32 --epochs 10 --finetune-epochs 20 --json
+    tfrbm dbn train --json                     # embedded 8x8 digits, defaults from the data size
     tfrbm dbn train --data mnist --data-dir ../shared/datasets --layers 500,200,50 \\
         --epochs 5 --finetune-epochs 10 --output dbn_classifier.keras --samples samples.png
 """
@@ -20,11 +20,20 @@ def parse_layers(text):
     return sizes
 
 
-def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5, cd_k=1,
-                  persistent=False, learning_rate=0.1, batch_size=100, finetune_epochs=10,
+#: fine-tuning updates when --finetune-epochs is not given (epochs follow from the data size)
+FINETUNE_UPDATES = 3000
+
+
+def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=None, cd_k=1,
+                  persistent=False, learning_rate=0.1, batch_size=None, finetune_epochs=None,
                   finetune_lr=1e-3, limit=None, seed=0, output=None, dbn_output=None,
                   samples=None, sample_steps=1000, verbose=0):
-    """Pre-train a DBN on ``data``, fine-tune a classifier, evaluate it; returns a metrics dict."""
+    """Pre-train a DBN on ``data``, fine-tune a classifier, evaluate it; returns a metrics dict.
+
+    ``epochs`` (per layer), ``batch_size`` and ``finetune_epochs`` default to values that follow
+    from the data size (:func:`tfrbm.models.dbn.default_schedule`): about 3,000 CD updates per
+    layer and 3,000 fine-tuning updates, with batches of 100 (or n/50 for small sets).
+    """
     import keras
     import numpy as np
 
@@ -33,7 +42,7 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
 
     for name, value in (("--epochs", epochs), ("--finetune-epochs", finetune_epochs),
                         ("--batch-size", batch_size)):
-        if not isinstance(value, int) or value < 1:
+        if value is not None and (not isinstance(value, int) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     for path, what in ((output, "--output"), (dbn_output, "--dbn-output")):
         if path and not str(path).endswith(".keras"):
@@ -46,13 +55,18 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
         if limit < 1:
             raise ValueError(f"--limit must be a positive integer, got {limit!r}")
         x, y, xt, yt = x[:limit], y[:limit], xt[:limit], yt[:limit]
+    from tfrbm.models.dbn import default_schedule
+    batch_size, default_epochs = default_schedule(len(x), batch_size)
+    epochs = epochs or default_epochs
+    if finetune_epochs is None:
+        finetune_epochs = max(1, -(-FINETUNE_UPDATES // -(-len(x) // batch_size)))
     dbn = DBNModel(list(layers), seed=seed)
     t0 = time.time()
     histories = dbn.pretrain(x, epochs=epochs, cd_k=cd_k, persistent=persistent,
                              learning_rate=learning_rate, batch_size=batch_size, verbose=verbose)
     pretrain_seconds = time.time() - t0
     metrics = {"data": data, "layers": ",".join(map(str, layers)), "epochs": epochs,
-               "pretrain_seconds": round(pretrain_seconds, 2)}
+               "batch_size": batch_size, "pretrain_seconds": round(pretrain_seconds, 2)}
     for i, h in enumerate(histories):
         err = h.history["reconstruction_error"]
         metrics[f"layer{i + 1}_reconstruction_error"] = err[-1]
@@ -104,12 +118,15 @@ def register(subparsers):
     t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default="digits")
     t.add_argument("--data-dir", default=None, help="folder holding mnist/ (IDX .gz files)")
     t.add_argument("--layers", default="500,200,50", help="hidden sizes, bottom first")
-    t.add_argument("--epochs", type=int, default=5, help="pre-training epochs per layer")
+    t.add_argument("--epochs", type=int, default=None,
+                   help="pre-training epochs per layer (default: about 3,000 updates a layer)")
     t.add_argument("--cd-k", type=int, default=1)
     t.add_argument("--persistent", action="store_true", help="persistent CD")
     t.add_argument("--learning-rate", type=float, default=0.1, help="RBM SGD learning rate")
-    t.add_argument("--batch-size", type=int, default=100)
-    t.add_argument("--finetune-epochs", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=None,
+                   help="default 100, or n/50 (at least 10) for smaller data sets")
+    t.add_argument("--finetune-epochs", type=int, default=None,
+                   help="default: about 3,000 fine-tuning updates")
     t.add_argument("--finetune-lr", type=float, default=1e-3, help="Adam learning rate")
     t.add_argument("--limit", type=int, default=None, help="use the first N train/test examples")
     t.add_argument("--seed", type=int, default=0)

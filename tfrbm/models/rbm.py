@@ -39,6 +39,30 @@ def _hooks_batches(callback):
                for name in _BATCH_HOOKS)
 
 
+def choose_steps_per_execution(model, callbacks):
+    """Apply a model's ``compile(steps_per_execution="auto")`` for one ``fit`` (a new value retraces).
+
+    :data:`AUTO_STEPS_PER_EXECUTION` steps per graph call, or 1 when a callback hooks single
+    batches or under a tf.distribute strategy (Keras' multi-step loop fails there: a placeholder
+    is left unfed). Models compiled with an integer keep it.
+    """
+    if not getattr(model, "_auto_steps_per_execution", False):
+        return
+    if callbacks is None:
+        callbacks = []
+    elif not isinstance(callbacks, (list, tuple)):
+        callbacks = getattr(callbacks, "callbacks", [callbacks])
+    distributed = (tf.distribute.has_strategy()
+                   or getattr(model.distribute_strategy, "num_replicas_in_sync", 1) > 1)
+    steps = (1 if distributed or any(_hooks_batches(cb) for cb in callbacks)
+             else AUTO_STEPS_PER_EXECUTION)
+    if steps != model.steps_per_execution:
+        model.steps_per_execution = steps
+        model.train_function = None
+        model.test_function = None
+        model.predict_function = None
+
+
 def _check_positive_int(name, value, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -303,23 +327,7 @@ class RBMModel(keras.Model):
 
     def _choose_steps_per_execution(self, callbacks):
         """Apply the "auto" steps_per_execution for this fit (a new value retraces)."""
-        if not getattr(self, "_auto_steps_per_execution", False):
-            return
-        if callbacks is None:
-            callbacks = []
-        elif not isinstance(callbacks, (list, tuple)):
-            callbacks = getattr(callbacks, "callbacks", [callbacks])
-        distributed = (tf.distribute.has_strategy()
-                       or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
-        # Keras' multi-step loop fails under tf.distribute strategies (a placeholder is left
-        # unfed), so distributed training runs one step per call
-        steps = (1 if distributed or any(_hooks_batches(cb) for cb in callbacks)
-                 else AUTO_STEPS_PER_EXECUTION)
-        if steps != self.steps_per_execution:
-            self.steps_per_execution = steps
-            self.train_function = None
-            self.test_function = None
-            self.predict_function = None
+        choose_steps_per_execution(self, callbacks)
 
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
