@@ -1,6 +1,7 @@
 """tf.distribute: RBMModel, DBNModel and a companion train under MirroredStrategy on 2 logical CPU
 devices and under MultiWorkerMirroredStrategy with 2 worker processes on 127.0.0.1 (the latter
-needs tfrbm._keras_fixes, which tfrbm installs on import).
+needs the fixes in tfrbm._compat, which an RBM installs when it is compiled under that strategy;
+a canary checks that the installed Keras still needs them).
 
 Device layout must be set before TensorFlow starts, so every check runs in a subprocess.
 """
@@ -92,6 +93,24 @@ print("RESULT " + json.dumps(out))
 WORKER = COMMON + r'''
 index = int(sys.argv[1])
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
+
+# canary: a stock Keras model under this strategy, without tfrbm's fixes, still fails
+from tfrbm import _compat
+canary = {"installed_at_import": _compat.multi_worker_fixes_installed()}
+def stock_fit():
+    with strategy.scope():
+        m = keras.Sequential([keras.Input((12,)), keras.layers.Dense(1)])
+        m.compile(optimizer="sgd", loss="mse")
+    m.fit(X, X[:, :1], batch_size=32, epochs=1, verbose=0)
+for key, install in (("build_bug", _compat._install_symbolic_build_fix),
+                     ("reduce_bug", None)):
+    try:
+        stock_fit()
+        canary[key] = None
+    except Exception as exc:
+        canary[key] = repr(exc)[:400]
+    if install is not None:         # fix the first bug only, to expose the second
+        install(_compat.tensorflow_trainer())
 single = deterministic_rbm()            # the same update on one device, for comparison
 single.fit(X, batch_size=32, epochs=2, shuffle=False, verbose=0)
 with strategy.scope():
@@ -115,7 +134,8 @@ print("RESULT " + json.dumps({
     "single_diff": float(np.abs(kernel - single.layer.kernel.numpy()).max()),
     "history": history.history["reconstruction_error"],
     "dbn_finite": bool(np.isfinite(features).all()), "dbn_shape": list(features.shape),
-    "companion_loss": h.history["loss"]}))
+    "companion_loss": h.history["loss"], "canary": canary,
+    "installed_after": _compat.multi_worker_fixes_installed()}))
 '''
 
 
@@ -186,6 +206,13 @@ def test_multi_worker_mirrored_two_processes():
             if p.poll() is None:
                 p.kill()
     assert [r["replicas"] for r in results] == [2, 2]
+    for r in results:
+        canary = r["canary"]
+        assert not canary["installed_at_import"], "import tfrbm must not patch Keras"
+        # when one of these fails, the installed Keras fixed the bug: drop that fix from _compat
+        assert canary["build_bug"] and "PerReplica" in canary["build_bug"], canary
+        assert canary["reduce_bug"] and "reduction dimension" in canary["reduce_bug"], canary
+        assert r["installed_after"]
     assert all(r["moved"] > 1e-2 for r in results)
     for r in results:                   # logs are reduced to scalars, finite, on both workers
         assert len(r["history"]) == 2 and all(np.isfinite(r["history"])), r["history"]
@@ -197,12 +224,35 @@ def test_multi_worker_mirrored_two_processes():
     assert all(r["single_diff"] < 1e-5 for r in results), [r["single_diff"] for r in results]
 
 
-def test_keras_fixes_are_installed_once():
-    """tfrbm wraps Keras's reduce_per_replica and _maybe_symbolic_build exactly once."""
-    import tfrbm  # noqa: F401
-    from keras.src.backend.tensorflow import trainer
-    from tfrbm._keras_fixes import install
-    wrapped = trainer.reduce_per_replica
-    assert install() is True and trainer.reduce_per_replica is wrapped
-    assert not hasattr(wrapped.__wrapped__, "__wrapped__")
-    assert getattr(trainer.TensorFlowTrainer._maybe_symbolic_build, "_tfrbm_scalar_fix", False)
+def test_keras_fixes_are_not_installed_on_import_and_install_once():
+    """import tfrbm leaves Keras alone; under a multi-worker strategy the fixes wrap Keras's
+    reduce_per_replica and _maybe_symbolic_build exactly once; any other strategy installs nothing."""
+    code = r"""
+import tfrbm, keras, tensorflow as tf
+from tfrbm import _compat
+trainer = _compat.tensorflow_trainer()
+original = trainer.reduce_per_replica
+assert not _compat.multi_worker_fixes_installed()
+rbm = tfrbm.RBMModel(tfrbm.RBMLayer(3))
+rbm.compile(optimizer="sgd")                           # default strategy: nothing installed
+assert trainer.reduce_per_replica is original
+assert _compat.install_multi_worker_fixes(tf.distribute.get_strategy()) is False
+assert _compat.install_multi_worker_fixes(force=True) is True
+wrapped = trainer.reduce_per_replica
+assert wrapped.__wrapped__ is original
+assert _compat.install_multi_worker_fixes(force=True) is True and trainer.reduce_per_replica is wrapped
+assert getattr(trainer.TensorFlowTrainer._maybe_symbolic_build, "_tfrbm_scalar_fix", False)
+print("OK")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_keras_fixes_are_version_gated(monkeypatch):
+    from tfrbm import _compat
+    monkeypatch.setattr(_compat, "keras_version", lambda: (_compat.TESTED_KERAS[1][0],
+                                                           _compat.TESTED_KERAS[1][1] + 1))
+    assert not _compat.multi_worker_fixes_needed()
+    monkeypatch.setattr(_compat, "keras_version", lambda: _compat.TESTED_KERAS[1])
+    assert _compat.multi_worker_fixes_needed()

@@ -128,7 +128,7 @@ def test_sigkill_during_save_leaves_previous_file_loadable(tmp_path):
     proc = subprocess.run([sys.executable, "-c", KILL_DURING_SAVE, str(path)], env=env,
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
-    leftovers = [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+    leftovers = [p for p in tmp_path.iterdir() if "tmp" in p.name]
     assert leftovers, "the kill should have happened mid-save, leaving the temp file"
     model = keras.saving.load_model(path)
     np.testing.assert_array_equal(model.layer.kernel.numpy(),

@@ -5,6 +5,8 @@ with Keras before a ``.keras`` file is loaded. The data, plotting and tooling mo
 first use.
 """
 import importlib
+import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -19,6 +21,8 @@ _PUBLIC = {
     "RBMModel": "tfrbm.models.rbm",
     "DBNModel": "tfrbm.models.dbn",
     "RBMRecommender": "tfrbm.models.recommender",
+    # distributed training of your own Keras models under MultiWorkerMirroredStrategy
+    "install_multi_worker_fixes": "tfrbm._compat",
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
                "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment")
@@ -38,17 +42,28 @@ def __dir__():
     return __all__
 
 
-from tfrbm._quiet import import_tensorflow_quietly as _quiet  # noqa: E402
+def register_keras_classes():
+    """Import the layers and every model module, registering their classes with Keras.
 
-_quiet()
+    ``import tfrbm`` does this, so that ``keras.saving.load_model`` finds tfrbm's classes; the
+    ``tfrbm`` command defers it (and TensorFlow) until a command actually runs, so that
+    ``tfrbm --help`` answers at once.
+    """
+    importlib.import_module("tfrbm.layers")
+    importlib.import_module("tfrbm.models")._import_all()
 
-# register every Keras-serialisable class (layers and all models) with Keras
-from tfrbm import layers as _layers  # noqa: E402,F401
-from tfrbm.models import _import_all as _import_models  # noqa: E402
 
-_import_models()
+def _running_as_cli():
+    """Whether this process is the ``tfrbm`` command (its script or ``python -m tfrbm``)."""
+    argv = list(getattr(sys, "orig_argv", ()))
+    if len(argv) >= 3 and argv[1] == "-m" and argv[2] in ("tfrbm", "tfrbm.cli"):
+        return True
+    return len(argv) >= 2 and os.path.basename(sys.argv[0] or "") == "tfrbm" \
+        and not os.path.isdir(sys.argv[0])
 
-# Keras 3 cannot reduce scalar step logs under MultiWorkerMirroredStrategy; see _keras_fixes
-from tfrbm._keras_fixes import install as _install_keras_fixes  # noqa: E402
 
-_install_keras_fixes()
+# Nothing else happens on import: no logging set-up, no stderr redirection, no Keras patches
+# (tfrbm._compat holds the Keras fixes that multi-worker training installs, tfrbm._quiet the
+# CLI's log quieting).
+if not _running_as_cli():
+    register_keras_classes()

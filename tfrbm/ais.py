@@ -13,15 +13,41 @@ Then  Z_B / Z_0 ~= mean_r exp(log w_r).
 
 All runs advance together inside one compiled ``tf.while_loop`` over the betas; the matrix
 products run in the layer's dtype while the log weights accumulate in float64.
+
+Reading the estimate. Z_B / Z_0 is estimated without bias, so (Jensen) log Z is *under*estimated
+in expectation and a log-likelihood -F(v) - log Z computed from it is *over*estimated: an AIS
+log-likelihood is an optimistic (upper) estimate. When one run dominates the weights the estimate
+is far from converged; :class:`AISResult` carries the effective sample size (ESS) of the weights,
+the standard deviation of log w and the schedule, and :func:`ais_log_partition` warns when the ESS
+is below 10% of the runs or a bound is infinite. ``n_betas="auto"`` doubles the schedule until log
+Z settles (:func:`auto_log_partition`). For the conservative side see :mod:`tfrbm.reverse_ais`.
 """
-import collections
 import math
+import time
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["AISResult", "DEFAULT_SEGMENTS", "make_betas", "check_betas", "base_rate_biases",
-           "ais_log_weights", "ais_log_partition", "summarize_log_weights"]
+__all__ = [
+    "AUTO_MAX_BETAS",
+    "AUTO_START_BETAS",
+    "AUTO_TIME_BUDGET",
+    "AUTO_TOLERANCE",
+    "DEFAULT_SEGMENTS",
+    "MIN_ESS_FRACTION",
+    "AISResult",
+    "AISWarning",
+    "ais_log_partition",
+    "ais_log_weights",
+    "auto_log_partition",
+    "base_rate_biases",
+    "check_betas",
+    "effective_sample_size",
+    "log_mean_exp",
+    "make_betas",
+    "summarize_log_weights",
+]
 
 #: Salakhutdinov & Murray's schedule: (end beta, number of steps) per segment; 14,500 in all.
 DEFAULT_SEGMENTS = ((0.5, 500), (0.9, 4000), (1.0, 10000))
@@ -29,8 +55,147 @@ DEFAULT_SEGMENTS = ((0.5, 500), (0.9, 4000), (1.0, 10000))
 #: base-rate probabilities are clipped to [eps, 1 - eps] before taking log-odds
 _BASE_RATE_EPS = 1e-3
 
-AISResult = collections.namedtuple("AISResult", ["log_z", "log_z_lower", "log_z_upper"])
-AISResult.__doc__ = """log Z estimate with its -3 and +3 standard-deviation bounds (nats)."""
+#: an estimate is flagged when the ESS of its weights is below this fraction of the runs
+MIN_ESS_FRACTION = 0.1
+
+#: ``n_betas="auto"``: converged when log Z moves by less than this many nats as the schedule
+#: doubles (and the ESS is at least MIN_ESS_FRACTION of the runs). 0.1 nats of log Z is 0.1 nats
+#: of every mean log-likelihood computed from it, below the spread between training runs.
+AUTO_TOLERANCE = 0.1
+#: ``n_betas="auto"``: the first schedule's length, the longest one tried, and the default
+#: wall-clock budget in seconds for all schedules together
+AUTO_START_BETAS = 1000
+AUTO_MAX_BETAS = 1_024_000
+AUTO_TIME_BUDGET = 600.0
+
+
+class AISWarning(UserWarning):
+    """An AIS estimate whose weights say it has not converged (low ESS or an infinite bound)."""
+
+
+def log_mean_exp(x, axis=None):
+    """log(mean(exp(x))) computed stably in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    shift = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.mean(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+
+
+def effective_sample_size(log_w):
+    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2, from log w.
+
+    Between 1 (one run carries all the weight) and the number of runs (equal weights).
+    """
+    log_w = np.asarray(log_w, dtype=np.float64)
+    w = np.exp(log_w - log_w.max())
+    return float(w.sum() ** 2 / np.square(w).sum())
+
+
+class AISResult(tuple):
+    """An AIS estimate of log Z. Unpacks as ``(log_z, log_z_lower, log_z_upper)`` (nats).
+
+    The bounds are log(mean(w) -+ 3 std(w) / sqrt(runs)) (Salakhutdinov & Murray); the lower one
+    is -inf when mean - 3 std <= 0. Attributes besides the three numbers:
+
+    * ``log_weights``: the runs' log importance weights (float64, relative to log Z_0);
+    * ``log_z0``: log Z of the base model times 2^H (the annealing's start);
+    * ``ess``: the weights' effective sample size (see :func:`effective_sample_size`);
+      ``ess_fraction`` = ess / runs;
+    * ``log_w_std``: the standard deviation of log w across runs (above ~1 the mean weight is
+      carried by a few runs);
+    * ``betas``: the schedule used; ``n_betas`` its number of steps K;
+    * ``history``: for ``n_betas="auto"``, one dict per schedule tried (n_betas, log_z, ess,
+      seconds); ``converged`` (True/False, None when no schedule search ran),
+      ``change_on_doubling`` (log Z minus log Z of the previous, half as long schedule) and
+      ``stop_reason``.
+    """
+
+    def __new__(cls, log_z, log_z_lower, log_z_upper, log_weights=None, log_z0=0.0, betas=None,
+                history=None, converged=None, stop_reason=None):
+        self = super().__new__(cls, (float(log_z), float(log_z_lower), float(log_z_upper)))
+        self.log_weights = None if log_weights is None else np.asarray(log_weights, np.float64)
+        self.log_z0 = float(log_z0)
+        self.betas = None if betas is None else np.asarray(betas, np.float64)
+        self.history = list(history or [])
+        self.converged = converged
+        self.stop_reason = stop_reason
+        return self
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    log_z = property(lambda self: self[0], doc="the estimate log Z_0 + log mean(w)")
+    log_z_lower = property(lambda self: self[1], doc="log(mean(w) - 3 std of the mean) (+ log Z_0)")
+    log_z_upper = property(lambda self: self[2], doc="log(mean(w) + 3 std of the mean) (+ log Z_0)")
+
+    @property
+    def n_runs(self):
+        return 0 if self.log_weights is None else int(self.log_weights.size)
+
+    @property
+    def n_betas(self):
+        return None if self.betas is None else int(self.betas.size - 1)
+
+    @property
+    def ess(self):
+        return float("nan") if not self.n_runs else effective_sample_size(self.log_weights)
+
+    @property
+    def ess_fraction(self):
+        return self.ess / self.n_runs if self.n_runs else float("nan")
+
+    @property
+    def log_w_std(self):
+        if self.n_runs < 2:
+            return 0.0
+        return float(np.std(self.log_weights, ddof=1))
+
+    @property
+    def change_on_doubling(self):
+        if len(self.history) < 2:
+            return None
+        return float(self.history[-1]["log_z"] - self.history[-2]["log_z"])
+
+    def problems(self):
+        """Plain sentences naming what makes this estimate unreliable (empty when nothing does)."""
+        found = []
+        if self.n_runs and self.ess < MIN_ESS_FRACTION * self.n_runs:
+            found.append(f"the effective sample size of its {self.n_runs} importance weights is "
+                         f"{self.ess:.1f}, below {MIN_ESS_FRACTION:.0%} of the runs (a few runs "
+                         "dominate the estimate)")
+        if not (math.isfinite(self[1]) and math.isfinite(self[2])):
+            found.append("a bound is infinite (the weights' spread exceeds their mean / 3)")
+        if self.converged is False:
+            found.append(f"the schedule search did not converge ({self.stop_reason})")
+        return found
+
+    def warn_if_unreliable(self, stacklevel=3):
+        """Issue one :class:`AISWarning` listing :meth:`problems` and the remedy; True if it warned."""
+        found = self.problems()
+        if not found:
+            return False
+        k = self.n_betas
+        longer = f"n_betas={2 * k}" if k else "a longer schedule"
+        warnings.warn(
+            f"AIS log Z = {self[0]:.2f} is not reliable: " + "; ".join(found) + ". AIS tends to "
+            f"underestimate log Z, so log-likelihoods from it are optimistic. Use more betas "
+            f"({longer} or n_betas='auto') or more runs, and report both sides "
+            "(log_likelihood(..., method='sandwich')).", AISWarning, stacklevel=stacklevel)
+        return True
+
+    def to_dict(self):
+        """The numbers and diagnostics as plain JSON-able Python values (no log weights array)."""
+        return {"log_z": self[0], "log_z_lower": self[1], "log_z_upper": self[2],
+                "runs": self.n_runs, "betas": self.n_betas, "ess": self.ess,
+                "ess_fraction": self.ess_fraction, "log_w_std": self.log_w_std,
+                "change_on_doubling": self.change_on_doubling, "converged": self.converged,
+                "stop_reason": self.stop_reason, "schedules": self.history,
+                "problems": self.problems()}
+
+    def __repr__(self):
+        return (f"AISResult(log_z={self[0]:.4f}, log_z_lower={self[1]:.4f}, log_z_upper={self[2]:.4f}, "
+                f"runs={self.n_runs}, betas={self.n_betas}, ess={self.ess:.1f}, "
+                f"log_w_std={self.log_w_std:.3f})")
 
 
 def make_betas(n_steps=None, segments=DEFAULT_SEGMENTS):
@@ -163,12 +328,23 @@ def _compiled_run(units, jit_compile):
             # log w += log p*_beta(v) - log p*_beta'(v). The visible part is linear in beta:
             # -(beta - beta') (e(v, b_B) - e(v, b_A)), exact for every unit family. The hidden part
             # sum_j softplus(beta x_j) - softplus(beta' x_j) is a small difference of large
-            # terms; written as -log1p(sigmoid(beta x_j) expm1(-(beta - beta') x_j)) it is exact
-            # in float32 (no cancellation), and the sum is accumulated in float64.
+            # terms; written as (beta - beta') relu(x) - log1p(sigmoid(-beta |x|) expm1((beta -
+            # beta') |x|)) it has no cancellation in float32 for either sign of x or of
+            # beta - beta' (the log1p argument stays above -1/2), and the sum is accumulated in
+            # float64. Where |(beta - beta') x| > 30 expm1 could overflow, and there the plain
+            # difference of the two softplus terms is large enough to be accurate.
             d_beta = beta - beta_prev
             v64 = tf.cast(v, tf.float64)
             vis = -d_beta * (units.energy_term(v64, b_a64 + db) - units.energy_term(v64, b_a64))
-            hid = -tf.math.log1p(ph * tf.math.expm1(-tf.cast(d_beta, dtype) * x))
+            d_beta_t = tf.cast(d_beta, dtype)
+            ax = tf.abs(x)
+            dx = d_beta_t * ax
+            safe = tf.abs(dx) < 30
+            hid = tf.where(
+                safe,
+                d_beta_t * tf.nn.relu(x) - tf.math.log1p(tf.sigmoid(-beta_t * ax)
+                                                         * tf.math.expm1(tf.where(safe, dx, 0))),
+                tf.math.softplus(beta_t * x) - tf.math.softplus(tf.cast(beta_prev, dtype) * x))
             log_w = log_w + vis + tf.reduce_sum(tf.cast(hid, tf.float64), axis=-1)
             # one Gibbs step leaving p_beta invariant
             step = tf.random.experimental.stateless_fold_in(seed, k)
@@ -189,6 +365,31 @@ def _compiled_run(units, jit_compile):
     return fn
 
 
+def base_log_partition(layer, b_a):
+    """log Z_0 = log Z_A + H log 2, where the annealing starts: at beta = 0 every hidden unit
+    contributes softplus(0) = log 2 and the visible units form the base-rate model A."""
+    units = layer.visible_units
+    return float(units.log_marginal(tf.zeros((1, layer.n_visible), tf.float64),
+                                    tf.constant(np.asarray(b_a, np.float64)))[0].numpy()) \
+        + layer.units * math.log(2.0)
+
+
+def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False):
+    """Anneal the rows of ``v0`` through ``betas`` (any order); returns (log_w, v_final).
+
+    For k = 1..len(betas)-1: log w += log p*_{betas[k]}(v) - log p*_{betas[k-1]}(v), then one
+    Gibbs step that leaves p_{betas[k]} invariant. Forward AIS passes an increasing schedule and
+    v0 drawn from the base model; reverse AIS (:mod:`tfrbm.reverse_ais`) passes a decreasing one
+    and v0 = data. The betas are not checked here.
+    """
+    fn = _compiled_run(layer.visible_units, jit_compile)
+    dtype = layer.kernel.dtype
+    log_w, v = fn(tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
+                  tf.convert_to_tensor(layer.hidden_bias), tf.constant(np.asarray(b_a), dtype),
+                  tf.constant(np.asarray(betas, np.float64), tf.float64), tf.cast(v0, dtype), seed)
+    return log_w.numpy(), v
+
+
 def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=None, seed=None,
                     jit_compile=False):
     """Run AIS and return (log_w, log_z0): the runs' float64 log importance weights and log Z_0.
@@ -196,34 +397,51 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     log Z_B ~= log_z0 + logmeanexp(log_w). Arguments as in :func:`ais_log_partition`.
     """
     layer = _layer_of(layer)
-    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive integer, got {n_runs!r}")
+    _check_runs(n_runs)
     betas = make_betas() if betas is None else check_betas(betas)
     b_a = _base_biases(layer, base_data, base_biases)
     units = layer.visible_units
     dtype = layer.kernel.dtype
-    # log Z_0 = log Z_A + H log 2: at beta = 0 every hidden unit contributes softplus(0) = log 2
-    log_z0 = float(units.log_marginal(tf.zeros((1, layer.n_visible), tf.float64),
-                                      tf.constant(b_a))[0].numpy()) + layer.units * math.log(2.0)
+    log_z0 = base_log_partition(layer, b_a)
     seed_t = _seed_tensor(seed)
     a0 = tf.broadcast_to(tf.constant(b_a, dtype), (int(n_runs), layer.n_visible))
     v0 = units.sample(units.mean(a0), tf.random.experimental.stateless_fold_in(seed_t, -1))
-    fn = _compiled_run(units, jit_compile)
-    log_w, _ = fn(tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
-                  tf.convert_to_tensor(layer.hidden_bias), tf.constant(b_a, dtype),
-                  tf.constant(betas, tf.float64), v0, seed_t)
-    return log_w.numpy(), log_z0
+    log_w, _ = run_annealing(layer, v0, betas, b_a, seed_t, jit_compile)
+    return log_w, log_z0
+
+
+def _check_runs(n_runs):
+    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
+        raise ValueError(f"n_runs must be a positive integer, got {n_runs!r}")
+
+
+def _schedule(betas, n_betas):
+    if betas is not None and n_betas is not None:
+        raise ValueError("give either betas (a schedule) or n_betas (its length), not both")
+    if n_betas is None:
+        return make_betas() if betas is None else check_betas(betas)
+    return make_betas(n_betas)
 
 
 def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases=None, seed=None,
-                      jit_compile=False):
-    """Estimate log Z of an RBM by AIS; returns ``AISResult(log_z, log_z_lower, log_z_upper)``.
+                      jit_compile=False, n_betas=None, tolerance=AUTO_TOLERANCE,
+                      time_budget=AUTO_TIME_BUDGET, max_betas=AUTO_MAX_BETAS,
+                      start_betas=AUTO_START_BETAS, warn=True):
+    """Estimate log Z of an RBM by AIS; returns an :class:`AISResult`.
+
+    The result unpacks as ``(log_z, log_z_lower, log_z_upper)`` and carries the log weights,
+    their effective sample size, the std of log w and the schedule.
 
     Args:
         layer: a built :class:`tfrbm.RBMLayer` or :class:`tfrbm.RBMModel`.
         n_runs: number of independent annealing runs (all run in parallel; > 0).
         betas: the schedule, strictly increasing from 0 to 1 (default :func:`make_betas`,
             14,500 steps).
+        n_betas: or the schedule's length K (the paper's segments rescaled, see
+            :func:`make_betas`), or ``"auto"``: double K from ``AUTO_START_BETAS`` until log Z
+            moves by less than ``tolerance`` nats and the ESS is at least 10% of the runs, or
+            ``time_budget`` seconds or ``max_betas`` run out (:func:`auto_log_partition`;
+            ``start_betas`` sets the first K).
         base_data: training data to fit the base-rate model to (the paper's choice, and the
             best: a good base model lowers the variance a lot).
         base_biases: or the base-rate model's visible biases directly.
@@ -231,18 +449,87 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
             Bernoulli units): unbiased still, but with more variance.
         seed: integer seed of the stateless sampler (None: a fresh random seed).
         jit_compile: compile the loop with XLA.
+        warn: issue an :class:`AISWarning` when the ESS is below 10% of the runs, a bound is
+            infinite or the schedule search did not converge.
 
     The estimate is log Z_0 + log mean(w). The bounds are the paper's: log(mean(w) +- 3 std(w)
     / sqrt(n_runs)), computed in log space relative to the largest weight; the lower bound is
-    -inf when mean - 3 std <= 0. (AIS tends to underestimate log Z, so log-likelihoods computed
-    with it tend to be optimistic.)
+    -inf when mean - 3 std <= 0. They describe the spread of the weights, not AIS's bias: AIS
+    tends to underestimate log Z, so log-likelihoods computed with it tend to be optimistic.
     """
-    log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
-                                    base_biases=base_biases, seed=seed, jit_compile=jit_compile)
-    return summarize_log_weights(log_w, log_z0)
+    if isinstance(n_betas, str):
+        if n_betas != "auto":
+            raise ValueError(f"n_betas must be a positive integer or 'auto', got {n_betas!r}")
+        if betas is not None:
+            raise ValueError("give either betas or n_betas='auto', not both")
+        result = auto_log_partition(layer, n_runs=n_runs, base_data=base_data,
+                                    base_biases=base_biases, seed=seed, jit_compile=jit_compile,
+                                    tolerance=tolerance, time_budget=time_budget,
+                                    max_betas=max_betas, start_betas=start_betas)
+    else:
+        betas = _schedule(betas, n_betas)
+        log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
+                                        base_biases=base_biases, seed=seed, jit_compile=jit_compile)
+        result = summarize_log_weights(log_w, log_z0, betas=betas)
+    if warn:
+        result.warn_if_unreliable()
+    return result
 
 
-def summarize_log_weights(log_w, log_z0=0.0):
+def auto_log_partition(layer, n_runs=100, base_data=None, base_biases=None, seed=None,
+                       jit_compile=False, tolerance=AUTO_TOLERANCE, min_ess_fraction=MIN_ESS_FRACTION,
+                       start_betas=AUTO_START_BETAS, max_betas=AUTO_MAX_BETAS,
+                       time_budget=AUTO_TIME_BUDGET):
+    """AIS with a schedule chosen to meet a precision: double K until log Z settles.
+
+    Runs K = start_betas, 2 start_betas, 4 start_betas, ... (the paper's segments rescaled). It
+    stops *converged* when the estimate moved by less than ``tolerance`` nats from the previous
+    (half as long) schedule and the ESS is at least ``min_ess_fraction`` of the runs; it stops
+    *not converged* when the next schedule (expected to take twice as long as the last) would
+    pass ``time_budget`` wall-clock seconds in all, or would exceed ``max_betas`` steps. Returns
+    the last schedule's :class:`AISResult` with ``history`` (every schedule tried), ``converged``
+    and ``stop_reason`` set. A slowly rising log Z is AIS's bias shrinking, so "converged" means
+    the bias is below about ``tolerance`` only if the rise keeps slowing; read ``history``.
+    """
+    start_betas = int(start_betas)
+    if start_betas < len(DEFAULT_SEGMENTS):
+        raise ValueError(f"start_betas must be >= {len(DEFAULT_SEGMENTS)}, got {start_betas}")
+    tolerance = float(tolerance)
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be a positive number of nats, got {tolerance!r}")
+    t0 = time.perf_counter()
+    history, previous, k = [], None, start_betas
+    while True:
+        t = time.perf_counter()
+        betas = make_betas(k)
+        log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
+                                        base_biases=base_biases, seed=seed, jit_compile=jit_compile)
+        result = summarize_log_weights(log_w, log_z0, betas=betas)
+        seconds = time.perf_counter() - t
+        history.append({"n_betas": k, "log_z": result[0], "log_z_lower": result[1],
+                        "log_z_upper": result[2], "ess": result.ess, "log_w_std": result.log_w_std,
+                        "seconds": round(seconds, 2)})
+        if previous is not None and abs(result[0] - previous[0]) < tolerance \
+                and result.ess >= min_ess_fraction * n_runs:
+            converged, reason = True, (f"log Z moved {result[0] - previous[0]:+.3f} nats from "
+                                       f"{k // 2} to {k} betas (tolerance {tolerance}), "
+                                       f"ESS {result.ess:.1f} of {n_runs}")
+            break
+        previous = result
+        elapsed = time.perf_counter() - t0
+        if 2 * k > max_betas:
+            converged, reason = False, f"the next schedule ({2 * k} betas) exceeds max_betas={max_betas}"
+            break
+        if time_budget is not None and elapsed + 2 * seconds > time_budget:
+            converged, reason = False, (f"the next schedule ({2 * k} betas, ~{2 * seconds:.0f} s) "
+                                        f"would pass the time budget of {time_budget:.0f} s")
+            break
+        k *= 2
+    return AISResult(*result, log_weights=result.log_weights, log_z0=result.log_z0, betas=betas,
+                     history=history, converged=converged, stop_reason=reason)
+
+
+def summarize_log_weights(log_w, log_z0=0.0, betas=None):
     """AISResult from log importance weights: log of the mean weight, +-3 std of the mean."""
     log_w = np.asarray(log_w, dtype=np.float64)
     if not np.all(np.isfinite(log_w)):
@@ -255,4 +542,5 @@ def summarize_log_weights(log_w, log_z0=0.0):
     upper = log_z0 + shift + math.log(mean + 3 * std_mean)
     low = mean - 3 * std_mean
     lower = log_z0 + shift + math.log(low) if low > 0 else -math.inf
-    return AISResult(float(log_z), float(lower), float(upper))
+    return AISResult(float(log_z), float(lower), float(upper), log_weights=log_w, log_z0=log_z0,
+                     betas=betas)

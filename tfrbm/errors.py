@@ -11,3 +11,10 @@ __all__ = ["UserError"]
 
 class UserError(ValueError):
     """An error caused by the user's input (arguments, files, data); fix the input and retry."""
+
+
+class ExportError(UserError):
+    """A model cannot be exported: not built, nothing to serve, or a bad or taken target."""
+
+
+__all__ += ["ExportError"]

@@ -14,6 +14,9 @@ Dropout layers' are still left out), so a resumed model could replay old random 
   (``shuffle=False`` or a seeded tf.data pipeline) the resumed run matches an uninterrupted one;
 * it writes the weights and the metadata atomically (the metadata rename is the commit point),
   so a kill during a backup leaves the previous backup usable; it never backs up NaN weights;
+* it treats its metadata file as untrusted data: file names in it must be plain names inside the
+  backup folder (no ``..``, absolute paths or symlinks leading out), else it refuses before
+  loading or deleting anything;
 * it keeps tracking the epoch after a resume (Keras' callback restarts its count at 0).
 
 :class:`DBNPretrainBackup` is the same callback under its older name: ``DBNModel.fit`` trains
@@ -28,9 +31,10 @@ import warnings
 import keras
 import numpy as np
 
+from tfrbm.errors import UserError
 from tfrbm.safety import atomic_path, non_finite_variables
 
-__all__ = ["TrainingBackup", "DBNPretrainBackup", "seed_generator_states",
+__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "backup_file", "seed_generator_states",
            "set_seed_generator_states", "read_backup_metadata"]
 
 _META = "training_metadata.json"
@@ -71,9 +75,60 @@ def read_backup_metadata(backup_dir):
                          "to start training from scratch") from None
 
 
+def backup_file(backup_dir, name, what="file"):
+    """The path of ``name`` inside ``backup_dir``, refusing any name that could point elsewhere.
+
+    The metadata file is data, not code: a name with a path separator, ``.``/``..``, an absolute
+    path, or a symlink (which could lead out of the folder) is refused with UserError before
+    anything is loaded or deleted.
+    """
+    folder = pathlib.Path(backup_dir)
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
+            or "\\" in name or "\0" in name or os.path.isabs(name)
+            or pathlib.PurePath(name).name != name):
+        raise UserError(f"backup metadata in {folder} names the {what} {name!r}, which is not a "
+                         "plain file name inside the backup folder; refusing to use it (delete "
+                         f"{folder} to start training from scratch)")
+    path = folder / name
+    if path.is_symlink() or (path.exists() and
+                             path.resolve().parent != folder.resolve()):
+        raise UserError(f"backup {what} {path} is a symlink or leads outside {folder}; refusing "
+                         f"to use it (delete {folder} to start training from scratch)")
+    return path
+
+
+def _check_count(meta, key, folder):
+    value = meta.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UserError(f"backup metadata in {folder}: {key} must be an integer >= 0, got "
+                         f"{value!r}; delete {folder} to start training from scratch")
+    return value
+
+
 def _write_json(path, data):
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data))
+
+
+# ----------------------------------------------------------------------------- epoch-keyed data
+class EpochCounter(keras.callbacks.Callback):
+    """Holds the epoch number ``fit`` is in, for pipelines whose order depends on (seed, epoch).
+
+    ``variable`` (a non-trainable int64 ``tf.Variable``, not part of any model) is set in
+    ``on_epoch_begin`` to the epoch Keras runs, which after a resume by ``BackupAndRestore`` or
+    :class:`TrainingBackup` is the resumed epoch. Pass it to
+    ``tfrbm.data.pipeline.make_dataset(..., epoch=counter.variable)`` and to ``fit``'s callbacks;
+    ``RBMModel.fit`` on arrays does both itself.
+    """
+
+    def __init__(self):
+        super().__init__()
+        import tensorflow as tf
+        with tf.init_scope():
+            self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_counter")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(int(epoch))
 
 
 # ----------------------------------------------------------------------------- batch skipping
@@ -154,16 +209,16 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         for name in (old.get("weights"), old.get("rng")):   # the commit is done: drop the old files
             if name and name not in (weights, rng):
                 try:
-                    (folder / name).unlink()
-                except FileNotFoundError:
-                    pass
+                    backup_file(folder, name).unlink()
+                except (FileNotFoundError, UserError):
+                    pass   # a tampered name is never followed
 
     def _restore(self, meta):
         folder = pathlib.Path(self.backup_dir)
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(str(folder / meta["weights"]))
-        with np.load(folder / meta["rng"]) as data:
+        self.model.load_weights(str(backup_file(folder, meta["weights"], "weights file")))
+        with np.load(backup_file(folder, meta["rng"], "random-state file")) as data:
             states = [(p, data[f"s{i}"]) for i, p in enumerate(meta["rng_paths"])]
         set_seed_generator_states(self.model, states)
 
@@ -174,6 +229,14 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         meta = read_backup_metadata(self.backup_dir)
         if meta is None:
             return
+        folder = pathlib.Path(self.backup_dir)
+        for key, what in (("weights", "weights file"), ("rng", "random-state file")):
+            backup_file(folder, meta.get(key), what)
+        _check_count(meta, "epoch", folder)
+        _check_count(meta, "batches_done", folder)
+        if not isinstance(meta.get("rng_paths"), list):
+            raise ValueError(f"backup metadata in {folder} has no list of random-state names; "
+                             f"delete {folder} to start training from scratch")
         if not self.model.built:
             raise ValueError("TrainingBackup needs a built model: build it (or call it on a batch) "
                              "before fit")

@@ -6,14 +6,21 @@
 * :func:`atomic_save`, :func:`atomic_save_weights` and :func:`atomic_export` write to a temporary
   path in the target's directory and then rename it over the target (``os.replace`` is atomic on
   POSIX), so a crash or SIGKILL mid-save leaves the previous file intact and loadable. They refuse
-  to write weights that contain NaN or Inf (:class:`NonFiniteWeightsError`).
+  to write weights that contain NaN or Inf (:class:`NonFiniteWeightsError`). The temporary is
+  created exclusively (mkstemp) and written in place; a symlinked target is written through (the
+  link stays a link); the target keeps its permission bits; temporaries left by a killed process
+  are removed by the next save to the same target (see :func:`atomic_path`).
+* :class:`AtomicSaveMixin` makes a model's own ``save`` go through :func:`atomic_save`; tfrbm's
+  models (RBMModel, DBNModel) use it, so a plain ``model.save(path)`` is atomic and NaN-refusing.
 * :class:`AtomicModelCheckpoint` is ``keras.callbacks.ModelCheckpoint`` with both properties.
 """
 import contextlib
 import math
 import os
 import pathlib
+import re
 import shutil
+import stat
 import tempfile
 
 import keras
@@ -21,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "AtomicModelCheckpoint",
+    "AtomicSaveMixin",
     "NonFiniteWeightsError",
     "StopOnNonFinite",
     "TrainingDivergedError",
@@ -31,6 +39,7 @@ __all__ = [
     "check_finite_weights",
     "check_learning_rate",
     "non_finite_variables",
+    "remove_stale_temporaries",
 ]
 
 
@@ -75,13 +84,89 @@ def check_finite_weights(model, what="save"):
 
 
 # ----------------------------------------------------------------------------- atomic writes
-def _temp_name(path, suffix_from):
-    """A fresh temporary name beside ``path`` that keeps the extension Keras checks for."""
+#: every temporary file or folder of an atomic write is named ``.<target>.<pid>.<random><TAG><ext>``
+#: so that one left by a killed process can be recognised (and is removed by the next save)
+TEMP_TAG = ".tfrbm-tmp"
+_TEMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[^.]+" + re.escape(TEMP_TAG))
+
+
+def _umask():
+    """The process's umask, read without changing it where /proc allows."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)   # fallback: the classic read-by-setting (not thread-safe)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path):
+    """Remove temporaries of earlier atomic writes to ``path`` whose process no longer runs.
+
+    A SIGKILL between creating the temporary and the rename cannot be cleaned up by the dying
+    process; the next atomic write to the same target calls this. Only names of the form
+    ``.<target>.<pid>.<random>.tfrbm-tmp...`` whose pid is not a live process (or is this
+    process) are touched. Returns the paths removed.
+    """
     path = pathlib.Path(path)
-    suffix = "".join(pathlib.Path(suffix_from).suffixes[-2:]) if suffix_from else ""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_RE.match(entry.name)
+        if not match or match.group("target") != path.name:
+            continue
+        pid = int(match.group("pid"))
+        if pid != os.getpid() and _pid_alive(pid):
+            continue                 # another process is writing right now
+        if pid == os.getpid() and entry.name in _LIVE_TEMPS:
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+            removed.append(pathlib.Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
+_LIVE_TEMPS = set()
+
+
+def _make_temp(path, directory=False):
+    """Create (O_EXCL, via mkstemp/mkdtemp) a fresh temporary file or folder beside ``path``.
+
+    The file really exists when this returns and belongs to this process: it is written in place
+    by name (Keras and h5py truncate it), never unlinked and re-created, so no other user can
+    slip a symlink in between. Its name keeps the extension Keras checks for.
+    """
+    path = pathlib.Path(path)
+    suffix = "".join(pathlib.Path(path.name).suffixes[-2:])
+    prefix = f".{path.name}.{os.getpid()}."
+    if directory:
+        tmp = tempfile.mkdtemp(prefix=prefix, suffix=TEMP_TAG + suffix, dir=path.parent)
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_TAG + suffix, dir=path.parent)
+        os.close(fd)
+    _LIVE_TEMPS.add(os.path.basename(tmp))
     return pathlib.Path(tmp)
 
 
@@ -102,52 +187,89 @@ def _swap_directory(tmp, path):
     """Put directory ``tmp`` at ``path``: the old tree is renamed aside first, then removed."""
     old = None
     if path.exists():
-        old = _temp_name(path, None)
-        os.replace(path, old)
+        old = _make_temp(path, directory=True)
+        os.replace(path, old)      # an empty folder is replaced by the old tree
     os.replace(tmp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+        _LIVE_TEMPS.discard(old.name)
+
+
+def _resolve_target(path):
+    """Where an atomic write to ``path`` really goes: a symlink's final target (the link stays)."""
+    path = pathlib.Path(path)
+    if path.is_symlink():
+        return pathlib.Path(os.path.realpath(path))
+    return path
+
+
+def _final_mode(target, is_dir):
+    """The mode the new file gets: the existing target's, else what open()/mkdir() would give."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return (0o777 if is_dir else 0o666) & ~_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, directory=False):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``.
 
     Files are renamed with ``os.replace`` (atomic: readers see the old or the new file, never a
     half-written one). A directory (e.g. a SavedModel) is swapped in with two renames, so the old
-    copy stays complete until the new one is. On error the temporary path is removed and the
-    target is left untouched.
+    copy stays complete until the new one is. On error (an exception or Ctrl-C) the temporary is
+    removed and the target is left untouched.
+
+    * The temporary is created exclusively (``mkstemp``; ``mkdtemp`` with ``directory=True``)
+      in the target's folder and handed over as an existing, empty file (folder) that the
+      caller overwrites in place; it is never unlinked and re-created by name.
+    * If ``path`` is a symlink, the write goes to the link's final target and the link stays.
+    * The result keeps the existing target's permission bits (a private 0600 model stays 0600);
+      a new file gets the umask's default, as ``open`` would give.
+    * Temporaries left by a process killed mid-write (SIGKILL cannot be cleaned up) carry the
+      pid in their name and are removed by the next atomic write to the same target.
     """
-    path = pathlib.Path(path)
+    path = _resolve_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(path, path.name)
+    remove_stale_temporaries(path)
+    tmp = _make_temp(path, directory=directory)
     try:
         yield tmp
-        if tmp.is_dir():
+        is_dir = tmp.is_dir()
+        os.chmod(tmp, _final_mode(path, is_dir))
+        if is_dir:
             _swap_directory(tmp, path)
         else:
             _fsync_path(tmp)
             os.replace(tmp, path)
         _fsync_path(path.parent)
     finally:
-        if tmp.is_dir():
+        _LIVE_TEMPS.discard(tmp.name)
+        if tmp.is_dir() and not tmp.is_symlink():
             shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
+        elif tmp.exists() or tmp.is_symlink():
             tmp.unlink()
 
 
-def _atomic_write(model, path, method, what, check_finite, kwargs):
+def _atomic_write(model, path, method, what, check_finite, kwargs, directory=False):
     """Call ``model.<method>(tmp)`` beside ``path`` and rename it into place; refuse NaN/Inf."""
     if check_finite:
         check_finite_weights(model, what=f"{what} {path}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, directory=directory) as tmp:
         getattr(model, method)(str(tmp), **kwargs)
     return pathlib.Path(path)
 
 
 def atomic_save(model, path, check_finite=True, **kwargs):
-    """``model.save(path)`` (a ``.keras`` file) written atomically; refuses NaN/Inf weights."""
-    return _atomic_write(model, path, "save", "save", check_finite, kwargs)
+    """``model.save(path)`` (a ``.keras`` file) written atomically; refuses NaN/Inf weights.
+
+    ``overwrite=False`` refuses (FileExistsError) when ``path`` exists instead of Keras's
+    interactive prompt.
+    """
+    if not kwargs.pop("overwrite", True) and os.path.exists(path):
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    method = "_plain_save" if hasattr(model, "_plain_save") else "save"
+    return _atomic_write(model, path, method, "save", check_finite, kwargs)
 
 
 def atomic_save_weights(model, path, check_finite=True, **kwargs):
@@ -156,8 +278,34 @@ def atomic_save_weights(model, path, check_finite=True, **kwargs):
 
 
 def atomic_export(model, path, check_finite=True, **kwargs):
-    """``model.export(path)`` (a SavedModel directory) built beside ``path`` and swapped in."""
-    return _atomic_write(model, path, "export", "export", check_finite, kwargs)
+    """A SavedModel of ``model``'s serving endpoints at ``path`` (no version folder), replacing
+    what is there atomically: :func:`tfrbm.export.export_model` with ``version=False``, the one
+    atomic folder writer. NaN/Inf weights are always refused."""
+    from tfrbm.export import export_model
+    kwargs.setdefault("overwrite", True)
+    return export_model(model, path, version=False, **kwargs)
+
+
+class AtomicSaveMixin:
+    """Make ``model.save(path)`` itself atomic and NaN-refusing (mix in before ``keras.Model``).
+
+    ``save`` goes through :func:`atomic_save`: a kill, Ctrl-C or a full disk mid-save leaves the
+    previous file intact; weights with NaN/Inf raise :class:`NonFiniteWeightsError` (pass
+    ``allow_non_finite=True`` to write them anyway, e.g. to debug a divergence). Saving to a
+    folder (``zipped=False``) or to ``hf://`` is not atomic and only gets the NaN check.
+    """
+
+    def save(self, filepath, overwrite=True, zipped=None, allow_non_finite=False, **kwargs):
+        if isinstance(filepath, (str, os.PathLike)) and zipped is not False \
+                and not str(filepath).startswith("hf://"):
+            return atomic_save(self, filepath, check_finite=not allow_non_finite,
+                               overwrite=overwrite, zipped=zipped, **kwargs)
+        if not allow_non_finite:
+            check_finite_weights(self, what=f"save {filepath}")
+        return self._plain_save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def _plain_save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        return keras.Model.save(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -193,12 +341,16 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.diverged = None
         self._epoch = 0
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = 0
         self._last_good = None
         self._nan_by_design = None
 
     def on_train_begin(self, logs=None):
         self.diverged = None
         self._global_step = 0
+        self._last_checked = 0
+        self._first_step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         self._nan_by_design = None
         if self.restore_last_finite and not non_finite_variables(self.model):
             self._last_good = self.model.get_weights()
@@ -220,10 +372,19 @@ class StopOnNonFinite(keras.callbacks.Callback):
         return [f"metric {k}={v}" for k, v in values.items()
                 if not math.isfinite(v) and k not in self._nan_by_design]
 
+    @property
+    def max_steps_per_execution(self):
+        """``fit`` runs at most ``check_every`` steps per graph call (see :mod:`tfrbm.fastpath`)."""
+        return self.check_every
+
     def on_train_batch_end(self, batch, logs=None):
-        self._global_step += 1
-        if self._global_step % self.check_every:
+        # count real optimizer steps: with several steps per graph call the hook runs once a call
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._global_step = max(self._global_step + 1, step - self._first_step)
+        if self._global_step - self._last_checked < self.check_every:
             return
+        unchecked = self._global_step - self._last_checked - 1
+        self._last_checked = self._global_step
         bad = non_finite_variables(self.model) + self._bad_metrics(logs)
         if not bad:
             if self.restore_last_finite:
@@ -235,9 +396,9 @@ class StopOnNonFinite(keras.callbacks.Callback):
             restored = True
         where = (f"epoch {self._epoch + 1}, step {batch + 1} of the epoch "
                  f"(global step {self._global_step})")
-        if self.check_every > 1:
+        if unchecked > 0:
             where += f"; checked every {self.check_every} steps, so it appeared at most " \
-                     f"{self.check_every - 1} steps earlier"
+                     f"{unchecked} steps earlier"
         message = (f"training diverged: NaN/Inf found at {where} in {', '.join(bad)}. "
                    + ("The last finite weights were restored. " if restored else "")
                    + "Lower the learning rate, add weight decay or use fewer Gibbs steps.")
@@ -282,15 +443,16 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         with atomic_path(filepath) as tmp:
             if self.save_weights_only:
                 self.model.save_weights(str(tmp), overwrite=True)
-            else:
-                self.model.save(str(tmp), overwrite=True)
+            else:   # the plain Keras save: this is already the atomic write
+                getattr(self.model, "_plain_save", self.model.save)(str(tmp), overwrite=True)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saved model to {filepath}")
 
 
 # ----------------------------------------------------------------------------- arguments
 def check_learning_rate(optimizer, name="learning rate"):
-    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0.
+    """Raise ValueError unless ``optimizer``'s learning rate is a finite number > 0 (and its
+    momentum, betas, rho, epsilon and weight decay, where it has them, are finite).
 
     A schedule (``keras.optimizers.schedules.LearningRateSchedule`` or a callable) is checked
     at step 0. Keras itself accepts a negative or zero rate silently (training then climbs the
@@ -315,4 +477,9 @@ def check_learning_rate(optimizer, name="learning rate"):
             raise ValueError(f"the {name} must be a number, got {lr!r}") from None
     if not math.isfinite(rate) or rate <= 0:
         raise ValueError(f"the {name} must be a finite number > 0, got {rate!r}")
+    for setting in ("momentum", "beta_1", "beta_2", "rho", "epsilon", "weight_decay"):
+        value = getattr(optimizer, setting, None)
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+                and not math.isfinite(float(value)):
+            raise ValueError(f"the optimizer's {setting} must be a finite number, got {value!r}")
     return rate

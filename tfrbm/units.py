@@ -50,6 +50,16 @@ class Units:
     def validate(self, x):
         """Raise ValueError when numpy data ``x`` cannot be these units' states."""
 
+    def check_tensor(self, x, name="visible"):
+        """``x`` with in-graph asserts that it can be these units' states (serving inputs).
+
+        Finite values for every family; values in [0, 1] for binary families.
+        """
+        from tfrbm import serving
+        if self.binary:
+            return serving.check_range(x, 0, 1, name)
+        return serving.check_finite(x, name)
+
     def get_config(self):
         return {"name": self.name}
 

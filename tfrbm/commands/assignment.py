@@ -3,9 +3,12 @@
 ``tfrbm assignment --output DIR [--data mnist|digits] [--hidden 400] [--epochs 10] [--json]``
 trains the assignment's RBM and writes every figure (see :func:`tfrbm.assignment.run_assignment`).
 
-``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100] [--betas 14500]``
-estimates log Z by AIS (base-rate model fitted to the training split) and prints the mean
-log-probability of the split, stochastically binarized once with ``--seed``.
+``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100] [--betas 14500|auto]
+[--raise-rows 100]`` brackets the mean log-probability of the split (stochastically binarized once
+with ``--seed``) between a RAISE lower estimate and an AIS upper estimate (base-rate model fitted
+to the training split), and prints the AIS diagnostics: effective sample size, std of log w, and
+how far log Z moved when the schedule doubled (AIS runs with --betas/2 and then --betas; with
+``auto`` it doubles from 1,000 until log Z moves < 0.1 nats or --time-budget runs out).
 """
 
 __all__ = ["register", "run_assignment_command", "run_likelihood_command"]
@@ -33,6 +36,12 @@ def _steps(text):
     return values
 
 
+def _betas(text):
+    if text == "auto":
+        return text
+    return _positive_int(text)
+
+
 def register(subparsers):
     p = subparsers.add_parser("assignment", help="train the MNIST assignment's RBM and write its figures")
     p.add_argument("--output", required=True, help="folder for the figures and summary.json")
@@ -50,13 +59,19 @@ def register(subparsers):
     p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     p.set_defaults(func=run_assignment_command)
 
-    q = subparsers.add_parser("likelihood", help="AIS estimate of log Z and the mean log-likelihood")
+    q = subparsers.add_parser("likelihood", help="mean log-likelihood bracketed by RAISE (lower) and "
+                              "AIS (upper), with AIS diagnostics")
     q.add_argument("--model", required=True, help="a saved RBMModel (.keras)")
     q.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"))
     q.add_argument("--data-dir", default=None)
     q.add_argument("--split", default="test", choices=("train", "test"))
     q.add_argument("--runs", type=_positive_int, default=100)
-    q.add_argument("--betas", type=_positive_int, default=14500, help="number of intermediate distributions")
+    q.add_argument("--betas", type=_betas, default=14500,
+                   help="number of intermediate distributions, or 'auto' (double until log Z settles)")
+    q.add_argument("--raise-rows", type=_positive_int, default=100,
+                   help="rows of the split that RAISE runs reverse chains on (default 100)")
+    q.add_argument("--time-budget", type=float, default=600.0,
+                   help="seconds for --betas auto's schedule search (default 600)")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_likelihood_command)
@@ -95,24 +110,52 @@ def run_likelihood_command(args):
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
     import keras
-    model = keras.saving.load_model(path)
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:   # a corrupt or foreign file
+        raise UserError(f"cannot load model file {path}: {exc}") from None
     if not hasattr(model, "log_partition"):
         raise UserError(f"{path} does not hold an RBMModel")
     x_train, _ = load_images(args.data, split="train", data_dir=args.data_dir)
     x, _ = load_images(args.data, split=args.split, data_dir=args.data_dir)
     if x.shape[1] != model.layer.n_visible:
         raise UserError(f"the model has {model.layer.n_visible} visible units; {args.data} has {x.shape[1]}")
+    from tfrbm.limits import check_allocation
+    check_allocation(f"{args.runs:,} AIS runs", 3 * 4 * args.runs * (x.shape[1] + model.layer.units))
     v = (np.random.default_rng(args.seed).random(x.shape, dtype=np.float32) < x).astype(np.float32)
     t = time.perf_counter()
-    log_z, lower, upper = ais.ais_log_partition(model, n_runs=args.runs, betas=ais.make_betas(args.betas),
-                                                base_data=x_train, seed=args.seed)
-    neg_f = float(np.mean(-model.free_energy(v).astype(np.float64)))
-    result = {"log_z": log_z, "log_z_lower": lower, "log_z_upper": upper,
-              "log_likelihood": neg_f - log_z, "log_likelihood_lower": neg_f - upper,
-              "log_likelihood_upper": neg_f - lower, "split": args.split, "runs": args.runs,
-              "betas": args.betas, "seconds": round(time.perf_counter() - t, 1)}
-    print(f"log Z = {log_z:.2f} [{lower:.2f}, {upper:.2f}]; mean log p(v) on {args.data} {args.split} = "
-          f"{neg_f - log_z:.2f} nats")
+    from tfrbm.likelihood import sandwich_log_likelihood
+    if args.betas == "auto":
+        schedule = {"n_betas": "auto", "time_budget": args.time_budget}
+    else:
+        if args.betas < 6:
+            raise UserError(f"--betas must be at least 6 (the doubling check runs --betas/2), got {args.betas}")
+        # the convergence check: the same estimate on half the schedule first
+        schedule = {"n_betas": "auto", "start_betas": args.betas // 2, "max_betas": args.betas,
+                    "time_budget": None}
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ais.AISWarning)
+        s = sandwich_log_likelihood(model.layer, v, n_runs=args.runs, base_data=x_train,
+                                    raise_rows=min(args.raise_rows, len(v)), seed=args.seed,
+                                    **schedule)
+    a = s.ais
+    result = s.to_dict()
+    result.update(split=args.split, data=args.data, seconds=round(time.perf_counter() - t, 1))
+    print(f"mean log p(v) on {args.data} {args.split}: between {s.lower:.2f} +- {s.lower_se:.2f} "
+          f"(RAISE, lower; chains on {s.raise_result.n_sampled} of {s.raise_result.n_rows} rows) and "
+          f"{s.upper:.2f} +- {s.upper_se:.2f} (AIS, upper) nats; gap {s.gap:.2f}")
+    doubling = a.change_on_doubling
+    moved = ("" if doubling is None else
+             f"; log Z moved {doubling:+.2f} nats when the betas doubled from {a.history[-2]['n_betas']}")
+    print(f"log Z = {a.log_z:.2f} [{a.log_z_lower:.2f}, {a.log_z_upper:.2f}] (AIS, {a.n_runs} runs x "
+          f"{a.n_betas} betas); ESS {a.ess:.1f} of {a.n_runs}, std log w {a.log_w_std:.2f}{moved}")
+    if doubling is not None and abs(doubling) >= ais.AUTO_TOLERANCE:
+        print(f"not converged: log Z still moves by {abs(doubling):.2f} >= {ais.AUTO_TOLERANCE} nats "
+              "per doubling; read the interval, not either end, and use more betas (or --betas auto)")
+    for w in caught:
+        if issubclass(w.category, ais.AISWarning):
+            print(f"warning: {w.message}")
     if args.json:
         from tfrbm.cli import print_json
         print_json(result)

@@ -22,7 +22,10 @@ def load_any_model(path):
         raise UserError(f"model file {path} does not exist")
     if path.suffix == ".npz":
         from tfrbm.models.recommender import RBMRecommender
-        return RBMRecommender.load(path)
+        try:
+            return RBMRecommender.load(path)
+        except Exception as exc:   # a corrupt or tampered file
+            raise UserError(f"cannot load recommender {path}: {exc}") from None
     if path.suffix not in (".keras", ".h5"):
         raise UserError(f"{path}: expected a .keras model or an .npz recommender")
     for name in _MODEL_MODULES:
@@ -31,7 +34,10 @@ def load_any_model(path):
         except ImportError:
             pass
     import keras
-    return keras.saving.load_model(path)
+    try:
+        return keras.saving.load_model(path)
+    except Exception as exc:   # a corrupt file, or one naming a class tfrbm does not know
+        raise UserError(f"cannot load model file {path}: {exc}") from None
 
 
 def _export(args):
@@ -39,14 +45,12 @@ def _export(args):
     from tfrbm import export
     if args.model_version is not None and args.model_version < 0:
         raise UserError(f"--version must be >= 0, got {args.model_version}")
+    export.check_name(args.name)
     model = load_any_model(args.model)
-    try:
-        path = export.export_named(model, args.name, base=args.base, version=args.model_version,
-                                   overwrite=args.overwrite)
-    except export.ExportError as exc:
-        raise UserError(str(exc)) from None
+    path = export.export_named(model, args.name, base=args.base, version=args.model_version,
+                               overwrite=args.overwrite)
     names = export.signature_names(model)
-    print(f"exported {export.model_kind(model)} to {path}")
+    print(f"exported {type(model).__name__} to {path}")
     print("signatures: " + ", ".join(names))
     if args.json:
         print_json({"path": str(path), "version": int(path.name), "signatures": names})

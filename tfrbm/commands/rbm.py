@@ -11,6 +11,7 @@
 """
 import json
 import pathlib
+import re
 import sys
 import time
 
@@ -30,22 +31,22 @@ def register(sub):
                        description="Train an RBM with contrastive divergence and write the model "
                                    "and figures. With --model, train an existing rbmcmd model file "
                                    "on rows of 0/1 read from --input or standard input.")
-    p.add_argument("--data", choices=sorted(_DEFAULTS), default="digits",
+    p.add_argument("--data", choices=sorted(_DEFAULTS),
                    help="data set (default: the embedded scikit-learn 8x8 digits)")
     p.add_argument("--data-dir", help="folder with the data set (or set TFRBM_DATA_DIR)")
     p.add_argument("--hidden", type=int, help="hidden units (default: 64 digits, 500 MNIST)")
     p.add_argument("--epochs", type=int, help="epochs (default: 30 digits, 5 MNIST)")
     p.add_argument("--batch-size", type=int, help="batch size (default: 32 digits, 100 MNIST)")
     p.add_argument("--lr", type=float, help="learning rate of SGD (default 0.05)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    p.add_argument("--cd-k", type=int, default=1, help="Gibbs steps per update (default 1)")
+    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    p.add_argument("--cd-k", type=int, help="Gibbs steps per update (default 1)")
     p.add_argument("--persistent", action="store_true", help="persistent CD")
-    p.add_argument("--n-chains", type=int, default=100, help="persistent chains (default 100)")
-    p.add_argument("--binarize", choices=["stochastic", "threshold", "none"], default="stochastic",
+    p.add_argument("--n-chains", type=int, help="persistent chains (default 100)")
+    p.add_argument("--binarize", choices=["stochastic", "threshold", "none"],
                    help="binarization, drawn fresh each epoch when stochastic (default)")
     p.add_argument("--limit", type=int, help="use only the first N training examples")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--output", default="tfrbm_output", help="output folder (default tfrbm_output)")
+    p.add_argument("--output", help="output folder (default tfrbm_output)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of final metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--model", help="rbmcmd mode: the model file to train (see tfrbm init)")
@@ -58,6 +59,7 @@ def register(sub):
     p.add_argument("n_hidden", type=int)
     p.add_argument("learning_rate", type=float, nargs="?", default=0.1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     p.set_defaults(func=_init)
 
     for name, helptext in (("run-visible", "rbmcmd: hidden units for visible rows on stdin"),
@@ -91,6 +93,24 @@ def _positive(name, value):
     return value
 
 
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+
+
+def _parse_row(line):
+    """One row: numbers separated by spaces or by commas (not both mixed into empty fields).
+
+    Strict on purpose: ``0,,1`` (an empty field that would shift the columns) and ``0_1`` (which
+    Python's float() reads as 1) are refused, as are nan and inf.
+    """
+    fields = [f.strip() for f in line.split(",")] if "," in line else line.split()
+    if "" in fields:
+        raise ValueError("empty field between commas")
+    for field in fields:
+        if not _NUMBER.match(field):
+            raise ValueError(f"{field!r} is not a plain decimal number")
+    return [float(f) for f in fields]
+
+
 def _read_rows(source):
     """Rows of numbers from a file or stdin ('-'), one example per line."""
     if source == "-":
@@ -106,9 +126,9 @@ def _read_rows(source):
         if not line:
             continue
         try:
-            rows.append([float(tok) for tok in line.replace(",", " ").split()])
-        except ValueError:
-            raise UserError(f"{where}, line {lineno}: expected numbers separated by spaces, got {line!r}")
+            rows.append(_parse_row(line))
+        except ValueError as exc:
+            raise UserError(f"{where}, line {lineno}: {exc}, got {line!r}") from None
         if len(rows[-1]) != len(rows[0]):
             raise UserError(f"{where}, line {lineno}: {len(rows[-1])} values, but line 1 has {len(rows[0])}")
     if not rows:
@@ -125,12 +145,17 @@ def _load(path):
     import keras
 
     import tfrbm  # noqa: F401  (registers the custom objects)
+    from tfrbm.models.rbm import RBMModel
     if not pathlib.Path(path).is_file():
         raise UserError(f"model file {path} does not exist; create one with `tfrbm init {path} N_VISIBLE N_HIDDEN`")
     try:
-        return keras.models.load_model(path)
+        model = keras.models.load_model(path)
     except Exception as exc:  # a corrupt or foreign file
         raise UserError(f"cannot load model file {path}: {exc}") from None
+    if not isinstance(model, RBMModel):
+        raise UserError(f"{path} holds a {type(model).__name__}, not an RBM; this command needs a "
+                        "model made by `tfrbm init` or `tfrbm train`")
+    return model
 
 
 def _save(model, path):
@@ -147,6 +172,9 @@ def _init(args):
     _positive("n_visible", args.n_visible)
     _positive("n_hidden", args.n_hidden)
     _positive("learning_rate", args.learning_rate)
+    if pathlib.Path(args.model).exists() and not args.overwrite:
+        raise UserError(f"{args.model} exists (perhaps a trained model); pass --overwrite to "
+                        "replace it")
     keras.utils.set_random_seed(args.seed)
     model = tfrbm.RBMModel(tfrbm.RBMLayer(args.n_hidden, kernel_initializer=keras.initializers.RandomNormal(stddev=0.1)),
                            seed=args.seed)
@@ -165,9 +193,30 @@ def _train(args):
     return _train_images(args)
 
 
+#: flags of image training that have no meaning for an existing --model file
+_IMAGE_ONLY = ("data", "data_dir", "hidden", "persistent", "n_chains", "binarize", "limit", "output")
+
+
 def _train_rows(args):
     import keras
+    given = [f"--{name.replace('_', '-')}" for name in _IMAGE_ONLY if getattr(args, name)]
+    if given:
+        raise UserError(f"{', '.join(given)} cannot apply to an existing --model file (its size and "
+                        "kind are fixed); drop them, or train a new model without --model")
     model = _load(args.model)
+    # settings that can apply to an existing model are applied, never silently ignored
+    if args.cd_k is not None:
+        from tfrbm.models.rbm import MAX_CD_K
+        if args.cd_k > MAX_CD_K:
+            raise UserError(f"--cd-k {args.cd_k} is above the cap of {MAX_CD_K}")
+        model.cd_k = args.cd_k
+    if args.lr is not None:
+        model.optimizer.learning_rate = args.lr
+    if args.momentum is not None:
+        if not hasattr(model.optimizer, "momentum"):
+            raise UserError(f"--momentum: {args.model}'s optimizer "
+                            f"{type(model.optimizer).__name__} has no momentum")
+        model.optimizer.momentum = args.momentum
     data = _read_rows(args.input)
     import tensorflow as tf
     epochs = args.epochs or 1
@@ -189,6 +238,12 @@ def _train_rows(args):
 
 def _train_images(args):
     import keras
+    args.data = args.data or "digits"
+    args.binarize = args.binarize or "stochastic"
+    args.output = args.output or "tfrbm_output"
+    args.momentum = 0.9 if args.momentum is None else args.momentum
+    args.n_chains = args.n_chains or 100
+    args.cd_k = args.cd_k or 1
 
     import tfrbm
     from tfrbm import viz
@@ -266,13 +321,15 @@ def _daydream(args):
     model = _load(args.model)
     _positive("steps", args.steps)
     _positive("n", args.n)
-    _print_rows(model.daydream(args.n, steps=args.steps, sample=True, seed=args.seed))
+    _print_rows(model.daydream(args.n, steps=args.steps, sample=True, seed=args.seed,
+                               progress=True))
     return 0
 
 
 def _daydream_trace(args):
     model = _load(args.model)
     _positive("steps", args.steps)
-    _, trace = model.daydream(1, steps=args.steps, trace=True, sample=True, seed=args.seed)
+    _, trace = model.daydream(1, steps=args.steps, trace=True, sample=True, seed=args.seed,
+                              progress=True)
     _print_rows(trace[:, 0])
     return 0

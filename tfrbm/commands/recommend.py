@@ -35,8 +35,13 @@ def _recommend(args):
     from tfrbm.models.recommender import RBMRecommender
     if args.n < 1:
         raise UserError(f"-n must be at least 1, got {args.n}")
+    if not 0 <= args.user < 2**63:
+        raise UserError(f"--user {args.user} is not a MovieLens user id")
     if args.model:
-        rec = RBMRecommender.load(args.model)
+        try:
+            rec = RBMRecommender.load(args.model)
+        except Exception as exc:   # a missing, foreign, corrupt or tampered file
+            raise UserError(f"cannot load recommender {args.model}: {exc}") from None
     else:
         from tfrbm.data.ratings import movielens
         data = movielens(args.variant, data_dir=args.data_dir)

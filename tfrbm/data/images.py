@@ -69,6 +69,51 @@ def _bad(path, problem):
     return IDXFormatError(f"{path}: {problem}; the file is damaged or not an IDX file: {_REDOWNLOAD}")
 
 
+#: the largest IDX payload tfrbm reads (MNIST's biggest file is 47 MB once decompressed)
+MAX_IDX_BYTES = 1 << 30
+
+
+def _declared_size(path, head):
+    """Header bytes and the total size the IDX header in ``head`` declares (None if too short)."""
+    if len(head) < 4:
+        return None
+    ndim = head[3]
+    header = 4 + 4 * ndim
+    if len(head) < header or head[2] not in _IDX_DTYPES:
+        return None
+    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return header + math.prod(dims) * _IDX_DTYPES[head[2]].itemsize
+
+
+def _gunzip_bounded(path, raw):
+    """Decompress a gzip IDX stream, never holding more than the header declares (+1 byte).
+
+    The header is decompressed first; the rest is read in bounded pieces and the read stops as
+    soon as the data exceeds the declared size (or MAX_IDX_BYTES), so a gzip bomb (a small
+    file that inflates to gigabytes) is refused after about one piece, in bounded memory.
+    """
+    import io
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+        head = stream.read(4 + 4 * 255)
+        declared = _declared_size(path, head)
+        limit = MAX_IDX_BYTES if declared is None else declared
+        if limit > MAX_IDX_BYTES:
+            raise _bad(path, f"header declares {limit:,} bytes, more than the {MAX_IDX_BYTES:,} "
+                             "tfrbm reads (MAX_IDX_BYTES)")
+        pieces, size = [head], len(head)
+        while size <= limit:
+            piece = stream.read(min(1 << 20, limit + 1 - size))
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+        if size > limit:
+            raise _bad(path, "data length mismatch (has trailing bytes): the gzip stream "
+                             f"inflates past the {limit:,} bytes its header declares; refused "
+                             "without decompressing the rest")
+    return b"".join(pieces)
+
+
 def _read_bytes(path):
     path = pathlib.Path(path)
     if not path.is_file():
@@ -78,7 +123,7 @@ def _read_bytes(path):
         raise _bad(path, "file is empty (0 bytes)")
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            raw = _gunzip_bounded(path, raw)
         except (EOFError, OSError, zlib.error) as exc:
             raise _bad(path, f"gzip stream is truncated or corrupt ({exc})") from None
         if not raw:
@@ -213,10 +258,12 @@ def _load_idx_pair(name, split, data_dir):
 def _load_tfds(name, split):
     try:
         import tensorflow_datasets as tfds
+        import importlib_resources  # noqa: F401  (tfds imports it lazily inside load())
     except ImportError as exc:
         raise FileNotFoundError(
-            f"tensorflow-datasets is not installed, so {name!r} cannot be loaded from it "
-            f"(pip install tensorflow-datasets, or pass --data-dir with the IDX files)") from exc
+            f"tensorflow-datasets cannot load {name!r}: module {exc.name!r} is missing "
+            f"(pip install tensorflow-datasets importlib_resources, or pass --data-dir with the "
+            f"IDX files)") from exc
     try:
         data = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, as_supervised=True))
     except Exception as exc:  # network, checksum or preparation failures
@@ -249,8 +296,8 @@ def _load_idx_dataset(name, split, data_dir, source, flatten):
     try:
         pair = _load_idx_pair(name, split, data_dir)
     except FileNotFoundError as files_error:
-        if source == "files":
-            raise
+        if source == "files" or data_dir is not None:
+            raise  # an explicit data folder is authoritative: never a download instead
         try:
             pair = _load_tfds(name, split)
         except FileNotFoundError as tfds_error:
@@ -264,8 +311,9 @@ def load_mnist(split="train", data_dir=None, source="auto", flatten=True):
 
     ``source``: "files" reads train-/t10k-{images-idx3,labels-idx1}-ubyte.gz from
     ``resolve_data_dir("mnist", data_dir)``; "tfds" uses ``tensorflow_datasets.load("mnist")``;
-    "auto" uses the files when found, else tfds. Corrupt files raise IDXFormatError (never a
-    silent fallback).
+    "auto" uses the files when found, else tfds; with an explicit ``data_dir`` only that
+    folder counts (a wrong one raises FileNotFoundError, never a download). Corrupt files raise
+    IDXFormatError (never a silent fallback).
     """
     return _load_idx_dataset("mnist", split, data_dir, source, flatten)
 

@@ -93,11 +93,14 @@ def binarize(x, mode, seed=None):
 def check_array(x, name="x", n_features=None, bernoulli=False):
     """Validate a 2-D (examples, features) numeric array and return it as float32 numpy.
 
+    scipy sparse matrices are densified, pandas DataFrames converted.
     Raises ValueError naming the problem: a non-numeric dtype, the wrong number of dimensions or
     features, an empty data set, NaN or Inf, or (``bernoulli=True``) values outside [0, 1].
     """
     if _is_tensor(x):
         x = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+    if hasattr(x, "toarray") and hasattr(x, "tocsr"):  # scipy.sparse: visible layers are dense
+        x = x.toarray()
     try:
         arr = np.asarray(x)
     except ValueError as exc:  # ragged nested lists
@@ -134,8 +137,45 @@ def _check_positive_int(value, name):
     return int(value)
 
 
+def _epoch_keyed(x, y, batch_size, shuffle, seed, mode, epoch, drop_remainder):
+    """The batches of one pass whose order and binarization draws depend only on (seed, epoch).
+
+    ``epoch`` is read once at the start of each pass (each new iterator), so a fit resumed at
+    epoch e (Keras's ``BackupAndRestore``, :class:`tfrbm.resume.TrainingBackup`) sees exactly the
+    order the uninterrupted run saw at epoch e. The permutation is
+    ``tf.random.experimental.index_shuffle`` keyed on (seed, epoch): stateless, no O(N) buffer.
+    """
+    import tensorflow as tf
+
+    n = int(x.shape[0])
+    seed = tf.constant(int(seed), tf.int64)
+
+    def one_pass(_):
+        e = tf.cast(tf.convert_to_tensor(epoch), tf.int64)
+        index = tf.range(n, dtype=tf.int64)
+        if shuffle and n > 1:
+            index = tf.random.experimental.index_shuffle(
+                index, seed=tf.stack([seed, e]), max_index=n - 1)
+        batches = tf.data.Dataset.from_tensor_slices(index).batch(
+            batch_size, drop_remainder=drop_remainder)
+        keys = tf.data.Dataset.range(tf.int64.max).map(
+            lambda b: tf.random.experimental.stateless_fold_in(tf.stack([seed, ~e]), b))
+        return tf.data.Dataset.zip((batches, keys))
+
+    steps = n // batch_size if drop_remainder else -(-n // batch_size)
+    ds = tf.data.Dataset.range(1).flat_map(one_pass).apply(
+        tf.data.experimental.assert_cardinality(steps))
+
+    def gather(index, key):
+        xb = tf.gather(x, index)
+        if mode == "stochastic":
+            xb = binarize_tensor(xb, mode, seed=key)
+        return xb if y is None else (xb, tf.gather(y, index))
+    return ds.map(gather, num_parallel_calls=max(1, os.cpu_count() or 1), deterministic=True)
+
+
 def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=None, cache=True,
-                 prefetch=True, drop_remainder=False, repeat=False, autotune=False):
+                 prefetch=True, drop_remainder=False, repeat=False, autotune=False, epoch=None):
     """Build a tf.data pipeline from numpy arrays: cache -> shuffle -> (repeat) -> batch -> binarize -> prefetch.
 
     ``x``: array of shape (N, ...) cast to float32; ``y``: optional labels of length N (dtype
@@ -148,6 +188,14 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
     background work made about a third of the epochs of a compute-bound RBM fit take 1.8x as
     long (batch 1000, benchmarks/RESULTS.md); off, the map runs on every core and two batches
     are prefetched.
+
+    ``epoch``: a scalar integer ``tf.Variable`` (or tensor-like) holding the current epoch number,
+    e.g. :class:`tfrbm.resume.EpochCounter`'s ``variable``. With it each pass's order and
+    stochastic binarization are a function of (``seed``, epoch) instead of "how many passes this
+    dataset object has made", so a fit restarted at epoch e repeats the uninterrupted run's
+    epoch e exactly (the resume guarantee of issue 20). Without a ``seed`` one is drawn from
+    numpy's global generator (reproducible under ``keras.utils.set_random_seed``). Not
+    combinable with ``repeat`` (each pass is one epoch).
     """
     import tensorflow as tf
 
@@ -180,6 +228,20 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
                              f"{y.shape[0] if y.ndim else 'a scalar'} in y")
     # Tensors first: from_tensor_slices on a large numpy array is ~20x slower than on a tensor.
     x = tf.convert_to_tensor(x)
+    if epoch is not None:
+        if repeat:
+            raise ValueError("make_dataset: epoch= keys each pass to an epoch; it cannot repeat")
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        ds = _epoch_keyed(x, None if y is None else tf.convert_to_tensor(y), batch_size, shuffle,
+                          seed, mode, epoch, drop_remainder)
+        if prefetch:
+            ds = ds.prefetch(tf.data.AUTOTUNE if autotune else 2)
+        if not autotune:
+            options = tf.data.Options()
+            options.autotune.enabled = False
+            ds = ds.with_options(options)
+        return ds
     if y is not None:
         ds = tf.data.Dataset.from_tensor_slices((x, tf.convert_to_tensor(y)))
     else:

@@ -24,9 +24,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import gibbs
+from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
+from tfrbm.safety import AtomicSaveMixin
+from tfrbm.serving import ServingMixin
 from tfrbm.units import CompositeUnits
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
@@ -111,7 +113,7 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(keras.Model):
+class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -387,10 +389,10 @@ class DBNModel(keras.Model):
                         steps_per_execution=1 if auto else int(steps_per_execution), **kwargs)
         self._auto_steps_per_execution = auto
         self._layer_optimizers = layer_optimizers
-        if getattr(self, "_compile_config", None) is not None:
-            if auto:
-                self._compile_config.config["steps_per_execution"] = "auto"
-            self._compile_config.config["layer_optimizers"] = layer_optimizers
+        if auto:
+            _compat.set_compile_config_value(self, "steps_per_execution", "auto")
+        _compat.set_compile_config_value(self, "layer_optimizers", layer_optimizers)
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
         if self.built:
             self._attach_optimizers()
 
@@ -614,13 +616,27 @@ class DBNModel(keras.Model):
             check_learning_rate(trainer.optimizer, name=f"learning rate of layer {i + 1}")
         # every layer's traced step reads the options it was traced with: retrace per fit
         self.train_function = self.test_function = None
-        from tfrbm.models.rbm import choose_steps_per_execution
-        choose_steps_per_execution(self, callbacks)
+        if getattr(self, "_auto_steps_per_execution", False):
+            from tfrbm.fastpath import choose_steps_per_execution
+            from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION
+            distributed = (tf.distribute.has_strategy()
+                           or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
+            self.steps_per_execution = choose_steps_per_execution(
+                callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
+        from tfrbm.fastpath import with_progbar
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
-        cbs = [_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or [])
-        return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
-                           shuffle=False, **kwargs)
+        cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
+        try:
+            return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
+                               shuffle=False, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            from tfrbm.models.rbm import _data_error
+            error = _data_error(exc, "training data", self.rbms[0].visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     def pretrain(self, data, epochs=None, cd_k=None, persistent=None, optimizer=None,
                  learning_rate=None, layer_options=None, sample=None, batch_size=None,
@@ -799,20 +815,73 @@ class DBNModel(keras.Model):
                                                    1.0 / self.n_labels))
             v0 = tf.cast(v0, top.kernel.dtype)
         else:
-            b = tf.broadcast_to(top.visible_bias, (n, top.n_visible))
-            units = top.visible_units
-            v0 = units.sample(units.mean(b), gibbs.fold(seed_t, 1))
+            v0 = self._fantasy_start(n, seed_t)
         return self._sample_fn()(v0, tf.constant(steps), seed_t).numpy()
+
+    # ------------------------------------------------------------------ steps shared with serving
+    def _fantasy_start(self, n, seed):
+        """The top RBM's first chain states: draws of its visible-bias-only model (seed fold 1)."""
+        top = self.rbms[-1]
+        units = top.visible_units
+        b = tf.broadcast_to(top.visible_bias, tf.stack([n, top.n_visible]))
+        return units.sample(units.mean(b), gibbs.fold(seed, 1))
+
+    def _fantasize_down(self, v0, steps, seed):
+        """``steps`` Gibbs steps in the top RBM from ``v0`` (seed fold 2), then a mean-field
+        top-down pass to the data layer: the means of the fantasies."""
+        v_mean, _ = gibbs.run_chain(self.rbms[-1], v0, steps, gibbs.fold(seed, 2))
+        return self._down(v_mean)
 
     def _sample_fn(self):
         fn = getattr(self, "_sample_compiled", None)
         if fn is None:
-            def run(v0, steps, seed):
-                v_mean, _ = gibbs.run_chain(self.rbms[-1], v0, steps, gibbs.fold(seed, 2))
-                return self._down(v_mean)
-            fn = tf.function(run, reduce_retracing=True)
+            fn = tf.function(self._fantasize_down, reduce_retracing=True)
             self._sample_compiled = fn
         return fn
+
+    def serving_endpoints(self):
+        """``features(inputs)`` (top-layer probabilities), ``sample(n_samples, steps, seed)`` and,
+        with label units, ``generate(labels, steps, seed)`` (one class-conditional sample per
+        int32 label id, as :meth:`generate`).
+
+        ``inputs`` must be finite states of the first layer's visible units; ``n_samples`` and
+        ``steps`` >= 1 and label ids in [0, n_labels) (checked in the graph).
+        """
+        from tfrbm import serving
+        serving.require_built(self.built, "DBN")
+        dtype = self.rbms[0].kernel.dtype
+        first_units = self.rbms[0].visible_units
+        if self._n_labels_into(0):
+            first_units = first_units.parts[0][0]
+
+        def features(inputs):
+            x = first_units.check_tensor(inputs, "inputs")
+            return {"features": tf.cast(self.features(tf.cast(x, dtype)), tf.float32)}
+
+        def sample(n_samples, steps, seed):
+            n = serving.check_at_least(n_samples, 1, "n_samples")
+            steps = serving.check_at_least(steps, 1, "steps")
+            return {"visible_mean": tf.cast(
+                self._fantasize_down(self._fantasy_start(n, seed), steps, seed), tf.float32)}
+
+        steps_seed = [serving.spec((), tf.int32, "steps"), serving.spec((2,), tf.int64, "seed")]
+        endpoints = [
+            ("features", features, [serving.spec((None, self.n_visible), tf.float32, "inputs")]),
+            ("sample", sample, [serving.spec((), tf.int32, "n_samples")] + steps_seed)]
+        if self.n_labels:
+            n_labels = self.n_labels
+
+            def generate(labels, steps, seed):
+                steps = serving.check_at_least(steps, 1, "steps")
+                ok = tf.reduce_all((labels >= 0) & (labels < n_labels))
+                check = tf.debugging.Assert(ok, [f"labels must be class ids in [0, {n_labels})"])
+                with tf.control_dependencies([check]):
+                    labels = tf.identity(labels)
+                return {"visible_mean": tf.cast(self.generate_graph(labels, steps, seed),
+                                                tf.float32)}
+            endpoints.append(("generate", generate,
+                              [serving.spec((None,), tf.int32, "labels")] + steps_seed))
+        return serving.Endpoints(self, endpoints)
 
     def generate_graph(self, labels, steps, seed, sample=False):
         """Graph version of :meth:`generate`: int ``labels`` (n,), int ``steps``, seed (2,).

@@ -18,6 +18,8 @@ import numpy as np
 import keras
 from keras import ops
 
+from tfrbm.serving import ServingMixin
+
 __all__ = [
     "LM_CONFIGS", "lm_config",
     "StatefulLSTMModel", "WordLanguageModel", "build_word_lm", "compile_word_lm",
@@ -167,7 +169,7 @@ def choose_next(probs, mode="weighted", previous=None, space_id=None, rng=None):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class StatefulLSTMModel(keras.Model):
+class StatefulLSTMModel(ServingMixin, keras.Model):
     """Embedding -> stacked LSTMs -> dense next-token logits, with states carried across batches.
 
     Args:
@@ -290,10 +292,33 @@ class StatefulLSTMModel(keras.Model):
             @tf.function(input_signature=[tf.TensorSpec([None, None], "int32"),
                                           self._state_signature()])
             def fn(ids, states):
-                logits, new = self.step(ids, states, training=False)
-                return logits[:, -1, :], new
+                return self._last_logits(ids, states)
             self._probs_fn = fn
         return self._probs_fn
+
+    def _last_logits(self, ids, states):
+        """(logits of the token after ``ids``, states after it): the inference step."""
+        logits, new = self.step(ids, states, training=False)
+        return logits[:, -1, :], new
+
+    def serving_endpoints(self):
+        """``next_token(ids) -> log_probabilities``: log p(next | ids) from zero states.
+
+        ``ids`` must lie in [0, vocab_size) with at least one step (checked in the graph).
+        """
+        import tensorflow as tf
+        from tfrbm import serving
+        serving.require_built(self.built, "language model")
+
+        def next_token(ids):
+            ids = serving.check_range(ids, 0, self.vocab_size - 1, "ids")
+            with tf.control_dependencies([tf.debugging.assert_positive(
+                    tf.shape(ids)[1], message="ids need at least one step per row")]):
+                logits, _ = self._last_logits(ids, self.initial_states(tf.shape(ids)[0]))
+            return {"log_probabilities": tf.nn.log_softmax(tf.cast(logits, tf.float32))}
+
+        return serving.Endpoints(self, [
+            ("next_token", next_token, [serving.spec((None, None), tf.int32, "ids")])])
 
     def _state_signature(self):
         import tensorflow as tf

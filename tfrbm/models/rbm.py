@@ -13,8 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import gibbs
+from tfrbm import _compat, gibbs
 from tfrbm.layers import RBMLayer
+from tfrbm.safety import AtomicSaveMixin
+from tfrbm.serving import ServingMixin
 
 __all__ = ["RBMModel"]
 
@@ -26,41 +28,51 @@ _LOG_ODDS_CLIP = 1e-3
 #: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
 AUTO_STEPS_PER_EXECUTION = 32
 
-_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end",
-                "on_test_batch_begin", "on_test_batch_end")
+#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most this many
+#: multiply-adds (well under a second on 2 CPU cores) and at most CHUNK_MAX_STEPS steps (the
+#: loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can be
+#: shown; a run that fits in one chunk is exactly what one call would compute
+CHUNK_MULTIPLY_ADDS = 2 ** 31
+CHUNK_MAX_STEPS = 500
+
+#: CD-k runs k Gibbs steps inside one compiled training step, which Ctrl-C cannot interrupt;
+#: k is capped (beyond a few hundred steps CD-k is a long-chain sampler, use PCD instead)
+MAX_CD_K = 10_000
 
 
-def _hooks_batches(callback):
-    """Whether a Keras callback overrides a per-batch hook (Keras' own History/progress bar excepted)."""
-    if isinstance(callback, (keras.callbacks.History, keras.callbacks.ProgbarLogger)):
-        return False
-    base = keras.callbacks.Callback
-    return any(getattr(type(callback), name, None) is not getattr(base, name)
-               for name in _BATCH_HOOKS)
+def _chunk_steps(n_rows, layer, steps):
+    """Gibbs steps per compiled call: each step costs about 2 * rows * visible * hidden MACs."""
+    per_step = 2 * max(1, n_rows) * max(1, layer.n_visible) * max(1, layer.units)
+    return int(max(1, min(steps, CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
 
 
-def choose_steps_per_execution(model, callbacks):
-    """Apply a model's ``compile(steps_per_execution="auto")`` for one ``fit`` (a new value retraces).
+class _Progress:
+    """Progress of a chunked run: ``progress=True`` prints to stderr (after 2 s, then every 5 s),
+    a callable gets ``(steps_done, steps_total)`` after every chunk, None is silent."""
 
-    :data:`AUTO_STEPS_PER_EXECUTION` steps per graph call, or 1 when a callback hooks single
-    batches or under a tf.distribute strategy (Keras' multi-step loop fails there: a placeholder
-    is left unfed). Models compiled with an integer keep it.
-    """
-    if not getattr(model, "_auto_steps_per_execution", False):
-        return
-    if callbacks is None:
-        callbacks = []
-    elif not isinstance(callbacks, (list, tuple)):
-        callbacks = getattr(callbacks, "callbacks", [callbacks])
-    distributed = (tf.distribute.has_strategy()
-                   or getattr(model.distribute_strategy, "num_replicas_in_sync", 1) > 1)
-    steps = (1 if distributed or any(_hooks_batches(cb) for cb in callbacks)
-             else AUTO_STEPS_PER_EXECUTION)
-    if steps != model.steps_per_execution:
-        model.steps_per_execution = steps
-        model.train_function = None
-        model.test_function = None
-        model.predict_function = None
+    def __init__(self, what, total, progress):
+        import time
+        self.what, self.total, self.progress = what, total, progress
+        self.start = self.last = time.monotonic()
+        self.printed = False
+
+    def update(self, done):
+        if self.progress is None or self.progress is False:
+            return
+        if callable(self.progress):
+            self.progress(done, self.total)
+            return
+        import sys
+        import time
+        now = time.monotonic()
+        if now - self.start < 2.0 or (now - self.last < 5.0 and done < self.total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (self.total - done) / max(rate, 1e-9)
+        print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
+              f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
+        self.printed = True
 
 
 def _check_positive_int(name, value, minimum=1):
@@ -81,8 +93,85 @@ def _check_nonnegative(name, value):
     return value
 
 
+_DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
+
+
+#: real-valued (Gaussian, unit-variance) visible data whose column means or standard deviations
+#: exceed this is "far from standardized": fit warns
+UNSCALED_LIMIT = 5.0
+
+
+def _warn_if_unscaled(sample):
+    """Warn when real-valued training data is far from standardized (it saturates the hiddens).
+
+    Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
+    its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
+    """
+    import warnings
+    mean = np.abs(sample.mean(axis=0)).max()
+    std = sample.std(axis=0).max()
+    if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
+        warnings.warn(
+            f"Gaussian visible units expect standardized data, but the training data has column "
+            f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
+            "unscaled data saturates every hidden unit. Standardize each feature first: "
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            UserWarning, stacklevel=3)
+
+
+def _batch_problem(x, units, batch_number, step):
+    """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
+
+    Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
+    The success path costs one elementwise comparison and one ``reduce_all`` (a pass over the
+    batch, small beside the step's matmuls); only a failing batch computes where the first bad
+    value is, so the error can name the batch, the row, the column and the value.
+    """
+    if units.binary:
+        allowed = (x >= 0) & (x <= 1)            # NaN fails both comparisons
+    else:
+        allowed = tf.math.is_finite(x)
+
+    def fail():
+        bad = tf.logical_not(allowed)
+        first = tf.where(bad)[0]
+        value = tf.cast(tf.gather_nd(x, first), tf.float32)
+        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
+        check = tf.debugging.Assert(False, [_DATA_CHECK_TAG, batch_number, step, first[0],
+                                            first[1], value, n_bad], summarize=8)
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
+
+    return tf.cond(tf.reduce_all(allowed), lambda: tf.identity(x), fail)
+
+
+def _data_error(exc, what, units):
+    """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
+    import re
+
+    from tfrbm.errors import UserError
+    text = str(getattr(exc, "message", exc))
+    if _DATA_CHECK_TAG not in text:
+        return None
+    fields = re.findall(r"\[([^\]]*)\]", text[text.index(_DATA_CHECK_TAG):])
+    try:
+        batch, step, row, col = (int(float(f)) for f in fields[:4])
+        value, n_bad = fields[4], int(float(fields[5]))
+    except (ValueError, IndexError):
+        return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
+    allowed = ("finite values in [0, 1]" if units.binary else "finite values")
+    when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
+    return UserError(
+        f"{what}: {when} has value {value} at row {row}, column {col} ({n_bad} bad value"
+        f"{'s' if n_bad != 1 else ''} in the batch); {units.name} visible units need {allowed}. "
+        "The data is at fault, not the learning rate: drop or fix the rows"
+        + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
+        + "."
+        + (" The weights were not updated with this batch." if step else ""))
+
+
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(keras.Model):
+class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -108,14 +197,30 @@ class RBMModel(keras.Model):
 
     Speed: ``compile(steps_per_execution="auto")`` (the default here) runs
     ``AUTO_STEPS_PER_EXECUTION`` CD steps per call into the compiled graph, falling back to one
-    step per call for a ``fit`` whose callbacks hook single batches or under a tf.distribute
-    strategy; the updates are identical
+    step per call for a ``fit`` whose callbacks need every step (decided from their settings,
+    see :mod:`tfrbm.fastpath`) or under a tf.distribute strategy; the updates are identical
     to ``steps_per_execution=1``. XLA (``jit_compile=True``) is allowed but is slower on CPU and
     draws different random numbers (XLA's stateless RNG differs from TF's kernels).
 
-    Metrics: ``reconstruction_error`` (mean squared error of the one-step reconstruction's
-    probabilities) and ``free_energy`` (mean F(v) of the batch), in the History and ``evaluate``.
+    Metrics: ``loss`` and ``reconstruction_error`` (the same number: the mean squared error of the
+    one-step reconstruction's probabilities, lower is better) and ``free_energy`` (mean F(v) of
+    the batch), in the History and ``evaluate``. ``loss`` is what stock Keras callbacks
+    (``EarlyStopping()``, ``ReduceLROnPlateau()``, ``ModelCheckpoint(save_best_only=True)``)
+    and keras-tuner watch by default (as ``val_loss`` with validation data); it is not what CD
+    minimises (CD follows an approximate log-likelihood gradient), but it falls as the model
+    learns to reproduce its data. With ``monitor_reconstruction=False`` training logs no ``loss``.
+
+    Data checks: arrays are validated in full before ``fit``/``evaluate``; a ``tf.data`` input
+    is checked batch by batch inside the compiled step (``check_batches``, on by default): every
+    value must be finite, and within [0, 1] for Bernoulli/softmax visible units. A bad batch
+    stops ``fit``/``evaluate`` with a :class:`tfrbm.errors.UserError` naming the batch, the
+    training step, the row, the column and the value, before the weights see it. The check
+    costs one comparison and one reduction per batch (measured in benchmarks/RESULTS.md, issue
+    20); under XLA (``jit_compile=True``) the assertion is compiled out.
     """
+
+    #: check each batch inside the compiled train/test step (see "Data checks" above)
+    check_batches = True
 
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
@@ -130,6 +235,11 @@ class RBMModel(keras.Model):
             raise ValueError(f"layer must be an RBMLayer, got {type(layer).__name__}")
         self.layer = layer
         self.cd_k = _check_positive_int("cd_k", cd_k)
+        if self.cd_k > MAX_CD_K:
+            from tfrbm.errors import UserError
+            raise UserError(f"cd_k={self.cd_k:,} is above the cap of {MAX_CD_K:,}: the k Gibbs steps "
+                            "of CD-k run inside one compiled training step that Ctrl-C cannot "
+                            "stop; use persistent=True (PCD) for long-chain statistics")
         self.persistent = bool(persistent)
         self.n_chains = _check_positive_int("n_chains", n_chains)
         if hidden_statistics not in ("probabilities", "states"):
@@ -150,12 +260,25 @@ class RBMModel(keras.Model):
         self.monitor_reconstruction = bool(monitor_reconstruction)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_error")
+        # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
+        # error; both say "lower is better" to Keras' mode="auto". The mean free energy has no
+        # direction: log Z moves as the model learns, so a lower F(v) is not a better model.
+        self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
+        self.reconstruction_tracker = _compat.set_direction(
+            keras.metrics.Mean(name="reconstruction_error"), "down")
         self.free_energy_tracker = keras.metrics.Mean(name="free_energy")
+        self._metric_container = _compat.directed_metrics(
+            [self.loss_tracker, self.reconstruction_tracker, self.free_energy_tracker],
+            name="rbm_metrics")
         self._compiled_fns = {}
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
+        from tfrbm.limits import check_allocation
+        n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
+        # weights, their gradient and an optimizer slot, plus the persistent chains
+        check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
+                         4 * (3 * (n_in * n_hidden + n_in + n_hidden) + self.n_chains * n_in))
         if not self.layer.built:
             self.layer.build(input_shape)
         n_visible = self.layer.n_visible
@@ -166,7 +289,7 @@ class RBMModel(keras.Model):
                 initializer=keras.initializers.Zeros(), shape=(self.n_chains, n_visible),
                 dtype=self.layer.kernel.dtype, trainable=False, synchronization="on_read",
                 aggregation="only_first_replica", name="persistent_chains")
-        self._track_variable(self.persistent_chains)
+        _compat.track_variable(self, self.persistent_chains)
         # 1.0 once the data-dependent initialisation (visible biases, chains) has run
         self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros",
                                            trainable=False)
@@ -182,7 +305,21 @@ class RBMModel(keras.Model):
 
     @property
     def metrics(self):
-        return [self.reconstruction_tracker, self.free_energy_tracker]
+        # one container, so that Keras' monitoring callbacks see each metric's direction
+        return [self._metric_container]
+
+    def _log_values(self, recon_error, free_energy):
+        """Update the trackers; ``loss`` is the reconstruction error (omitted when it is not
+        monitored, rather than logged as NaN, which TerminateOnNaN would stop on)."""
+        self.reconstruction_tracker.update_state(recon_error)
+        self.free_energy_tracker.update_state(free_energy)
+        logs = {}
+        if self.monitor_reconstruction:
+            self.loss_tracker.update_state(recon_error)
+            logs["loss"] = self.loss_tracker.result()
+        logs["reconstruction_error"] = self.reconstruction_tracker.result()
+        logs["free_energy"] = self.free_energy_tracker.result()
+        return logs
 
     # ------------------------------------------------------------------ input checks
     def _check_visible(self, v, name="v"):
@@ -227,6 +364,8 @@ class RBMModel(keras.Model):
         Runs once (the ``initialized`` flag is saved with the model), on the first ``fit``.
         """
         sample = self._check_visible(self._first_batches(x), name="training data")
+        if not self.layer.visible_units.binary:
+            _warn_if_unscaled(sample)
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, sample.shape[-1]))
@@ -257,6 +396,12 @@ class RBMModel(keras.Model):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
         if x is None:
             raise ValueError("fit needs training data x (a numpy array or a tf.data.Dataset)")
+        for name in ("sample_weight", "class_weight"):
+            if kwargs.get(name) is not None:
+                from tfrbm.errors import UserError
+                raise UserError(
+                    f"RBMModel.fit does not support {name}: the CD statistics are unweighted "
+                    "means over the batch. To weight examples, repeat or subsample rows.")
         if not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="training data")
         else:
@@ -275,29 +420,52 @@ class RBMModel(keras.Model):
         from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(kwargs.get("callbacks"))
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))  # counts real steps
         validation_data = kwargs.get("validation_data")
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
-        return super().fit(x, y, **kwargs)
+        try:
+            return super().fit(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "training data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
         autotuner off, which keeps CPU epochs from slowing down 1.8x at random, see its docstring),
         batched with ``batch_size`` (Keras's default 32) and reshuffled each epoch when ``shuffle``.
-        With the seed of the model the order of a fit's epochs is reproducible. Arguments only Keras's
-        array adapter understands (y, sample_weight, validation_split, steps_per_epoch) keep
-        Keras's path."""
+
+        Each epoch's order is a function of (seed, epoch number) (an :class:`EpochCounter`
+        callback tells the pipeline which epoch ``fit`` is in), so a fit resumed at epoch e by
+        Keras's ``BackupAndRestore`` or :class:`tfrbm.resume.TrainingBackup` sees the same
+        orders as the uninterrupted run, with the default ``shuffle=True``. The seed is the
+        model's (or, without one, a draw from numpy's global generator, reproducible under
+        ``keras.utils.set_random_seed``). Arguments only Keras's array adapter understands (y,
+        sample_weight, validation_split, steps_per_epoch) keep Keras's path."""
         if (y is not None or kwargs.get("sample_weight") is not None
                 or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
             return x, kwargs
         from tfrbm.data.pipeline import make_dataset
+        from tfrbm.resume import EpochCounter
         kwargs = dict(kwargs)
         batch_size = kwargs.pop("batch_size", None) or 32
         shuffle = bool(kwargs.pop("shuffle", True))
         seed = None if self.seed is None else int(self.seed) + 104729
         kwargs["shuffle"] = False
-        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False), kwargs
+        callbacks = kwargs.get("callbacks")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            # a CallbackList: keep the per-pass reshuffle (no epoch number to key on)
+            return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                cache=False), kwargs
+        counter = EpochCounter()
+        kwargs["callbacks"] = list(callbacks or []) + [counter]
+        return make_dataset(x, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=False,
+                            epoch=counter.variable), kwargs
 
     # ------------------------------------------------------------------ compile / speed
     def compile(self, *args, steps_per_execution="auto", **kwargs):
@@ -315,8 +483,9 @@ class RBMModel(keras.Model):
         super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
                         **kwargs)
         self._auto_steps_per_execution = auto
-        if auto and getattr(self, "_compile_config", None) is not None:
-            self._compile_config.config["steps_per_execution"] = "auto"
+        if auto:
+            _compat.set_compile_config_value(self, "steps_per_execution", "auto")
+        _compat.install_multi_worker_fixes(self.distribute_strategy)
 
     def compile_from_config(self, config):
         """Re-compile from a saved compile config (needed because ``compile`` is overridden)."""
@@ -327,12 +496,36 @@ class RBMModel(keras.Model):
 
     def _choose_steps_per_execution(self, callbacks):
         """Apply the "auto" steps_per_execution for this fit (a new value retraces)."""
-        choose_steps_per_execution(self, callbacks)
+        if not getattr(self, "_auto_steps_per_execution", False):
+            return
+        from tfrbm.fastpath import choose_steps_per_execution
+        distributed = (tf.distribute.has_strategy()
+                       or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
+        steps = choose_steps_per_execution(callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
+        if steps != self.steps_per_execution:
+            self.steps_per_execution = steps
+            self.train_function = None
+            self.test_function = None
+            self.predict_function = None
 
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="evaluation data")
-        return super().evaluate(x, y, **kwargs)
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        try:
+            return super().evaluate(x, y, **kwargs)
+        except tf.errors.InvalidArgumentError as exc:
+            error = _data_error(exc, "evaluation data", self.layer.visible_units)
+            if error is None:
+                raise
+            raise error from None
+
+    def predict(self, x, **kwargs):
+        """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
+        from tfrbm.fastpath import with_progbar
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        return super().predict(x, **kwargs)
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
@@ -388,8 +581,20 @@ class RBMModel(keras.Model):
                                      - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
 
+    def _checked(self, x, step=None):
+        if not self.check_batches:
+            return x
+        batch_number = tf.cast(self.free_energy_tracker.count, tf.int64) + 1
+        step = tf.constant(0, tf.int64) if step is None else tf.cast(step, tf.int64) + 1
+        return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
+
     def train_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:   # a dataset yielding (x, y, w): refuse rather than ignore
+            from tfrbm.errors import UserError
+            raise UserError("RBMModel does not support sample weights: the CD statistics are "
+                            "unweighted means over the batch; drop the weights from the data set")
+        x = self._checked(x, self.optimizer.iterations)
         seed = self.seed_generator.next()
         ctx = tf.distribute.get_replica_context()
         n_replicas = 1 if ctx is None else ctx.num_replicas_in_sync
@@ -404,17 +609,19 @@ class RBMModel(keras.Model):
         # (mixed precision) divides the scale back out (a no-op for every other optimizer)
         grads = [self.optimizer.scale_loss(g) for g in grads]
         self.optimizer.apply(grads, [layer.kernel, layer.visible_bias, layer.hidden_bias])
-        self.reconstruction_tracker.update_state(recon_error)
-        self.free_energy_tracker.update_state(free_energy)
-        return {m.name: m.result() for m in self.metrics}
+        return self._log_values(recon_error, free_energy)
 
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        v = tf.cast(x, self.layer.kernel.dtype)
+        v = tf.cast(self._checked(x), self.layer.kernel.dtype)
         recon = self.layer.visible_probs(self.layer.hidden_probs(v))
-        self.reconstruction_tracker.update_state(tf.reduce_mean(tf.square(v - recon)))
+        error = tf.reduce_mean(tf.square(v - recon))
+        self.reconstruction_tracker.update_state(error)
         self.free_energy_tracker.update_state(tf.reduce_mean(self.layer.free_energy(v)))
-        return {m.name: m.result() for m in self.metrics}
+        self.loss_tracker.update_state(error)
+        return {"loss": self.loss_tracker.result(),
+                "reconstruction_error": self.reconstruction_tracker.result(),
+                "free_energy": self.free_energy_tracker.result()}
 
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
@@ -468,56 +675,91 @@ class RBMModel(keras.Model):
         v = self._check_visible(v)
         self._ensure_built_for(v)
         if not sample:
-            return self._fn("reconstruct", lambda v: self.layer.visible_probs(
-                self.layer.hidden_probs(v)))(v).numpy()
+            return self._fn("reconstruct", self._reconstruct_means)(v).numpy()
 
         def one_step(v, s):
             _, h = self.layer.sample_hidden(v, gibbs.fold(s, 0))
             return self.layer.sample_visible(h, gibbs.fold(s, 1))[1]
         return self._fn("reconstruct_sample", one_step)(v, self._seed(seed)).numpy()
 
-    def gibbs(self, v, steps, sample=True, seed=None):
-        """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``)."""
+    def _chain_in_chunks(self, v0, steps, seed_t, what, progress, trace=None):
+        """``gibbs.run_chain`` for ``steps`` steps, run as compiled chunks of bounded cost.
+
+        Chunk 0 uses ``seed_t`` itself (so a run of one chunk equals one ``run_chain`` call);
+        chunk c > 0 continues from the previous chunk's sampled states with ``fold(seed_t, c)``.
+        Python regains control between chunks, so Ctrl-C (KeyboardInterrupt) stops the run.
+        """
+        chunk = _chunk_steps(int(v0.shape[0]), self.layer, steps)
+        if trace:
+            fn = self._fn(f"daydream_trace_{trace}", lambda v, n, s: gibbs.run_chain(
+                self.layer, v, n, s, trace=trace))
+        else:
+            fn = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))
+        meter = _Progress(what, steps, progress)
+        v_out, traces, done, c = v0, [], 0, 0
+        while done < steps:
+            n = min(chunk, steps - done)
+            out = fn(v_out, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+            v_mean, v_out = out[0], out[1]
+            if trace:
+                traces.append(out[2].numpy())
+            done, c = done + n, c + 1
+            meter.update(done)
+        if trace:
+            return v_mean, v_out, np.concatenate(traces, axis=0)
+        return v_mean, v_out
+
+    def gibbs(self, v, steps, sample=True, seed=None, progress=None):
+        """Run ``steps`` Gibbs steps from ``v``; the final states (or means with ``sample=False``).
+
+        Long runs go in compiled chunks (see :data:`CHUNK_MULTIPLY_ADDS`): Ctrl-C stops them and
+        ``progress`` (True: stderr; or a callable(done, total)) reports on them.
+        """
         steps = _check_positive_int("steps", steps)
         v = self._check_visible(v)
         self._ensure_built_for(v)
-        v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
-            v, tf.constant(steps), self._seed(seed))
+        v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self._seed(seed), "gibbs",
+                                              progress)
         return (v_out if sample else v_mean).numpy()
 
-    def daydream(self, n_samples, steps=1000, trace=False, sample=False, seed=None, init=None):
+    def daydream(self, n_samples, steps=1000, trace=False, sample=False, seed=None, init=None,
+                 progress=None):
         """Samples from the model: ``n_samples`` chains run ``steps`` steps from random visibles.
 
         Returns the final visible means (states if ``sample``), shape (n_samples, n_visible);
         with ``trace=True`` returns (final, trace) where trace has shape (steps, n_samples, n_visible)
         and holds each step's means (each step's sampled states if ``sample``).
         Chains start from ``init`` rows if given, else from samples of the visible-bias-only model.
+        Memory is checked before anything is allocated; long runs go in compiled chunks that
+        Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
+        from tfrbm.limits import check_allocation
         n_samples = _check_positive_int("n_samples", n_samples)
         steps = _check_positive_int("steps", steps)
         self._require_built()
+        check_allocation("daydream chains", 4 * n_samples * (self.layer.n_visible + self.layer.units))
+        if trace:
+            check_allocation("daydream trace (steps x samples x visible units)",
+                             4 * steps * n_samples * self.layer.n_visible)
         seed_t = self._seed(seed)
-        units = self.layer.visible_units
         if init is None:
-            b = tf.broadcast_to(self.layer.visible_bias, (n_samples, self.layer.n_visible))
-            v0 = units.sample(units.mean(b), gibbs.fold(seed_t, 7))
+            v0 = self._fantasy_start(n_samples, seed_t)
         else:
             v0 = tf.constant(self._check_visible(init, name="init"))
         if trace:
             kind = "sample" if sample else "mean"
-            v_mean, v_out, tr = self._fn(
-                f"daydream_trace_{kind}", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s, trace=kind))(
-                v0, tf.constant(steps), seed_t)
-            return (v_out if sample else v_mean).numpy(), tr.numpy()
-        v_mean, v_out = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))(
-            v0, tf.constant(steps), seed_t)
+            v_mean, v_out, tr = self._chain_in_chunks(v0, steps, seed_t, "daydream", progress,
+                                                      trace=kind)
+            return (v_out if sample else v_mean).numpy(), tr
+        v_mean, v_out = self._chain_in_chunks(v0, steps, seed_t, "daydream", progress)
         return (v_out if sample else v_mean).numpy()
 
-    def inpaint(self, v, mask, steps=100, sample=False, seed=None):
+    def inpaint(self, v, mask, steps=100, sample=False, seed=None, progress=None):
         """Recall missing units: clamped Gibbs sampling with ``mask`` = 1 where ``v`` is known.
 
         Returns ``v`` with its unknown entries replaced by the last step's conditional means (or
-        sampled states with ``sample=True``).
+        sampled states with ``sample=True``). Long runs go in compiled chunks (Ctrl-C stops
+        them; ``progress`` as in :meth:`daydream`); a run of one chunk equals one call.
         """
         steps = _check_positive_int("steps", steps)
         v = self._check_visible(v)
@@ -529,8 +771,16 @@ class RBMModel(keras.Model):
         if not np.isin(mask, (0, 1)).all():
             raise ValueError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
-        v_mean, v_out = self._fn("inpaint", lambda v, m, n, s: gibbs.clamped_chain(self.layer, v, m, n, s))(
-            v, mask, tf.constant(steps), self._seed(seed))
+        fn = self._fn("inpaint", self._inpaint_chain)
+        seed_t = self._seed(seed)
+        chunk = _chunk_steps(len(v), self.layer, steps)
+        meter = _Progress("inpaint", steps, progress)
+        v_out, done, c = tf.constant(v), 0, 0
+        while done < steps:
+            n = min(chunk, steps - done)
+            v_mean, v_out = fn(v_out, mask, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+            done, c = done + n, c + 1
+            meter.update(done)
         return (v_out if sample else v_mean).numpy()
 
     def free_energy(self, v):
@@ -562,16 +812,90 @@ class RBMModel(keras.Model):
         raise ValueError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
-        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``."""
+        """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``.
+
+        ``method="sandwich"`` returns a :class:`tfrbm.likelihood.SandwichResult` instead of a
+        float: the RAISE lower and AIS upper estimates with their spreads and AIS diagnostics
+        (keyword arguments as :func:`tfrbm.likelihood.sandwich_log_likelihood`).
+        """
+        if method == "sandwich":
+            from tfrbm import likelihood
+            self._require_built()
+            v = self._check_visible(v)
+            if ("base_data" not in kwargs and "base_biases" not in kwargs
+                    and float(self.initialized.numpy()) > 0):
+                kwargs["base_biases"] = self.base_rate_bias.numpy()
+            return likelihood.sandwich_log_likelihood(self.layer, v, **kwargs)
         log_z = self.log_partition(method=method, **kwargs)
         if isinstance(log_z, tuple):
             log_z = log_z[0]
         return float(np.mean(-self.free_energy(v).astype(np.float64)) - float(log_z))
 
-    def export(self, filepath, format="tf_saved_model", **kwargs):
-        """Write a SavedModel with named signatures (see :func:`tfrbm.export.export_model`)."""
-        from tfrbm import export
-        return export.export_model(self, filepath, format=format, **kwargs)
+    # ------------------------------------------------------------------ steps shared with serving
+    def _reconstruct_means(self, v):
+        """E[v | p(h | v)]: the mean-field reconstruction (``reconstruct`` and its signature)."""
+        return self.layer.visible_probs(self.layer.hidden_probs(v))
+
+    def _fantasy_start(self, n_samples, seed):
+        """Chains' first states: ``n_samples`` draws of the visible-bias-only model (seed fold 7)."""
+        units = self.layer.visible_units
+        b = tf.broadcast_to(self.layer.visible_bias, tf.stack([n_samples, self.layer.n_visible]))
+        return units.sample(units.mean(b), gibbs.fold(seed, 7))
+
+    def _fantasize(self, n_samples, steps, seed):
+        """(means, states) after ``steps`` Gibbs steps from :meth:`_fantasy_start` (``daydream``)."""
+        return gibbs.run_chain(self.layer, self._fantasy_start(n_samples, seed), steps, seed)
+
+    def _inpaint_chain(self, v, mask, steps, seed):
+        """(means, states) of clamped Gibbs sampling: ``mask`` = 1 keeps ``v`` (``inpaint``)."""
+        return gibbs.clamped_chain(self.layer, v, mask, steps, seed)
+
+    def serving_endpoints(self):
+        """The RBM's SavedModel signatures (see :mod:`tfrbm.export`), validated in the graph.
+
+        ``visible`` must be finite and a state of the visible units (Bernoulli/softmax in
+        [0, 1]); ``mask`` only 0 and 1 and the shape of ``visible``; ``n_samples``, ``steps`` >= 1.
+        """
+        from tfrbm import serving
+        serving.require_built(self.built, "RBM")
+        layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
+        visible = serving.spec((None, n_vis), tf.float32, "visible")
+        mask = serving.spec((None, n_vis), tf.float32, "mask")
+        steps = serving.spec((), tf.int32, "steps")
+        seed = serving.spec((2,), tf.int64, "seed")
+        n_samples = serving.spec((), tf.int32, "n_samples")
+
+        def checked(v):
+            return tf.cast(layer.visible_units.check_tensor(v, "visible"), dtype)
+
+        def hidden_probabilities(visible):
+            return {"hidden_probabilities": layer.hidden_probs(checked(visible))}
+
+        def reconstruct(visible):
+            return {"reconstruction": self._reconstruct_means(checked(visible))}
+
+        def free_energy(visible):
+            return {"free_energy": layer.free_energy(checked(visible))}
+
+        def sample(n_samples, steps, seed):
+            v_mean, v = self._fantasize(serving.check_at_least(n_samples, 1, "n_samples"),
+                                        serving.check_at_least(steps, 1, "steps"), seed)
+            return {"visible_mean": v_mean, "visible_sample": v}
+
+        def inpaint(visible, mask, steps, seed):
+            mask = serving.check_binary(mask, "mask")
+            with tf.control_dependencies([tf.debugging.assert_equal(
+                    tf.shape(mask), tf.shape(visible), message="mask must have visible's shape")]):
+                v_mean, v = self._inpaint_chain(checked(visible), tf.cast(mask, dtype),
+                                                serving.check_at_least(steps, 1, "steps"), seed)
+            return {"visible_mean": v_mean, "visible_sample": v}
+
+        return serving.Endpoints(self, [
+            ("hidden_probabilities", hidden_probabilities, [visible]),
+            ("reconstruct", reconstruct, [visible]),
+            ("free_energy", free_energy, [visible]),
+            ("sample", sample, [n_samples, steps, seed]),
+            ("inpaint", inpaint, [visible, mask, steps, seed])])
 
     # ------------------------------------------------------------------ serialisation
     def save_own_variables(self, store):

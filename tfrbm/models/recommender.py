@@ -383,6 +383,17 @@ class RBMRecommender(RatingModel):
         x, seen = self._user_inputs(user)
         return self._scores_from_inputs(x)[0], seen
 
+    # ---- serving -------------------------------------------------------------------------
+    def serving_endpoints(self):
+        """The network's ``recommend`` signature, with this estimator's movie ids."""
+        self._check_built()
+        return self.network.serving_endpoints(movie_ids=self.movie_ids)
+
+    def export(self, filepath, version=None, overwrite=False):
+        """Write a versioned SavedModel (see :func:`tfrbm.export.export_model`)."""
+        from tfrbm import export
+        return export.export_model(self, filepath, version=version, overwrite=overwrite)
+
     # ---- saving --------------------------------------------------------------------------
     def save(self, path):
         """Write a ``.keras`` archive (the suffix is added when missing): the RecommenderNetwork's

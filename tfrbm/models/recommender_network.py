@@ -21,13 +21,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.serving import ServingMixin
+
 __all__ = ["RecommenderNetwork"]
 
 _METADATA_FILE = "recommender_metadata.npz"
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RecommenderNetwork(keras.Model):
+class RecommenderNetwork(ServingMixin, keras.Model):
     """Softmax-visible RBM for collaborative filtering, as a Keras model.
 
     Args:
@@ -112,6 +114,30 @@ class RecommenderNetwork(keras.Model):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n_movies)
+
+    def serving_endpoints(self, movie_ids=None):
+        """``recommend(ratings) -> scores, probabilities, movie_ids`` for (B, M) ratings.
+
+        ``ratings`` must be whole numbers in 0..K (0 = unrated), checked in the graph.
+        ``movie_ids`` default to the metadata's (or 1..M).
+        """
+        from tfrbm import serving
+        if movie_ids is None:
+            movie_ids = self.metadata.get("movie_ids", np.arange(1, self.n_movies + 1))
+        movie_ids = tf.constant(np.asarray(movie_ids, np.int64))
+        levels = tf.range(1, self.n_levels + 1, dtype=tf.float32)
+
+        def recommend(ratings):
+            ratings = serving.check_range(ratings, 0, self.n_levels, "ratings")
+            with tf.control_dependencies([tf.debugging.assert_equal(
+                    ratings, tf.round(ratings), message="ratings must be whole numbers")]):
+                probs = self.level_probabilities(ratings)
+            return {"scores": tf.linalg.matvec(probs, levels), "probabilities": probs,
+                    "movie_ids": tf.identity(movie_ids)}
+
+        return serving.Endpoints(self, [
+            ("recommend", recommend,
+             [serving.spec((None, self.n_movies), tf.float32, "ratings")])])
 
     # ---- the estimator's bookkeeping, saved beside the weights -----------------------------
     def save_assets(self, dir_path):
