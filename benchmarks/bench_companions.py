@@ -22,7 +22,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from tfrbm.commands import companions  # noqa: E402
+from tfrbm.course import training  # noqa: E402
 
 GOALS = {"cnn": ("test_accuracy", ">=", 0.992), "seqcnn": ("test_accuracy", ">=", 0.98),
          "lm:small": ("test_perplexity", "<=", 115.0), "lm:medium": ("test_perplexity", "<=", 83.0)}
@@ -46,15 +46,15 @@ def main(argv=None):
         plot = None if not args.plots else str(pathlib.Path(args.plots) / "cnn_conv1.png")
         if plot:
             pathlib.Path(args.plots).mkdir(parents=True, exist_ok=True)
-        result = companions.run_cnn(epochs=args.epochs or 15, plot=plot, **common)
+        result = training.train_cnn(epochs=args.epochs or 15, plot=plot, **common)
     elif args.model == "seqcnn":
-        result = companions.run_seqcnn(epochs=args.epochs or 10, **common)
+        result = training.train_sequence_classifier(epochs=args.epochs or 10, **common)
     elif args.model == "ae":
-        result = companions.run_ae(args.kind, epochs=args.epochs or 20, plots=args.plots, **common)
+        result = training.train_autoencoder(args.kind, epochs=args.epochs or 20, plots=args.plots, **common)
     elif args.model == "lm":
-        result = companions.run_lm(args.config, epochs=args.epochs, **common)
+        result = training.train_word_lm(args.config, epochs=args.epochs, **common)
     else:
-        result = companions.run_char(epochs=args.epochs or 5, **common)
+        result = training.train_char_lm(epochs=args.epochs or 5, **common)
     result["model"] = args.model
     result["total_seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = "python benchmarks/bench_companions.py " + " ".join(sys.argv[1:] if argv is None else argv)

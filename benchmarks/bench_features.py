@@ -58,7 +58,6 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
 
-    import numpy as np
 
     from tfrbm.data.images import load_mnist
     x_train, y_train = load_mnist("train", data_dir=args.data_dir)

@@ -161,10 +161,10 @@ def test_hidden_rows_of_the_wrong_width(fitted):
 def _invalid_constructions():
     from tfrbm.layers import RBMLayer
     from tfrbm.models.dbn import DBNModel
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     from tfrbm.models.rbm import RBMModel
     return [
-        (lambda: RBMModel(RBMLayer(3), cd_k=0), "cd_k must be an integer >= 1"),
+        (lambda: RBMModel(RBMLayer(3), cd_k=0), "cd_k must be a positive integer"),
         (lambda: RBMModel(RBMLayer(3), cd_k=-2), "cd_k"),
         (lambda: RBMModel(RBMLayer(3), cd_k=1.5), "cd_k"),
         (lambda: RBMModel(RBMLayer(3), n_chains=0), "n_chains"),
@@ -182,9 +182,9 @@ def _invalid_constructions():
     ]
 
 
-@pytest.mark.parametrize("index", range(15))
-def test_invalid_hyperparameters(index):
-    make, problem = _invalid_constructions()[index]
+@pytest.mark.parametrize("make, problem", _invalid_constructions(),
+                         ids=[p for _, p in _invalid_constructions()])
+def test_invalid_hyperparameters(make, problem):
     with pytest.raises(ValueError, match=problem):
         make()
 
@@ -220,7 +220,6 @@ def test_rbm_fit_rejects_non_positive_learning_rate(rate):
 # ------------------------------------------------------------------------------- CLI
 def _cli_cases(root):
     """(name, argv, stdin file or None, text the error must contain)."""
-    import keras
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
     model = RBMModel(RBMLayer(3), seed=0)
@@ -243,9 +242,9 @@ def _cli_cases(root):
         ("idx", ["train", "--data", "mnist", "--data-dir", str(root / "data")], "truncated"),
         ("movielens", ["recommender", "train", "--data-dir", str(root / "data"), "--epochs", "1"],
          "line 2: expected 4"),
-        ("k0", ["train", "--cd-k", "0"], "cd-k must be positive"),
-        ("units0", ["init", str(root / "new.keras"), "6", "0"], "n_hidden must be positive"),
-        ("lr", ["init", str(root / "new.keras"), "6", "3", "-0.5"], "learning_rate must be positive"),
+        ("k0", ["train", "--cd-k", "0"], "--cd-k: must be an integer >= 1"),
+        ("units0", ["init", str(root / "new.keras"), "6", "0"], "n_hidden: must be an integer >= 1"),
+        ("lr", ["init", str(root / "new.keras"), "6", "3", "-0.5"], "learning_rate: must be a number > 0"),
         ("nonbinary", ["run-visible", m, "--input", str(root / "nonbinary.txt")], "Bernoulli"),
         ("shape", ["run-visible", m, "--input", str(root / "narrow.txt")], "expected 6 features"),
         ("empty", ["run-visible", m, "--input", str(root / "empty.txt")], "no rows"),

@@ -6,13 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from tfrbm.models import autoencoders as ae
-from tfrbm.models.char import BitsPerCharacter, CharLanguageModel, build_char_model
-from tfrbm.models.cnn import build_cnn, conv1_filters, feature_maps, plot_conv1
-from tfrbm.models.language import (Perplexity, ResetStatesCallback, StepDecaySchedule,
+from tfrbm.course import autoencoders as ae
+from tfrbm.course.char import BitsPerCharacter, CharLanguageModel, build_char_model
+from tfrbm.course.cnn import build_cnn, conv1_filters, feature_maps, plot_conv1
+from tfrbm.course.language import (Perplexity, ResetStatesCallback, StepDecaySchedule,
                                    SummedSequenceLoss, WordLanguageModel, build_word_lm,
                                    choose_next, compile_word_lm, evaluate_perplexity, lm_config)
-from tfrbm.models.sequence import build_sequence_classifier
+from tfrbm.course.sequence import build_sequence_classifier
 
 
 def tiny_lm(vocab=11, batch=2, **kw):
@@ -210,7 +210,7 @@ def test_cnn_has_the_course_architecture(tmp_path):
 
 def test_cnn_learns_a_slice_of_mnist(mnist_slice, tmp_path):
     from tfrbm.data.pipeline import make_dataset
-    from tfrbm.models.cnn import compile_classifier
+    from tfrbm.course.cnn import compile_classifier
     x, y, xt, yt = mnist_slice
     model = compile_classifier(build_cnn(), learning_rate=1e-3)
     model.fit(make_dataset(x[:2000], y[:2000], batch_size=50, seed=0), epochs=1, shuffle=False,
@@ -223,7 +223,7 @@ def test_cnn_learns_a_slice_of_mnist(mnist_slice, tmp_path):
 
 
 def test_sequence_lstm_reads_rows(mnist_slice):
-    from tfrbm.models.cnn import compile_classifier
+    from tfrbm.course.cnn import compile_classifier
     model = build_sequence_classifier()
     assert model.count_params() == 4 * (128 * (28 + 128) + 128) + 129 * 10
     x, y, xt, yt = mnist_slice
@@ -313,7 +313,8 @@ def test_cli_image_commands(data_dir, capsys, tmp_path):
                             "--json"], capsys)
     assert code == 2 and "--limit" in err
     code, _, err = run_cli(["cnn", "train", "--data-dir", str(data_dir), "--limit", "100",
-                            "--epochs", "1", "--quiet", "--output", str(tmp_path / "m.h5")], capsys)
+                            "--epochs", "1", "--quiet", "--model-file", str(tmp_path / "m.h5")],
+                           capsys)
     assert code == 2 and ".keras" in err
 
 

@@ -115,8 +115,17 @@ def test_sample_runs_gibbs_in_the_top_rbm_then_down(trained):
     s1 = dbn.sample(6, steps=20, seed=3)
     s2 = dbn.sample(6, steps=20, seed=3)
     assert s1.shape == (6, 64)
-    assert np.all((s1 >= 0) & (s1 <= 1))
     np.testing.assert_array_equal(s1, s2)
+    # the documented algorithm, step by step: base-rate start in the top RBM, 20 Gibbs steps
+    # there, then the mean-field top-down pass through the lower layers
+    from tfrbm import gibbs
+    seed = tf.constant([3, 0], tf.int64)
+    top = dbn.rbms[-1]
+    v0 = gibbs.base_rate_samples(top.visible_units, top.visible_bias, 6, gibbs.fold(seed, 1))
+    x, _ = gibbs.run_chain(top, v0, 20, gibbs.fold(seed, 2))
+    for layer in reversed(dbn.rbms[:-1]):
+        x = layer.visible_probs(x)
+    np.testing.assert_allclose(s1, x.numpy(), rtol=1e-5, atol=1e-6)
     assert not np.allclose(s1, dbn.sample(6, steps=20, seed=4))
 
 

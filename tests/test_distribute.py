@@ -76,7 +76,7 @@ out["weights_in_sync"] = bool(np.array_equal(kernels[0], kernels[1]))
 
 # 3. a DBN and a companion model train under the strategy
 from tfrbm.models.dbn import DBNModel
-from tfrbm.models.sequence import build_sequence_classifier
+from tfrbm.course.sequence import build_sequence_classifier
 with strategy.scope():
     dbn = DBNModel([RBMLayer(6), RBMLayer(3)], seed=0)
     dbn.pretrain(X, epochs=1, batch_size=16, verbose=0)
@@ -120,7 +120,7 @@ history = rbm.fit(X, batch_size=32, epochs=2, shuffle=False, verbose=0)
 kernel = rbm.layer.kernel.numpy()
 
 from tfrbm.models.dbn import DBNModel
-from tfrbm.models.sequence import build_sequence_classifier
+from tfrbm.course.sequence import build_sequence_classifier
 with strategy.scope():
     dbn = DBNModel([RBMLayer(6), RBMLayer(3)], seed=0)
     dbn.pretrain(X, epochs=1, batch_size=16, verbose=0)

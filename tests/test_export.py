@@ -110,7 +110,7 @@ def exported(tmp_path_factory):
     cases["recommend"] = (path, "recommend", {"ratings": ratings},
                           {"scores": rec.score_users(users)})
 
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     lm = StatefulLSTMModel(vocab_size=9, hidden_sizes=(8, 6), embedding_dim=5, batch_size=2)
     lm.build((2, 4))
     path = export.export_named(lm, "lm", base=tmp / "saved_models")

@@ -199,7 +199,7 @@ def test_rbm_signatures_refuse_what_the_python_api_refuses(tmp_path, rbm):
 
 def test_other_models_signatures_validate_inputs(tmp_path):
     from tfrbm.models.dbn import DBNModel
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     from tfrbm.models.recommender_network import RecommenderNetwork
     dbn = DBNModel([RBMLayer(3), RBMLayer(2)], seed=0)
     dbn.build((None, 6))
@@ -238,3 +238,23 @@ def test_every_model_exports_through_its_own_endpoints(tmp_path, rbm):
     source = pathlib.Path(export.__file__).read_text()
     for name in ("__mro__", "__name__", "tfrbm.models"):
         assert name not in source, f"export.py dispatches on classes ({name})"
+
+
+def test_served_chains_equal_the_chunked_python_verbs(tmp_path, rbm, monkeypatch):
+    """daydream/inpaint run long chains in chunks (Ctrl-C); the signatures use the same chunks
+    and chunk seeds, so they agree for any number of steps, not only for one chunk."""
+    from tfrbm.models import rbm as rbm_module
+    monkeypatch.setattr(rbm_module, "CHUNK_MAX_STEPS", 3)     # 10 steps = 4 chunks
+    sigs = tf.saved_model.load(str(export.export_model(rbm, tmp_path / "rbm"))).signatures
+    seed = tf.constant([5, 0], tf.int64)
+    out = sigs["sample"](n_samples=tf.constant(4), steps=tf.constant(10), seed=seed)
+    np.testing.assert_allclose(out["visible_mean"].numpy(), rbm.daydream(4, steps=10, seed=5),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out["visible_sample"].numpy(),
+                                  rbm.daydream(4, steps=10, seed=5, sample=True))
+    v = (np.random.default_rng(1).random((3, 8)) < 0.5).astype("float32")
+    mask = np.tile((np.arange(8) < 5).astype("float32"), (3, 1))
+    out = sigs["inpaint"](visible=tf.constant(v), mask=tf.constant(mask), steps=tf.constant(10),
+                          seed=seed)
+    np.testing.assert_array_equal(out["visible_sample"].numpy(),
+                                  rbm.inpaint(v, mask, steps=10, seed=5, sample=True))

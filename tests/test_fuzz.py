@@ -2,7 +2,6 @@
 import math
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +9,7 @@ from tfrbm.data import text
 from tfrbm.data.images import IDXFormatError, read_idx, write_idx
 from tfrbm.data.pipeline import check_array
 from tfrbm.data.ratings import RatingsFormatError, read_ratings_file
+from tfrbm.errors import UserError
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True,  # reproducible in CI
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -52,9 +52,12 @@ def test_read_idx_damaged_valid_files(tmp_path, shape, dtype, cut, flip, value):
         out = read_idx(path)
     except IDXFormatError:
         return
-    # a read that succeeds must be self-consistent: the header's shape and the data agree
-    assert out.size == int(np.prod(out.shape))
+    # a read that succeeds returns the file's payload: the original shape, and exactly the bytes
+    # after the header (a flipped data byte shows up, nothing is dropped, padded or reordered)
     assert len(damaged) == len(raw)    # a shortened file is never accepted
+    assert out.shape == arr.shape
+    header = 4 + 4 * arr.ndim
+    assert out.astype(out.dtype.newbyteorder(">")).tobytes() == bytes(damaged[header:])
 
 
 @FAST
@@ -109,9 +112,17 @@ def test_check_array(rows, cols, fill, ndim, bernoulli):
     shape = (rows, cols, 2)[:ndim]
     x = np.full(shape, fill, dtype=np.float32)
     try:
-        out = check_array(x, n_features=None, bernoulli=bernoulli)
-    except ValueError as exc:
-        assert str(exc)
+        out = check_array(x, name="fuzzed", n_features=None, bernoulli=bernoulli)
+    except UserError as exc:
+        # the error names the data and the problem that the input really has
+        message = str(exc)
+        assert message.startswith("fuzzed")
+        if x.size == 0 or ndim != 2:
+            assert "empty" in message or "2-D" in message, message
+        elif not math.isfinite(fill):
+            assert "NaN or Inf" in message, message
+        else:
+            assert bernoulli and not 0 <= fill <= 1 and "outside [0, 1]" in message, message
         return
     assert out.ndim == 2 and out.size > 0 and np.isfinite(out).all()
     if bernoulli:
@@ -129,11 +140,17 @@ def test_rbm_constructor_arguments(units, cd_k, n_chains):
     from tfrbm.models.rbm import RBMModel
     try:
         model = RBMModel(RBMLayer(units), cd_k=cd_k, n_chains=n_chains)
-    except (ValueError, TypeError) as exc:
-        assert str(exc)
+    except UserError as exc:
+        # the message names an argument that is really wrong, and shows its value
+        bad = [name for name, value in (("units", units), ("cd_k", cd_k), ("n_chains", n_chains))
+               if isinstance(value, bool) or not isinstance(value, int) or value < 1]
+        assert bad and any(f"{name} must be a positive integer, got {value!r}" in str(exc)
+                           for name, value in (("units", units), ("cd_k", cd_k),
+                                               ("n_chains", n_chains)) if name in bad), str(exc)
         return
-    assert model.layer.units >= 1 and model.cd_k >= 1 and model.n_chains >= 1
-    assert isinstance(units, int) and not isinstance(units, bool)
+    for value in (units, cd_k, n_chains):
+        assert isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    assert (model.layer.units, model.cd_k, model.n_chains) == (units, cd_k, n_chains)
 
 
 @FAST

@@ -212,9 +212,16 @@ def test_invalid_hyperparameters_are_refused():
 
 
 def test_config_is_complete():
-    model = tfrbm.RBMModel(tfrbm.RBMLayer(7, visible="gaussian"), cd_k=4, persistent=True, n_chains=9,
-                           hidden_statistics="states", weight_decay=0.01, sparsity_target=0.05,
-                           sparsity_cost=0.1, seed=5)
+    import inspect
+    given = dict(cd_k=4, persistent=True, n_chains=9, hidden_statistics="states",
+                 weight_decay=0.01, sparsity_target=0.05, sparsity_cost=0.1, sparsity_decay=0.8,
+                 init_visible_bias=None, monitor_reconstruction=False, seed=5)
+    # every argument differs from its default, so a key missing from get_config cannot pass
+    params = inspect.signature(tfrbm.RBMModel.__init__).parameters
+    assert set(given) | {"self", "layer", "kwargs"} == set(params)
+    assert all(given[k] != params[k].default for k in given)
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(7, visible="gaussian"), **given)
     clone = tfrbm.RBMModel.from_config(json.loads(json.dumps(model.get_config())))
     assert clone.get_config() == model.get_config()
+    assert {k: getattr(clone, k) for k in given} == given
     assert clone.layer.visible_units.name == "gaussian"

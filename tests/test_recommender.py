@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from tfrbm.data.ratings import RatingsData
-from tfrbm.models.recommender import (RBMRecommender, cd_gradients, softmax_hidden_probs,
+from tfrbm.models.recommender import (RBMRecommender, softmax_cd_gradients, softmax_hidden_probs,
                                       softmax_visible_probs)
 from tfrbm.models.recommender_baselines import (BiasedMF, CourseBernoulliRBM,
                                                 GlobalMeanBaseline, ItemMeanBaseline, evaluate)
@@ -41,7 +41,7 @@ def test_masked_items_never_change_the_gradient():
     grads = []
     for values in (V, tf.constant(garbage)):
         gen = tf.random.Generator.from_seed(7)
-        grads.append(cd_gradients(values, tf.constant(mask), W, b, c, tf.constant(3), gen))
+        grads.append(softmax_cd_gradients(values, tf.constant(mask), W, b, c, tf.constant(3), gen))
     for g1, g2 in zip(grads[0], grads[1]):
         np.testing.assert_array_equal(g1.numpy(), g2.numpy())
     dW, db, _, vk = grads[0]

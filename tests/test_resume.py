@@ -69,7 +69,7 @@ def train_rbm(backup_dir, kill_at=None):
 def train_lm(backup_dir, kill_at=None):
     """Stateful LSTM LM, 3 epochs of 6 steps with state carried across batches, backups every 2."""
     import keras
-    from tfrbm.models.language import ResetStatesCallback, StatefulLSTMModel, SummedSequenceLoss
+    from tfrbm.course.language import ResetStatesCallback, StatefulLSTMModel, SummedSequenceLoss
     from tfrbm.resume import TrainingBackup
     keras.utils.set_random_seed(0)
     rng = np.random.RandomState(1)
@@ -162,7 +162,6 @@ def test_save_weights_holds_chains_and_optimizer_state(tmp_path):
     TrainingBackup saves every SeedGenerator state itself, whether or not the model does.
     """
     import h5py
-    import keras
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
     model = RBMModel(RBMLayer(3), persistent=True, n_chains=4, seed=1)
@@ -186,7 +185,6 @@ def test_save_weights_holds_chains_and_optimizer_state(tmp_path):
 
 def test_backup_survives_kill_during_save(tmp_path):
     """A half-written backup (the temp file) never replaces the committed one."""
-    import keras
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
     from tfrbm.resume import TrainingBackup, read_backup_metadata

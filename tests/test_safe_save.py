@@ -15,7 +15,7 @@ import pytest
 
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
-from tfrbm.safety import TEMP_TAG, NonFiniteWeightsError, atomic_path, atomic_save
+from tfrbm.safety import TEMP_TAG, NonFiniteWeightsError, atomic_path
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",

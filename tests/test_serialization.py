@@ -2,7 +2,6 @@
 reloaded model continues training exactly as the original would have."""
 import keras
 import numpy as np
-import pytest
 
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
@@ -81,7 +80,7 @@ def test_dbn_round_trip(tmp_path):
 
 
 def test_language_model_round_trip_keeps_states(tmp_path):
-    from tfrbm.models.language import StatefulLSTMModel
+    from tfrbm.course.language import StatefulLSTMModel
     lm = StatefulLSTMModel(vocab_size=9, hidden_sizes=(8,), embedding_dim=4, batch_size=2)
     lm.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     ids = np.random.default_rng(3).integers(0, 9, (2, 6)).astype("int32")
@@ -93,3 +92,24 @@ def test_language_model_round_trip_keeps_states(tmp_path):
             np.testing.assert_array_equal(b.numpy(), a.numpy())
     np.testing.assert_allclose(loaded.next_token_probs([1, 2, 3])[0],
                                lm.next_token_probs([1, 2, 3])[0], rtol=1e-5)
+
+
+def test_recommender_network_config_keeps_dtype_and_trainable():
+    from tfrbm.models.recommender_network import RecommenderNetwork
+    net = RecommenderNetwork(4, n_levels=3, n_hidden=2, dtype="float64", trainable=False)
+    back = RecommenderNetwork.from_config(net.get_config())
+    assert back.dtype_policy.name == "float64" and back.W.dtype == "float64"
+    assert back.trainable is False and back.get_config() == net.get_config()
+
+
+def test_rbm_recommender_config_reports_the_real_optimizer():
+    import keras
+    from tfrbm.models.recommender import RBMRecommender
+    assert RBMRecommender(optimizer="sgd").get_config()["optimizer"] == "sgd"
+    rec = RBMRecommender(optimizer=keras.optimizers.RMSprop(learning_rate=0.003, rho=0.8))
+    config = rec.get_config()["optimizer"]
+    assert config["class_name"] == "RMSprop"
+    assert config["config"]["rho"] == 0.8
+    assert abs(config["config"]["learning_rate"] - 0.003) < 1e-9
+    clone = RBMRecommender(**rec.get_config())
+    assert type(clone.optimizer).__name__ == "RMSprop" and clone.optimizer.rho == 0.8

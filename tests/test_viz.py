@@ -126,3 +126,27 @@ def test_save_figure_creates_folders(tmp_path):
     out = viz.save_figure(fig, tmp_path / "a" / "b" / "eye.png")
     assert out == tmp_path / "a" / "b" / "eye.png"
     _png(out)
+
+
+def test_figures_go_through_pyplot_when_it_displays_them():
+    """In a notebook (pyplot with the inline backend) plt.show() must see viz's figures; with a
+    file-only backend (scripts, tests, the CLI) they stay bare Figures that nothing global keeps."""
+    import subprocess
+    import sys
+    pytest.importorskip("matplotlib_inline")
+    code = (
+        "import numpy as np\n"
+        "import matplotlib\n"
+        "matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "from tfrbm import viz\n"
+        "fig = viz.image_grid(np.zeros((4, 64)), 2, 2)\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+        "plt.switch_backend('module://matplotlib_inline.backend_inline')\n"
+        "fig = viz.image_grid(np.zeros((4, 64)), 2, 2)\n"
+        "assert plt.get_fignums() == [fig.number], plt.get_fignums()\n"
+        "plt.close('all')\n"
+        "assert plt.get_fignums() == []\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

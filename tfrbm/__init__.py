@@ -1,7 +1,8 @@
 """tfrbm: restricted Boltzmann machines and deep belief networks for TensorFlow 2 / Keras 3.
 
 Importing tfrbm imports its layers and models, so that every serialisable class is registered
-with Keras before a ``.keras`` file is loaded. The data, plotting and tooling modules load on
+with Keras before a ``.keras`` file is loaded. With ``TFRBM_QUIET_TF=1`` in the environment (the
+course notebooks set it) TensorFlow is imported without its C++ start-up lines (``tfrbm._quiet``). The data, plotting and tooling modules load on
 first use.
 """
 import importlib
@@ -25,7 +26,8 @@ _PUBLIC = {
     "install_multi_worker_fixes": "tfrbm._compat",
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
-               "export", "tuning", "tensorboard", "safety", "resume", "cli", "assignment")
+               "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
+               "errors", "sklearn")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 
@@ -51,13 +53,16 @@ def register_keras_classes():
     """
     importlib.import_module("tfrbm.layers")
     importlib.import_module("tfrbm.models")._import_all()
+    importlib.import_module("tfrbm.course").register_keras_classes()
 
 
 def _running_as_cli():
     """Whether this process is the ``tfrbm`` command (its script or ``python -m tfrbm``)."""
     argv = list(getattr(sys, "orig_argv", ()))
-    if len(argv) >= 3 and argv[1] == "-m" and argv[2] in ("tfrbm", "tfrbm.cli"):
-        return True
+    if "-m" in argv[1:]:                    # python [interpreter options] -m tfrbm ...
+        i = argv.index("-m", 1)
+        return i + 1 < len(argv) and argv[i + 1] in ("tfrbm", "tfrbm.cli") \
+            and not any(a.endswith(".py") for a in argv[1:i])
     return len(argv) >= 2 and os.path.basename(sys.argv[0] or "") == "tfrbm" \
         and not os.path.isdir(sys.argv[0])
 
@@ -66,4 +71,8 @@ def _running_as_cli():
 # (tfrbm._compat holds the Keras fixes that multi-worker training installs, tfrbm._quiet the
 # CLI's log quieting).
 if not _running_as_cli():
+    if os.environ.get("TFRBM_QUIET_TF", "").strip().lower() in ("1", "true", "yes"):
+        # opt-in (the course notebooks set it): TensorFlow without its C++ start-up lines
+        from tfrbm._quiet import import_tensorflow_quietly
+        import_tensorflow_quietly()
     register_keras_classes()

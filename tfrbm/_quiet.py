@@ -1,7 +1,8 @@
 """Quiet TensorFlow's start-up messages, for the CLI and the notebooks only.
 
-``import tfrbm`` never calls this: a library must not redirect a process's stderr. The ``tfrbm``
-command and the course notebooks call :func:`import_tensorflow_quietly` before TensorFlow loads.
+``import tfrbm`` calls this only when asked to (``TFRBM_QUIET_TF=1``, which the course notebooks
+set): a library must not redirect a process's stderr unasked. The ``tfrbm`` command calls
+:func:`import_tensorflow_quietly` before TensorFlow loads.
 
 TensorFlow's C++ start-up lines (CUDA probes, oneDNN and CPU notes) are written straight to file
 descriptor 2 before Python's logging exists, so they are silenced by pointing fd 2 at /dev/null

@@ -29,6 +29,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from tfrbm import gibbs
+
 __all__ = [
     "AUTO_MAX_BETAS",
     "AUTO_START_BETAS",
@@ -404,15 +406,15 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     dtype = layer.kernel.dtype
     log_z0 = base_log_partition(layer, b_a)
     seed_t = _seed_tensor(seed)
-    a0 = tf.broadcast_to(tf.constant(b_a, dtype), (int(n_runs), layer.n_visible))
-    v0 = units.sample(units.mean(a0), tf.random.experimental.stateless_fold_in(seed_t, -1))
+    v0 = gibbs.base_rate_samples(units, tf.constant(b_a, dtype), int(n_runs),
+                                 tf.random.experimental.stateless_fold_in(seed_t, -1))
     log_w, _ = run_annealing(layer, v0, betas, b_a, seed_t, jit_compile)
     return log_w, log_z0
 
 
 def _check_runs(n_runs):
-    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive integer, got {n_runs!r}")
+    from tfrbm.validation import POSITIVE_INT, check_param
+    return check_param("n_runs", n_runs, POSITIVE_INT)
 
 
 def _schedule(betas, n_betas):

@@ -18,3 +18,10 @@ class ExportError(UserError):
 
 
 __all__ += ["ExportError"]
+
+
+class DataNotFoundError(UserError, FileNotFoundError):
+    """A data set, model or input file the user named does not exist (also a FileNotFoundError)."""
+
+
+__all__ += ["DataNotFoundError"]

@@ -79,22 +79,9 @@ def check_name(name):
 
 
 # ------------------------------------------------------------------ atomic, exclusive publishing
-def _umask():
-    """The process umask, read without changing it where /proc allows."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _apply_umask_modes(root):
     """Give every folder 0777 & ~umask and every file 0666 & ~umask (as if freshly created)."""
+    from tfrbm.safety import _umask
     mask = _umask()
     os.chmod(root, 0o777 & ~mask)
     for folder, dirs, files in os.walk(root):

@@ -5,8 +5,9 @@ function takes a seed of shape (2,) and derives per-step seeds with ``fold_in``,
 reproducible from its seed, runs inside one compiled graph and exports to SavedModel.
 """
 import tensorflow as tf
+from tfrbm.errors import UserError
 
-__all__ = ["fold", "k_steps", "run_chain", "clamped_chain", "UNROLL_LIMIT"]
+__all__ = ["fold", "base_rate_samples", "k_steps", "run_chain", "clamped_chain", "UNROLL_LIMIT"]
 
 #: CD-k chains up to this length are unrolled in the graph (fastest); longer ones use a while loop.
 UNROLL_LIMIT = 25
@@ -15,6 +16,16 @@ UNROLL_LIMIT = 25
 def fold(seed, i):
     """A new stateless seed derived from ``seed`` and the integer ``i``."""
     return tf.random.experimental.stateless_fold_in(seed, i)
+
+
+def base_rate_samples(units, bias, n, seed):
+    """``n`` draws of the base-rate model: visible biases only, no weights.
+
+    Each row is v ~ p(v) = units(mean(b)) (e.g. v_i ~ Bernoulli(sigmoid(b_i))); where every chain
+    starts (``daydream``, persistent chains, DBN fantasies, AIS).
+    """
+    b = tf.broadcast_to(bias, tf.stack([n, tf.shape(bias)[-1]]))
+    return units.sample(units.mean(b), seed)
 
 
 def _step(layer, h, seed):
@@ -35,7 +46,7 @@ def k_steps(layer, h, k, seed, sample_last_hidden=True):
     """
     k = int(k)
     if k < 1:
-        raise ValueError(f"the number of Gibbs steps k must be >= 1, got {k}")
+        raise UserError(f"the number of Gibbs steps k must be >= 1, got {k}")
     v_mean1 = None
     if k > 1:
         v_mean1, v, h_probs, h = _step(layer, h, fold(seed, 0))

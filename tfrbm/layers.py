@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from tfrbm.units import BernoulliUnits, get_units
+from tfrbm.errors import UserError
 
 __all__ = ["RBMLayer"]
 
@@ -42,9 +43,8 @@ class RBMLayer(keras.layers.Layer):
                  kernel_initializer=None, visible_bias_initializer="zeros",
                  hidden_bias_initializer="zeros", kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(f"units must be a positive integer, got {units!r}")
-        self.units = units
+        from tfrbm.validation import POSITIVE_INT, check_param
+        self.units = check_param("units", units, POSITIVE_INT)
         self.visible_units = get_units(visible)
         self.hidden_units = BernoulliUnits()
         if kernel_initializer is None:
@@ -59,10 +59,10 @@ class RBMLayer(keras.layers.Layer):
     def build(self, input_shape):
         n_visible = input_shape[-1]
         if n_visible is None:
-            raise ValueError("RBMLayer needs a known number of visible units (last input dimension)")
+            raise UserError("RBMLayer needs a known number of visible units (last input dimension)")
         n_visible = int(n_visible)
         if getattr(self.visible_units, "k", None) and n_visible % self.visible_units.k:
-            raise ValueError(f"softmax visible units need a multiple of k={self.visible_units.k} "
+            raise UserError(f"softmax visible units need a multiple of k={self.visible_units.k} "
                              f"features, got {n_visible}")
         self.kernel = self.add_weight(name="kernel", shape=(n_visible, self.units),
                                       initializer=self.kernel_initializer,
@@ -134,7 +134,7 @@ class RBMLayer(keras.layers.Layer):
         config = super().get_config()
         config.update({
             "units": self.units,
-            "visible": self.visible_units.get_config(),
+            "visible": keras.saving.serialize_keras_object(self.visible_units),
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "visible_bias_initializer": keras.initializers.serialize(self.visible_bias_initializer),
             "hidden_bias_initializer": keras.initializers.serialize(self.hidden_bias_initializer),

@@ -13,6 +13,7 @@ its value into the epoch logs, so it lands in ``History.history`` (e.g.
 import keras
 import numpy as np
 import tensorflow as tf
+from tfrbm.errors import UserError
 
 __all__ = ["pseudo_log_likelihood", "reconstruction_error", "free_energy_gap",
            "PseudoLogLikelihood", "ReconstructionError",
@@ -22,7 +23,7 @@ __all__ = ["pseudo_log_likelihood", "reconstruction_error", "free_energy_gap",
 def _layer(model_or_layer):
     layer = getattr(model_or_layer, "layer", model_or_layer)
     if not hasattr(layer, "free_energy") or not getattr(layer, "built", False):
-        raise ValueError("expected a built RBMLayer or RBMModel (train or build it first)")
+        raise UserError("expected a built RBMLayer or RBMModel (train or build it first)")
     return layer
 
 
@@ -56,15 +57,15 @@ def pseudo_log_likelihood(model, v, seed=None, indices=None):
     """
     layer = _layer(model)
     if layer.visible_units.name != "bernoulli":
-        raise ValueError("the pseudo-log-likelihood needs Bernoulli visible units")
+        raise UserError("the pseudo-log-likelihood needs Bernoulli visible units")
     v = _data(layer, v)
     if indices is None:
         indices = _flip_indices(len(v), layer.n_visible, seed)
     indices = np.asarray(indices)
     if indices.shape != (len(v),) or not np.issubdtype(indices.dtype, np.integer):
-        raise ValueError(f"indices must be {len(v)} integers (one per row), got shape {indices.shape}")
+        raise UserError(f"indices must be {len(v)} integers (one per row), got shape {indices.shape}")
     if indices.min() < 0 or indices.max() >= layer.n_visible:
-        raise ValueError(f"indices must lie in [0, {layer.n_visible}), got {indices.min()}..{indices.max()}")
+        raise UserError(f"indices must lie in [0, {layer.n_visible}), got {indices.min()}..{indices.max()}")
     return _pll(layer, v, tf.constant(indices, tf.int32)).numpy()
 
 
@@ -143,9 +144,8 @@ class ReconstructionError(_LayerMean):
 class _EveryN(keras.callbacks.Callback):
     def __init__(self, every):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
-        self.every = int(every)
+        from tfrbm.validation import POSITIVE_INT, check_param
+        self.every = check_param("every", every, POSITIVE_INT)
 
     def _due(self, epoch):
         return (epoch + 1) % self.every == 0

@@ -54,11 +54,11 @@ def set_seed_generator_states(model, states):
     """Restore states from :func:`seed_generator_states` (matched by position; paths checked)."""
     variables = _seed_state_variables(model)
     if len(variables) != len(states):
-        raise ValueError(f"the backup holds {len(states)} random-generator states but the model "
+        raise UserError(f"the backup holds {len(states)} random-generator states but the model "
                          f"has {len(variables)}: it is not the model that was backed up")
     for variable, (path, value) in zip(variables, states):
         if tuple(variable.shape) != tuple(np.shape(value)):
-            raise ValueError(f"random-generator state {path} has shape {np.shape(value)}, the "
+            raise UserError(f"random-generator state {path} has shape {np.shape(value)}, the "
                              f"model's {variable.path} has {tuple(variable.shape)}")
         variable.assign(value)
 
@@ -71,7 +71,7 @@ def read_backup_metadata(backup_dir):
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise ValueError(f"backup metadata {path} is unreadable ({exc}); delete {backup_dir} "
+        raise UserError(f"backup metadata {path} is unreadable ({exc}); delete {backup_dir} "
                          "to start training from scratch") from None
 
 
@@ -170,7 +170,7 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
                                      or save_freq < 1):
-            raise ValueError(f"save_freq must be 'epoch' or a positive integer, got {save_freq!r}")
+            raise UserError(f"save_freq must be 'epoch' or a positive integer, got {save_freq!r}")
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
         self.backup_dir = str(backup_dir)
         self._epoch = 0
@@ -235,10 +235,10 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         _check_count(meta, "epoch", folder)
         _check_count(meta, "batches_done", folder)
         if not isinstance(meta.get("rng_paths"), list):
-            raise ValueError(f"backup metadata in {folder} has no list of random-state names; "
+            raise UserError(f"backup metadata in {folder} has no list of random-state names; "
                              f"delete {folder} to start training from scratch")
         if not self.model.built:
-            raise ValueError("TrainingBackup needs a built model: build it (or call it on a batch) "
+            raise UserError("TrainingBackup needs a built model: build it (or call it on a batch) "
                              "before fit")
         self._restore(meta)
         epoch, done = int(meta["epoch"]), int(meta["batches_done"])

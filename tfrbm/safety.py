@@ -25,6 +25,7 @@ import tempfile
 
 import keras
 import numpy as np
+from tfrbm.errors import UserError
 
 __all__ = [
     "AtomicModelCheckpoint",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-class TrainingDivergedError(FloatingPointError):
+class TrainingDivergedError(UserError, FloatingPointError):
     """Training produced NaN or Inf weights or metrics. ``epoch`` and ``step`` say where."""
 
     def __init__(self, message, epoch=None, step=None, global_step=None, names=()):
@@ -54,7 +55,7 @@ class TrainingDivergedError(FloatingPointError):
         self.names = tuple(names)
 
 
-class NonFiniteWeightsError(ValueError):
+class NonFiniteWeightsError(UserError):
     """A save was refused because the model's weights contain NaN or Inf."""
 
 
@@ -332,9 +333,8 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def __init__(self, check_every=1, restore_last_finite=True, raise_error=True,
                  monitor_metrics=True):
         super().__init__()
-        if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
-            raise ValueError(f"check_every must be an integer >= 1, got {check_every!r}")
-        self.check_every = check_every
+        from tfrbm.validation import POSITIVE_INT, check_param
+        self.check_every = check_param("check_every", check_every, POSITIVE_INT)
         self.restore_last_finite = bool(restore_last_finite)
         self.raise_error = bool(raise_error)
         self.monitor_metrics = bool(monitor_metrics)
@@ -422,7 +422,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def __init__(self, filepath, *args, on_non_finite="skip", **kwargs):
         super().__init__(filepath, *args, **kwargs)
         if on_non_finite not in ("skip", "raise"):
-            raise ValueError(f"on_non_finite must be 'skip' or 'raise', got {on_non_finite!r}")
+            raise UserError(f"on_non_finite must be 'skip' or 'raise', got {on_non_finite!r}")
         self.on_non_finite = on_non_finite
         self.skipped = 0
 
@@ -474,12 +474,12 @@ def check_learning_rate(optimizer, name="learning rate"):
         try:
             rate = float(keras.ops.convert_to_numpy(lr))
         except (TypeError, ValueError):
-            raise ValueError(f"the {name} must be a number, got {lr!r}") from None
+            raise UserError(f"the {name} must be a number, got {lr!r}") from None
     if not math.isfinite(rate) or rate <= 0:
-        raise ValueError(f"the {name} must be a finite number > 0, got {rate!r}")
+        raise UserError(f"the {name} must be a finite number > 0, got {rate!r}")
     for setting in ("momentum", "beta_1", "beta_2", "rho", "epsilon", "weight_decay"):
         value = getattr(optimizer, setting, None)
         if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
                 and not math.isfinite(float(value)):
-            raise ValueError(f"the optimizer's {setting} must be a finite number, got {value!r}")
+            raise UserError(f"the optimizer's {setting} must be a finite number, got {value!r}")
     return rate

@@ -16,6 +16,7 @@ import math
 import keras
 import numpy as np
 import tensorflow as tf
+from tfrbm.errors import UserError
 
 __all__ = ["RBMTensorBoard", "tile_images"]
 
@@ -36,7 +37,7 @@ def tile_images(images, columns=None):
 def _image_shape(n_visible, image_shape):
     if image_shape is not None:
         if int(np.prod(image_shape)) != n_visible:
-            raise ValueError(f"image_shape {image_shape} does not hold {n_visible} visible units")
+            raise UserError(f"image_shape {image_shape} does not hold {n_visible} visible units")
         return tuple(int(s) for s in image_shape)
     side = int(round(math.sqrt(n_visible)))
     if side * side == n_visible:
@@ -62,8 +63,8 @@ class RBMTensorBoard(keras.callbacks.Callback):
                  image_shape=None, n_tiles=64, n_samples=16, sample_steps=100, max_rows=1000,
                  seed=0):
         super().__init__()
-        if int(every) < 1:
-            raise ValueError(f"every must be a positive integer, got {every!r}")
+        from tfrbm.validation import POSITIVE_INT, check_param
+        every = check_param("every", every, POSITIVE_INT)
         self.log_dir = str(log_dir)
         self.validation_data = None if validation_data is None else np.asarray(
             validation_data, np.float32)[:max_rows]
@@ -109,7 +110,7 @@ class RBMTensorBoard(keras.callbacks.Callback):
     # --------------------------------------------------------------- keras hooks
     def on_train_begin(self, logs=None):
         if not hasattr(self.model, "layer") or not hasattr(self.model, "daydream"):
-            raise ValueError("RBMTensorBoard needs an RBMModel (a model with .layer and .daydream)")
+            raise UserError("RBMTensorBoard needs an RBMModel (a model with .layer and .daydream)")
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         self._last_epoch = self.params.get("epochs", 1) - 1 if self.params else None

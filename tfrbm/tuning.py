@@ -15,6 +15,7 @@ to minimise |gap| instead (useful for Gaussian visible units, where the PLL is u
 """
 import keras
 import numpy as np
+from tfrbm.errors import UserError
 
 __all__ = ["RBMHyperModel", "DBNClassifierHyperModel", "CNNHyperModel", "LSTMLMHyperModel",
            "tuner_objective"]
@@ -28,7 +29,7 @@ def tuner_objective(name="pseudo_log_likelihood"):
     """The keras_tuner.Objective matching an :class:`RBMHyperModel` objective name."""
     import keras_tuner as kt
     if name not in _OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; choose one of {sorted(_OBJECTIVES)}")
+        raise UserError(f"unknown objective {name!r}; choose one of {sorted(_OBJECTIVES)}")
     return kt.Objective(*_OBJECTIVES[name])
 
 
@@ -40,7 +41,7 @@ def _hp_base():
 def _choices(name, values):
     values = list(values)
     if not values:
-        raise ValueError(f"{name} needs at least one value to search")
+        raise UserError(f"{name} needs at least one value to search")
     return values
 
 
@@ -68,10 +69,10 @@ class RBMHyperModel(_hp_base()):
                  n_visible=None, seed=0, name="rbm", **kwargs):
         super().__init__(name=name, **kwargs)
         if objective not in _OBJECTIVES:
-            raise ValueError(f"unknown objective {objective!r}; choose one of {sorted(_OBJECTIVES)}")
+            raise UserError(f"unknown objective {objective!r}; choose one of {sorted(_OBJECTIVES)}")
         lo, hi = (float(v) for v in learning_rate)
         if not 0 < lo <= hi:
-            raise ValueError(f"learning_rate must be a (low, high) range with 0 < low <= high, got {learning_rate!r}")
+            raise UserError(f"learning_rate must be a (low, high) range with 0 < low <= high, got {learning_rate!r}")
         self.units = _choices("units", units)
         self.learning_rate = (lo, hi)
         self.cd_k = _choices("cd_k", cd_k)
@@ -109,7 +110,7 @@ class RBMHyperModel(_hp_base()):
     def fit(self, hp, model, x, validation_data=None, epochs=5, batch_size=None, verbose=0,
             callbacks=None, **kwargs):
         if validation_data is None:
-            raise ValueError("RBMHyperModel.fit needs validation_data (held-out visible rows)")
+            raise UserError("RBMHyperModel.fit needs validation_data (held-out visible rows)")
         val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
         val = np.asarray(val, np.float32)
         x = np.asarray(x, np.float32)
@@ -193,7 +194,7 @@ class CNNHyperModel(_hp_base()):
                  learning_rate=(1e-4, 3e-3), name="cnn", **kwargs):
         super().__init__(name=name, **kwargs)
         if int(np.prod(input_shape)) != int(np.prod(image_shape)):
-            raise ValueError(f"input_shape {input_shape} does not hold an image of shape {image_shape}")
+            raise UserError(f"input_shape {input_shape} does not hold an image of shape {image_shape}")
         self.input_shape, self.image_shape = tuple(input_shape), tuple(image_shape)
         self.num_classes = int(num_classes)
         self.filters = [tuple(f) for f in _choices("filters", filters)]
@@ -243,7 +244,7 @@ class LSTMLMHyperModel(_hp_base()):
         self.batch_size, self.clipnorm = int(batch_size), float(clipnorm)
 
     def build(self, hp):
-        from tfrbm.models.language import StatefulLSTMModel
+        from tfrbm.course.language import StatefulLSTMModel
         hidden = hp.Choice("hidden", self.hidden)
         layers = hp.Choice("layers", self.layers)
         model = StatefulLSTMModel(
@@ -257,12 +258,12 @@ class LSTMLMHyperModel(_hp_base()):
         return model
 
     def fit(self, hp, model, x, y=None, validation_data=None, callbacks=None, **kwargs):
-        from tfrbm.models.language import ResetStatesCallback
+        from tfrbm.course.language import ResetStatesCallback
         kwargs.setdefault("batch_size", self.batch_size)
         kwargs.setdefault("shuffle", False)
         for data in (x,) + (tuple(validation_data[:1]) if validation_data else ()):
             if len(data) % self.batch_size:
-                raise ValueError(f"the stateful LM needs a multiple of batch_size={self.batch_size} "
+                raise UserError(f"the stateful LM needs a multiple of batch_size={self.batch_size} "
                                  f"windows, got {len(data)}")
         return model.fit(x, y, validation_data=validation_data,
                          callbacks=list(callbacks or []) + [ResetStatesCallback()], **kwargs)

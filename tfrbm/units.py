@@ -15,13 +15,21 @@ Gaussian:   p(v_i|a) = N(a_i, 1),                energy term 1/2 ||v - b||^2  (u
 Softmax:    K-way one-hot groups, p(v_ik=1|a) = softmax_k(a_i.),   energy term -v.b
 Composite:  side-by-side parts, e.g. Bernoulli features next to a softmax label group (the top
             RBM of a class-conditional DBN); energy terms and log marginals add over the parts.
+
+Serialisation follows Keras (``Dense.get_config``): ``get_config()`` holds the constructor
+arguments, ``from_config`` rebuilds, and every family is registered with
+``keras.saving.register_keras_serializable``, so ``keras.saving.serialize_keras_object(units)``
+reloads as the same class. Registration is open: a ``Units`` subclass registered with Keras (in
+any package) round-trips through ``.keras`` files as itself, and a subclass that sets its own
+``name`` can be asked for by that name in :func:`get_units`.
 """
 import math
 
+import keras
 import tensorflow as tf
+from tfrbm.errors import UserError
 
-__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "CompositeUnits",
-           "get_units"]
+__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "CompositeUnits", "get_units"]
 
 
 def _uniform(shape, seed, dtype):
@@ -61,7 +69,12 @@ class Units:
         return serving.check_finite(x, name)
 
     def get_config(self):
-        return {"name": self.name}
+        """The constructor arguments (Keras convention); the family is the class itself."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def __eq__(self, other):
         return type(self) is type(other) and self.get_config() == other.get_config()
@@ -70,6 +83,7 @@ class Units:
         return f"{type(self).__name__}({self.get_config()})"
 
 
+@keras.saving.register_keras_serializable(package="tfrbm")
 class BernoulliUnits(Units):
     """Binary units: p(x=1 | a) = sigmoid(a). Data must lie in [0, 1] (probabilities allowed)."""
 
@@ -93,12 +107,13 @@ class BernoulliUnits(Units):
     def validate(self, x):
         import numpy as np
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
-            raise ValueError(
+            raise UserError(
                 "values outside [0, 1] for Bernoulli visible units "
                 f"(min {float(np.min(x)):.4g}, max {float(np.max(x)):.4g}); scale the data to [0, 1] "
                 "or use visible='gaussian' for real-valued data")
 
 
+@keras.saving.register_keras_serializable(package="tfrbm")
 class GaussianUnits(Units):
     """Real-valued units with unit variance: p(x | a) = N(a, 1). Standardise the data first."""
 
@@ -120,6 +135,7 @@ class GaussianUnits(Units):
                 - 0.5 * tf.reduce_sum(tf.square(bias)) + 0.5 * n * math.log(2 * math.pi))
 
 
+@keras.saving.register_keras_serializable(package="tfrbm")
 class SoftmaxUnits(Units):
     """K-way softmax units: consecutive groups of ``k`` one-hot units, one group per item.
 
@@ -131,7 +147,7 @@ class SoftmaxUnits(Units):
 
     def __init__(self, k=5):
         if int(k) < 2:
-            raise ValueError(f"SoftmaxUnits needs k >= 2 classes, got {k}")
+            raise UserError(f"SoftmaxUnits needs k >= 2 classes, got {k}")
         self.k = int(k)
 
     def _groups(self, x):
@@ -158,14 +174,28 @@ class SoftmaxUnits(Units):
     def validate(self, x):
         import numpy as np
         if x.shape[-1] % self.k:
-            raise ValueError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
+            raise UserError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
-            raise ValueError("values outside [0, 1] for softmax visible units")
+            raise UserError("values outside [0, 1] for softmax visible units")
 
     def get_config(self):
-        return {"name": self.name, "k": self.k}
+        return {"k": self.k}
 
 
+def _families():
+    """{name: class} of every Units subclass that declares its own ``name`` (open: subclasses
+    defined anywhere join when their module is imported)."""
+    found, todo = {}, [Units]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if "name" in sub.__dict__:
+                found.setdefault(sub.name, sub)
+            todo.append(sub)
+    return found
+
+
+@keras.saving.register_keras_serializable(package="tfrbm")
 class CompositeUnits(Units):
     """Consecutive parts of one layer, each its own unit family: [part 0 units | part 1 units | ...].
 
@@ -184,11 +214,11 @@ class CompositeUnits(Units):
     def __init__(self, parts):
         parts = [(get_units(u), None if n is None else int(n)) for u, n in parts]
         if len(parts) < 2:
-            raise ValueError("CompositeUnits needs at least two parts")
+            raise UserError("CompositeUnits needs at least two parts")
         if sum(n is None for _, n in parts) > 1:
-            raise ValueError("at most one part of CompositeUnits may have size None")
+            raise UserError("at most one part of CompositeUnits may have size None")
         if any(n is not None and n < 1 for _, n in parts):
-            raise ValueError(f"CompositeUnits part sizes must be positive, got {[n for _, n in parts]}")
+            raise UserError(f"CompositeUnits part sizes must be positive, got {[n for _, n in parts]}")
         self.parts = parts
         self.binary = all(u.binary for u, _ in parts)
 
@@ -198,7 +228,7 @@ class CompositeUnits(Units):
         rest = int(total) - known
         if rest < (1 if any(n is None for _, n in self.parts) else 0) or (
                 rest and all(n is not None for _, n in self.parts)):
-            raise ValueError(f"a layer of {total} units cannot hold parts of sizes "
+            raise UserError(f"a layer of {total} units cannot hold parts of sizes "
                              f"{[n for _, n in self.parts]}")
         return [rest if n is None else n for _, n in self.parts]
 
@@ -230,25 +260,29 @@ class CompositeUnits(Units):
             start += n
 
     def get_config(self):
-        return {"name": self.name, "parts": [[u.get_config(), n] for u, n in self.parts]}
-
-
-_FAMILIES = {cls.name: cls for cls in (BernoulliUnits, GaussianUnits, SoftmaxUnits,
-                                       CompositeUnits)}
+        return {"parts": [[keras.saving.serialize_keras_object(u), n] for u, n in self.parts]}
 
 
 def get_units(spec):
-    """Return a unit family from a name ('bernoulli', 'gaussian', 'softmax'), a config or an instance."""
+    """A unit family from a name ('bernoulli', 'gaussian', 'softmax', or a registered
+    subclass's ``name``), a Keras-serialized config, a ``{"name": ..., **args}`` dict or an
+    instance."""
     if isinstance(spec, Units):
         return spec
+    if isinstance(spec, dict) and "class_name" in spec:          # serialize_keras_object
+        units = keras.saving.deserialize_keras_object(spec)
+        if not isinstance(units, Units):
+            raise UserError(f"{spec.get('class_name')!r} is not a unit family")
+        return units
     if isinstance(spec, str):
         config = {"name": spec.lower()}
     elif isinstance(spec, dict):
         config = dict(spec)
     else:
-        raise ValueError(f"unit type must be a name, a config dict or a Units instance, got {spec!r}")
+        raise UserError(f"unit type must be a name, a config dict or a Units instance, got {spec!r}")
     name = config.pop("name", None)
-    if name not in _FAMILIES:
-        raise ValueError(f"unknown unit type {name!r}; choose one of {sorted(_FAMILIES)}")
-    return _FAMILIES[name](**config)
+    families = _families()
+    if name not in families:
+        raise UserError(f"unknown unit type {name!r}; choose one of {sorted(families)}")
+    return families[name](**config)
 

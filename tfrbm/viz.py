@@ -1,19 +1,22 @@
 """Pictures of RBMs: image grids, weight tiles, reconstructions, Gibbs chains and training curves.
 
-Every function builds a ``matplotlib.figure.Figure`` directly (no pyplot, so it is safe headless
-and leaks no global figures), returns it, and saves a PNG when ``path`` is given. Images may be
+Every function returns a ``matplotlib.figure.Figure`` and saves a PNG when ``path`` is given.
+Figures come from :func:`new_figure`: through pyplot's figure manager when pyplot is in use with a
+backend that displays figures (a notebook's inline backend, a GUI), so ``plt.show()`` and the inline
+backend display them; otherwise as bare Figures (scripts, tests and the CLI keep no global figures). Images may be
 numpy arrays, tf tensors or Keras variables, flat (N, rows*cols) or shaped (N, rows, cols); with
 ``shape=None`` a flat image is assumed square (784 -> 28x28, 64 -> 8x8).
 """
 import math
-import numbers
 import pathlib
 
 import numpy as np
+from tfrbm.errors import UserError
 
 __all__ = [
     "gibbs_chain",
     "image_grid",
+    "new_figure",
     "reconstructions",
     "save_figure",
     "training_curves",
@@ -23,10 +26,34 @@ __all__ = [
 _TILE_INCHES = 0.75
 
 
-def _figure(figsize):
+# Backends that only write files: with these, figures need no pyplot figure manager.
+_FILE_BACKENDS = ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template")
+
+
+def new_figure(figsize, dpi=None):
+    """A new empty Figure of ``figsize`` inches.
+
+    When ``matplotlib.pyplot`` is in use with a backend that displays figures (a notebook's inline
+    backend, a GUI window), the figure is made by ``pyplot.figure``, so that ``plt.show()`` (or the
+    end of a notebook cell) displays it and ``plt.close`` closes it; its resolution is then
+    pyplot's ``figure.dpi`` unless ``dpi`` is given. Otherwise (no pyplot, or a file-only backend
+    such as Agg in scripts, tests and the CLI) it is a bare ``matplotlib.figure.Figure`` at ``dpi``
+    (default 100) that nothing global keeps alive.
+    """
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        import matplotlib
+
+        if matplotlib.get_backend().lower() not in _FILE_BACKENDS:
+            return plt.figure(figsize=figsize, dpi=dpi)
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize, dpi=100)
+    return Figure(figsize=figsize, dpi=dpi or 100)
+
+
+_figure = new_figure
 
 
 def _numpy(x, name):
@@ -38,9 +65,9 @@ def _numpy(x, name):
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+        raise UserError(f"{name} must be numeric: {exc}") from None
     if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
+        raise UserError(f"{name} is empty (shape {arr.shape})")
     return arr
 
 
@@ -48,11 +75,11 @@ def _image_shape(n_features, shape, name):
     if shape is not None:
         shape = tuple(int(s) for s in shape)
         if len(shape) != 2 or shape[0] * shape[1] != n_features:
-            raise ValueError(f"{name}: shape {shape} does not hold {n_features} pixels")
+            raise UserError(f"{name}: shape {shape} does not hold {n_features} pixels")
         return shape
     side = math.isqrt(n_features)
     if side * side != n_features:
-        raise ValueError(f"{name}: cannot infer a square image shape from {n_features} "
+        raise UserError(f"{name}: cannot infer a square image shape from {n_features} "
                          "features; pass shape=(rows, cols)")
     return side, side
 
@@ -70,7 +97,7 @@ def _as_images(x, shape, name):
         else:
             return arr
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be (N, pixels) or (N, rows, cols), got shape {arr.shape}")
+        raise UserError(f"{name} must be (N, pixels) or (N, rows, cols), got shape {arr.shape}")
     rows, cols = _image_shape(arr.shape[1], shape, name)
     return arr.reshape(arr.shape[0], rows, cols)
 
@@ -84,9 +111,8 @@ def _range(arr):
 
 
 def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    from tfrbm.validation import POSITIVE_INT, check_param
+    return check_param(name, value, POSITIVE_INT)
 
 
 def _grid_axes(fig, nrows, ncols, title):
@@ -153,7 +179,7 @@ def weight_tiles(kernel, shape=None, n=100, ncols=None, path=None, title=None, c
     """
     w = _numpy(_kernel_of(kernel), "kernel")
     if w.ndim != 2:
-        raise ValueError(f"kernel must be 2-D (n_visible, n_hidden), got shape {w.shape}")
+        raise UserError(f"kernel must be 2-D (n_visible, n_hidden), got shape {w.shape}")
     n = min(_positive(n, "n"), w.shape[1])
     rows, cols = _image_shape(w.shape[0], shape, "kernel")
     ncols = _positive(ncols, "ncols") if ncols is not None else math.ceil(math.sqrt(n))
@@ -188,7 +214,7 @@ def reconstructions(originals, reconstructions, shape=None, n=10, path=None, tit
     ref = imgs[0].shape[1:]
     for (label, _), a in zip(rows, imgs):
         if a.shape[1:] != ref:
-            raise ValueError(f"{label} images have shape {a.shape[1:]}, inputs have {ref}")
+            raise UserError(f"{label} images have shape {a.shape[1:]}, inputs have {ref}")
     vmin, vmax = _range(np.concatenate([a[:count].ravel() for a in imgs]))
     fig = _figure((count * _TILE_INCHES + 1.1, len(rows) * _TILE_INCHES + (0.35 if title else 0)))
     axes = _grid_axes(fig, len(rows), count, title)
@@ -212,10 +238,10 @@ def gibbs_chain(trace, shape=None, n_chains=8, path=None, title=None, n_steps=No
     if arr.ndim == 2:
         arr = arr[:, None, :]
     if arr.ndim != 3:
-        raise ValueError(f"trace must be (steps, chains, n_visible), got shape {arr.shape}")
+        raise UserError(f"trace must be (steps, chains, n_visible), got shape {arr.shape}")
     total, chains = arr.shape[0], min(_positive(n_chains, "n_chains"), arr.shape[1])
     if step_labels is not None and len(step_labels) != total:
-        raise ValueError(f"step_labels has {len(step_labels)} entries for {total} steps")
+        raise UserError(f"step_labels has {len(step_labels)} entries for {total} steps")
     if n_steps is None:
         n_steps = total if total <= 20 else 10
     n_steps = min(_positive(n_steps, "n_steps"), total)
@@ -245,7 +271,7 @@ def training_curves(history, keys=None, path=None, title=None):
 
     hist = getattr(history, "history", history)
     if not isinstance(hist, dict) or not hist:
-        raise ValueError("history must be a keras History or a non-empty dict of metric lists")
+        raise UserError("history must be a keras History or a non-empty dict of metric lists")
     base = []
     for k in hist:
         b = k[4:] if k.startswith("val_") and k[4:] in hist else k
@@ -255,7 +281,7 @@ def training_curves(history, keys=None, path=None, title=None):
         keys = [keys] if isinstance(keys, str) else list(keys)
         missing = [k for k in keys if k not in hist and f"val_{k}" not in hist]
         if missing:
-            raise ValueError(f"metrics {missing} not in history; available: {sorted(hist)}")
+            raise UserError(f"metrics {missing} not in history; available: {sorted(hist)}")
         base = keys
     ncols = min(3, len(base))
     nrows = math.ceil(len(base) / ncols)

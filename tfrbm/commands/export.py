@@ -4,14 +4,10 @@
     tfrbm export --model rbm.keras --name rbm_mnist --version 7 --base /srv/models
     tfrbm export --model recommender.npz --name movielens --json
 """
-import importlib
 import pathlib
 
 __all__ = ["register", "load_any_model"]
 
-# modules whose registered Keras classes a .keras file may name
-_MODEL_MODULES = ("tfrbm.models.rbm", "tfrbm.models.dbn", "tfrbm.models.language",
-                  "tfrbm.models.char", "tfrbm.models.autoencoders")
 
 
 def load_any_model(path):
@@ -28,12 +24,11 @@ def load_any_model(path):
             raise UserError(f"cannot load recommender {path}: {exc}") from None
     if path.suffix not in (".keras", ".h5"):
         raise UserError(f"{path}: expected a .keras model or an .npz recommender")
-    for name in _MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
     import keras
+    from tfrbm.course import register_keras_classes
+    from tfrbm.models import _import_all
+    _import_all()                 # the classes a .keras file may name
+    register_keras_classes()
     try:
         return keras.saving.load_model(path)
     except Exception as exc:   # a corrupt file, or one naming a class tfrbm does not know

@@ -10,15 +10,18 @@ __all__ = ["register"]
 
 
 def _model_args(p):
-    p.add_argument("--data-dir", default=None,
+    from tfrbm import argtypes as at
+    from tfrbm.cli import add_training_options
+    p.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder holding movielens_100k/ (or the data set folder itself)")
     p.add_argument("--variant", choices=("100k", "1m"), default="100k")
-    p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--hidden", type=at.positive_int, default=100, help="hidden units (default 100)")
+    p.add_argument("--epochs", type=at.positive_int, default=40)
+    p.add_argument("--learning-rate", "--lr", type=at.positive_float, default=None)
+    p.add_argument("--weight-decay", type=at.nonnegative_float, default=None)
+    p.add_argument("--batch-size", type=at.positive_int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
 
 def _make(args):
@@ -101,29 +104,39 @@ def _demo(args):
     return 0
 
 
-def register(subparsers):
-    p = subparsers.add_parser("recommend", help="top-N movies for a MovieLens user (RBM)")
+def _recommend_args(p):
+    from tfrbm import argtypes as at
     _model_args(p)
     p.add_argument("--user", type=int, required=True, help="MovieLens user id")
-    p.add_argument("-n", type=int, default=10, help="how many movies (default 10)")
-    p.add_argument("--model", default=None, help="a recommender saved with --save (skip training)")
-    p.add_argument("--save", default=None, help="save the trained recommender here (.keras)")
+    p.add_argument("-n", type=at.positive_int, default=10, help="how many movies (default 10)")
+    p.add_argument("--model", type=at.existing_file, default=None,
+                   help="a recommender saved with --save (skip training)")
+    p.add_argument("--save", type=at.keras_file, default=None,
+                   help="save the trained recommender here (.keras)")
     p.add_argument("--include-seen", action="store_true", help="keep movies the user rated")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.set_defaults(func=_recommend)
 
+
+def register(subparsers):
+    from tfrbm import argtypes as at
+    # `tfrbm recommend` is kept as an alias of `tfrbm recommender recommend`
+    _recommend_args(subparsers.add_parser(
+        "recommend", help="top-N movies for a MovieLens user (alias of `recommender recommend`)"))
+
     group = subparsers.add_parser("recommender", help="train/evaluate the RBM recommender")
     sub = group.add_subparsers(dest="recommender_command", metavar="ACTION")
+    _recommend_args(sub.add_parser("recommend", help="top-N movies for a MovieLens user"))
     t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
     _model_args(t)
     t.add_argument("--fold", choices=("u1", "u2", "u3", "u4", "u5", "ua", "ub"), default=None,
                    help="a published ML-100k split (default: a seeded random 80/20 split)")
-    t.add_argument("--test-fraction", type=float, default=0.2)
-    t.add_argument("--save", default=None)
+    t.add_argument("--test-fraction", type=at.unit_interval, default=0.2)
+    t.add_argument("--save", type=at.keras_file, default=None)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_train)
     d = sub.add_parser("demo", help="echen's six-movie example through the same API")
-    d.add_argument("--epochs", type=int, default=300)
+    d.add_argument("--epochs", type=at.positive_int, default=300)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_demo)

@@ -22,6 +22,7 @@ import numpy as np
 
 from tfrbm.data.paths import ENV_VAR, resolve_data_dir
 from tfrbm.data.pipeline import make_dataset
+from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = [
     "IDXFormatError",
@@ -49,7 +50,7 @@ DIGITS_TRAIN_SIZE = 1500
 _REDOWNLOAD = "re-download it (or delete it and use source='tfds')"
 
 
-class IDXFormatError(ValueError):
+class IDXFormatError(UserError):
     """An IDX file is empty, truncated or not IDX at all."""
 
 
@@ -117,7 +118,7 @@ def _gunzip_bounded(path, raw):
 def _read_bytes(path):
     path = pathlib.Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"IDX file not found: {path}")
+        raise DataNotFoundError(f"IDX file not found: {path}")
     raw = path.read_bytes()
     if not raw:
         raise _bad(path, "file is empty (0 bytes)")
@@ -174,10 +175,10 @@ def write_idx(path, array, compress=None):
     arr = np.asarray(array)
     key = arr.dtype.newbyteorder("=")
     if key not in _IDX_CODES:
-        raise ValueError(f"IDX cannot store dtype {arr.dtype}; use one of "
+        raise UserError(f"IDX cannot store dtype {arr.dtype}; use one of "
                          + ", ".join(dt.newbyteorder('=').name for dt in _IDX_DTYPES.values()))
     if arr.ndim == 0 or arr.ndim > 255:
-        raise ValueError(f"IDX needs 1 to 255 dimensions, got {arr.ndim}")
+        raise UserError(f"IDX needs 1 to 255 dimensions, got {arr.ndim}")
     code = _IDX_CODES[key]
     header = bytes([0, 0, code, arr.ndim]) + b"".join(
         int(d).to_bytes(4, "big") for d in arr.shape)
@@ -216,7 +217,7 @@ def _idx_candidates(prefix, kind, rank):
 
 def _check_split(split, allowed):
     if split not in allowed:
-        raise ValueError(f"unknown split {split!r}; expected one of "
+        raise UserError(f"unknown split {split!r}; expected one of "
                          + ", ".join(repr(s) for s in allowed))
 
 
@@ -238,7 +239,7 @@ def _load_idx_pair(name, split, data_dir):
         names = _idx_candidates(prefix, kind, rank)
         path = next((folder / n for n in names if (folder / n).is_file()), None)
         if path is None:
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"{name} {split} {kind} not found in {folder} (looked for {names[0]} or "
                 f"{names[1]}); download the standard IDX files into that folder, point "
                 f"--data-dir / {ENV_VAR} at a folder holding {name}/, or use source='tfds'")
@@ -260,14 +261,14 @@ def _load_tfds(name, split):
         import tensorflow_datasets as tfds
         import importlib_resources  # noqa: F401  (tfds imports it lazily inside load())
     except ImportError as exc:
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"tensorflow-datasets cannot load {name!r}: module {exc.name!r} is missing "
             f"(pip install tensorflow-datasets importlib_resources, or pass --data-dir with the "
             f"IDX files)") from exc
     try:
         data = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, as_supervised=True))
     except Exception as exc:  # network, checksum or preparation failures
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"tensorflow-datasets could not load {name!r} split {split!r}: "
             f"{type(exc).__name__}: {exc}. Without internet access, pass --data-dir (or set "
             f"{ENV_VAR}) to a folder holding {name}/ with the IDX .gz files") from exc
@@ -290,7 +291,7 @@ def _to_xy(images, labels, flatten):
 def _load_idx_dataset(name, split, data_dir, source, flatten):
     _check_split(split, ("train", "test"))
     if source not in ("auto", "files", "tfds"):
-        raise ValueError(f"unknown source {source!r}; expected 'auto', 'files' or 'tfds'")
+        raise UserError(f"unknown source {source!r}; expected 'auto', 'files' or 'tfds'")
     if source == "tfds":
         return _to_xy(*_load_tfds(name, split), flatten)
     try:
@@ -301,7 +302,7 @@ def _load_idx_dataset(name, split, data_dir, source, flatten):
         try:
             pair = _load_tfds(name, split)
         except FileNotFoundError as tfds_error:
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"{name} is unavailable. Files: {files_error} TFDS: {tfds_error}") from tfds_error
     return _to_xy(*pair, flatten)
 
@@ -349,7 +350,7 @@ def image_shape(name):
     """(rows, cols) of one image of data set ``name``: (8, 8) for digits, (28, 28) for (fashion_)mnist."""
     key = str(name).lower().replace("-", "_")
     if key not in _SHAPES:
-        raise ValueError(f"unknown image data set {name!r}; expected one of "
+        raise UserError(f"unknown image data set {name!r}; expected one of "
                          + ", ".join(repr(n) for n in IMAGE_DATASETS))
     return _SHAPES[key]
 
@@ -363,7 +364,7 @@ def load_images(name, split="train", data_dir=None, source="auto", flatten=True)
         return load_mnist(split, data_dir=data_dir, source=source, flatten=flatten)
     if key == "fashion_mnist":
         return load_fashion_mnist(split, data_dir=data_dir, source=source, flatten=flatten)
-    raise ValueError(f"unknown image data set {name!r}; expected one of "
+    raise UserError(f"unknown image data set {name!r}; expected one of "
                      + ", ".join(repr(n) for n in IMAGE_DATASETS))
 
 
@@ -371,7 +372,7 @@ def _limit(x, y, limit):
     if limit is None:
         return x, y
     if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
-        raise ValueError(f"limit must be a positive integer or None, got {limit!r}")
+        raise UserError(f"limit must be a positive integer or None, got {limit!r}")
     return x[:limit], y[:limit]
 
 

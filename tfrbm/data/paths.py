@@ -14,6 +14,7 @@ An explicit ``data_dir`` is authoritative: when it is given, only it is searched
 """
 import os
 import pathlib
+from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["resolve_data_dir", "ENV_VAR"]
 
@@ -49,15 +50,15 @@ def resolve_data_dir(name, data_dir=None, required=()):
     """
     required = tuple(required)
     if not isinstance(name, str) or not name:
-        raise ValueError(f"data set name must be a non-empty string, got {name!r}")
+        raise UserError(f"data set name must be a non-empty string, got {name!r}")
     if data_dir is not None:
         base = pathlib.Path(data_dir).expanduser()
         if base.is_file():
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"--data-dir {str(base)!r} is a file; pass the folder that holds {name}/ "
                 f"(or the {name} folder itself)")
         if not base.exists():
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"data folder {str(base)!r} (given as data_dir/--data-dir) does not exist; "
                 f"pass the folder that holds {name}/ or set {ENV_VAR}")
     tried = []
@@ -76,7 +77,7 @@ def resolve_data_dir(name, data_dir=None, required=()):
         hint = f"pass --data-dir DIR (the folder holding {name}/) or set {ENV_VAR}=DIR"
     else:
         hint = f"check --data-dir / {ENV_VAR}: it should be the folder holding {name}/"
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         f"data set {name!r} not found"
         + (f" (needs {', '.join(required)})" if required else "")
         + "; looked in: " + "; ".join(tried) + f". To fix: {hint}.")

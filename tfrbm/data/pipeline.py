@@ -16,6 +16,9 @@ import os
 
 import numpy as np
 
+from tfrbm.validation import POSITIVE_INT, check_param
+from tfrbm.errors import UserError
+
 __all__ = [
     "BINARIZE_MODES",
     "binarize",
@@ -34,7 +37,7 @@ def check_binarize_mode(mode):
         return "none"
     if isinstance(mode, str) and mode.strip().lower() in BINARIZE_MODES:
         return mode.strip().lower()
-    raise ValueError(
+    raise UserError(
         f"unknown binarize mode {mode!r}; expected one of "
         + ", ".join(repr(m) for m in BINARIZE_MODES) + " (or None)")
 
@@ -104,37 +107,31 @@ def check_array(x, name="x", n_features=None, bernoulli=False):
     try:
         arr = np.asarray(x)
     except ValueError as exc:  # ragged nested lists
-        raise ValueError(f"{name} is not a rectangular array: {exc}") from None
+        raise UserError(f"{name} is not a rectangular array: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} has non-numeric dtype {arr.dtype}; expected numbers "
+        raise UserError(f"{name} has non-numeric dtype {arr.dtype}; expected numbers "
                          "(convert with np.asarray(x, dtype='float32'))")
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} has non-numeric dtype {arr.dtype} (complex); expected real numbers")
+        raise UserError(f"{name} has non-numeric dtype {arr.dtype} (complex); expected real numbers")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (examples, features), got shape {arr.shape}")
+        raise UserError(f"{name} must be 2-D (examples, features), got shape {arr.shape}")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name}: data set is empty (shape {arr.shape})")
+        raise UserError(f"{name}: data set is empty (shape {arr.shape})")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
+        raise UserError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name}: data set is empty (no features, shape {arr.shape})")
+        raise UserError(f"{name}: data set is empty (no features, shape {arr.shape})")
     arr = arr.astype(np.float32, copy=False)
     finite = np.isfinite(arr)
     if not finite.all():
         bad = int((~finite).sum())
-        raise ValueError(f"{name} contains NaN or Inf ({bad} value{'s' if bad != 1 else ''})")
+        raise UserError(f"{name} contains NaN or Inf ({bad} value{'s' if bad != 1 else ''})")
     if bernoulli:
         lo, hi = float(arr.min()), float(arr.max())
         if lo < 0.0 or hi > 1.0:
-            raise ValueError(f"{name} has values outside [0, 1] for Bernoulli visible units "
+            raise UserError(f"{name} has values outside [0, 1] for Bernoulli visible units "
                              f"(min {lo:g}, max {hi:g}); rescale the data or use Gaussian units")
     return arr
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _epoch_keyed(x, y, batch_size, shuffle, seed, mode, epoch, drop_remainder):
@@ -200,22 +197,22 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
     import tensorflow as tf
 
     mode = check_binarize_mode(binarize)
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
     if _is_tensor(x):
         x = x.numpy()
     try:
         x = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"x cannot be converted to float32: {exc}") from None
+        raise UserError(f"x cannot be converted to float32: {exc}") from None
     if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"x: data set is empty (shape {x.shape})")
+        raise UserError(f"x: data set is empty (shape {x.shape})")
     if mode != "none":
         finite = np.isfinite(x)
         if not finite.all():
-            raise ValueError("x contains NaN or Inf; cannot binarize")
+            raise UserError("x contains NaN or Inf; cannot binarize")
         lo, hi = float(x.min()), float(x.max())
         if lo < 0.0 or hi > 1.0:
-            raise ValueError(f"x has values outside [0, 1] (min {lo:g}, max {hi:g}); "
+            raise UserError(f"x has values outside [0, 1] (min {lo:g}, max {hi:g}); "
                              f"binarize={mode!r} needs intensities in [0, 1]")
     if mode == "threshold":
         x = (x >= 0.5).astype(np.float32)  # deterministic: done once, before the cache
@@ -224,7 +221,7 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
             y = y.numpy()
         y = np.asarray(y)
         if y.ndim == 0 or y.shape[0] != x.shape[0]:
-            raise ValueError(f"x and y disagree: {x.shape[0]} examples in x but "
+            raise UserError(f"x and y disagree: {x.shape[0]} examples in x but "
                              f"{y.shape[0] if y.ndim else 'a scalar'} in y")
     # Tensors first: from_tensor_slices on a large numpy array is ~20x slower than on a tensor.
     x = tf.convert_to_tensor(x)

@@ -21,6 +21,7 @@ import dataclasses
 import pathlib
 
 import numpy as np
+from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["movielens", "RatingsData", "RatingsFormatError", "read_ratings_file",
            "read_titles_file", "as_triples"]
@@ -34,7 +35,7 @@ VARIANTS = {
 FOLDS_100K = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 
 
-class RatingsFormatError(ValueError):
+class RatingsFormatError(UserError):
     """A ratings or titles file holds a line that does not parse (message names file and line)."""
 
 
@@ -129,11 +130,11 @@ def as_triples(data, name="triples"):
         return data.triples
     arr = np.asarray(data)
     if arr.ndim != 2 or arr.shape[1] != 3:
-        raise ValueError(f"{name} must be an (N, 3) array of user id, movie id, rating; "
+        raise UserError(f"{name} must be an (N, 3) array of user id, movie id, rating; "
                          f"got shape {arr.shape}")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{name} must hold whole numbers (ids and 1-5 ratings)")
+            raise UserError(f"{name} must hold whole numbers (ids and 1-5 ratings)")
     return arr.astype(np.int64)
 
 
@@ -222,7 +223,7 @@ class RatingsData:
         held out (at least one kept in train), so every test user has a history.
         """
         if not 0.0 < float(test_fraction) < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+            raise UserError(f"test_fraction must be in (0, 1), got {test_fraction}")
         rng = np.random.default_rng(seed)
         n = len(self)
         test = np.zeros(n, dtype=bool)
@@ -235,17 +236,17 @@ class RatingsData:
                 k = min(int(round(len(rows) * test_fraction)), len(rows) - 1)
                 test[rng.permutation(rows)[:k]] = True
         else:
-            raise ValueError(f"by must be 'rating' or 'user', got {by!r}")
+            raise UserError(f"by must be 'rating' or 'user', got {by!r}")
         return (self.subset(~test, f"{self.name}:train(seed={seed})"),
                 self.subset(test, f"{self.name}:test(seed={seed})"))
 
     def fold(self, name):
         """The published ML-100k split ``name`` ("u1".."u5", "ua", "ub") as (train, test)."""
         if name not in FOLDS_100K:
-            raise ValueError(f"unknown fold {name!r}; the published ML-100k folds are "
+            raise UserError(f"unknown fold {name!r}; the published ML-100k folds are "
                              f"{', '.join(FOLDS_100K)}")
         if self.path is None or not (self.path / f"{name}.base").is_file():
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"fold {name!r} needs {name}.base and {name}.test beside u.data (the ML-100k "
                 f"files); {self.name} was not read from such a folder")
         parts = []
@@ -295,7 +296,7 @@ def _from_files(variant, folder):
     folder = pathlib.Path(folder)
     ratings_path = folder / spec["ratings"]
     if not ratings_path.is_file():
-        raise FileNotFoundError(
+        raise DataNotFoundError(
             f"{ratings_path} not found: MovieLens {variant} needs {spec['ratings']} (and "
             f"{spec['titles']} for titles); pass path= to the folder holding it, or "
             f"source='tfds' to download it with tensorflow-datasets")
@@ -340,11 +341,11 @@ def movielens(variant="100k", path=None, *, data_dir=None, source="files", downl
     """
     variant = str(variant).lower()
     if variant not in VARIANTS:
-        raise ValueError(f"unknown MovieLens variant {variant!r}; choose '100k' or '1m'")
+        raise UserError(f"unknown MovieLens variant {variant!r}; choose '100k' or '1m'")
     if source == "tfds":
         return _from_tfds(variant, data_dir=data_dir, download=download)
     if source != "files":
-        raise ValueError(f"source must be 'files' or 'tfds', got {source!r}")
+        raise UserError(f"source must be 'files' or 'tfds', got {source!r}")
     if path is None:
         from tfrbm.data.paths import resolve_data_dir
         path = resolve_data_dir(VARIANTS[variant]["folder"], data_dir,

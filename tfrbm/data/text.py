@@ -23,6 +23,7 @@ import dataclasses
 import pathlib
 
 import numpy as np
+from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = [
     "EOS", "UNK",
@@ -42,11 +43,11 @@ def read_words(path):
     """Read a whitespace-tokenised text file into a list of words, each newline becoming ``<eos>``."""
     path = pathlib.Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"text file {str(path)!r} does not exist")
+        raise DataNotFoundError(f"text file {str(path)!r} does not exist")
     with open(path, encoding="utf-8") as handle:
         words = handle.read().replace("\n", f" {EOS} ").split()
     if not words:
-        raise ValueError(f"text file {str(path)!r} is empty (no words)")
+        raise UserError(f"text file {str(path)!r} is empty (no words)")
     return words
 
 
@@ -56,19 +57,19 @@ def build_word_vocab(words, max_size=10000):
     Returns ``(vocabulary, word_to_id)``: the list of words (id = position) and its inverse map.
     """
     if max_size is not None and (not isinstance(max_size, int) or max_size < 1):
-        raise ValueError(f"max_size must be a positive integer or None, got {max_size!r}")
+        raise UserError(f"max_size must be a positive integer or None, got {max_size!r}")
     counts = collections.Counter(words)
     if not counts:
-        raise ValueError("cannot build a vocabulary from an empty word list")
+        raise UserError("cannot build a vocabulary from an empty word list")
     vocab = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:max_size]
     return vocab, {w: i for i, w in enumerate(vocab)}
 
 
 def _check_unk_policy(unk, word_to_id):
     if not isinstance(unk, str) or not unk:
-        raise ValueError(f"unk must be a vocabulary word (such as {UNK!r}) or 'error', got {unk!r}")
+        raise UserError(f"unk must be a vocabulary word (such as {UNK!r}) or 'error', got {unk!r}")
     if unk != "error" and unk not in word_to_id:
-        raise ValueError(
+        raise UserError(
             f"unknown-token policy unk={unk!r} is neither 'error' nor a word of the vocabulary; "
             f"pass unk='error' to reject out-of-vocabulary words or a word that is in it")
 
@@ -86,7 +87,7 @@ def words_to_ids(words, word_to_id, unk=UNK):
             try:
                 ids.append(word_to_id[word])
             except KeyError:
-                raise ValueError(
+                raise UserError(
                     f"word {word!r} at position {pos} is not in the vocabulary "
                     f"(unk='error'); use unk={UNK!r} to map unknown words to a token") from None
         return np.asarray(ids, dtype=np.int32)
@@ -122,7 +123,7 @@ def load_ptb(data_dir=None, vocab_size=10000, unk=UNK):
     folder = resolve_data_dir("ptb", data_dir)
     missing = [f for f in _PTB_FILES.values() if not (folder / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"PTB folder {str(folder)!r} lacks {', '.join(missing)}")
+        raise DataNotFoundError(f"PTB folder {str(folder)!r} lacks {', '.join(missing)}")
     train_words = read_words(folder / _PTB_FILES["train"])
     vocab, word_to_id = build_word_vocab(train_words, vocab_size)
     splits = {name: words_to_ids(train_words if name == "train" else read_words(folder / f),
@@ -132,9 +133,9 @@ def load_ptb(data_dir=None, vocab_size=10000, unk=UNK):
 
 
 def _check_window_args(batch_size, num_steps):
+    from tfrbm.validation import POSITIVE_INT, check_param
     for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_param(name, value, POSITIVE_INT)
 
 
 def ptb_windows(ids, batch_size, num_steps):
@@ -146,7 +147,7 @@ def ptb_windows(ids, batch_size, num_steps):
     batch_len = len(ids) // batch_size
     epoch_size = (batch_len - 1) // num_steps
     if epoch_size < 1:
-        raise ValueError(
+        raise UserError(
             f"{len(ids)} tokens are too few for batch_size={batch_size} and num_steps={num_steps}: "
             f"need at least {batch_size * (num_steps + 1)}; decrease batch_size or num_steps")
     data = ids[:batch_size * batch_len].reshape(batch_size, batch_len)
@@ -184,7 +185,7 @@ def build_char_vocab(text):
     Returns ``(chars, char_to_id)``.
     """
     if not text:
-        raise ValueError("cannot build a character vocabulary from empty text")
+        raise UserError("cannot build a character vocabulary from empty text")
     counts = collections.Counter(text)
     chars = [c for c, _ in sorted(counts.items(), key=lambda kv: -kv[1])]
     return chars, {c: i for i, c in enumerate(chars)}
@@ -206,7 +207,7 @@ class CharData:
     def encode(self, text):
         unknown = sorted(set(text) - set(self.char_to_id))
         if unknown:
-            raise ValueError(f"characters {unknown!r} are not in the vocabulary")
+            raise UserError(f"characters {unknown!r} are not in the vocabulary")
         return np.asarray([self.char_to_id[c] for c in text], dtype=np.int32)
 
     def decode(self, ids):
@@ -230,16 +231,16 @@ def load_tiny_shakespeare(data_dir=None, source="auto", splits=(0.9, 0.05, 0.05)
     the files first. The vocabulary is built from the whole text (65 characters), as in the lab.
     """
     if source not in ("auto", "files", "tfds"):
-        raise ValueError(f"source must be 'auto', 'files' or 'tfds', got {source!r}")
+        raise UserError(f"source must be 'auto', 'files' or 'tfds', got {source!r}")
     if len(splits) != 3 or any(f < 0 for f in splits) or abs(sum(splits) - 1.0) > 1e-6:
-        raise ValueError(f"splits must be three non-negative fractions summing to 1, got {splits!r}")
+        raise UserError(f"splits must be three non-negative fractions summing to 1, got {splits!r}")
     parts = None
     if source in ("auto", "files"):
         from tfrbm.data.paths import resolve_data_dir
         try:
             path = resolve_data_dir("tiny_shakespeare", data_dir) / "input.txt"
             if not path.is_file():
-                raise FileNotFoundError(f"{str(path)!r} does not exist")
+                raise DataNotFoundError(f"{str(path)!r} does not exist")
             text = path.read_text(encoding="utf-8")
             n_train = int(round(len(text) * splits[0]))
             n_valid = int(round(len(text) * splits[1]))
@@ -264,7 +265,7 @@ def char_windows(ids, batch_size, num_steps):
     ids = np.asarray(ids, dtype=np.int32).ravel()
     num_batches = len(ids) // (batch_size * num_steps)
     if num_batches < 1:
-        raise ValueError(
+        raise UserError(
             f"{len(ids)} characters are too few for batch_size={batch_size} and "
             f"num_steps={num_steps}; make them smaller")
     xdata = ids[:num_batches * batch_size * num_steps]

@@ -1,33 +1,31 @@
-"""Models: RBMModel, DBNModel, RBMRecommender and the course companions (CNN, LSTMs, autoencoders).
+"""The energy-based models: RBMModel, DBNModel and the RBM recommender.
 
-Public names are looked up lazily in the submodules (each declares ``__all__``).
+The course's other models (CNN, LSTMs, autoencoders) live in :mod:`tfrbm.course`. Public names
+load lazily from their modules.
 """
 import importlib
-import pkgutil
 
+_PUBLIC = {
+    "RBMModel": "tfrbm.models.rbm",
+    "DBNModel": "tfrbm.models.dbn",
+    "RBMRecommender": "tfrbm.models.recommender",
+    "RecommenderNetwork": "tfrbm.models.recommender_network",
+}
 
-def _public_names():
-    names = {}
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"tfrbm.models.{info.name}")
-        for name in getattr(module, "__all__", ()):
-            names[name] = module
-    return names
+__all__ = sorted(_PUBLIC)
 
 
 def _import_all():
     """Import every model module, registering its Keras-serialisable classes."""
-    _public_names()
+    for module in sorted(set(_PUBLIC.values())):
+        importlib.import_module(module)
 
 
 def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-    module = _public_names().get(name)
-    if module is None:
-        raise AttributeError(f"module 'tfrbm.models' has no attribute {name!r}")
-    return getattr(module, name)
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'tfrbm.models' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(_public_names())
+    return __all__

@@ -7,20 +7,19 @@ at the data (CD) or continues from persistent fantasy particles (PCD, Tieleman 2
 gradients go through the compiled Keras optimizer, so momentum, Adam, schedules and the
 optimizer's own weight decay behave as in any Keras model.
 """
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfrbm import _compat, gibbs
+from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.validation import (POSITIVE_INT, Instance, Integral, Interval, Options, Real,
+                              check_param, validate_params)
 
 __all__ = ["RBMModel"]
-
-_LOG_ODDS_CLIP = 1e-3
 
 #: CD steps ``fit`` runs per call into the compiled graph when ``compile`` gets
 #: ``steps_per_execution="auto"`` (the default) and no callback hooks single batches. It removes
@@ -73,24 +72,6 @@ class _Progress:
         print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
               f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
         self.printed = True
-
-
-def _check_positive_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_nonnegative(name, value):
-    if value is None:
-        return 0.0
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return value
 
 
 _DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
@@ -149,7 +130,6 @@ def _data_error(exc, what, units):
     """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
     import re
 
-    from tfrbm.errors import UserError
     text = str(getattr(exc, "message", exc))
     if _DATA_CHECK_TAG not in text:
         return None
@@ -219,6 +199,21 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     20); under XLA (``jit_compile=True``) the assertion is compiled out.
     """
 
+    _parameter_constraints = {
+        "layer": [Instance(RBMLayer, "an RBMLayer"), Interval(Integral, None, None)],
+        "cd_k": POSITIVE_INT,
+        "persistent": [Instance((bool, np.bool_), "True or False")],
+        "n_chains": POSITIVE_INT,
+        "hidden_statistics": [Options("probabilities", "states")],
+        "weight_decay": [None, Interval(Real, 0, None)],
+        "sparsity_target": [None, Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [None, Interval(Real, 0, None)],
+        "sparsity_decay": [Interval(Real, 0, 1, closed="left")],
+        "init_visible_bias": [Options("log_odds", None)],
+        "monitor_reconstruction": [Instance((bool, np.bool_), "True or False")],
+        "seed": [None, Interval(Integral, None, None)],
+    }
+
     #: check each batch inside the compiled train/test step (see "Data checks" above)
     check_batches = True
 
@@ -228,37 +223,30 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                  monitor_reconstruction=True, seed=None, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
-            raise ValueError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
-        if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
-            layer = RBMLayer(int(layer))
-        if not isinstance(layer, RBMLayer):
-            raise ValueError(f"layer must be an RBMLayer, got {type(layer).__name__}")
-        self.layer = layer
-        self.cd_k = _check_positive_int("cd_k", cd_k)
+            raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
+        p = validate_params(
+            {"layer": layer, "cd_k": cd_k, "persistent": persistent, "n_chains": n_chains,
+             "hidden_statistics": hidden_statistics, "weight_decay": weight_decay,
+             "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
+             "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
+             "monitor_reconstruction": monitor_reconstruction, "seed": seed},
+            self._parameter_constraints, type(self))
+        self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
+        self.cd_k = p["cd_k"]
         if self.cd_k > MAX_CD_K:
-            from tfrbm.errors import UserError
             raise UserError(f"cd_k={self.cd_k:,} is above the cap of {MAX_CD_K:,}: the k Gibbs steps "
                             "of CD-k run inside one compiled training step that Ctrl-C cannot "
                             "stop; use persistent=True (PCD) for long-chain statistics")
         self.persistent = bool(persistent)
-        self.n_chains = _check_positive_int("n_chains", n_chains)
-        if hidden_statistics not in ("probabilities", "states"):
-            raise ValueError("hidden_statistics must be 'probabilities' or 'states', "
-                             f"got {hidden_statistics!r}")
+        self.n_chains = p["n_chains"]
         self.hidden_statistics = hidden_statistics
-        self.weight_decay = _check_nonnegative("weight_decay", weight_decay)
-        if sparsity_target is not None and not 0.0 < float(sparsity_target) < 1.0:
-            raise ValueError(f"sparsity_target must lie in (0, 1), got {sparsity_target!r}")
-        self.sparsity_target = None if sparsity_target is None else float(sparsity_target)
-        self.sparsity_cost = _check_nonnegative("sparsity_cost", sparsity_cost)
-        if not 0.0 <= float(sparsity_decay) < 1.0:
-            raise ValueError(f"sparsity_decay must lie in [0, 1), got {sparsity_decay!r}")
-        self.sparsity_decay = float(sparsity_decay)
-        if init_visible_bias not in ("log_odds", None):
-            raise ValueError(f"init_visible_bias must be 'log_odds' or None, got {init_visible_bias!r}")
+        self.weight_decay = p["weight_decay"] or 0.0
+        self.sparsity_target = p["sparsity_target"]
+        self.sparsity_cost = p["sparsity_cost"] or 0.0
+        self.sparsity_decay = p["sparsity_decay"]
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
-        self.seed = seed
+        self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
         # error; both say "lower is better" to Keras' mode="auto". The mean free energy has no
@@ -337,7 +325,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _require_built(self):
         if not self.built:
-            raise ValueError("the RBM is not built yet: call fit(...) or build((None, n_visible)) first")
+            raise UserError("the RBM is not built yet: call fit(...) or build((None, n_visible)) first")
 
     # ------------------------------------------------------------------ data-dependent init
     def _first_batches(self, x, max_rows=20000):
@@ -347,14 +335,14 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             for element in x:
                 batch = element[0] if isinstance(element, (tuple, list)) else element
                 if isinstance(batch, dict):
-                    raise ValueError("RBMModel.fit expects batches of visible vectors, got a dict")
+                    raise UserError("RBMModel.fit expects batches of visible vectors, got a dict")
                 batch = np.asarray(batch)
                 rows.append(batch)
                 count += len(batch)
                 if count >= max_rows:
                     break
             if not rows:
-                raise ValueError("the training data set is empty")
+                raise UserError("the training data set is empty")
             return np.concatenate(rows, axis=0)
         return x[:max_rows]
 
@@ -373,32 +361,22 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             return
         units = self.layer.visible_units
         from tfrbm.ais import base_rate_biases
-        self.base_rate_bias.assign(base_rate_biases(sample, units).astype(np.float32))
+        # the base-rate model's biases: the data's log-odds (Hinton's guide, section 8)
+        bias = base_rate_biases(sample, units).astype(np.float32)
+        self.base_rate_bias.assign(bias)
         if self.init_visible_bias == "log_odds":
-            mean = sample.mean(axis=0).astype(np.float64)
-            if units.name == "gaussian":
-                bias = mean
-            elif units.name == "softmax":
-                groups = mean.reshape(-1, units.k)
-                groups = np.clip(groups, _LOG_ODDS_CLIP, None)
-                bias = np.log(groups / groups.sum(axis=1, keepdims=True)).reshape(-1)
-            else:
-                p = np.clip(mean, _LOG_ODDS_CLIP, 1 - _LOG_ODDS_CLIP)
-                bias = np.log(p / (1 - p))
-            self.layer.visible_bias.assign(bias.astype(np.float32))
+            self.layer.visible_bias.assign(bias)
         # persistent chains start as samples of the visible-bias-only (base-rate) model
-        seed = self.seed_generator.next()
-        b = tf.broadcast_to(self.layer.visible_bias, self.persistent_chains.shape)
-        self.persistent_chains.assign(units.sample(units.mean(b), seed))
+        self.persistent_chains.assign(gibbs.base_rate_samples(
+            units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
         self.initialized.assign(1.0)
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
         if x is None:
-            raise ValueError("fit needs training data x (a numpy array or a tf.data.Dataset)")
+            raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         for name in ("sample_weight", "class_weight"):
             if kwargs.get(name) is not None:
-                from tfrbm.errors import UserError
                 raise UserError(
                     f"RBMModel.fit does not support {name}: the CD statistics are unweighted "
                     "means over the batch. To weight examples, repeat or subsample rows.")
@@ -409,7 +387,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             spec = x.element_spec
             spec = spec[0] if isinstance(spec, (tuple, list)) else spec
             if not getattr(spec, "dtype", tf.float32).is_floating:
-                raise ValueError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
+                raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
         self.initialize_from_data(x)
         if not isinstance(x, tf.data.Dataset):
@@ -478,7 +456,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         if not auto and (isinstance(steps_per_execution, bool)
                          or not isinstance(steps_per_execution, (int, np.integer))
                          or steps_per_execution < 1):
-            raise ValueError("steps_per_execution must be 'auto' or an integer >= 1, "
+            raise UserError("steps_per_execution must be 'auto' or an integer >= 1, "
                              f"got {steps_per_execution!r}")
         super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
                         **kwargs)
@@ -521,11 +499,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 raise
             raise error from None
 
-    def predict(self, x, **kwargs):
+    def predict(self, x, *args, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
-        from tfrbm.fastpath import with_progbar
-        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
-        return super().predict(x, **kwargs)
+        if len(args) < 4:    # callbacks not given positionally
+            from tfrbm.fastpath import with_progbar
+            kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
+        return super().predict(x, *args, **kwargs)
 
     # ------------------------------------------------------------------ training
     def cd_gradients(self, v0, seed):
@@ -715,7 +694,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         Long runs go in compiled chunks (see :data:`CHUNK_MULTIPLY_ADDS`): Ctrl-C stops them and
         ``progress`` (True: stderr; or a callable(done, total)) reports on them.
         """
-        steps = _check_positive_int("steps", steps)
+        steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self._seed(seed), "gibbs",
@@ -734,8 +713,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
         from tfrbm.limits import check_allocation
-        n_samples = _check_positive_int("n_samples", n_samples)
-        steps = _check_positive_int("steps", steps)
+        n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         check_allocation("daydream chains", 4 * n_samples * (self.layer.n_visible + self.layer.units))
         if trace:
@@ -761,15 +740,15 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         sampled states with ``sample=True``). Long runs go in compiled chunks (Ctrl-C stops
         them; ``progress`` as in :meth:`daydream`); a run of one chunk equals one call.
         """
-        steps = _check_positive_int("steps", steps)
+        steps = check_param("steps", steps, POSITIVE_INT)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         mask = np.asarray(mask)
         if mask.shape != v.shape and mask.shape != v.shape[1:]:
-            raise ValueError(f"mask has shape {mask.shape}; it must match the data's shape {v.shape} "
+            raise UserError(f"mask has shape {mask.shape}; it must match the data's shape {v.shape} "
                              f"or one row's shape {v.shape[1:]}")
         if not np.isin(mask, (0, 1)).all():
-            raise ValueError("mask must contain only 0 (missing) and 1 (known)")
+            raise UserError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
         fn = self._fn("inpaint", self._inpaint_chain)
         seed_t = self._seed(seed)
@@ -793,7 +772,6 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         """Higher means more like the training data: -F(v), or log p(v) with ``method='exact'``/``'ais'``."""
         if method == "free_energy":
             return -self.free_energy(v)
-        from tfrbm import likelihood
         log_z = self.log_partition(method=method, **kwargs)
         return -self.free_energy(v) - float(log_z if np.ndim(log_z) == 0 else log_z[0])
 
@@ -809,7 +787,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 # the paper's base-rate model, fitted to the training data at the first fit
                 kwargs["base_biases"] = self.base_rate_bias.numpy()
             return likelihood.ais_log_partition(self.layer, **kwargs)
-        raise ValueError(f"unknown method {method!r}; use 'exact' or 'ais'")
+        raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
         """Mean log p(v) = mean(-F(v)) - log Z over the rows of ``v``.
@@ -838,13 +816,36 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _fantasy_start(self, n_samples, seed):
         """Chains' first states: ``n_samples`` draws of the visible-bias-only model (seed fold 7)."""
-        units = self.layer.visible_units
-        b = tf.broadcast_to(self.layer.visible_bias, tf.stack([n_samples, self.layer.n_visible]))
-        return units.sample(units.mean(b), gibbs.fold(seed, 7))
+        return gibbs.base_rate_samples(self.layer.visible_units, self.layer.visible_bias,
+                                       n_samples, gibbs.fold(seed, 7))
 
     def _fantasize(self, n_samples, steps, seed):
         """(means, states) after ``steps`` Gibbs steps from :meth:`_fantasy_start` (``daydream``)."""
-        return gibbs.run_chain(self.layer, self._fantasy_start(n_samples, seed), steps, seed)
+        return self._chunked_in_graph(lambda v, n, s: gibbs.run_chain(self.layer, v, n, s),
+                                      self._fantasy_start(n_samples, seed), steps, seed)
+
+    def _chunked_in_graph(self, step, v0, steps, seed):
+        """In-graph twin of the verbs' Python chunk loops, for serving: the same chunk length
+        (:func:`_chunk_steps`) and chunk seeds (``seed``, then ``fold(seed, c)``), so a served
+        chain equals ``daydream``/``inpaint`` for any number of steps. ``step(v, n, seed)``
+        returns (means, states) after ``n`` steps."""
+        n_rows = tf.cast(tf.maximum(tf.shape(v0)[0], 1), tf.int64)
+        per_step = 2 * n_rows * max(1, self.layer.n_visible) * max(1, self.layer.units)
+        chunk = tf.maximum(tf.constant(1, tf.int64), tf.minimum(
+            tf.minimum(tf.cast(steps, tf.int64), CHUNK_MAX_STEPS), CHUNK_MULTIPLY_ADDS // per_step))
+        chunk = tf.cast(chunk, steps.dtype)
+
+        def body(c, done, v_mean, v):
+            n = tf.minimum(chunk, steps - done)
+            chunk_seed = tf.cond(tf.equal(c, 0), lambda: seed,
+                                 lambda: tf.cast(gibbs.fold(seed, c), seed.dtype))
+            v_mean, v = step(v, n, chunk_seed)
+            return c + 1, done + n, v_mean, v
+
+        zero = tf.zeros((), steps.dtype)
+        _, _, v_mean, v = tf.while_loop(lambda c, done, *_: done < steps, body,
+                                        (tf.constant(0), zero, v0, v0))
+        return v_mean, v
 
     def _inpaint_chain(self, v, mask, steps, seed):
         """(means, states) of clamped Gibbs sampling: ``mask`` = 1 keeps ``v`` (``inpaint``)."""
@@ -886,8 +887,10 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             mask = serving.check_binary(mask, "mask")
             with tf.control_dependencies([tf.debugging.assert_equal(
                     tf.shape(mask), tf.shape(visible), message="mask must have visible's shape")]):
-                v_mean, v = self._inpaint_chain(checked(visible), tf.cast(mask, dtype),
-                                                serving.check_at_least(steps, 1, "steps"), seed)
+                mask = tf.cast(mask, dtype)
+                v_mean, v = self._chunked_in_graph(
+                    lambda v, n, s: self._inpaint_chain(v, mask, n, s), checked(visible),
+                    serving.check_at_least(steps, 1, "steps"), seed)
             return {"visible_mean": v_mean, "visible_sample": v}
 
         return serving.Endpoints(self, [

@@ -39,9 +39,12 @@ import numpy as np
 
 from tfrbm.data.ratings import RatingsData, as_triples
 from tfrbm.models.recommender_baselines import RatingModel, Recommendations
+from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Options, Predicate, Real,
+                              validate_params)
 
+from tfrbm.errors import UserError
 __all__ = ["RBMRecommender", "Recommendations", "softmax_hidden_probs",
-           "softmax_visible_probs", "cd_gradients", "default_cd_schedule", "SIX_MOVIES",
+           "softmax_visible_probs", "softmax_cd_gradients", "default_cd_schedule", "SIX_MOVIES",
            "six_movie_demo"]
 
 
@@ -66,7 +69,7 @@ def softmax_visible_probs(h, W, b, mask):
     return tf.nn.softmax(softmax_visible_logits(h, W, b), axis=-1) * mask[..., None]
 
 
-def cd_gradients(V, mask, W, b, c, k, rng):
+def softmax_cd_gradients(V, mask, W, b, c, k, rng):
     """CD-k gradients (dW, db, dc) of the negative log-likelihood, averaged over the batch.
 
     ``V`` (B, M, K) one-hot ratings, ``mask`` (B, M) 1 where rated. Entries of V where mask is
@@ -127,30 +130,41 @@ class RBMRecommender(RatingModel):
       seed: random seed for initialisation, shuffling and sampling.
     """
 
+    _parameter_constraints = {
+        "n_hidden": POSITIVE_INT,
+        "n_levels": [Interval(Integral, 2, None)],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None)],
+        "cd_k": [Interval(Integral, 1, None), Options("increasing"),
+                 Predicate(lambda d: isinstance(d, dict) and all(
+                     int(e) >= 0 and int(k) >= 1 for e, k in d.items()),
+                     "a {first epoch: k} dict with k >= 1")],
+        "batch_size": POSITIVE_INT,
+        "prediction": [Options("exact", "mean_field")],
+        "init_std": [Interval(Real, 0, None)],
+        "optimizer": [Options("adam", "sgd"), Predicate(
+            lambda o: hasattr(o, "apply_gradients") or isinstance(o, dict),
+            "a Keras optimizer (or its serialized config)")],
+        "seed": [None, Interval(Integral, None, None)],
+    }
+
     def __init__(self, n_hidden=100, n_levels=5, learning_rate=1e-3, momentum=0.9,
                  weight_decay=0.01, cd_k="increasing", batch_size=50, prediction="exact",
                  init_std=0.01, optimizer="adam", seed=0):
-        if int(n_hidden) < 1:
-            raise ValueError(f"n_hidden must be at least 1, got {n_hidden}")
-        if int(n_levels) < 2:
-            raise ValueError(f"n_levels must be at least 2, got {n_levels}")
-        if prediction not in ("exact", "mean_field"):
-            raise ValueError(f"prediction must be 'exact' or 'mean_field', got {prediction!r}")
-        if not (isinstance(cd_k, (int, dict)) or cd_k == "increasing"):
-            raise ValueError(f"cd_k must be an int, a {{epoch: k}} dict or 'increasing', "
-                             f"got {cd_k!r}")
-        if isinstance(optimizer, str) and optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam', 'sgd' or a Keras optimizer, "
-                             f"got {optimizer!r}")
-        if isinstance(cd_k, int) and cd_k < 1:
-            raise ValueError(f"cd_k must be at least 1, got {cd_k}")
-        self.n_hidden, self.n_levels = int(n_hidden), int(n_levels)
-        self.learning_rate, self.momentum = float(learning_rate), float(momentum)
-        self.weight_decay, self.cd_k, self.batch_size = float(weight_decay), cd_k, int(batch_size)
-        self.prediction, self.init_std, self.seed = prediction, float(init_std), seed
+        p = validate_params(
+            {"n_hidden": n_hidden, "n_levels": n_levels, "learning_rate": learning_rate,
+             "momentum": momentum, "weight_decay": weight_decay, "cd_k": cd_k,
+             "batch_size": batch_size, "prediction": prediction, "init_std": init_std,
+             "optimizer": optimizer, "seed": seed}, self._parameter_constraints, type(self))
+        if isinstance(optimizer, dict):           # a config from get_config
+            import keras
+            optimizer = keras.optimizers.deserialize(optimizer)
+        self.n_hidden, self.n_levels = p["n_hidden"], p["n_levels"]
+        self.learning_rate, self.momentum = p["learning_rate"], p["momentum"]
+        self.weight_decay, self.cd_k, self.batch_size = p["weight_decay"], p["cd_k"], p["batch_size"]
+        self.prediction, self.init_std, self.seed = p["prediction"], p["init_std"], p["seed"]
         self.optimizer = optimizer
-        name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__.lower()
-        self._optimizer_name = name if name in ("adam", "sgd") else "adam"
         self.user_ids = self.movie_ids = None
         self.history = {"epoch": [], "cd_k": [], "recon_rmse": [], "seconds": []}
         self.network = None
@@ -164,7 +178,14 @@ class RBMRecommender(RatingModel):
                 if isinstance(self.cd_k, dict) else self.cd_k,
                 "batch_size": self.batch_size, "prediction": self.prediction,
                 "init_std": self.init_std, "seed": self.seed,
-                "optimizer": self._optimizer_name}
+                "optimizer": self._optimizer_config()}
+
+    def _optimizer_config(self):
+        """"adam"/"sgd" as given, or the Keras optimizer's own serialized config."""
+        if isinstance(self.optimizer, str):
+            return self.optimizer
+        import keras
+        return keras.optimizers.serialize(self.optimizer)
 
     # ---- building ------------------------------------------------------------------------
     def _build(self, initialise=True):
@@ -218,7 +239,7 @@ class RBMRecommender(RatingModel):
     def _step(self, rows, cols, levels, n_rows, k):
         import tensorflow as tf
         V, mask = self._densify(rows, cols, levels, n_rows)
-        dW, db, dc, vk = cd_gradients(V, mask, self.W.value, self.b.value, self.c.value, k,
+        dW, db, dc, vk = softmax_cd_gradients(V, mask, self.W.value, self.b.value, self.c.value, k,
                                       self._gen)
         dW = dW + self.weight_decay * self.W.value
         self.optimizer.apply_gradients([(dW, self.W), (db, self.b), (dc, self.c)])
@@ -228,7 +249,6 @@ class RBMRecommender(RatingModel):
 
     def _hidden_input_fn(self, rows, cols, levels, n_rows):
         """x = c + sum_{i,k} V_ik W_ik: (B, F) total input to the hidden units."""
-        import tensorflow as tf
         V, _ = self._densify(rows, cols, levels, n_rows)
         return self.network.hidden_input(V)
 
@@ -242,14 +262,14 @@ class RBMRecommender(RatingModel):
         """
         import tensorflow as tf
         if int(epochs) < 1:
-            raise ValueError(f"epochs must be at least 1, got {epochs}")
+            raise UserError(f"epochs must be at least 1, got {epochs}")
         if self._built:
             triples = as_triples(data)
             self._check_ratings(triples[:, 2])
             if isinstance(data, RatingsData) and (
                     not np.array_equal(data.movie_ids, self.movie_ids)
                     or not np.array_equal(data.user_ids, self.user_ids)):
-                raise ValueError("fit() again needs data with the same user and movie ids")
+                raise UserError("fit() again needs data with the same user and movie ids")
             self._set_training_rows(self._user_index(triples[:, 0]),
                                     self._movie_index(triples[:, 1]), triples[:, 2])
         else:
@@ -294,7 +314,7 @@ class RBMRecommender(RatingModel):
     # ---- prediction ----------------------------------------------------------------------
     def _check_built(self):
         if not self._built:
-            raise ValueError("RBMRecommender is not fitted yet: call fit() first")
+            raise UserError("RBMRecommender is not fitted yet: call fit() first")
 
     def _hidden_inputs(self, rows, cols, levels, n_rows):
         import tensorflow as tf
@@ -324,7 +344,7 @@ class RBMRecommender(RatingModel):
             return probs.argmax(-1) + 1.0
         if kind == "expected":
             return probs @ np.arange(1, self.n_levels + 1, dtype=probs.dtype)
-        raise ValueError(f"kind must be 'expected', 'most_probable' or 'proba', got {kind!r}")
+        raise UserError(f"kind must be 'expected', 'most_probable' or 'proba', got {kind!r}")
 
     def score_users(self, user_index, kind="expected"):
         """Predicted ratings of every movie for dense users ``user_index``: (B, n_movies)."""
@@ -345,7 +365,7 @@ class RBMRecommender(RatingModel):
         u = self._user_index(user_ids)
         m = self._movie_index(movie_ids)
         if len(u) != len(m):
-            raise ValueError(f"user_ids and movie_ids differ in length: {len(u)} vs {len(m)}")
+            raise UserError(f"user_ids and movie_ids differ in length: {len(u)} vs {len(m)}")
         import tensorflow as tf
         out = np.empty((len(u), self.n_levels), dtype=np.float64)
         users, inverse = np.unique(u, return_inverse=True)
@@ -423,7 +443,7 @@ class RBMRecommender(RatingModel):
         """The estimator around a RecommenderNetwork loaded from a file written by :meth:`save`."""
         meta = getattr(network, "metadata", None)
         if not meta or "config" not in meta:
-            raise ValueError("this RecommenderNetwork carries no recommender metadata (ids, "
+            raise UserError("this RecommenderNetwork carries no recommender metadata (ids, "
                              "titles, training ratings); it was not written by "
                              "RBMRecommender.save")
         config = dict(meta["config"])
@@ -448,11 +468,11 @@ class RBMRecommender(RatingModel):
         if not path.is_file() and path.with_name(path.name + ".keras").is_file():
             path = path.with_name(path.name + ".keras")
         if not path.is_file():
-            raise ValueError(f"no saved recommender at {path}")
+            raise UserError(f"no saved recommender at {path}")
         from tfrbm.models.recommender_network import RecommenderNetwork
         network = keras.saving.load_model(path)
         if not isinstance(network, RecommenderNetwork):
-            raise ValueError(f"{path} holds a {type(network).__name__}, not a recommender")
+            raise UserError(f"{path} holds a {type(network).__name__}, not a recommender")
         return cls.from_network(network)
 
 

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from tfrbm.data.ratings import RatingsData, as_triples
+from tfrbm.errors import UserError
 
 __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasedMF",
            "CourseBernoulliRBM", "Recommendations", "evaluate", "ranking_metrics"]
@@ -51,13 +52,13 @@ class RatingModel:
     def _check_ratings(self, ratings):
         bad = (ratings < 1) | (ratings > self.n_levels)
         if bad.any():
-            raise ValueError(f"ratings must be whole numbers from 1 to {self.n_levels}; got "
+            raise UserError(f"ratings must be whole numbers from 1 to {self.n_levels}; got "
                              f"{sorted(set(ratings[bad].tolist()))[:5]}")
 
     def _prepare(self, data, titles=None):
         triples = as_triples(data)
         if len(triples) == 0:
-            raise ValueError("no ratings to fit")
+            raise UserError("no ratings to fit")
         self._check_ratings(triples[:, 2])
         if isinstance(data, RatingsData):
             self.user_ids, self.movie_ids = data.user_ids.copy(), data.movie_ids.copy()
@@ -90,17 +91,17 @@ class RatingModel:
 
     def _lookup(self, ids, universe, what):
         if getattr(self, "user_ids", None) is None:
-            raise ValueError(f"{type(self).__name__} is not fitted yet: call fit() first")
+            raise UserError(f"{type(self).__name__} is not fitted yet: call fit() first")
         ids = np.asarray(ids).reshape(-1)
         if ids.dtype.kind == "f" and np.any(ids != np.round(ids)):
-            raise ValueError(f"{what} ids must be integers")
+            raise UserError(f"{what} ids must be integers")
         ids = ids.astype(np.int64)
         pos = np.searchsorted(universe, ids)
         pos = np.minimum(pos, len(universe) - 1)
         unknown = universe[pos] != ids
         if unknown.any():
             shown = ", ".join(str(i) for i in np.unique(ids[unknown])[:5])
-            raise ValueError(f"unknown {what} id(s): {shown} ({int(unknown.sum())} in all); the "
+            raise UserError(f"unknown {what} id(s): {shown} ({int(unknown.sum())} in all); the "
                              f"model knows {len(universe)} {what}s with ids "
                              f"{universe[0]}..{universe[-1]}")
         return pos
@@ -132,7 +133,7 @@ class RatingModel:
         u = self._user_index(user_ids)
         m = self._movie_index(movie_ids)
         if len(u) != len(m):
-            raise ValueError(f"user_ids and movie_ids differ in length: {len(u)} vs {len(m)}")
+            raise UserError(f"user_ids and movie_ids differ in length: {len(u)} vs {len(m)}")
         return self._predict_pairs(u, m, batch_size)
 
     def _predict_pairs(self, u, m, batch_size=256):
@@ -161,7 +162,7 @@ class RatingModel:
         else:
             pairs = np.asarray(user_ratings, dtype=np.float64).reshape(-1, 2)
         if np.any(pairs != np.round(pairs)):
-            raise ValueError("user ratings must be whole movie ids and whole ratings 1-5")
+            raise UserError("user ratings must be whole movie ids and whole ratings 1-5")
         pairs = pairs.astype(np.int64)
         self._check_ratings(pairs[:, 1])
         return self._movie_index(pairs[:, 0]), pairs[:, 1]
@@ -170,7 +171,7 @@ class RatingModel:
         """Top-``n`` movies for ``user``: a known user id, or a new user's ratings given as
         {movie id: rating} or [(movie id, rating), ...]. Returns :class:`Recommendations`."""
         if int(n) < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
+            raise UserError(f"n must be at least 1, got {n}")
         scores, seen = self._user_scores_for(user)
         scores = np.array(scores, dtype=np.float64)
         if exclude_seen and len(seen):

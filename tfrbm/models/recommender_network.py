@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm.serving import ServingMixin
+from tfrbm.validation import POSITIVE_INT, Integral, Interval, Options, validate_params
 
 __all__ = ["RecommenderNetwork"]
 
@@ -39,18 +40,19 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         prediction: "exact" (hidden units summed out) or "mean_field".
     """
 
+    _parameter_constraints = {
+        "n_movies": POSITIVE_INT,
+        "n_levels": [Interval(Integral, 2, None)],
+        "n_hidden": POSITIVE_INT,
+        "prediction": [Options("exact", "mean_field")],
+    }
+
     def __init__(self, n_movies, n_levels=5, n_hidden=100, prediction="exact", **kwargs):
         super().__init__(**kwargs)
-        if int(n_movies) < 1:
-            raise ValueError(f"n_movies must be at least 1, got {n_movies}")
-        if int(n_levels) < 2:
-            raise ValueError(f"n_levels must be at least 2, got {n_levels}")
-        if int(n_hidden) < 1:
-            raise ValueError(f"n_hidden must be at least 1, got {n_hidden}")
-        if prediction not in ("exact", "mean_field"):
-            raise ValueError(f"prediction must be 'exact' or 'mean_field', got {prediction!r}")
-        self.n_movies, self.n_levels = int(n_movies), int(n_levels)
-        self.n_hidden, self.prediction = int(n_hidden), prediction
+        p = validate_params({"n_movies": n_movies, "n_levels": n_levels, "n_hidden": n_hidden,
+                             "prediction": prediction}, self._parameter_constraints, type(self))
+        self.n_movies, self.n_levels = p["n_movies"], p["n_levels"]
+        self.n_hidden, self.prediction = p["n_hidden"], p["prediction"]
         self.metadata = {}
         self.W = self.add_weight(shape=(self.n_movies, self.n_levels, self.n_hidden),
                                  initializer="zeros", name="W")
@@ -65,12 +67,6 @@ class RecommenderNetwork(ServingMixin, keras.Model):
                       prediction=self.prediction)
         return config
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("trainable", "dtype"):
-            config.pop(key, None)
-        return cls(**config)
 
     # ---- the math ------------------------------------------------------------------------
     def one_hot(self, ratings):

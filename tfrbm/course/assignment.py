@@ -20,6 +20,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
+
 __all__ = ["assignment_model", "binarize_once", "reconstructions", "half_mask", "recall",
            "resample", "free_energy_digits_vs_noise", "free_energy_figure", "run_assignment"]
 
@@ -77,7 +80,7 @@ def half_mask(shape, n_visible, which="bottom", seed=0):
     """
     rows, cols = shape
     if rows * cols != n_visible:
-        raise ValueError(f"image shape {shape} does not hold {n_visible} pixels")
+        raise UserError(f"image shape {shape} does not hold {n_visible} pixels")
     if which == "bottom":
         mask = np.ones((rows, cols))
         mask[rows // 2:, :] = 0
@@ -89,7 +92,7 @@ def half_mask(shape, n_visible, which="bottom", seed=0):
         keep = np.random.default_rng(seed).permutation(n_visible)[: n_visible // 2]
         mask[keep] = 1
     else:
-        raise ValueError(f"which must be 'bottom', 'right' or 'random', got {which!r}")
+        raise UserError(f"which must be 'bottom', 'right' or 'random', got {which!r}")
     return mask.reshape(-1).astype(np.float32)
 
 
@@ -118,26 +121,26 @@ def recall(model, v, mask, pixel_means, steps=(1, 10), method="mean_field", seed
     n_visible = model.layer.n_visible
     v = check_array(v, "v", n_features=n_visible, bernoulli=True)
     if not np.isin(v, (0.0, 1.0)).all():
-        raise ValueError("recall compares binary pixels: binarize v first (binarize_once)")
+        raise UserError("recall compares binary pixels: binarize v first (binarize_once)")
     mask = np.asarray(mask, dtype=np.float32)
     if mask.shape not in ((n_visible,), v.shape):
-        raise ValueError(f"mask has shape {mask.shape}; expected ({n_visible},) or {v.shape}")
+        raise UserError(f"mask has shape {mask.shape}; expected ({n_visible},) or {v.shape}")
     if not np.isin(mask, (0.0, 1.0)).all():
-        raise ValueError("mask must contain only 0 (dropped) and 1 (kept)")
+        raise UserError("mask must contain only 0 (dropped) and 1 (kept)")
     pixel_means = np.asarray(pixel_means, dtype=np.float32)
     if pixel_means.shape != (n_visible,):
-        raise ValueError(f"pixel_means must have shape ({n_visible},), got {pixel_means.shape}")
+        raise UserError(f"pixel_means must have shape ({n_visible},), got {pixel_means.shape}")
     mask = np.broadcast_to(mask, v.shape)
     dropped = mask == 0
     if not dropped.any():
-        raise ValueError("the mask drops no pixels")
+        raise UserError("the mask drops no pixels")
     start = np.where(dropped, pixel_means[None, :], v).astype(np.float32)
     baseline = (pixel_means >= 0.5).astype(np.float32)[None, :]
     result = {"mask": mask, "masked": np.where(dropped, 0.5, v),
               "baseline_accuracy": float(np.mean((np.broadcast_to(baseline, v.shape) == v)[dropped])),
               "accuracy": {}, "filled": {}}
     if method not in ("mean_field", "gibbs"):
-        raise ValueError(f"method must be 'mean_field' or 'gibbs', got {method!r}")
+        raise UserError(f"method must be 'mean_field' or 'gibbs', got {method!r}")
     fill = tf.function(lambda x, m, n: _mean_field_fill(model.layer, x, m, n))
     for n in steps:
         if method == "gibbs":
@@ -157,9 +160,9 @@ def resample(model, v, steps=DEFAULT_STEPS, seed=0):
     """
     from tfrbm import gibbs
     from tfrbm.data.pipeline import check_array
-    steps = sorted(int(s) for s in steps)
-    if not steps or steps[0] < 1:
-        raise ValueError(f"steps must be positive integers, got {steps!r}")
+    if not len(steps):
+        raise UserError("steps must be a non-empty list of positive integers")
+    steps = sorted(check_param("steps", s, POSITIVE_INT) for s in steps)
     layer = model.layer
     v = tf.constant(check_array(v, "v", n_features=layer.n_visible, bernoulli=True))
     chain = tf.function(lambda v, n, s: gibbs.run_chain(layer, v, n, s))
@@ -193,9 +196,8 @@ def free_energy_digits_vs_noise(model, digits, n_noise=None, seed=0):
 
 def free_energy_figure(result, path=None, title="Free energy: digits vs uniform noise"):
     """Histogram of F(v) for digits and noise (from :func:`free_energy_digits_vs_noise`)."""
-    from matplotlib.figure import Figure
     from tfrbm import viz
-    fig = Figure(figsize=(6, 4), dpi=100)
+    fig = viz.new_figure((6, 4))
     ax = fig.add_subplot(1, 1, 1)
     ax.hist(result["per_digit"], bins=30, alpha=0.7, label=f"digits (mean {result['free_energy_digits']:.1f})")
     ax.hist(result["per_noise"], bins=30, alpha=0.7, label=f"noise (mean {result['free_energy_noise']:.1f})")
@@ -221,22 +223,20 @@ def _training_data(data, data_dir, limit):
         try:
             x_train, x_test = (np.asarray(a, np.float32) for a in data)
         except (TypeError, ValueError):
-            raise ValueError("data must be 'mnist', 'digits', 'fashion_mnist' or a pair "
+            raise UserError("data must be 'mnist', 'digits', 'fashion_mnist' or a pair "
                              "(x_train, x_test) of intensity arrays") from None
         side = math.isqrt(x_train.shape[1])
         if side * side != x_train.shape[1]:
-            raise ValueError(f"cannot infer a square image shape from {x_train.shape[1]} features")
+            raise UserError(f"cannot infer a square image shape from {x_train.shape[1]} features")
         shape = (side, side)
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+    if check_param("limit", limit, [None] + POSITIVE_INT) is not None:
         x_train = x_train[:limit]
     return x_train, x_test, shape
 
 
 def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=None,
                    batch_size=64, learning_rate=0.1, steps=DEFAULT_STEPS, recall_steps=(1, 10), gibbs_recall_steps=(100,),
-                   n_images=64, limit=None, seed=0, verbose=0):
+                   n_images=64, limit=None, seed=0, verbose=0, callbacks=()):
     """Train the assignment's RBM and write every figure into ``output_dir``.
 
     ``data``: "mnist" (default), "digits" (8x8, offline), "fashion_mnist", or (x_train, x_test).
@@ -253,8 +253,7 @@ def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=N
 
     for name, value in (("n_hidden", n_hidden), ("epochs", epochs), ("batch_size", batch_size),
                         ("n_images", n_images)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_param(name, value, POSITIVE_INT)
     out = pathlib.Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     x_train, x_test, shape = _training_data(data, data_dir, limit)
@@ -263,7 +262,8 @@ def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=N
     model.optimizer.learning_rate = float(learning_rate)
     dataset = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=seed, binarize="stochastic")
     t0 = time.perf_counter()
-    history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)
+    history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
+                        callbacks=list(callbacks))
     train_s = time.perf_counter() - t0
 
     ncols = 8

@@ -15,6 +15,9 @@ Every model is a ``keras.Sequential`` of two sub-models named ``encoder`` and ``
 """
 import numpy as np
 import keras
+from tfrbm.errors import UserError
+
+from tfrbm import viz
 
 __all__ = ["MaskingNoise", "build_course_autoencoder", "build_deep_autoencoder", "build_denoising_autoencoder",
            "compile_autoencoder", "select_digits", "latent_codes", "reconstruction_mse",
@@ -34,7 +37,7 @@ def _stack(sizes, activation, last_activation, name, init=None):
 def _autoencoder(encoder_sizes, activation, code_activation, output_activation, name, init=None):
     sizes = [int(s) for s in encoder_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"encoder sizes must be at least two positive ints, got {encoder_sizes!r}")
+        raise UserError(f"encoder sizes must be at least two positive ints, got {encoder_sizes!r}")
     encoder = _stack(sizes, activation, code_activation, "encoder", init)
     decoder = _stack(sizes[::-1], activation, output_activation, "decoder", init)
     return keras.Sequential([keras.Input(shape=(sizes[0],)), encoder, decoder], name=name)
@@ -63,17 +66,17 @@ def build_denoising_autoencoder(base="course", noise=0.3, kind="masking", **kwar
     """
     builders = {"course": build_course_autoencoder, "deep": build_deep_autoencoder}
     if base not in builders:
-        raise ValueError(f"base must be 'course' or 'deep', got {base!r}")
+        raise UserError(f"base must be 'course' or 'deep', got {base!r}")
     if not 0.0 < noise < 1.0 and kind == "masking":
-        raise ValueError(f"masking noise must be a probability in (0, 1), got {noise!r}")
+        raise UserError(f"masking noise must be a probability in (0, 1), got {noise!r}")
     if noise <= 0.0:
-        raise ValueError(f"noise must be positive, got {noise!r}")
+        raise UserError(f"noise must be positive, got {noise!r}")
     if kind == "masking":
         corruption = [MaskingNoise(noise, name="corrupt")]
     elif kind == "gaussian":
         corruption = [keras.layers.GaussianNoise(noise, name="corrupt")]
     else:
-        raise ValueError(f"kind must be 'masking' or 'gaussian', got {kind!r}")
+        raise UserError(f"kind must be 'masking' or 'gaussian', got {kind!r}")
     inner = builders[base](**kwargs)
     encoder, decoder = inner.get_layer("encoder"), inner.get_layer("decoder")
     return keras.Sequential([keras.Input(shape=encoder.input_shape[1:]), *corruption, encoder,
@@ -88,7 +91,7 @@ class MaskingNoise(keras.layers.Layer):
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= rate < 1.0:
-            raise ValueError(f"rate must be in [0, 1), got {rate!r}")
+            raise UserError(f"rate must be in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -117,10 +120,10 @@ def select_digits(x, y, digits=(1, 5, 6)):
     """The examples of ``x, y`` whose label is one of ``digits``."""
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
+        raise UserError(f"x has {len(x)} examples but y has {len(y)}")
     keep = np.isin(y, list(digits))
     if not keep.any():
-        raise ValueError(f"no examples with labels {list(digits)}")
+        raise UserError(f"no examples with labels {list(digits)}")
     return x[keep], y[keep]
 
 
@@ -137,20 +140,14 @@ def reconstruction_mse(model, x, batch_size=512):
     return float(np.mean((recon - x) ** 2))
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def plot_latent_scatter(model, x, y, path=None, ax=None):
     """Scatter the 2-D codes of ``x`` coloured by digit label ``y``; returns the figure."""
     z = latent_codes(model, x)
     if z.shape[1] != 2:
-        raise ValueError(f"latent scatter needs a 2-D code, this encoder gives {z.shape[1]}-D")
-    plt = _plt()
-    fig = ax.figure if ax is not None else plt.figure(figsize=(6, 6))
+        raise UserError(f"latent scatter needs a 2-D code, this encoder gives {z.shape[1]}-D")
+    fig = ax.figure if ax is not None else viz.new_figure((6, 6))
     ax = ax or fig.add_subplot(111)
     for label in np.unique(y):
         sel = np.asarray(y) == label
@@ -168,8 +165,8 @@ def plot_reconstructions(model, x, n=10, image_shape=(28, 28), path=None):
     """Two rows: ``n`` inputs (top) and their reconstructions (bottom); returns the figure."""
     x = np.asarray(x[:n], np.float32)
     recon = model.predict(x, verbose=0)
-    plt = _plt()
-    fig, axes = plt.subplots(2, len(x), figsize=(len(x) * 1.1, 2.4), squeeze=False)
+    fig = viz.new_figure((len(x) * 1.1, 2.4))
+    axes = fig.subplots(2, len(x), squeeze=False)
     for j in range(len(x)):
         for row, img in enumerate((x[j], recon[j])):
             axes[row, j].imshow(img.reshape(image_shape), cmap="gray")
@@ -196,8 +193,8 @@ def latent_manifold(model, x_range=(-8, 4), y_range=(-4, 6), n=20, image_shape=(
 
 def plot_latent_manifold(model, x, y, path=None, **kwargs):
     """Latent scatter (left) beside the decoded grid of :func:`latent_manifold` (right)."""
-    plt = _plt()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6))
+    fig = viz.new_figure((12, 6))
+    left, right = fig.subplots(1, 2)
     plot_latent_scatter(model, x, y, ax=left)
     right.imshow(latent_manifold(model, **kwargs), cmap="gray")
     right.set_title("Decoded grid of codes")

@@ -11,9 +11,10 @@ with a temperature T that sharpens (T < 1) or flattens (T > 1) ``p_i ∝ exp(log
 """
 import keras
 
-from tfrbm.models.language import (Perplexity, ResetStatesCallback, StatefulLSTMModel,
+from tfrbm.course.language import (Perplexity, ResetStatesCallback, StatefulLSTMModel,
                                    StepDecaySchedule)
 
+from tfrbm.errors import UserError
 __all__ = ["CHAR_CONFIG", "CharLanguageModel", "build_char_model", "compile_char_model",
            "BitsPerCharacter", "SAMPLING_MODES"]
 
@@ -40,16 +41,16 @@ class CharLanguageModel(StatefulLSTMModel):
     def sample(self, prime="The ", n=200, mode="weighted", temperature=1.0, seed=None):
         """``prime`` followed by ``n`` sampled characters (``mode`` one of :data:`SAMPLING_MODES`)."""
         if self.vocabulary is None:
-            raise ValueError("this model has no vocabulary; pass vocabulary= when building it")
+            raise UserError("this model has no vocabulary; pass vocabulary= when building it")
         if mode not in SAMPLING_MODES:
-            raise ValueError(f"unknown sampling mode {mode!r}; choose one of "
+            raise UserError(f"unknown sampling mode {mode!r}; choose one of "
                              + ", ".join(repr(m) for m in SAMPLING_MODES))
         if not prime:
-            raise ValueError("prime must contain at least one character")
+            raise UserError("prime must contain at least one character")
         lookup = {c: i for i, c in enumerate(self.vocabulary)}
         unknown = sorted(set(prime) - set(lookup))
         if unknown:
-            raise ValueError(f"prime has characters {unknown!r} that are not in the vocabulary")
+            raise UserError(f"prime has characters {unknown!r} that are not in the vocabulary")
         ids = self.sample_ids([lookup[c] for c in prime], n, mode=mode, temperature=temperature,
                               space_id=lookup.get(" ", -1), seed=seed)
         return prime + "".join(self.vocabulary[i] for i in ids)
@@ -63,7 +64,7 @@ def build_char_model(vocabulary, **overrides):
     cfg = dict(CHAR_CONFIG)
     unknown = set(overrides) - set(cfg)
     if unknown:
-        raise ValueError(f"unknown configuration keys {sorted(unknown)}")
+        raise UserError(f"unknown configuration keys {sorted(unknown)}")
     cfg.update(overrides)
     vocabulary = list(vocabulary)
     model = CharLanguageModel(vocab_size=len(vocabulary), hidden_sizes=cfg["hidden_sizes"],

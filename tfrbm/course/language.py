@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from tfrbm.serving import ServingMixin
+from tfrbm.errors import UserError
 
 __all__ = [
     "LM_CONFIGS", "lm_config",
@@ -49,7 +50,7 @@ LM_CONFIGS = {
 def lm_config(name):
     """A copy of one of :data:`LM_CONFIGS` ("course", "small", "medium")."""
     if name not in LM_CONFIGS:
-        raise ValueError(f"unknown language-model config {name!r}; choose one of "
+        raise UserError(f"unknown language-model config {name!r}; choose one of "
                          + ", ".join(repr(k) for k in LM_CONFIGS))
     return dict(LM_CONFIGS[name])
 
@@ -112,7 +113,7 @@ class StepDecaySchedule:
 
     def __init__(self, initial_learning_rate, decay, start):
         if initial_learning_rate <= 0 or not 0 < decay <= 1 or start < 0:
-            raise ValueError(
+            raise UserError(
                 f"need initial_learning_rate > 0, 0 < decay <= 1, start >= 0; got "
                 f"{initial_learning_rate!r}, {decay!r}, {start!r}")
         self.initial_learning_rate = float(initial_learning_rate)
@@ -157,11 +158,11 @@ def choose_next(probs, mode="weighted", previous=None, space_id=None, rng=None):
         return int(np.argmax(probs))
     if mode == "weighted-after-space":
         if space_id is None:
-            raise ValueError("mode 'weighted-after-space' needs the id of the space token")
+            raise UserError("mode 'weighted-after-space' needs the id of the space token")
         if previous != space_id:
             return int(np.argmax(probs))
     elif mode != "weighted":
-        raise ValueError(f"unknown sampling mode {mode!r}; choose 'argmax', 'weighted' or "
+        raise UserError(f"unknown sampling mode {mode!r}; choose 'argmax', 'weighted' or "
                          "'weighted-after-space'")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     cdf = np.cumsum(probs)
@@ -193,16 +194,16 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
                  **kwargs):
         super().__init__(**kwargs)
         if not isinstance(vocab_size, int) or vocab_size < 2:
-            raise ValueError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
+            raise UserError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
         hidden_sizes = tuple(int(h) for h in hidden_sizes)
         if not hidden_sizes or min(hidden_sizes) < 1:
-            raise ValueError(f"hidden_sizes must be a non-empty list of positive ints, got {hidden_sizes!r}")
+            raise UserError(f"hidden_sizes must be a non-empty list of positive ints, got {hidden_sizes!r}")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+            raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
         if forget_bias not in (0.0, 1.0):
-            raise ValueError(f"forget_bias must be 0.0 or 1.0, got {forget_bias!r}")
+            raise UserError(f"forget_bias must be 0.0 or 1.0, got {forget_bias!r}")
         if vocabulary is not None and len(vocabulary) != vocab_size:
-            raise ValueError(f"vocabulary has {len(vocabulary)} entries but vocab_size={vocab_size}")
+            raise UserError(f"vocabulary has {len(vocabulary)} entries but vocab_size={vocab_size}")
         self.vocab_size = vocab_size
         self.hidden_sizes = hidden_sizes
         self.embedding_dim = int(embedding_dim)
@@ -341,12 +342,12 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
     def next_token_probs(self, ids, states=None, temperature=1.0):
         """Probabilities of the token after the id sequence ``ids`` (1-D), and the states after it."""
         if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature!r}")
+            raise UserError(f"temperature must be positive, got {temperature!r}")
         ids = np.asarray(ids, dtype=np.int32).reshape(1, -1)
         if ids.size == 0:
-            raise ValueError("need at least one token to condition on")
+            raise UserError("need at least one token to condition on")
         if ids.max() >= self.vocab_size or ids.min() < 0:
-            raise ValueError(f"token ids must be in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
+            raise UserError(f"token ids must be in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
         states = self.initial_states(1) if states is None else states
         logits, states = self._next_probs_fn()(ids, states)
         logits = np.asarray(logits[0], dtype=np.float64) / temperature
@@ -356,7 +357,7 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
     def sample_ids(self, prime_ids, n, mode="weighted", temperature=1.0, space_id=None, seed=None):
         """Continue ``prime_ids`` with ``n`` ids chosen by :func:`choose_next`; returns the new ids."""
         if not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+            raise UserError(f"n must be a non-negative integer, got {n!r}")
         rng = np.random.default_rng(seed)
         probs, states = self.next_token_probs(prime_ids, temperature=temperature)
         previous = int(np.asarray(prime_ids).ravel()[-1])
@@ -380,10 +381,10 @@ class WordLanguageModel(StatefulLSTMModel):
 
     def _ids(self, prime):
         if self.vocabulary is None:
-            raise ValueError("this model has no vocabulary; pass vocabulary= when building it")
+            raise UserError("this model has no vocabulary; pass vocabulary= when building it")
         words = prime.split() if isinstance(prime, str) else list(prime)
         if not words:
-            raise ValueError("prime must contain at least one word")
+            raise UserError("prime must contain at least one word")
         lookup = {w: i for i, w in enumerate(self.vocabulary)}
         unk = lookup.get("<unk>")
         ids = []
@@ -393,7 +394,7 @@ class WordLanguageModel(StatefulLSTMModel):
             elif unk is not None:
                 ids.append(unk)
             else:
-                raise ValueError(f"word {w!r} is not in the vocabulary")
+                raise UserError(f"word {w!r} is not in the vocabulary")
         return ids
 
     def predict_next(self, prime, k=5):
@@ -417,7 +418,7 @@ def build_word_lm(config="course", vocab_size=10000, vocabulary=None, **override
     cfg = lm_config(config) if isinstance(config, str) else dict(config)
     unknown = set(overrides) - set(LM_CONFIGS["course"])
     if unknown:
-        raise ValueError(f"unknown configuration keys {sorted(unknown)}")
+        raise UserError(f"unknown configuration keys {sorted(unknown)}")
     cfg.update(overrides)
     model = WordLanguageModel(
         vocab_size=vocab_size, hidden_sizes=cfg["hidden_sizes"], embedding_dim=cfg["embedding_dim"],
@@ -443,7 +444,7 @@ def evaluate_perplexity(model, ids, num_steps=100):
     (so every token sees its whole history, as the TF1 labs' test run with batch 1)."""
     ids = np.asarray(ids, dtype=np.int32).ravel()
     if ids.size < 2:
-        raise ValueError("need at least two tokens to measure perplexity")
+        raise UserError("need at least two tokens to measure perplexity")
     chunk = model._chunk_loss_fn()
     states = model.initial_states(1)
     total, count = 0.0, 0

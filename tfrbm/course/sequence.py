@@ -4,6 +4,7 @@
 The course lab trains it with Adam at 1e-3 and batch 100.
 """
 import keras
+from tfrbm.errors import UserError
 
 __all__ = ["build_sequence_classifier"]
 
@@ -11,7 +12,7 @@ __all__ = ["build_sequence_classifier"]
 def build_sequence_classifier(units=128, rows=28, cols=28, num_classes=10, name="mnist_lstm"):
     """A ``keras.Sequential`` taking flat ``[batch, rows*cols]`` images; output class probabilities."""
     if units < 1 or rows < 1 or cols < 1 or num_classes < 2:
-        raise ValueError(f"need positive units/rows/cols and num_classes >= 2, got "
+        raise UserError(f"need positive units/rows/cols and num_classes >= 2, got "
                          f"{units}, {rows}, {cols}, {num_classes}")
     return keras.Sequential([
         keras.Input(shape=(rows * cols,)),

@@ -6,6 +6,7 @@ Weights start truncated-normal(0.1), biases at 0.1; trained with Adam at 1e-4, b
 """
 import numpy as np
 import keras
+from tfrbm.errors import UserError
 
 __all__ = ["build_cnn", "compile_classifier", "conv1_filters", "feature_maps", "plot_conv1"]
 
@@ -18,9 +19,9 @@ def build_cnn(input_shape=(784,), image_shape=(28, 28, 1), num_classes=10, dropo
     class probabilities.
     """
     if int(np.prod(input_shape)) != int(np.prod(image_shape)):
-        raise ValueError(f"input_shape {input_shape} does not hold an image of shape {image_shape}")
+        raise UserError(f"input_shape {input_shape} does not hold an image of shape {image_shape}")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
     w = lambda: keras.initializers.TruncatedNormal(stddev=0.1)  # noqa: E731
     b = lambda: keras.initializers.Constant(0.1)  # noqa: E731
     return keras.Sequential([
@@ -64,16 +65,15 @@ def feature_maps(model, image, layer="conv1"):
 def plot_conv1(model, image, path=None):
     """A figure with the 32 conv1 filters (top) and their feature maps of ``image`` (bottom).
 
-    Saved to ``path`` when given; returns the matplotlib figure.
+    Saved to ``path`` when given; returns the figure (made by :func:`tfrbm.viz.new_figure`).
     """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from tfrbm import viz
     filters, maps = conv1_filters(model), feature_maps(model, image)
     n = filters.shape[0]
     cols = 8
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(2 * rows, cols, figsize=(cols * 1.2, 2 * rows * 1.2))
+    fig = viz.new_figure((cols * 1.2, 2 * rows * 1.2))
+    axes = fig.subplots(2 * rows, cols)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < rows * cols and i < n:

@@ -1,0 +1,65 @@
+"""The validation vocabulary: declared constraints, one error type, and a CLI that hides only
+the user's mistakes."""
+import numpy as np
+import pytest
+
+from tfrbm import validation as v
+from tfrbm.errors import DataNotFoundError, ExportError, UserError
+
+
+def test_intervals_options_and_none():
+    assert v.check_param("k", np.int64(3), v.POSITIVE_INT) == 3
+    assert v.check_param("lr", 0.5, v.POSITIVE) == 0.5
+    assert v.check_param("t", None, [None, v.Interval(v.Real, 0, 1, closed="neither")]) is None
+    assert v.check_param("m", "states", [v.Options("probabilities", "states")]) == "states"
+    for bad in (0, -1, 2.0, True, "3", None):
+        with pytest.raises(UserError, match=r"k must be a positive integer, got"):
+            v.check_param("k", bad, v.POSITIVE_INT)
+    for bad in (float("nan"), float("inf"), 0.0, -1e-9):
+        with pytest.raises(UserError, match="lr must be a number > 0"):
+            v.check_param("lr", bad, v.POSITIVE)
+    with pytest.raises(UserError, match=r"None or a number in \(0, 1\), got 1"):
+        v.check_param("t", 1, [None, v.Interval(v.Real, 0, 1, closed="neither")])
+    with pytest.raises(UserError, match="one of 'a', 'b', got 'c'"):
+        v.check_param("m", "c", [v.Options("a", "b")])
+
+
+def test_declared_constraints_name_the_class_and_the_argument():
+    from tfrbm.layers import RBMLayer
+    from tfrbm.models.rbm import RBMModel
+    assert set(RBMModel._parameter_constraints) >= {"cd_k", "n_chains", "sparsity_target"}
+    with pytest.raises(UserError, match="RBMModel: sparsity_decay must be a number in \\[0, 1\\)"):
+        RBMModel(RBMLayer(2), sparsity_decay=1.0)
+    with pytest.raises(UserError, match="RBMModel: weight_decay must be None or a number >= 0"):
+        RBMModel(RBMLayer(2), weight_decay=float("nan"))
+    from tfrbm.models.recommender import RBMRecommender
+    with pytest.raises(UserError, match="RBMRecommender: momentum"):
+        RBMRecommender(momentum=float("nan"))
+
+
+def test_user_errors_are_value_errors_and_the_library_raises_them():
+    assert issubclass(UserError, ValueError) and issubclass(ExportError, UserError)
+    assert issubclass(DataNotFoundError, FileNotFoundError)
+    from tfrbm.data.images import IDXFormatError
+    from tfrbm.data.ratings import RatingsFormatError
+    from tfrbm.safety import NonFiniteWeightsError, TrainingDivergedError
+    for cls in (IDXFormatError, RatingsFormatError, NonFiniteWeightsError, TrainingDivergedError):
+        assert issubclass(cls, UserError), cls
+    from tfrbm.data.pipeline import check_array
+    with pytest.raises(UserError):
+        check_array(np.full((2, 3), np.nan), name="x")
+
+
+def test_cli_prints_user_errors_and_keeps_tracebacks_of_bugs(monkeypatch, capsys):
+    from tfrbm import cli
+    parser = cli.build_parser()
+    parser.set_defaults(func=lambda args: (_ for _ in ()).throw(UserError("bad --steps")))
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    assert cli.main([]) == 2
+    assert capsys.readouterr().err.strip() == "tfrbm: error: bad --steps"
+    parser.set_defaults(func=lambda args: (_ for _ in ()).throw(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main([])
+    parser.set_defaults(func=lambda args: (_ for _ in ()).throw(KeyError("bug")))
+    with pytest.raises(KeyError):
+        cli.main([])
