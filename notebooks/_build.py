@@ -722,6 +722,9 @@ def nb05():
 
         * as a **classifier** (compare against the same network started from random weights);
         * unrolled into a **deep autoencoder** (Hinton & Salakhutdinov, 2006).
+
+        With a softmax group of label units beside its top RBM, the DBN also *generates* digits
+        of a chosen class (Hinton, Osindero & Teh, 2006).
         """),
         params("""
         # parameters (papermill): SMALL=True is the quick CI setting, SMALL=False the full one
@@ -755,17 +758,23 @@ def nb05():
         md("""
         ## Greedy pre-training
 
-        `DBNModel(SIZES).pretrain(x)` trains each RBM in turn on the hidden probabilities of the
-        one below, and returns one Keras History per layer.
+        `DBNModel(SIZES).fit(x, epochs=E)` trains each RBM in turn, E epochs each, on the hidden
+        probabilities of the one below: every step is a compiled Keras step that propagates the
+        batch up to the layer being trained and applies that layer's contrastive-divergence
+        update. The History's `loss` is the trained layer's reconstruction error and `layer` says
+        which layer an epoch trained.
         """),
         code("""
         dbn = tfrbm.DBNModel(SIZES, seed=SEED)
-        histories = dbn.pretrain(x_train, epochs=PRETRAIN_EPOCHS, batch_size=64, verbose=0, seed=SEED)
+        history = dbn.fit(x_train, epochs=PRETRAIN_EPOCHS, batch_size=64, verbose=0)
+        layer_of_epoch = np.array(history.history["layer"], int)
         fig, ax = plt.subplots(figsize=(5, 3))
-        for i, h in enumerate(histories):
-            ax.plot(range(1, PRETRAIN_EPOCHS + 1), h.history["reconstruction_error"], "o-",
+        for i in range(len(SIZES)):
+            loss = np.array(history.history["loss"])[layer_of_epoch == i + 1]
+            ax.plot(range(1, len(loss) + 1), loss, "o-",
                     label=f"RBM {i + 1} ({dbn.sizes[i]} -> {dbn.sizes[i + 1]})")
-        ax.set(xlabel="epoch", ylabel="reconstruction error", title="layer-wise pre-training")
+        ax.set(xlabel="epoch of the layer", ylabel="reconstruction error",
+               title="layer-wise pre-training")
         ax.legend(); plt.show()
         """),
         code("""
@@ -816,6 +825,28 @@ def nb05():
         fantasies = dbn.sample(16, steps=200 if SMALL else 1000, seed=SEED)
         viz.image_grid(fantasies, 2, 8, shape=shape, title="DBN samples")
         plt.show()
+        """),
+        md("""
+        ## Digits of a chosen class
+
+        `DBNModel(SIZES, n_labels=10)` trains its top RBM on the penultimate features *and* a
+        10-way softmax group of label units (`fit(x, y)`). `generate(label, n, steps)` clamps the
+        label units to one class, runs Gibbs sampling in the top RBM (the features alternate with
+        the top hidden units while the label stays fixed) and passes the features down to the
+        pixels. The same top RBM also classifies: `classify(x)` compares the free energy of the
+        features with each label clamped. Each row of the grid below is one class.
+        """),
+        code("""
+        gen = tfrbm.DBNModel(SIZES, n_labels=10, seed=SEED,
+                             layer_options=[{}] * (len(SIZES) - 1) + [{"persistent": True}])
+        gen.compile(layer_optimizers=[None] * (len(SIZES) - 1) + [keras.optimizers.SGD(0.02, momentum=0.5)])
+        gen.fit(x_train, y_train, epochs=PRETRAIN_EPOCHS * (1 if SMALL else 2), batch_size=64, verbose=0)
+        accuracy = float((gen.classify(x_test).argmax(1) == y_test).mean())
+        print(f"top RBM classification of the test set (no fine-tuning): {accuracy:.3f}")
+        digits_by_class = gen.generate(np.repeat(np.arange(10), 10), n=100,
+                                       steps=50 if SMALL else 200, seed=SEED)
+        show(viz.image_grid(digits_by_class, 10, 10, shape=shape,
+                            title="generate(label): one row per class, 0 to 9"))
         """),
     ]
 
