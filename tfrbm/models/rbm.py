@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, matmul
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
 from tfrbm.validation import (POSITIVE_INT, Instance, Integral, Interval, Options, Real,
@@ -188,6 +188,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             anneals through (towards the base-rate model, which mixes freely).
         tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
+        matmul_dtype: ``"bfloat16"`` runs the matrix products of training and sampling (the
+            conditionals and the <v h> statistic) in bfloat16 with float32 accumulation; the
+            weights, chains, statistics' means, sampling and the update stay float32. Sets the
+            layer's ``matmul_dtype`` (saved in its config); None (default) keeps the layer's
+            setting ("float32" unless the layer says otherwise). See benchmarks/RESULTS.md
+            (issue 21) for its speed and quality.
 
     Compile it like any Keras model (``loss`` is unused: the update is the CD statistic); if
     ``fit`` finds it uncompiled it uses SGD(0.05, momentum=0.5).
@@ -240,7 +246,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
-                 **kwargs):
+                 matmul_dtype=None, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -253,6 +259,9 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
              "tempering": tempering, "tempering_min_beta": tempering_min_beta},
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
+        if matmul_dtype is not None:
+            from tfrbm.layers import check_matmul_dtype
+            self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self.cd_k = p["cd_k"]
         if self.cd_k > MAX_CD_K:
             raise UserError(f"cd_k={self.cd_k:,} is above the cap of {MAX_CD_K:,}: the k Gibbs steps "
@@ -555,6 +564,10 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         [kernel, visible_bias, hidden_bias]. Pure function of the weights, the chains and ``seed``
         apart from the persistent-chain and sparsity updates it makes.
         """
+        with self.layer.shared_product_kernel():   # bfloat16 products: the kernel rounded once
+            return self._cd_gradients(v0, seed)
+
+    def _cd_gradients(self, v0, seed):
         layer = self.layer
         dtype = layer.kernel.dtype
         v0 = tf.cast(v0, dtype)
@@ -580,10 +593,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             pos_h, neg_h = h0, hk
         n_pos = tf.cast(tf.shape(v0)[0], dtype)
         n_neg = tf.cast(tf.shape(vk)[0], dtype)
-        # both phases' <v h> in one matmul: [v0/B ; -vk/N]^T [pos_h ; neg_h]
-        stacked_v = tf.concat([v0 / n_pos, -vk / n_neg], axis=0)
-        stacked_h = tf.concat([pos_h, neg_h], axis=0)
-        d_kernel = -tf.matmul(stacked_v, stacked_h, transpose_a=True)
+        # both phases' <v h> in one matmul, already negated: [-v0 ; vk]^T [pos_h/B ; neg_h/N]
+        # (the states stay exact in bfloat16; the cancellation happens in the kernel's float32
+        # accumulator; negating the B x V states, not the V x H product, saves a pass)
+        stacked_v = tf.concat([-v0, vk], axis=0)
+        stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
+        d_kernel = matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
         d_visible = -(tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
@@ -665,9 +680,13 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
         """A cached tf.function for an inference verb (one trace per input signature)."""
+        name = (name, self.layer.matmul_dtype)     # a changed product dtype retraces
         fn = self._compiled_fns.get(name)
         if fn is None:
-            fn = tf.function(python_fn, reduce_retracing=True)
+            def traced(*args):
+                with self.layer.shared_product_kernel():   # weights are fixed in a verb
+                    return python_fn(*args)
+            fn = tf.function(traced, reduce_retracing=True)
             self._compiled_fns[name] = fn
         return fn
 
