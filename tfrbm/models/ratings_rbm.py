@@ -280,7 +280,11 @@ class RatingsRBM(RBMModel):
         if n_replicas > 1:
             grads = [g / n_replicas for g in grads]
         grads = [self.optimizer.scale_loss(g) for g in grads]
-        self.optimizer.apply(grads, self.cd_variables())
+        # in the order of trainable_variables, so that the optimizer's slots match the ones a
+        # reloaded (.keras) model builds from trainable_variables
+        position = {id(v): i for i, v in enumerate(self.trainable_variables)}
+        pairs = sorted(zip(grads, self.cd_variables()), key=lambda gv: position[id(gv[1])])
+        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         self.loss_tracker.update_state(sq / tf.maximum(count, 1.0), sample_weight=count)
         return self._logs()
 

@@ -112,8 +112,8 @@ class RecommenderNetwork(ServingMixin, keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("trainable", "dtype"):
-            config.pop(key, None)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
         return cls(**config)
 
     def build(self, input_shape=None):
