@@ -313,7 +313,8 @@ def test_cli_image_commands(data_dir, capsys, tmp_path):
                             "--json"], capsys)
     assert code == 2 and "--limit" in err
     code, _, err = run_cli(["cnn", "train", "--data-dir", str(data_dir), "--limit", "100",
-                            "--epochs", "1", "--quiet", "--output", str(tmp_path / "m.h5")], capsys)
+                            "--epochs", "1", "--quiet", "--model-file", str(tmp_path / "m.h5")],
+                           capsys)
     assert code == 2 and ".keras" in err
 
 

@@ -27,7 +27,7 @@ _PUBLIC = {
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
-               "errors")
+               "errors", "sklearn")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 
@@ -59,8 +59,10 @@ def register_keras_classes():
 def _running_as_cli():
     """Whether this process is the ``tfrbm`` command (its script or ``python -m tfrbm``)."""
     argv = list(getattr(sys, "orig_argv", ()))
-    if len(argv) >= 3 and argv[1] == "-m" and argv[2] in ("tfrbm", "tfrbm.cli"):
-        return True
+    if "-m" in argv[1:]:                    # python [interpreter options] -m tfrbm ...
+        i = argv.index("-m", 1)
+        return i + 1 < len(argv) and argv[i + 1] in ("tfrbm", "tfrbm.cli") \
+            and not any(a.endswith(".py") for a in argv[1:i])
     return len(argv) >= 2 and os.path.basename(sys.argv[0] or "") == "tfrbm" \
         and not os.path.isdir(sys.argv[0])
 

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import json
 import math
+import os
 import pkgutil
 import sys
 
@@ -16,8 +17,18 @@ import sys
 from tfrbm.errors import UserError  # noqa: F401  (re-exported: commands raise cli.UserError)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with tfrbm's one-line errors: ``tfrbm: error: rbm train: argument --epochs: ...``."""
+
+    def error(self, message):
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        where = f"{command}: " if command else ""
+        hint = f" (see `{self.prog} --help`)"
+        self.exit(2, f"tfrbm: error: {where}{message}{hint}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tfrbm",
         description="Restricted Boltzmann machines, DBNs and companion models on TensorFlow 2.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -28,6 +39,53 @@ def build_parser():
         if hasattr(module, "register"):
             module.register(sub)
     return parser
+
+
+def add_training_options(parser, backup=True):
+    """Options every training command shares: ``--backup DIR``; marks the command as training
+    (the device it runs on is printed at start)."""
+    from tfrbm import argtypes
+    if backup:
+        parser.add_argument(
+            "--backup", metavar="DIR", type=argtypes.output_dir, default=None,
+            help="back up the full training state to DIR after every epoch; if the run is "
+                 "killed, the same command with the same --backup resumes where it stopped "
+                 "(the backup is removed when training ends)")
+    parser.set_defaults(trains=True)
+
+
+def backup_callbacks(args):
+    """``[TrainingBackup(args.backup)]`` when ``--backup`` is given, else ``[]``."""
+    folder = getattr(args, "backup", None)
+    if not folder:
+        return []
+    from tfrbm.resume import TrainingBackup
+    return [TrainingBackup(folder)]
+
+
+def report_resume(callbacks):
+    """Say on stderr when a ``--backup`` run resumed from an earlier, killed run."""
+    for cb in callbacks:
+        restored = getattr(cb, "restored_from", None)
+        if restored:
+            print(f"tfrbm: resumed from the backup in {cb.backup_dir} at epoch "
+                  f"{restored['epoch'] + 1}", file=sys.stderr, flush=True)
+
+
+def device_line():
+    """Where TensorFlow will run: the GPUs it sees, or the CPU."""
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = []
+        for gpu in gpus:
+            try:
+                names.append(tf.config.experimental.get_device_details(gpu).get("device_name")
+                             or gpu.name)
+            except (ValueError, RuntimeError):
+                names.append(gpu.name)
+        return f"tfrbm: running on GPU ({', '.join(names)})"
+    return f"tfrbm: running on CPU ({os.cpu_count()} cores; TensorFlow sees no GPU)"
 
 
 def _json_safe(value, path, non_finite):
@@ -80,7 +138,10 @@ def one_line(exc, limit=600):
 def main(argv=None):
     """Run one command; user errors print ``tfrbm: error: ...`` and return 2, Ctrl-C returns 130."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:   # every argument, input file and output path is checked here, before any training
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # argparse's error (status 2) or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
     if args.version:
         from tfrbm import __version__
         print(__version__)
@@ -93,6 +154,8 @@ def main(argv=None):
     import_tensorflow_quietly()
     import tfrbm
     tfrbm.register_keras_classes()
+    if getattr(args, "trains", False):
+        print(device_line(), file=sys.stderr, flush=True)
     try:
         check_finite_arguments(args)
         return int(args.func(args) or 0)

@@ -11,6 +11,9 @@ how far log Z moved when the schedule doubled (AIS runs with --betas/2 and then 
 ``auto`` it doubles from 1,000 until log Z moves < 0.1 nats or --time-budget runs out).
 """
 
+from tfrbm import argtypes as at
+from tfrbm.cli import add_training_options
+
 __all__ = ["register", "run_assignment_command", "run_likelihood_command"]
 
 
@@ -44,26 +47,29 @@ def _betas(text):
 
 def register(subparsers):
     p = subparsers.add_parser("assignment", help="train the MNIST assignment's RBM and write its figures")
-    p.add_argument("--output", required=True, help="folder for the figures and summary.json")
+    p.add_argument("--output", required=True, type=at.output_dir,
+                   help="folder for the figures and summary.json")
     p.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"))
-    p.add_argument("--data-dir", default=None, help="folder with the IDX .gz files")
+    p.add_argument("--data-dir", type=at.existing_dir, default=None,
+                   help="folder with the IDX .gz files")
     p.add_argument("--hidden", type=_positive_int, default=400)
     p.add_argument("--epochs", type=_positive_int, default=10)
     p.add_argument("--batch-size", type=_positive_int, default=64)
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=0.1)
     p.add_argument("--steps", type=_steps, default=(100, 1000, 10000),
                    help="resampling checkpoints, comma-separated (default 100,1000,10000)")
     p.add_argument("--limit", type=_positive_int, default=None, help="train on the first N images")
     p.add_argument("--images", type=_positive_int, default=64, help="images per grid (multiple of 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    add_training_options(p)
     p.set_defaults(func=run_assignment_command)
 
     q = subparsers.add_parser("likelihood", help="mean log-likelihood bracketed by RAISE (lower) and "
                               "AIS (upper), with AIS diagnostics")
-    q.add_argument("--model", required=True, help="a saved RBMModel (.keras)")
+    q.add_argument("--model", required=True, type=at.existing_file, help="a saved RBMModel (.keras)")
     q.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"))
-    q.add_argument("--data-dir", default=None)
+    q.add_argument("--data-dir", type=at.existing_dir, default=None)
     q.add_argument("--split", default="test", choices=("train", "test"))
     q.add_argument("--runs", type=_positive_int, default=100)
     q.add_argument("--betas", type=_betas, default=14500,
@@ -78,11 +84,12 @@ def register(subparsers):
 
 
 def run_assignment_command(args):
+    from tfrbm.cli import backup_callbacks
     from tfrbm.course import assignment
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
         batch_size=args.batch_size, learning_rate=args.lr, steps=args.steps, limit=args.limit,
-        n_images=args.images, seed=args.seed)
+        n_images=args.images, seed=args.seed, callbacks=backup_callbacks(args))
     summary.pop("model", None)
     print(f"wrote {len(summary['files'])} figures to {args.output}; recall accuracy "
           f"{summary['recall_accuracy']} (pixel-mean fill {summary['recall_baseline_accuracy']:.3f}); "

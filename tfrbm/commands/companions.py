@@ -31,14 +31,34 @@ def _load(path):
 # ---------------------------------------------------------------------------------------- CLI
 
 def _common(p, epochs_help):
-    p.add_argument("--data-dir", default=None, help="folder holding the data sets (or the data set folder)")
-    p.add_argument("--epochs", type=int, default=None, help=epochs_help)
-    p.add_argument("--output", default=None, help="save the trained model to this .keras file")
+    from tfrbm import argtypes as at
+    from tfrbm.cli import add_training_options
+    p.add_argument("--data-dir", type=at.existing_dir, default=None,
+                   help="folder holding the data sets (or the data set folder)")
+    p.add_argument("--epochs", type=at.positive_int, default=None, help=epochs_help)
+    at.add_output_options(p, "model.keras")
     p.add_argument("--json", action="store_true", help="end with one JSON line of the final metrics")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=at.positive_int, default=None,
                    help="use only the first N training/test examples (tokens for text): a fast smoke run")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=at.positive_int, default=None)
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    add_training_options(p)
+
+
+def _learning_rate(p, default, help_text=None):
+    from tfrbm import argtypes as at
+    p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=default,
+                   help=help_text)
+
+
+def _output(args):
+    from tfrbm import argtypes as at
+    return at.model_path(args)
+
+
+def _extra(args):
+    from tfrbm.cli import backup_callbacks
+    return backup_callbacks(args)
 
 
 def _report(args, metrics):
@@ -63,19 +83,20 @@ def _training():
 
 def _cmd_cnn(args):
     return _report(args, _training().train_cnn(args.data_dir, args.epochs or 15, args.limit, args.batch_size or 50,
-                                 args.lr, args.output, _verbose(args), plot=args.plot))
+                                 args.lr, _output(args), _verbose(args), plot=args.plot,
+                                 callbacks=_extra(args)))
 
 
 def _cmd_seqcnn(args):
     return _report(args, _training().train_sequence_classifier(args.data_dir, args.epochs or 10, args.limit,
-                                    args.batch_size or 100, args.lr, args.units, args.output,
-                                    _verbose(args)))
+                                    args.batch_size or 100, args.lr, args.units, _output(args),
+                                    _verbose(args), callbacks=_extra(args)))
 
 
 def _cmd_ae(args):
     return _report(args, _training().train_autoencoder(args.kind, args.data_dir, args.epochs or 20, args.limit,
-                                args.batch_size, args.lr, args.noise, args.output, args.plots,
-                                _verbose(args)))
+                                args.batch_size, args.lr, args.noise, _output(args), args.plots,
+                                _verbose(args), callbacks=_extra(args)))
 
 
 def _sizes(text):
@@ -89,8 +110,8 @@ def _sizes(text):
 
 
 def _cmd_lm_train(args):
-    return _report(args, _training().train_word_lm(args.config, args.data_dir, args.epochs, args.limit, args.output,
-                                _verbose(args), batch_size=args.batch_size,
+    return _report(args, _training().train_word_lm(args.config, args.data_dir, args.epochs, args.limit, _output(args),
+                                _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
                                 num_steps=args.num_steps, hidden_sizes=_sizes(args.hidden_sizes),
                                 embedding_dim=args.embedding_dim))
 
@@ -122,8 +143,8 @@ def _cmd_lm_generate(args):
 
 
 def _cmd_char_train(args):
-    return _report(args, _training().train_char_lm(args.data_dir, args.epochs, args.limit, args.output,
-                                  _verbose(args), batch_size=args.batch_size,
+    return _report(args, _training().train_char_lm(args.data_dir, args.epochs, args.limit, _output(args),
+                                  _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
                                   num_steps=args.num_steps, hidden_sizes=_sizes(args.hidden_sizes)))
 
 
@@ -135,40 +156,44 @@ def _cmd_char_sample(args):
 
 
 def _sampling(p, default_mode, modes, n):
-    p.add_argument("--model", required=True, help="a .keras file saved by the train command")
+    from tfrbm import argtypes as at
+    p.add_argument("--model", required=True, type=at.existing_file,
+                   help="a .keras file saved by the train command")
     p.add_argument("--prime", default="The " if n == 200 else "the")
-    p.add_argument("--n", type=int, default=n, help="how many tokens to generate")
+    p.add_argument("--n", type=at.positive_int, default=n, help="how many tokens to generate")
     p.add_argument("--mode", default=default_mode, choices=modes)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=at.positive_float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--json", action="store_true")
 
 
 def register(subparsers):
     """Add ``cnn``, ``seqcnn``, ``lm``, ``char`` and ``ae`` to the ``tfrbm`` command."""
+    from tfrbm import argtypes as at
     def group(name, help_text):
         parser = subparsers.add_parser(name, help=help_text)
         return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
 
     cnn = group("cnn", "the course CNN on MNIST").add_parser("train", help="train and test the CNN")
     _common(cnn, "epochs (default 15)")
-    cnn.add_argument("--lr", type=float, default=1e-4)
-    cnn.add_argument("--plot", default=None, help="save the conv1 filters/feature maps figure here")
+    _learning_rate(cnn, 1e-4)
+    cnn.add_argument("--plot", type=at.output_file(".png"), default=None,
+                     help="save the conv1 filters/feature maps figure here (.png)")
     cnn.set_defaults(func=_cmd_cnn)
 
     seq = group("seqcnn", "MNIST read row by row by an LSTM").add_parser("train", help="train and test")
     _common(seq, "epochs (default 10)")
-    seq.add_argument("--lr", type=float, default=1e-3)
-    seq.add_argument("--units", type=int, default=128)
+    _learning_rate(seq, 1e-3)
+    seq.add_argument("--units", type=at.positive_int, default=128)
     seq.set_defaults(func=_cmd_seqcnn)
 
     lm = group("lm", "PTB word-level LSTM language model")
     lm_train = lm.add_parser("train", help="train on PTB and report perplexity")
     _common(lm_train, "epochs (default: the configuration's)")
     lm_train.add_argument("--config", default="course", choices=("course", "small", "medium"))
-    lm_train.add_argument("--num-steps", type=int, default=None)
+    lm_train.add_argument("--num-steps", type=at.positive_int, default=None)
     lm_train.add_argument("--hidden-sizes", default=None, help="e.g. 200,200")
-    lm_train.add_argument("--embedding-dim", type=int, default=None)
+    lm_train.add_argument("--embedding-dim", type=at.positive_int, default=None)
     lm_train.set_defaults(func=_cmd_lm_train)
     lm_gen = lm.add_parser("generate", help="continue a prime with a trained model")
     _sampling(lm_gen, "argmax", ("argmax", "weighted"), 20)
@@ -177,7 +202,7 @@ def register(subparsers):
     char = group("char", "character-level LSTM on tiny-shakespeare")
     char_train = char.add_parser("train", help="train and report validation bits per character")
     _common(char_train, "epochs (default 50)")
-    char_train.add_argument("--num-steps", type=int, default=None)
+    char_train.add_argument("--num-steps", type=at.positive_int, default=None)
     char_train.add_argument("--hidden-sizes", default=None, help="e.g. 128,128")
     char_train.set_defaults(func=_cmd_char_train)
     char_sample = char.add_parser("sample", help="sample text from a trained model")
@@ -187,7 +212,9 @@ def register(subparsers):
     ae = group("ae", "autoencoders on MNIST").add_parser("train", help="train and report test MSE")
     _common(ae, "epochs (default 20)")
     ae.add_argument("--kind", default="course", choices=("course", "deep", "denoising"))
-    ae.add_argument("--lr", type=float, default=None, help="default 0.01 (course), 1e-4 (deep)")
-    ae.add_argument("--noise", type=float, default=0.3, help="masking probability (denoising)")
-    ae.add_argument("--plots", default=None, help="folder for reconstruction/latent figures")
+    _learning_rate(ae, None, "default 0.01 (course), 1e-4 (deep)")
+    ae.add_argument("--noise", type=at.unit_interval, default=0.3,
+                    help="masking probability (denoising)")
+    ae.add_argument("--plots", type=at.output_dir, default=None,
+                    help="folder for reconstruction/latent figures")
     ae.set_defaults(func=_cmd_ae)

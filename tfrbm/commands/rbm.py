@@ -1,4 +1,6 @@
-"""RBM commands: ``tfrbm train`` on an image data set, and echen's ``rbmcmd`` workflow.
+"""RBM commands: ``tfrbm rbm train`` on an image data set, and echen's ``rbmcmd`` workflow.
+
+Every verb is ``tfrbm rbm VERB``; echen's top-level spellings below are kept as aliases.
 
     tfrbm train                                  # embedded 8x8 digits, good defaults
     tfrbm train --data mnist --data-dir DIR      # MNIST from IDX files
@@ -15,9 +17,8 @@ import re
 import sys
 import time
 
-import numpy as np
-
-from tfrbm.cli import UserError, print_json
+from tfrbm import argtypes as at
+from tfrbm.cli import UserError, add_training_options, backup_callbacks, print_json, report_resume
 
 _DEFAULTS = {  # data set -> (hidden units, epochs, batch size, learning rate)
     "digits": (64, 30, 32, 0.05),
@@ -27,37 +28,54 @@ _DEFAULTS = {  # data set -> (hidden units, epochs, batch size, learning rate)
 
 
 def register(sub):
+    """``tfrbm rbm VERB`` (the noun-verb form every model uses: ``tfrbm dbn train``, ``tfrbm
+    recommender train``, ``tfrbm cnn train``) and echen's verbs at the top level as aliases
+    (``tfrbm train``, ``tfrbm init``, ``tfrbm run-visible`` ...)."""
+    group = sub.add_parser("rbm", help="restricted Boltzmann machines: train, init, run-visible, "
+                                       "run-hidden, daydream, daydream-trace")
+    _add_verbs(group.add_subparsers(dest="rbm_command", metavar="ACTION"))
+    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
+    _add_verbs(sub)
+
+
+def _add_verbs(sub):
     p = sub.add_parser("train", help="train an RBM (embedded digits by default, or MNIST)",
                        description="Train an RBM with contrastive divergence and write the model "
                                    "and figures. With --model, train an existing rbmcmd model file "
                                    "on rows of 0/1 read from --input or standard input.")
     p.add_argument("--data", choices=sorted(_DEFAULTS),
                    help="data set (default: the embedded scikit-learn 8x8 digits)")
-    p.add_argument("--data-dir", help="folder with the data set (or set TFRBM_DATA_DIR)")
-    p.add_argument("--hidden", type=int, help="hidden units (default: 64 digits, 500 MNIST)")
-    p.add_argument("--epochs", type=int, help="epochs (default: 30 digits, 5 MNIST)")
-    p.add_argument("--batch-size", type=int, help="batch size (default: 32 digits, 100 MNIST)")
-    p.add_argument("--lr", type=float, help="learning rate of SGD (default 0.05)")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    p.add_argument("--cd-k", type=int, help="Gibbs steps per update (default 1)")
+    p.add_argument("--data-dir", type=at.existing_dir,
+                   help="folder with the data set (or set TFRBM_DATA_DIR)")
+    p.add_argument("--hidden", type=at.positive_int, help="hidden units (default: 64 digits, 500 MNIST)")
+    p.add_argument("--epochs", type=at.positive_int, help="epochs (default: 30 digits, 5 MNIST)")
+    p.add_argument("--batch-size", type=at.positive_int,
+                   help="batch size (default: 32 digits, 100 MNIST)")
+    p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float,
+                   help="learning rate of SGD (default 0.05)")
+    p.add_argument("--momentum", type=at.unit_interval, help="SGD momentum (default 0.9)")
+    p.add_argument("--cd-k", type=at.positive_int, help="Gibbs steps per update (default 1)")
     p.add_argument("--persistent", action="store_true", help="persistent CD")
-    p.add_argument("--n-chains", type=int, help="persistent chains (default 100)")
+    p.add_argument("--n-chains", type=at.positive_int, help="persistent chains (default 100)")
     p.add_argument("--binarize", choices=["stochastic", "threshold", "none"],
                    help="binarization, drawn fresh each epoch when stochastic (default)")
-    p.add_argument("--limit", type=int, help="use only the first N training examples")
+    p.add_argument("--limit", type=at.positive_int, help="use only the first N training examples")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--output", help="output folder (default tfrbm_output)")
+    p.add_argument("--output", type=at.output_dir, help="output folder (default tfrbm_output)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of final metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--model", help="rbmcmd mode: the model file to train (see tfrbm init)")
-    p.add_argument("--input", default="-", help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
+    p.add_argument("--model", type=at.existing_file,
+                   help="rbmcmd mode: the model file to train (see tfrbm init)")
+    p.add_argument("--input", type=at.input_file, default="-",
+                   help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
+    add_training_options(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("init", help="rbmcmd: create a model file N_VISIBLE x N_HIDDEN")
-    p.add_argument("model")
-    p.add_argument("n_visible", type=int)
-    p.add_argument("n_hidden", type=int)
-    p.add_argument("learning_rate", type=float, nargs="?", default=0.1)
+    p.add_argument("model", type=at.keras_file)
+    p.add_argument("n_visible", type=at.positive_int)
+    p.add_argument("n_hidden", type=at.positive_int)
+    p.add_argument("learning_rate", type=at.positive_float, nargs="?", default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     p.set_defaults(func=_init)
@@ -65,23 +83,24 @@ def register(sub):
     for name, helptext in (("run-visible", "rbmcmd: hidden units for visible rows on stdin"),
                            ("run-hidden", "rbmcmd: visible units for hidden rows on stdin")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("model")
-        p.add_argument("--input", default="-", help="file of rows, '-' for stdin (default)")
+        p.add_argument("model", type=at.existing_file)
+        p.add_argument("--input", type=at.input_file, default="-",
+                       help="file of rows, '-' for stdin (default)")
         p.add_argument("--probabilities", action="store_true",
                        help="print probabilities instead of sampled 0/1 states")
         p.add_argument("--seed", type=int)
         p.set_defaults(func=_run_visible if name == "run-visible" else _run_hidden)
 
     p = sub.add_parser("daydream", help="rbmcmd: N samples after STEPS Gibbs steps")
-    p.add_argument("model")
-    p.add_argument("steps", type=int)
-    p.add_argument("n", type=int, nargs="?", default=1)
+    p.add_argument("model", type=at.existing_file)
+    p.add_argument("steps", type=at.positive_int)
+    p.add_argument("n", type=at.positive_int, nargs="?", default=1)
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_daydream)
 
     p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step")
-    p.add_argument("model")
-    p.add_argument("steps", type=int)
+    p.add_argument("model", type=at.existing_file)
+    p.add_argument("steps", type=at.positive_int)
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_daydream_trace)
 
@@ -133,10 +152,12 @@ def _read_rows(source):
             raise UserError(f"{where}, line {lineno}: {len(rows[-1])} values, but line 1 has {len(rows[0])}")
     if not rows:
         raise UserError(f"no rows read from {where}")
+    import numpy as np
     return np.array(rows, np.float32)
 
 
 def _print_rows(rows):
+    import numpy as np
     for row in np.atleast_2d(rows):
         print(" ".join(f"{v:g}" if float(v).is_integer() else f"{v:.4f}" for v in row))
 
@@ -225,7 +246,10 @@ def _train_rows(args):
     # epochs x batches updates instead of paying Keras's per-epoch overhead thousands of times
     stream = (tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=args.seed)
               .batch(args.batch_size or len(data)).repeat(epochs).prefetch(tf.data.AUTOTUNE))
-    history = model.fit(stream, epochs=1, verbose=0 if args.quiet or args.json else "auto")
+    callbacks = backup_callbacks(args)
+    history = model.fit(stream, epochs=1, verbose=0 if args.quiet or args.json else "auto",
+                        callbacks=callbacks)
+    report_resume(callbacks)
     _save(model, args.model)
     metrics = {k: v[-1] for k, v in history.history.items()}
     if args.json:
@@ -276,8 +300,10 @@ def _train_images(args):
         print(f"training a {x_train.shape[1]}x{hidden} RBM on {args.data} ({len(x_train)} examples), "
               f"{'P' if args.persistent else ''}CD-{args.cd_k}, {epochs} epochs, batch {batch_size}")
     start = time.perf_counter()
+    callbacks = backup_callbacks(args)
     history = model.fit(train_ds, epochs=epochs, validation_data=(x_test_bin,),
-                        verbose=0 if args.quiet or args.json else "auto")
+                        verbose=0 if args.quiet or args.json else "auto", callbacks=callbacks)
+    report_resume(callbacks)
     seconds = time.perf_counter() - start
 
     _save(model, out / "model.keras")

@@ -10,20 +10,30 @@ __all__ = ["register"]
 
 
 def _model_args(p):
-    p.add_argument("--data-dir", default=None,
+    from tfrbm import argtypes as at
+    from tfrbm.cli import add_training_options
+    p.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder holding movielens_100k/ (or the data set folder itself)")
     p.add_argument("--variant", choices=("100k", "1m"), default="100k")
-    p.add_argument("--hidden", type=int, default=100, help="hidden units (default 100)")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--hidden", type=at.positive_int, default=100, help="hidden units (default 100)")
+    p.add_argument("--kind", choices=("user", "item", "both"), default="both",
+                   help="user-based, item-based or both RBMs blended (default both)")
+    p.add_argument("--conditional", type=int, choices=(0, 1), default=1,
+                   help="1 (default): conditional RBMs (hidden units also see which movies were "
+                        "rated); 0: plain softmax RBMs")
+    p.add_argument("--epochs", type=at.positive_int, default=40,
+                   help="most epochs (early stopping on a validation split usually ends sooner)")
+    p.add_argument("--learning-rate", "--lr", type=at.positive_float, default=None)
+    p.add_argument("--weight-decay", type=at.nonnegative_float, default=None)
+    p.add_argument("--batch-size", type=at.positive_int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
 
 def _make(args):
     from tfrbm.models.recommender import RBMRecommender
-    kw = {"n_hidden": args.hidden, "seed": args.seed}
+    kw = {"n_hidden": args.hidden, "seed": args.seed, "kind": args.kind,
+          "conditional": bool(args.conditional)}
     for name in ("learning_rate", "weight_decay", "batch_size"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
@@ -49,9 +59,12 @@ def _recommend(args):
         if args.save:
             print(f"saved {rec.save(args.save)}")
     recs = rec.recommend(args.user, n=args.n, exclude_seen=not args.include_seen)
-    print(f"top {len(recs)} for user {args.user}:")
+    known = args.user in set(rec.user_ids.tolist())
+    print(f"top {len(recs)} for user {args.user}"
+          + (":" if known else " (not in the data: the most rated films):"))
     for rank, (mid, title, score) in enumerate(recs, 1):
-        print(f"{rank:3d}. {title} (movie {mid}): expected rating {score:.2f}")
+        print(f"{rank:3d}. {title} (movie {mid}): score {score:.4g}"
+              + (" (P(watch) x shrunk P(rating >= 4))" if known else " (ratings)"))
     if args.json:
         print_json({"user": args.user, "movie_ids": [int(m) for m in recs.movie_ids],
                     "scores": [round(float(s), 4) for s in recs.scores]})
@@ -90,40 +103,48 @@ def _demo(args):
     print("six-movie example (1 = wants to watch):")
     for name, prefs in SIX_MOVIE_USERS.items():
         print(f"  {name:6s} " + " ".join(f"{t}={p}" for t, p in zip(SIX_MOVIES, prefs)))
-    hidden = rec.hidden_probabilities({4: 2, 5: 2})
-    print("George wants Gladiator and Titanic; hidden units: "
-          + ", ".join(f"{p:.2f}" for p in hidden))
-    print("recommended for George: " + ", ".join(
-        f"{t} ({s - 1:.2f})" for _, t, s in recs))
+    wants = rec.predict([7] * len(recs), recs.movie_ids, kind="proba")[:, 1]
+    print("George wants Gladiator and Titanic; recommended for George (P(wants to watch)): "
+          + ", ".join(f"{t} ({p:.2f})" for t, p in zip(recs.titles, wants)))
     if args.json:
         print_json({"top": recs.titles[0], "titles": recs.titles,
-                    "p_wants": [round(float(s) - 1, 4) for s in recs.scores]})
+                    "p_wants": [round(float(p), 4) for p in wants]})
     return 0
 
 
-def register(subparsers):
-    p = subparsers.add_parser("recommend", help="top-N movies for a MovieLens user (RBM)")
+def _recommend_args(p):
+    from tfrbm import argtypes as at
     _model_args(p)
     p.add_argument("--user", type=int, required=True, help="MovieLens user id")
-    p.add_argument("-n", type=int, default=10, help="how many movies (default 10)")
-    p.add_argument("--model", default=None, help="a recommender saved with --save (skip training)")
-    p.add_argument("--save", default=None, help="save the trained recommender here (.keras)")
+    p.add_argument("-n", type=at.positive_int, default=10, help="how many movies (default 10)")
+    p.add_argument("--model", type=at.existing_file, default=None,
+                   help="a recommender saved with --save (skip training)")
+    p.add_argument("--save", type=at.keras_file, default=None,
+                   help="save the trained recommender here (.keras)")
     p.add_argument("--include-seen", action="store_true", help="keep movies the user rated")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.set_defaults(func=_recommend)
 
+
+def register(subparsers):
+    from tfrbm import argtypes as at
+    # `tfrbm recommend` is kept as an alias of `tfrbm recommender recommend`
+    _recommend_args(subparsers.add_parser(
+        "recommend", help="top-N movies for a MovieLens user (alias of `recommender recommend`)"))
+
     group = subparsers.add_parser("recommender", help="train/evaluate the RBM recommender")
     sub = group.add_subparsers(dest="recommender_command", metavar="ACTION")
+    _recommend_args(sub.add_parser("recommend", help="top-N movies for a MovieLens user"))
     t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
     _model_args(t)
     t.add_argument("--fold", choices=("u1", "u2", "u3", "u4", "u5", "ua", "ub"), default=None,
                    help="a published ML-100k split (default: a seeded random 80/20 split)")
-    t.add_argument("--test-fraction", type=float, default=0.2)
-    t.add_argument("--save", default=None)
+    t.add_argument("--test-fraction", type=at.unit_interval, default=0.2)
+    t.add_argument("--save", type=at.keras_file, default=None)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_train)
     d = sub.add_parser("demo", help="echen's six-movie example through the same API")
-    d.add_argument("--epochs", type=int, default=300)
+    d.add_argument("--epochs", type=at.positive_int, default=300)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_demo)

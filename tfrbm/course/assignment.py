@@ -236,7 +236,7 @@ def _training_data(data, data_dir, limit):
 
 def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=None,
                    batch_size=64, learning_rate=0.1, steps=DEFAULT_STEPS, recall_steps=(1, 10), gibbs_recall_steps=(100,),
-                   n_images=64, limit=None, seed=0, verbose=0):
+                   n_images=64, limit=None, seed=0, verbose=0, callbacks=()):
     """Train the assignment's RBM and write every figure into ``output_dir``.
 
     ``data``: "mnist" (default), "digits" (8x8, offline), "fashion_mnist", or (x_train, x_test).
@@ -262,7 +262,8 @@ def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=N
     model.optimizer.learning_rate = float(learning_rate)
     dataset = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=seed, binarize="stochastic")
     t0 = time.perf_counter()
-    history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)
+    history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
+                        callbacks=list(callbacks))
     train_s = time.perf_counter() - t0
 
     ncols = 8

@@ -78,27 +78,28 @@ def _mnist(data_dir, limit, source="auto"):
     return train, test
 
 
-def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed):
+def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed,
+                    callbacks=()):
     from tfrbm.data.pipeline import make_dataset
     from tfrbm.course.cnn import compile_classifier
     (x, y), (xt, yt) = _mnist(data_dir, limit)
     compile_classifier(model, lr)
     timer = EpochTimer()
     model.fit(make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer], shuffle=False, verbose=verbose)
+              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
     loss, acc = model.evaluate(make_dataset(xt, yt, batch_size=500, shuffle=False), verbose=0)
     return _finish({"test_accuracy": acc, "test_loss": loss}, timer, epochs, limit,
                    _save(model, output))
 
 
 def train_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate=1e-4, output=None,
-            verbose=2, seed=1234, plot=None):
+            verbose=2, seed=1234, plot=None, callbacks=()):
     """Train the course CNN on MNIST; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.course.cnn import build_cnn, plot_conv1
     model = build_cnn()
     metrics = _run_classifier(model, learning_rate, batch_size, data_dir, epochs, limit, output,
-                              verbose, seed)
+                              verbose, seed, callbacks)
     if plot:
         from tfrbm.data.images import load_mnist
         plot_conv1(model, load_mnist("test", data_dir=data_dir)[0][0], path=plot)
@@ -106,16 +107,16 @@ def train_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate
 
 
 def train_sequence_classifier(data_dir=None, epochs=10, limit=None, batch_size=100, learning_rate=1e-3, units=128,
-               output=None, verbose=2, seed=1234):
+               output=None, verbose=2, seed=1234, callbacks=()):
     """Train the row-by-row MNIST LSTM; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.course.sequence import build_sequence_classifier
     return _run_classifier(build_sequence_classifier(units=units), learning_rate, batch_size,
-                           data_dir, epochs, limit, output, verbose, seed)
+                           data_dir, epochs, limit, output, verbose, seed, callbacks)
 
 
 def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch_size=None, learning_rate=None,
-           noise=0.3, output=None, plots=None, verbose=2, seed=1234):
+           noise=0.3, output=None, plots=None, verbose=2, seed=1234, callbacks=()):
     """Train an autoencoder on MNIST ("course", "deep" on digits 1/5/6, or "denoising").
 
     Returns the test reconstruction MSE (clean inputs) and seconds per epoch; ``plots`` is a
@@ -141,7 +142,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     ae.compile_autoencoder(model, learning_rate)
     timer = EpochTimer()
     model.fit(make_dataset(x, x, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer], shuffle=False, verbose=verbose)
+              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
     metrics = {"test_mse": ae.reconstruction_mse(model, xt), "train_mse": ae.reconstruction_mse(model, x),
                "kind": kind}
     if plots:
@@ -157,7 +158,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
 # --------------------------------------------------------------------------------------- text
 
 def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, output=None, verbose=2,
-           **overrides):
+           callbacks=(), **overrides):
     """Train a PTB word LM for a named configuration; returns valid/test perplexity.
 
     Test perplexity is measured in one pass with batch 1 and the state carried (as the labs);
@@ -171,11 +172,12 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
     epochs = epochs or cfg["epochs"]
     _check_common(epochs, limit)
     train, valid, test = (s if limit is None else s[:limit] for s in (data.train, data.valid, data.test))
-    callbacks = compile_word_lm(model, cfg)
+    model_callbacks = compile_word_lm(model, cfg)
     timer = EpochTimer()
     history = model.fit(ptb_dataset(train, cfg["batch_size"], cfg["num_steps"]), epochs=epochs,
                         validation_data=ptb_dataset(valid, cfg["batch_size"], cfg["num_steps"]),
-                        callbacks=callbacks + [timer], shuffle=False, verbose=verbose)
+                        callbacks=model_callbacks + [timer, *callbacks], shuffle=False,
+                        verbose=verbose)
     metrics = {"config": config if isinstance(config, str) else "custom",
                "train_perplexity": history.history["perplexity"][-1],
                "valid_perplexity": evaluate_perplexity(model, valid),
@@ -185,7 +187,7 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
 
 
 def train_char_lm(data_dir=None, epochs=None, limit=None, output=None, verbose=2, source="auto",
-             sample_chars=200, **overrides):
+             sample_chars=200, callbacks=(), **overrides):
     """Train the char LSTM on tiny-shakespeare; returns validation bits per character and a sample."""
     from tfrbm.data.text import char_dataset, load_tiny_shakespeare
     from tfrbm.course.char import build_char_model, compile_char_model
@@ -194,11 +196,12 @@ def train_char_lm(data_dir=None, epochs=None, limit=None, output=None, verbose=2
     epochs = epochs or cfg["epochs"]
     _check_common(epochs, limit)
     train, valid = (s if limit is None else s[:limit] for s in (data.train, data.valid))
-    callbacks = compile_char_model(model, cfg)
+    model_callbacks = compile_char_model(model, cfg)
     timer = EpochTimer()
     val_ds = char_dataset(valid, cfg["batch_size"], cfg["num_steps"])
     history = model.fit(char_dataset(train, cfg["batch_size"], cfg["num_steps"]), epochs=epochs,
-                        validation_data=val_ds, callbacks=callbacks + [timer], shuffle=False,
+                        validation_data=val_ds, callbacks=model_callbacks + [timer, *callbacks],
+                        shuffle=False,
                         verbose=verbose)
     metrics = {"val_bits_per_char": history.history["val_bits_per_char"][-1],
                "train_bits_per_char": history.history["bits_per_char"][-1],

@@ -1,0 +1,121 @@
+"""tfrbm.sklearn.RBMTransformer against scikit-learn's BernoulliRBM, each in a Pipeline with the
+same LogisticRegression, on the 8x8 digits and on MNIST, in one run.
+
+Both RBMs get the same hidden units, epochs and batch size; each side runs in its own process
+(``--only`` runs one side and prints one JSON line). The score is test accuracy; the times are
+the RBM's ``fit`` (wall and CPU seconds of that process) and the whole pipeline's ``fit``.
+scikit-learn's process unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (so OpenBLAS picks its own
+kernel) and reports the BLAS kernel it uses (threadpoolctl).
+
+    python benchmarks/bench_sklearn.py                          # digits and MNIST, both sides
+    python benchmarks/bench_sklearn.py --datasets digits
+"""
+import argparse
+import json
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _load(name, mnist_train):
+    import numpy as np
+    if name == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+        x, y = load_digits(return_X_y=True)
+        x = (x / 16.0).astype(np.float32)
+        return train_test_split(x, y, test_size=0.25, random_state=0)
+    sys.path.insert(0, str(ROOT))
+    from tfrbm.data.images import load_mnist
+    x_train, y_train = load_mnist("train")
+    x_test, y_test = load_mnist("test")
+    return x_train[:mnist_train], x_test, y_train[:mnist_train], y_test
+
+
+def _cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_side(side, dataset, args):
+    if side == "sklearn":
+        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            os.environ.pop(var, None)
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        sys.path.insert(0, str(ROOT))
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    x_train, x_test, y_train, y_test = _load(dataset, args.mnist_train)
+    if side == "sklearn":
+        from sklearn.neural_network import BernoulliRBM
+        rbm = BernoulliRBM(n_components=args.hidden, learning_rate=args.sklearn_lr,
+                           batch_size=args.batch_size, n_iter=args.epochs, random_state=0)
+    else:
+        from tfrbm.sklearn import RBMTransformer
+        rbm = RBMTransformer(n_components=args.hidden, learning_rate=args.lr,
+                             momentum=args.momentum, batch_size=args.batch_size,
+                             n_iter=args.epochs, random_state=0)
+        import tensorflow  # noqa: F401  (the import is not part of fit's time)
+    pipe = Pipeline([("rbm", rbm), ("logistic", LogisticRegression(C=args.C, max_iter=1000))])
+    t0, c0 = time.perf_counter(), _cpu()
+    rbm.fit(x_train)
+    rbm_wall, rbm_cpu = time.perf_counter() - t0, _cpu() - c0
+    features = rbm.transform(x_train)
+    pipe.named_steps["logistic"].fit(features, y_train)
+    total_wall = time.perf_counter() - t0
+    accuracy = float(pipe.score(x_test, y_test))
+    from threadpoolctl import threadpool_info
+    blas = [f"{i.get('internal_api')}:{i.get('architecture')}:{i.get('num_threads')}"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return {"side": side, "dataset": dataset, "accuracy": accuracy,
+            "rbm_fit_wall_s": round(rbm_wall, 2), "rbm_fit_cpu_s": round(rbm_cpu, 2),
+            "pipeline_fit_wall_s": round(total_wall, 2), "blas": blas,
+            "n_train": int(len(x_train)), "n_test": int(len(x_test))}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", default="digits,mnist")
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=20)
+    p.add_argument("--lr", type=float, default=0.05, help="tfrbm SGD learning rate")
+    p.add_argument("--momentum", type=float, default=0.5, help="tfrbm SGD momentum")
+    p.add_argument("--sklearn-lr", type=float, default=0.06,
+                   help="BernoulliRBM learning rate (0.06: scikit-learn's own digits example)")
+    p.add_argument("--C", type=float, default=10.0, help="LogisticRegression C (both sides)")
+    p.add_argument("--mnist-train", type=int, default=60000)
+    p.add_argument("--only", choices=("tfrbm", "sklearn"))
+    p.add_argument("--dataset")
+    args = p.parse_args(argv)
+    if args.only:
+        print(json.dumps(run_side(args.only, args.dataset, args)), flush=True)
+        return 0
+    passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
+    rows = []
+    for dataset in args.datasets.split(","):
+        for side in ("sklearn", "tfrbm"):
+            out = subprocess.run([sys.executable, __file__, *passthrough, "--only", side,
+                                  "--dataset", dataset], capture_output=True, text=True)
+            if out.returncode != 0:
+                print(out.stderr[-3000:], file=sys.stderr)
+                return 1
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+        sk, tf_ = rows[-2], rows[-1]
+        print(f"{dataset}: accuracy tfrbm {tf_['accuracy']:.4f} vs sklearn {sk['accuracy']:.4f}; "
+              f"RBM fit {tf_['rbm_fit_wall_s']} s vs {sk['rbm_fit_wall_s']} s "
+              f"(sklearn/tfrbm = {sk['rbm_fit_wall_s'] / tf_['rbm_fit_wall_s']:.2f}x; "
+              f"sklearn BLAS {sk['blas']})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

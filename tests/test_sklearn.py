@@ -1,0 +1,87 @@
+"""tfrbm.sklearn: RBMTransformer and DBNTransformer are scikit-learn estimators.
+
+scikit-learn's own estimator checks run on a Gaussian-visible RBM (its checks feed arbitrary real
+numbers, which Gaussian units accept). The Bernoulli default needs data in [0, 1]; the checks
+that feed it negative numbers are expected to fail with our clear error, and that is asserted.
+"""
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from tfrbm.sklearn import DBNTransformer, RBMTransformer
+
+
+def _digits(n=300):
+    x, y = load_digits(return_X_y=True)
+    return (x[:n] / 16.0).astype("float32"), y[:n]
+
+
+FAST = dict(n_iter=1, batch_size=50, random_state=0)
+
+# Checks whose premise does not hold for an RBM, each with the reason.
+EXPECTED_FAILURES = {
+    # an RBM's fit is stochastic training from random weights: a 1-row or 1-feature data set
+    # still trains; nothing here is expected to fail for the Gaussian transformer.
+}
+
+
+@pytest.mark.slow   # about 40 checks, each fitting a fresh RBM (a new TensorFlow graph)
+@parametrize_with_checks([RBMTransformer(n_components=3, visible="gaussian", learning_rate=0.01,
+                                         **FAST)],
+                         expected_failed_checks=lambda est: EXPECTED_FAILURES)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_bernoulli_rejects_data_outside_unit_interval_clearly():
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        RBMTransformer(n_components=2, **FAST).fit(np.array([[-1.0, 2.0], [0.5, 0.1]]))
+
+
+def test_pipeline_gridsearch_clone_pickle():
+    x, y = _digits()
+    pipe = Pipeline([("rbm", RBMTransformer(n_components=16, learning_rate=0.1, **FAST)),
+                     ("clf", LogisticRegression(max_iter=200))])
+    search = GridSearchCV(pipe, {"rbm__n_components": [8, 16]}, cv=2)
+    search.fit(x, y)
+    assert search.best_params_["rbm__n_components"] in (8, 16)
+    assert search.score(x, y) > 0.5                      # 10 classes: chance is 0.1
+    fitted = search.best_estimator_.named_steps["rbm"]
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params() and not hasattr(copy, "model_")
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_allclose(restored.transform(x[:5]), fitted.transform(x[:5]), atol=1e-6)
+
+
+def test_sparse_pandas_and_reproducible():
+    pd = pytest.importorskip("pandas")
+    x, _ = _digits(200)
+    dense = RBMTransformer(n_components=8, **FAST).fit(x)
+    sparse = RBMTransformer(n_components=8, **FAST).fit(sp.csr_matrix(x))
+    frame = RBMTransformer(n_components=8, **FAST).fit(
+        pd.DataFrame(x, columns=[f"p{i}" for i in range(64)]))
+    np.testing.assert_array_equal(dense.components_, sparse.components_)   # same seed, same fit
+    np.testing.assert_array_equal(dense.components_, frame.components_)
+    assert list(frame.feature_names_in_[:2]) == ["p0", "p1"]
+    assert dense.transform(sp.csr_matrix(x)).shape == (200, 8)
+    assert dense.components_.shape == (8, 64)
+    scores = dense.score_samples(x)
+    assert scores.shape == (200,) and np.all(scores <= 0)    # a pseudo-log-likelihood
+
+
+def test_dbn_transformer_in_a_pipeline():
+    x, y = _digits()
+    pipe = Pipeline([("dbn", DBNTransformer((32, 16), learning_rate=0.1, **FAST)),
+                     ("clf", LogisticRegression(max_iter=200))])
+    pipe.fit(x, y)
+    assert pipe.named_steps["dbn"].transform(x).shape == (300, 16)
+    assert pipe.score(x, y) > 0.3
+    assert clone(pipe).get_params()["dbn__hidden_layer_sizes"] == (32, 16)

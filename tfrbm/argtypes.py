@@ -1,0 +1,159 @@
+"""Argument types for the ``tfrbm`` command line: every value is checked while parsing.
+
+argparse calls these on the raw strings before any command runs, so a bad number, a missing input
+file or an output path of the wrong kind ends the command at once with one line
+(``tfrbm train: error: argument --epochs: must be an integer >= 1, got '0'``), never after
+training. No TensorFlow here: parsing stays instant.
+
+Output conventions: ``--output`` is always a folder (created if needed); a command that writes
+one model file names it ``--model-file PATH.keras``. For scripts written before this convention,
+``--output NAME.keras`` still means ``--model-file NAME.keras`` (see :func:`add_output_options`).
+"""
+import argparse
+import math
+import os
+import pathlib
+
+__all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float",
+           "unit_interval", "existing_file", "existing_dir", "output_dir", "output_file",
+           "keras_file", "input_file", "add_output_options", "model_path"]
+
+
+def _number(text, kind):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text):
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def nonnegative_int(text):
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    value = _number(text, float)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def nonnegative_float(text):
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def unit_interval(text):
+    """A number in [0, 1) (momentum, dropout)."""
+    value = _number(text, float)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text!r}")
+    return value
+
+
+def existing_file(text):
+    path = pathlib.Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"file {text!r} does not exist")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return str(path)
+
+
+def input_file(text):
+    """An existing file, or '-' for standard input."""
+    return text if text == "-" else existing_file(text)
+
+
+def existing_dir(text):
+    path = pathlib.Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"folder {text!r} does not exist" if not path.exists() else f"{text!r} is not a folder")
+    return str(path)
+
+
+def _writable_parent(path, text):
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create {text!r}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {parent} is not writable")
+
+
+def output_dir(text):
+    """A folder to write into: an existing writable folder, or one that can be created."""
+    path = pathlib.Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a file; --output is a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise argparse.ArgumentTypeError(f"folder {text!r} is not writable")
+    else:
+        _writable_parent(path, text)
+    return str(path)
+
+
+def output_file(suffix):
+    """A file path ending in ``suffix`` whose folder exists or can be created."""
+    def check(text):
+        path = pathlib.Path(text).expanduser()
+        if not path.name.endswith(suffix):
+            raise argparse.ArgumentTypeError(f"must end in {suffix}, got {text!r}")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a folder; expected a {suffix} file")
+        _writable_parent(path, text)
+        return str(path)
+    check.__name__ = f"output_file({suffix!r})"
+    return check
+
+
+keras_file = output_file(".keras")
+
+
+class _OutputAction(argparse.Action):
+    """``--output DIR``; the older ``--output NAME.keras`` (a model file) sets ``model_file``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        try:
+            if str(values).endswith(".keras"):
+                setattr(namespace, "model_file", keras_file(values))
+            else:
+                setattr(namespace, self.dest, output_dir(values))
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument {option_string}: {exc}")
+
+
+def add_output_options(parser, what, default=None):
+    """``--output DIR`` (a folder for everything the command writes) and ``--model-file
+    PATH.keras`` (the trained model alone); ``what`` says what the folder receives."""
+    parser.add_argument("--output", action=_OutputAction, default=default, metavar="DIR",
+                        help=f"folder for {what} (created if needed)")
+    parser.add_argument("--model-file", type=keras_file, default=None, metavar="PATH.keras",
+                        help="save the trained model to this .keras file")
+
+
+def model_path(args, name="model.keras"):
+    """Where a command saves its model: ``--model-file``, else ``--output``/``name``, else None."""
+    if getattr(args, "model_file", None):
+        return args.model_file
+    if getattr(args, "output", None):
+        return str(pathlib.Path(args.output) / name)
+    return None

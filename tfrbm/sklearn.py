@@ -1,0 +1,248 @@
+"""scikit-learn estimators: RBM and DBN feature extractors for ``Pipeline`` and ``GridSearchCV``.
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.linear_model import LogisticRegression
+    from tfrbm.sklearn import RBMTransformer
+    clf = make_pipeline(RBMTransformer(n_components=256, random_state=0), LogisticRegression())
+    clf.fit(x_train, y_train).score(x_test, y_test)
+
+:class:`RBMTransformer` trains an :class:`tfrbm.RBMModel` by CD-k (or PCD-k) through ``fit``
+and maps rows to the hidden probabilities p(h = 1 | v) = sigmoid(v W + c); :class:`DBNTransformer`
+pre-trains a :class:`tfrbm.DBNModel` greedily and maps rows to its top layer's mean-field
+features. Both are ordinary scikit-learn estimators: constructor arguments are their parameters
+(``get_params``/``set_params``, ``clone``), fitted state ends in ``_``, and they accept numpy
+arrays, pandas DataFrames (column names are remembered) and scipy sparse matrices (densified one
+fit at a time: an RBM's visible layer is dense). ``random_state`` seeds the weights, the Gibbs
+noise and the batch order, so a fit is reproducible.
+
+Input range: Bernoulli visible units (default) need values in [0, 1] (binary data or
+intensities); ``visible="gaussian"`` takes any real values (standardise them first).
+
+The fitted Keras model is ``model_``; it pickles (Keras saves it in its ``.keras`` format).
+"""
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["RBMTransformer", "DBNTransformer"]
+
+
+def _seed(random_state):
+    """An int seed from ``random_state`` (None stays None: fresh randomness)."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _check_params(est):
+    from tfrbm.errors import UserError
+    for name in ("n_iter", "batch_size", "cd_k"):
+        value = getattr(est, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise UserError(f"{name} must be an integer >= 1, got {value!r}")
+    for name in ("learning_rate",):
+        value = getattr(est, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise UserError(f"{name} must be a number > 0, got {value!r}")
+    if not 0 <= est.momentum < 1:
+        raise UserError(f"momentum must lie in [0, 1), got {est.momentum!r}")
+
+
+def _dense(X):
+    """Validated input as float32 numpy (sparse matrices are densified here)."""
+    X = X.toarray() if hasattr(X, "toarray") else X
+    return np.asarray(X, dtype=np.float32)
+
+
+def _output(features, X):
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    return np.asarray(features, dtype=dtype)
+
+
+class _KerasEstimator(TransformerMixin, BaseEstimator):
+    """Shared input handling, tags and optimizer of the two transformers."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _validate(self, X, reset):
+        return validate_data(self, X, accept_sparse=("csr", "csc", "coo"), reset=reset,
+                             dtype=(np.float64, np.float32), ensure_min_samples=1)
+
+    def _optimizer(self):
+        import keras
+        return keras.optimizers.SGD(learning_rate=float(self.learning_rate),
+                                    momentum=float(self.momentum))
+
+
+class RBMTransformer(_KerasEstimator):
+    """A restricted Boltzmann machine as a scikit-learn transformer (CD-k or PCD-k training).
+
+    Args:
+        n_components: number of hidden units.
+        learning_rate, momentum: of the SGD optimizer.
+        batch_size: examples per CD update.
+        n_iter: training epochs.
+        cd_k: Gibbs steps per update.
+        persistent: persistent CD (PCD; scikit-learn's BernoulliRBM uses PCD-1).
+        weight_decay: L2 coefficient on the weights.
+        visible: "bernoulli" (values in [0, 1]) or "gaussian" (any real values).
+        random_state: seed (int, RandomState or None) of weights, Gibbs noise and batch order.
+        verbose: 0 silent, 1 Keras' progress bar, 2 one line per epoch.
+
+    Attributes:
+        model_: the trained :class:`tfrbm.RBMModel`.
+        components_: weights, shape (n_components, n_features) (scikit-learn's layout).
+        intercept_hidden_, intercept_visible_: the biases.
+        n_features_in_, feature_names_in_: as in every scikit-learn estimator.
+    """
+
+    def __init__(self, n_components=256, *, learning_rate=0.05, batch_size=100, n_iter=10,
+                 cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0, visible="bernoulli",
+                 random_state=None, verbose=0):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.visible = visible
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Train the RBM on the rows of ``X`` (``y`` is ignored)."""
+        import keras
+        from tfrbm.layers import RBMLayer
+        from tfrbm.models.rbm import RBMModel
+        _check_params(self)
+        X = _dense(self._validate(X, reset=True))
+        seed = _seed(self.random_state)
+        init = keras.initializers.RandomNormal(stddev=0.01, seed=seed)
+        layer = RBMLayer(int(self.n_components), visible=self.visible, kernel_initializer=init)
+        model = RBMModel(layer, cd_k=self.cd_k, persistent=self.persistent,
+                         n_chains=min(int(self.batch_size), 100) if self.persistent else 100,
+                         weight_decay=self.weight_decay, seed=seed)
+        model.compile(optimizer=self._optimizer())
+        model.fit(X, epochs=int(self.n_iter), batch_size=int(self.batch_size), shuffle=True,
+                  verbose=self.verbose)
+        self.model_ = model
+        return self
+
+    @property
+    def components_(self):
+        check_is_fitted(self)
+        return self.model_.layer.kernel.numpy().T
+
+    @property
+    def intercept_hidden_(self):
+        check_is_fitted(self)
+        return self.model_.layer.hidden_bias.numpy()
+
+    @property
+    def intercept_visible_(self):
+        check_is_fitted(self)
+        return self.model_.layer.visible_bias.numpy()
+
+    def transform(self, X):
+        """p(h = 1 | v) for each row of ``X``, shape (n_samples, n_components)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return _output(self.model_.hidden_probs(_dense(X)), X)
+
+    def score_samples(self, X):
+        """Per-row score, higher = more like the training data.
+
+        Bernoulli visible units: the pseudo-log-likelihood, as scikit-learn's BernoulliRBM
+        computes it (one random unit flipped per row, n_features * log sigmoid(F(v~) - F(v))),
+        with flips drawn from ``random_state``. Gaussian visible units: -F(v), the unnormalised
+        log-probability (log Z is the same for every row).
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        v = _dense(X)
+        if self.model_.layer.visible_units.name == "bernoulli":
+            from tfrbm.monitors import pseudo_log_likelihood
+            seed = _seed(self.random_state)
+            return _output(pseudo_log_likelihood(self.model_, v, seed=seed), X)
+        return _output(-self.model_.free_energy(v), X)
+
+
+class DBNTransformer(_KerasEstimator):
+    """A deep belief network, pre-trained greedily, as a scikit-learn transformer.
+
+    Args:
+        hidden_layer_sizes: hidden units of each RBM, bottom to top.
+        learning_rate, momentum, batch_size, n_iter, cd_k, persistent, weight_decay: the
+            training settings of every layer (``n_iter`` epochs per layer).
+        visible: visible units of the bottom RBM ("bernoulli" or "gaussian").
+        random_state, verbose: as for :class:`RBMTransformer`.
+
+    ``transform`` gives the top layer's mean-field features. A DBN has no tractable per-row
+    likelihood, so there is no ``score_samples``: use an :class:`RBMTransformer` for scores.
+
+    Attributes:
+        model_: the pre-trained :class:`tfrbm.DBNModel`.
+        n_features_in_, feature_names_in_.
+    """
+
+    def __init__(self, hidden_layer_sizes=(256, 128), *, learning_rate=0.05, batch_size=100,
+                 n_iter=10, cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0,
+                 visible="bernoulli", random_state=None, verbose=0):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.visible = visible
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Pre-train every layer on the rows of ``X`` (``y`` is ignored)."""
+        import keras
+        from tfrbm.errors import UserError
+        from tfrbm.layers import RBMLayer
+        from tfrbm.models.dbn import DBNModel
+        _check_params(self)
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = (sizes,)
+        if not sizes or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1
+                            for n in sizes):
+            raise UserError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
+        X = _dense(self._validate(X, reset=True))
+        seed = _seed(self.random_state)
+        layers = []
+        for i, n in enumerate(sizes):
+            init = keras.initializers.RandomNormal(
+                stddev=0.01, seed=None if seed is None else seed + 7919 * i)
+            layers.append(RBMLayer(int(n), visible=self.visible if i == 0 else "bernoulli",
+                                   kernel_initializer=init, name=f"rbm_{i + 1}"))
+        model = DBNModel(layers, seed=seed)
+        model.pretrain(X, epochs=int(self.n_iter), cd_k=int(self.cd_k),
+                       persistent=bool(self.persistent), optimizer=self._optimizer(),
+                       batch_size=int(self.batch_size), verbose=self.verbose, seed=seed,
+                       weight_decay=self.weight_decay)
+        self.model_ = model
+        return self
+
+    def transform(self, X):
+        """The top layer's mean-field features for each row of ``X``."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return _output(self.model_.transform(_dense(X)), X)
