@@ -845,8 +845,8 @@ def nb05():
         print(f"top RBM classification of the test set (no fine-tuning): {accuracy:.3f}")
         digits_by_class = gen.generate(np.repeat(np.arange(10), 10), n=100,
                                        steps=50 if SMALL else 200, seed=SEED)
-        show(viz.image_grid(digits_by_class, 10, 10, shape=shape,
-                            title="generate(label): one row per class, 0 to 9"))
+        viz.image_grid(digits_by_class, 10, 10, shape=shape, title="generate(label): one row per class, 0 to 9")
+        plt.show()
         """),
     ]
 
