@@ -29,12 +29,8 @@ import keras
 import tensorflow as tf
 from tfrbm.errors import UserError
 
-<<<<<<< HEAD
 __all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "MaskedSoftmaxUnits",
-           "get_units"]
-=======
-__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "CompositeUnits", "get_units"]
->>>>>>> dbn
+           "CompositeUnits", "get_units"]
 
 
 def _uniform(shape, seed, dtype):
