@@ -54,7 +54,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
-from _isolation import (Worker, cpu_seconds as _cpu_seconds, kernel_tag,
+from _isolation import (Worker, cpu_seconds as _cpu_seconds, kernel_tag,  # noqa: E402
                         limit_gflops, peak_references, print_peaks, uptime_line)
 
 ALL_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "tfrbm-cd1-bf16",

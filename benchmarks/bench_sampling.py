@@ -37,7 +37,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
-from _isolation import Worker, kernel_tag, uptime_line
+from _isolation import Worker, kernel_tag, uptime_line  # noqa: E402
 
 ALL_SIDES = ("tfrbm", "tfrbm-bf16", "numpy")
 
