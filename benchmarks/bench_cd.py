@@ -1,25 +1,32 @@
-"""Contrastive-divergence training speed: tfrbm against its peers, side by side in one process.
+"""Contrastive-divergence training speed: tfrbm against its peers, side by side in one run.
 
 Measures one epoch of training on real MNIST (60,000 examples, stochastically binarized once
 with a fixed seed) for
 
 * tfrbm ``RBMModel.fit`` with CD-1, PCD-1 and CD-10 (default compile: the fast path);
+* ``tfrbm-cd1-bf16`` / ``tfrbm-pcd1-bf16``: the same with ``matmul_dtype="bfloat16"`` (products in
+  bfloat16 with float32 accumulation; float32 weights, sampling and update);
 * ``tfrbm-plain-cd1``: the same model compiled with ``steps_per_execution=1`` (the fast path,
   ``steps_per_execution="auto"``, off), to show what the fast path buys;
 * scikit-learn ``BernoulliRBM`` (PCD-1, numpy BLAS) on float32 input, same hidden size, batch
   size and learning rate;
 * learnergy 2.0.2 ``RBM`` (CD-1, PyTorch on CPU), same sizes and learning rate, no momentum;
 * ``naive-tf``: a plain TF2 CD-1 step under ``tf.function`` (three matmuls + two outer products,
-  ``tf.random.uniform`` sampling, data already a tensor);
-* numpy's float32 sgemm peak (2048^3 product) and numpy sgemm at the B x V x H shape.
+  ``tf.random.uniform`` sampling, data already a tensor).
 
-Every implementation lives in its own worker process of this session (``--same-process`` puts
-them all in this one), so that no library's idle thread pool (OpenBLAS and OpenMP threads spin
-for a while after each call, and so does TF's) steals the cores while another library's epoch
-is timed. Each is warmed up first (tracing, first-call allocation); then each repeat runs one
-full epoch of every implementation in turn (the order rotates each repeat), so the machine's
-background load hits all of them alike. Figures are medians over repeats; the timing is taken
-inside the worker around the epoch.
+Every implementation lives in its own worker process (``--same-process`` puts them all in this
+one), so that no library's idle thread pool steals the cores while another library's epoch is
+timed. The numpy-based peers (scikit-learn, learnergy's torch) run with ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` removed from their worker's environment (native kernels, as a user's numpy
+runs); the BLAS kernel each worker loaded (threadpoolctl) is printed beside its result. Each is
+warmed up first (tracing, first-call allocation); then each repeat runs one full epoch of every
+implementation in turn (the order rotates each repeat), so the machine's background load hits all
+of them alike. Figures are medians over repeats; the timing is taken inside the worker around the
+epoch. The load average (as ``uptime`` prints it) is recorded at the start and the end.
+
+Limits ("of limit"): the matmul limit at the B x 784 x H product shape, per dtype: for float32 the
+best of numpy sgemm (native kernels) and a TF chain of dependent products, for bfloat16 the TF
+chain (numpy has no bfloat16 gemm); measured in their own workers (benchmarks/_isolation.py).
 
 Flops per example: 10 V H for CD-1 (v W, h W^T, v1 W, and the two <v h> statistics) plus 4 V H per
 extra Gibbs step; the same nominal count is used for every implementation (sklearn's PCD-1 and
@@ -30,6 +37,7 @@ Usage:
     python benchmarks/bench_cd.py --grid                # batch 20/100/1000 x hidden 100/500/2000
     python benchmarks/bench_cd.py --batch 1000 --hidden 500 --impls tfrbm-cd1,sklearn
     python benchmarks/bench_cd.py --examples 20000 --repeats 5 --json /tmp/cd.json
+    python benchmarks/bench_cd.py --device /GPU:0      # TF sides on a GPU (tf.device)
 """
 import argparse
 import json
@@ -44,12 +52,19 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
-ALL_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "sklearn", "learnergy",
-             "naive-tf")
-DEFAULT_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "sklearn",
-                 "learnergy", "naive-tf")
+from _isolation import (Worker, cpu_seconds as _cpu_seconds, kernel_tag,  # noqa: E402
+                        limit_gflops, peak_references, print_peaks, uptime_line)
+
+ALL_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "tfrbm-cd1-bf16",
+             "tfrbm-pcd1-bf16", "sklearn", "learnergy", "naive-tf")
+DEFAULT_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "tfrbm-cd1-bf16",
+                 "tfrbm-pcd1-bf16", "sklearn", "learnergy", "naive-tf")
+#: peers that use numpy/torch BLAS: their workers get native kernels
+NUMPY_PEERS = ("sklearn", "learnergy")
 N_VISIBLE = 784
+_SHORT = {"float32": "fp32", "bfloat16": "bf16"}
 
 
 def flops_per_example(n_visible, n_hidden, k=1):
@@ -79,28 +94,13 @@ def median_time(fn, repeats, warmup=1):
     return float(np.median(times))
 
 
-def _cpu_seconds():
-    """User + system CPU seconds used by this process so far (all threads)."""
-    t = os.times()
-    return t.user + t.system
-
-
-def sgemm_gflops(m, k, n, repeats=5):
-    """numpy float32 matmul speed (GFLOP/s) at shape (m x k) @ (k x n), median of repeats."""
-    rng = np.random.default_rng(0)
-    a = rng.random((m, k), dtype=np.float32)
-    b = rng.random((k, n), dtype=np.float32)
-    out = np.empty((m, n), np.float32)
-    t = median_time(lambda: np.matmul(a, b, out=out), repeats)
-    return 2.0 * m * k * n / t / 1e9
-
-
 # ---------------------------------------------------------------------------- implementations
 class Runner:
     """One implementation at one (batch, hidden) size: ``warmup()`` then timed ``epoch()`` calls."""
 
     name = "runner"
     k = 1
+    dtype = "float32"
 
     def __init__(self, x, batch, hidden, lr):
         self.x, self.batch, self.hidden, self.lr = x, batch, hidden, lr
@@ -113,14 +113,15 @@ class Runner:
 
 
 class TfrbmRunner(Runner):
-    def __init__(self, x, batch, hidden, lr, k=1, persistent=False, fast=True, name="tfrbm"):
+    def __init__(self, x, batch, hidden, lr, k=1, persistent=False, fast=True, name="tfrbm",
+                 matmul_dtype="float32"):
         super().__init__(x, batch, hidden, lr)
         import keras
         from tfrbm.layers import RBMLayer
         from tfrbm.models.rbm import RBMModel
-        self.name, self.k = name, k
+        self.name, self.k, self.dtype = name, k, matmul_dtype
         self.model = RBMModel(RBMLayer(hidden), cd_k=k, persistent=persistent,
-                              n_chains=batch, seed=1)
+                              n_chains=batch, seed=1, matmul_dtype=matmul_dtype)
         compile_kwargs = {"optimizer": keras.optimizers.SGD(lr)}
         if not fast:
             compile_kwargs.update(_plain_compile_kwargs(self.model))
@@ -238,6 +239,11 @@ def make_runner(name, x, batch, hidden, lr):
         return TfrbmRunner(x, batch, hidden, lr, k=10, name=name)
     if name == "tfrbm-plain-cd1":
         return TfrbmRunner(x, batch, hidden, lr, k=1, fast=False, name=name)
+    if name == "tfrbm-cd1-bf16":
+        return TfrbmRunner(x, batch, hidden, lr, k=1, name=name, matmul_dtype="bfloat16")
+    if name == "tfrbm-pcd1-bf16":
+        return TfrbmRunner(x, batch, hidden, lr, k=1, persistent=True, name=name,
+                           matmul_dtype="bfloat16")
     if name == "sklearn":
         return SklearnRunner(x, batch, hidden, lr)
     if name == "learnergy":
@@ -248,13 +254,22 @@ def make_runner(name, x, batch, hidden, lr):
 
 
 # ---------------------------------------------------------------------------- driver
+def worker_runner(name, n_examples, data_dir, batch, hidden, lr):
+    """Factory run inside a worker process: the data and one warmed-up implementation."""
+    x = load_binarized_mnist(n_examples, data_dir)
+    return make_runner(name, x, batch, hidden, lr)
+
+
 class _InProcess:
     """An implementation run in this process (``--same-process``)."""
 
     def __init__(self, name, x, batch, hidden, lr):
+        from _isolation import blas_kernels
         self.runner = make_runner(name, x, batch, hidden, lr)
         self.runner.warmup()
-        self.name, self.k = self.runner.name, self.runner.k
+        self.name, self.k, self.dtype = self.runner.name, self.runner.k, self.runner.dtype
+        self.blas = blas_kernels()
+        self.placed_on = None
 
     def epoch(self):
         start, cpu_start = time.perf_counter(), _cpu_seconds()
@@ -265,56 +280,40 @@ class _InProcess:
         self.runner = None
 
 
-def _worker(conn, name, n_examples, data_dir, batch, hidden, lr):
-    """Child process: build one implementation, warm it up, then time epochs on request."""
-    x = load_binarized_mnist(n_examples, data_dir)
-    try:
-        runner = make_runner(name, x, batch, hidden, lr)
-        runner.warmup()
-    except ImportError as err:
-        conn.send(("skip", str(err)))
-        return
-    conn.send(("ready", runner.k))
-    while conn.recv() == "epoch":
-        start, cpu_start = time.perf_counter(), _cpu_seconds()
-        runner.epoch()
-        conn.send((time.perf_counter() - start, _cpu_seconds() - cpu_start))
-
-
 class _Isolated:
-    """An implementation in its own process (the default): no library's thread pool (OpenBLAS,
-    OpenMP, Eigen) spins on the cores while another library's epoch is being timed."""
+    """An implementation in its own worker process (the default); numpy peers get native BLAS."""
 
-    def __init__(self, name, n_examples, data_dir, batch, hidden, lr):
-        import multiprocessing as mp
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, daemon=True,
-                                args=(child, name, n_examples, data_dir, batch, hidden, lr))
-        self.proc.start()
-        status, value = self.conn.recv()
-        if status == "skip":
-            self.proc.join()
-            raise ImportError(value)
-        self.name, self.k = name, value
+    def __init__(self, name, n_examples, data_dir, batch, hidden, lr, device=None):
+        self.worker = Worker("bench_cd:worker_runner", name, n_examples, data_dir, batch, hidden,
+                             lr, native_blas=name in NUMPY_PEERS,
+                             device=None if name in NUMPY_PEERS else device)
+        self.name, self.k, self.blas = name, self.worker.k, self.worker.blas
+        self.placed_on = self.worker.placed_on
+        self.dtype = "bfloat16" if name.endswith("-bf16") else "float32"
 
     def epoch(self):
-        self.conn.send("epoch")
-        return self.conn.recv()
+        wall, cpu, _ = self.worker.run("epoch")
+        return wall, cpu
 
     def close(self):
-        self.conn.send("stop")
-        self.proc.join(timeout=60)
+        self.worker.close()
 
 
-def bench_size(x, batch, hidden, impls, repeats, lr, peak, isolate=True, data_dir=None):
+def bench_size(x, batch, hidden, impls, repeats, lr, isolate=True, data_dir=None, device=None,
+               peaks=None):
+    """Time every implementation at one (batch, hidden); fractions of the per-dtype limits."""
+    if peaks is None:
+        peaks = peak_references([(batch, x.shape[1], hidden)], device=device)
+    elif peaks is False:  # --no-peaks: no limit measured, no fractions
+        peaks = {"numpy": {}, "tf": {}, "blas": []}
     runners = []
     for name in impls:
         try:
-            runners.append(_Isolated(name, len(x), data_dir, batch, hidden, lr) if isolate
+            runners.append(_Isolated(name, len(x), data_dir, batch, hidden, lr, device) if isolate
                            else _InProcess(name, x, batch, hidden, lr))
         except ImportError as err:  # a peer that is not installed is reported, not fatal
             print(f"  skipping {name}: {err}")
+    load_start = uptime_line()
     times = {r.name: [] for r in runners}
     cpu = {r.name: [] for r in runners}
     for rep in range(repeats):
@@ -326,37 +325,45 @@ def bench_size(x, batch, hidden, impls, repeats, lr, peak, isolate=True, data_di
     for runner in runners:
         runner.close()
     n = len(x)
-    shape_gflops = sgemm_gflops(batch, x.shape[1], hidden)
+    shape = (batch, x.shape[1], hidden)
+    limits = {dt: limit_gflops(peaks, shape, dt) or None for dt in ("float32", "bfloat16")}
     rows = {}
     for runner in runners:
         t = float(np.median(times[runner.name]))
         eps = n / t
         gflops = eps * flops_per_example(x.shape[1], hidden, runner.k) / 1e9
         rows[runner.name] = {
-            "examples_per_s": eps, "gflops": gflops, "fraction_of_peak": gflops / peak,
+            "examples_per_s": eps, "gflops": gflops, "dtype": runner.dtype,
+            "fraction_of_limit": gflops / limits[runner.dtype] if limits[runner.dtype] else None,
             "epoch_s": [round(v, 3) for v in times[runner.name]],
             "cpu_s_per_1000_examples": 1000 * float(np.median(cpu[runner.name])) / n,
-            "k": runner.k}
-    return {"batch": batch, "hidden": hidden, "numpy_sgemm_at_shape_gflops": shape_gflops,
-            "results": rows}
+            "k": runner.k, "blas": runner.blas, "placed_on": runner.placed_on}
+    return {"batch": batch, "hidden": hidden, "peaks": peaks, "limits_gflops": limits,
+            "load_start": load_start, "load_end": uptime_line(), "results": rows}
 
 
-def print_size(res, peak):
-    print(f"\n== batch {res['batch']}, hidden {res['hidden']} "
-          f"(numpy sgemm at {res['batch']}x{N_VISIBLE}x{res['hidden']}: "
-          f"{res['numpy_sgemm_at_shape_gflops']:.1f} GFLOP/s; peak {peak:.1f})")
+def print_size(res):
+    lim = {k: (f"{v:.1f}" if v else "not measured") for k, v in res["limits_gflops"].items()}
+    print(f"\n== batch {res['batch']}, hidden {res['hidden']}: limits at {res['batch']}x{N_VISIBLE}x"
+          f"{res['hidden']}: float32 {lim['float32']} GFLOP/s, bfloat16 {lim['bfloat16']}; "
+          f"{res['load_start']} at start, {res['load_end']} at end")
+    if res["peaks"]["numpy"]:
+        print_peaks(res["peaks"])
     rows = res["results"]
-    print(f"  {'implementation':<17}{'examples/s':>12}{'GFLOP/s':>10}{'of peak':>9}"
-          f"{'cpu s/1k ex':>12}   epoch seconds")
+    print(f"  {'implementation':<17}{'examples/s':>12}{'GFLOP/s':>10}{'of limit':>10}"
+          f"{'cpu s/1k ex':>12}   epoch seconds; BLAS kernel in its process")
     for name, row in rows.items():
-        print(f"  {name:<17}{row['examples_per_s']:>12,.0f}{row['gflops']:>10.1f}"
-              f"{100 * row['fraction_of_peak']:>8.1f}%{row['cpu_s_per_1000_examples']:>12.3f}"
-              f"   {row['epoch_s']}")
+        frac = row["fraction_of_limit"]
+        frac_s = f"{100 * frac:>6.1f}% {_SHORT[row['dtype']]}" if frac is not None else "      n/a"
+        print(f"  {name:<17}{row['examples_per_s']:>12,.0f}{row['gflops']:>10.1f}{frac_s:>10}"
+              f"{row['cpu_s_per_1000_examples']:>12.3f}   {row['epoch_s']}; {'; '.join(row['blas'])}"
+              + (f"; TF on {row['placed_on']}" if row["placed_on"] else ""))
     peers = [p for p in ("sklearn", "learnergy", "naive-tf") if p in rows]
-    for name in ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-plain-cd1"):
+    for name in ("tfrbm-cd1", "tfrbm-cd1-bf16", "tfrbm-pcd1", "tfrbm-pcd1-bf16", "tfrbm-plain-cd1"):
         if name in rows and peers:
-            ratios = ", ".join(f"{rows[name]['examples_per_s'] / rows[p]['examples_per_s']:.2f}x {p}"
-                               for p in peers)
+            ratios = ", ".join(
+                f"{rows[name]['examples_per_s'] / rows[p]['examples_per_s']:.2f}x {p} "
+                f"[{kernel_tag(rows[p]['blas'])}]" for p in peers)
             print(f"  {name} speed: {ratios}")
 
 
@@ -372,9 +379,15 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=0.05, help="learning rate (plain SGD)")
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--device", default=None,
+                        help="TF device for the TF implementations and the TF peak chain, e.g. "
+                             "/GPU:0 (default: TF's choice); numpy peers stay on the CPU")
+    parser.add_argument("--no-peaks", action="store_true",
+                        help="skip the matmul limit measurements (no 'of limit' column)")
     parser.add_argument("--same-process", action="store_true",
                         help="run every implementation in this process (their thread pools then "
-                             "compete); default: one worker process per implementation")
+                             "compete, and peers keep this process's BLAS environment); default: "
+                             "one worker process per implementation")
     args = parser.parse_args(argv)
 
     batches = [20, 100, 1000] if args.grid else [int(b) for b in args.batch.split(",")]
@@ -386,22 +399,18 @@ def main(argv=None):
 
     x = load_binarized_mnist(args.examples, args.data_dir)
     print(f"MNIST: {x.shape[0]} examples x {x.shape[1]} pixels, stochastically binarized; "
-          f"cpu cores visible: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}")
-    peak_before = sgemm_gflops(2048, 2048, 2048)
-    out = {"examples": len(x), "repeats": args.repeats, "lr": args.lr,
-           "isolated_processes": not args.same_process, "sizes": []}
+          f"cpu cores visible: {os.cpu_count()}; {uptime_line()}; device {args.device or 'default'}")
+    out = {"examples": len(x), "repeats": args.repeats, "lr": args.lr, "device": args.device,
+           "isolated_processes": not args.same_process, "load_start": uptime_line(), "sizes": []}
     for batch in batches:
         for hidden in hiddens:
-            res = bench_size(x, batch, hidden, impls, args.repeats, args.lr, peak_before,
-                             isolate=not args.same_process, data_dir=args.data_dir)
+            res = bench_size(x, batch, hidden, impls, args.repeats, args.lr,
+                             isolate=not args.same_process, data_dir=args.data_dir,
+                             device=args.device, peaks=False if args.no_peaks else None)
             out["sizes"].append(res)
-            print_size(res, peak_before)
-    peak_after = sgemm_gflops(2048, 2048, 2048)
-    out["sgemm_peak_gflops"] = {"before": peak_before, "after": peak_after}
-    out["load_average_end"] = os.getloadavg()[0]
-    print(f"\nnumpy float32 sgemm peak (2048^3): {peak_before:.1f} GFLOP/s before, "
-          f"{peak_after:.1f} after; fractions above use the 'before' figure. "
-          f"Load average at end: {out['load_average_end']:.1f}")
+            print_size(res)
+    out["load_end"] = uptime_line()
+    print(f"\n{out['load_end']} at the end")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

@@ -5,6 +5,7 @@
     python benchmarks/bench_dbn.py labels --stack 500,200,50 --labels 1000 ...
     (``classifier --labels 1000`` runs the 1,000-label comparison first, on the same pre-training)
     python benchmarks/bench_dbn.py autoencoder --stack 1000,500,250,30 ...
+    python benchmarks/bench_dbn.py generate --stack 500,500,2000 ...   (class-conditional samples)
 
 Every part prints one result line per model and, at the end, a JSON line (also written to
 ``--json-out``). Anchors: Hinton, Osindero & Teh (2006) 1.25% test error (98.75%);
@@ -14,6 +15,7 @@ yell/boltzmann-machines 98.67%; Hinton & Salakhutdinov (2006) autoencoder MSE 3.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -33,6 +35,36 @@ def log(*args):
     print(*args, flush=True)
 
 
+def cpu_seconds():
+    """CPU time (user + system, all threads) this process has used so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class EpochCurve(keras.callbacks.Callback):
+    """Logs each epoch's validation figure with the process CPU time, and stops training once
+    the process has used ``cpu_cap`` CPU seconds (0: no cap), so that a capped run still ends
+    with a measured model."""
+
+    def __init__(self, key, scale=1.0, cpu_cap=0.0):
+        super().__init__()
+        self.key, self.scale, self.cpu_cap = key, scale, cpu_cap
+        self.curve = []
+        self.capped_at = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.key)
+        cpu = cpu_seconds()
+        if value is not None:
+            self.curve.append((epoch + 1, round(float(value) * self.scale, 4), round(cpu)))
+            log(f"  epoch {epoch + 1}: {self.key} {float(value) * self.scale:.4f}, "
+                f"process CPU {cpu:.0f} s")
+        if self.cpu_cap and cpu > self.cpu_cap:
+            log(f"  CPU cap {self.cpu_cap:.0f} s reached after epoch {epoch + 1}: stopping")
+            self.capped_at = epoch + 1
+            self.model.stop_training = True
+
+
 def cosine_adam(lr, steps):
     return keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1)))
 
@@ -44,9 +76,11 @@ def pretrain(x, stack, epochs, lr, batch_size, seed, verbose, load=None, save=No
         return dbn, 0.0, []
     dbn = DBNModel([RBMLayer(u) for u in stack], seed=seed)
     t0 = time.time()
+    cpu0 = cpu_seconds()
     hist = dbn.pretrain(x, epochs=epochs, learning_rate=lr, batch_size=batch_size,
                         verbose=verbose)
     seconds = time.time() - t0
+    log(f"pre-training CPU time {cpu_seconds() - cpu0:.0f} s")
     errs = [[round(e, 5) for e in h.history["reconstruction_error"]] for h in hist]
     log(f"pretrain {stack}: {epochs} epochs/layer, {seconds:.0f}s; reconstruction error per layer "
         f"(first -> last epoch): " + "; ".join(f"{e[0]:.4f}->{e[-1]:.4f}" for e in errs))
@@ -56,7 +90,7 @@ def pretrain(x, stack, epochs, lr, batch_size, seed, verbose, load=None, save=No
 
 
 def finetune_classifier(dbn, init, x, y, xt, yt, epochs, lr, batch_size, verbose, opt="adam",
-                        dropout=0.0):
+                        dropout=0.0, curve=None):
     clf = dbn.to_classifier(10, init=init, compile=False, dropout=dropout)
     steps = epochs * int(np.ceil(len(x) / batch_size))
     if opt == "sgd":
@@ -67,7 +101,9 @@ def finetune_classifier(dbn, init, x, y, xt, yt, epochs, lr, batch_size, verbose
     clf.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"])
     t0 = time.time()
-    clf.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=True)
+    clf.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, shuffle=True,
+            validation_data=(xt, yt) if curve is not None else None,
+            callbacks=[curve] if curve is not None else None)
     seconds = time.time() - t0
     acc = float(clf.evaluate(xt, yt, verbose=0, batch_size=1000)[1])
     return acc, seconds
@@ -89,11 +125,17 @@ def part_classifier(args, data):
     if args.part == "classifier":
         runs.append(("full", x, y, args.finetune_epochs))
     for tag, xl, yl, epochs in runs:
-        for init in ("pretrained", "random"):
+        for init in args.inits:
             keras.utils.set_random_seed(args.seed)
+            cpu0 = cpu_seconds()
+            curve = EpochCurve("val_accuracy", 100.0, args.cpu_cap) if args.curve else None
             acc, sec = finetune_classifier(dbn, init, xl, yl, xt, yt, epochs,
                                            args.lr, args.ft_batch_size, args.verbose,
-                                           args.ft_optimizer, args.dropout)
+                                           args.ft_optimizer, args.dropout, curve)
+            result[f"{tag}_{init}_cpu_seconds"] = round(cpu_seconds() - cpu0)
+            if curve is not None:
+                result[f"{tag}_{init}_curve_epoch_accuracy_cpu"] = curve.curve
+                result[f"{tag}_{init}_capped_at_epoch"] = curve.capped_at
             log(f"{init:10s} 784-{'-'.join(map(str, args.stack))}-10 on {len(xl)} labels, "
                 f"{epochs} epochs: test accuracy {acc:.4f} (error {100 * (1 - acc):.2f}%), "
                 f"fine-tune {sec:.0f}s")
@@ -124,15 +166,25 @@ def part_autoencoder(args, data):
     dbn, pre_s, errs = pretrain(x, args.stack, args.pretrain_epochs, args.rbm_lr, args.batch_size,
                                 args.seed, args.verbose, args.load_dbn, args.save_dbn)
     result.update(pretrain_seconds=round(pre_s), recon_errors=errs)
-    for init in ("pretrained", "random"):
+    for init in args.inits:
         keras.utils.set_random_seed(args.seed)
+        cpu0 = cpu_seconds()
         ae = dbn.to_autoencoder(init=init, code_activation=args.code, compile=False)
         before = per_image_sse(ae, xt)
         steps = args.finetune_epochs * int(np.ceil(len(x) / args.ft_batch_size))
-        ae.compile(optimizer=cosine_adam(args.lr, steps), loss="binary_crossentropy")
+        ae.compile(optimizer=cosine_adam(args.lr, steps), loss="binary_crossentropy",
+                   metrics=["mse"])
+        # val mse (mean over pixels) x 784 = squared error per test image
+        curve = EpochCurve("val_mse", float(x.shape[1]), args.cpu_cap) if args.curve else None
         t0 = time.time()
-        ae.fit(x, x, epochs=args.finetune_epochs, batch_size=args.ft_batch_size, verbose=args.verbose)
+        ae.fit(x, x, epochs=args.finetune_epochs, batch_size=args.ft_batch_size, verbose=args.verbose,
+               validation_data=(xt, xt) if curve is not None else None,
+               callbacks=[curve] if curve is not None else None)
         sec = time.time() - t0
+        result[f"{init}_cpu_seconds"] = round(cpu_seconds() - cpu0)
+        if curve is not None:
+            result[f"{init}_curve_epoch_sse_cpu"] = curve.curve
+            result[f"{init}_capped_at_epoch"] = curve.capped_at
         after = per_image_sse(ae, xt)
         log(f"{init:10s} autoencoder 784-{'-'.join(map(str, args.stack))} ({args.code} code): "
             f"test squared error per image {after:.2f} (before fine-tuning {before:.2f}), "
@@ -144,9 +196,85 @@ def part_autoencoder(args, data):
     return result
 
 
+def train_course_cnn(x, y, xt, yt, epochs, seed, save=None, limit=None):
+    """The course CNN (Adam 1e-4, batch 50), trained on MNIST: the judge of generated digits."""
+    try:
+        from tfrbm.course.cnn import build_cnn, compile_classifier
+    except ImportError:
+        from tfrbm.models.cnn import build_cnn, compile_classifier
+    keras.utils.set_random_seed(seed)
+    cnn = compile_classifier(build_cnn())
+    if limit:
+        x, y = x[:limit], y[:limit]
+    cpu0, t0 = cpu_seconds(), time.time()
+    cnn.fit(x, y, epochs=epochs, batch_size=50, verbose=0, shuffle=True)
+    acc = float(cnn.evaluate(xt, yt, verbose=0, batch_size=1000)[1])
+    log(f"course CNN: {epochs} epochs on {len(x)} images, test accuracy {acc:.4f}, {time.time() - t0:.0f} s, "
+        f"CPU {cpu_seconds() - cpu0:.0f} s")
+    if save:
+        cnn.save(save)
+    return cnn, acc
+
+
+def part_generate(args, data):
+    """A DBN with a label group on its top RBM; generate(label) judged by the course CNN."""
+    (x, y), (xt, yt) = data
+    result = {"part": "generate", "stack": args.stack, "pretrain_epochs": args.pretrain_epochs,
+              "top_epochs": args.top_epochs, "gibbs_steps": args.gibbs_steps}
+    if args.load_dbn:
+        dbn = keras.models.load_model(args.load_dbn)
+        log(f"loaded labelled DBN {dbn.sizes} from {args.load_dbn}")
+    else:
+        n = len(args.stack)
+        options = [{} for _ in range(n - 1)] + [{"persistent": args.top_pcd, "n_chains": 100}]
+        dbn = DBNModel([RBMLayer(u) for u in args.stack], n_labels=10, seed=args.seed,
+                       layer_options=options)
+        optimizers = [keras.optimizers.SGD(args.rbm_lr, momentum=0.5) for _ in range(n - 1)]
+        optimizers.append(keras.optimizers.SGD(args.top_lr, momentum=0.5))
+        dbn.compile(optimizer=optimizers[0], layer_optimizers=optimizers)
+        cpu0, t0 = cpu_seconds(), time.time()
+        h = dbn.fit(x, y, epochs=[args.pretrain_epochs] * (n - 1) + [args.top_epochs],
+                    batch_size=args.batch_size, verbose=0)
+        result["pretrain_cpu_seconds"] = round(cpu_seconds() - cpu0)
+        result["loss_per_epoch"] = [round(v, 5) for v in h.history["loss"]]
+        log(f"labelled DBN 784-{'-'.join(map(str, args.stack))} (+10 labels on the top): "
+            f"{time.time() - t0:.0f} s, CPU {result['pretrain_cpu_seconds']} s; loss per epoch "
+            f"{result['loss_per_epoch']}")
+        if args.save_dbn:
+            dbn.save(args.save_dbn)
+    top_acc = float((dbn.classify(xt).argmax(1) == yt).mean())
+    result["top_rbm_classify_accuracy"] = top_acc
+    log(f"top RBM free-energy classification of the test set: {top_acc:.4f}")
+    if args.load_cnn:
+        cnn = keras.models.load_model(args.load_cnn)
+        result["cnn_test_accuracy"] = float(cnn.evaluate(xt, yt, verbose=0, batch_size=1000)[1])
+    else:
+        cnn, result["cnn_test_accuracy"] = train_course_cnn(x, y, xt, yt, args.cnn_epochs,
+                                                            args.seed, args.save_cnn,
+                                                            args.cnn_limit)
+    per_class = args.per_class
+    labels = np.repeat(np.arange(10), per_class)
+    cpu0 = cpu_seconds()
+    samples = dbn.generate(labels, n=len(labels), steps=args.gibbs_steps, seed=args.seed)
+    result["generate_cpu_seconds"] = round(cpu_seconds() - cpu0)
+    pred = cnn.predict(samples, batch_size=500, verbose=0).argmax(1)
+    acc = [float((pred[labels == k] == k).mean()) for k in range(10)]
+    result["cnn_accuracy_per_class"] = [round(a, 3) for a in acc]
+    result["cnn_accuracy_min"] = min(acc)
+    log(f"course CNN on {per_class} generated digits per class ({args.gibbs_steps} Gibbs steps): "
+        + ", ".join(f"{k}: {a:.2f}" for k, a in enumerate(acc)) + f"; min {min(acc):.2f}")
+    if args.grid:
+        from tfrbm import viz
+        first = np.concatenate([samples[labels == k][:10] for k in range(10)])
+        viz.image_grid(first, nrows=10, ncols=10, shape=(28, 28),
+                       title="DBN.generate(label): one row per class", path=args.grid)
+        result["grid"] = args.grid
+    return result
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("part", choices=("classifier", "labels", "autoencoder"))
+    p.add_argument("part", choices=("classifier", "labels", "autoencoder", "generate"))
     p.add_argument("--stack", default="500,200,50")
     p.add_argument("--labels", type=int, default=None, help="labelled examples (part 'labels')")
     p.add_argument("--pretrain-epochs", type=int, default=5)
@@ -164,14 +292,32 @@ def main(argv=None):
     p.add_argument("--save-dbn", default=None, help="save the pre-trained DBN (.keras)")
     p.add_argument("--load-dbn", default=None, help="skip pre-training: load this DBN (.keras)")
     p.add_argument("--code", default="linear", choices=("linear", "sigmoid"))
+    p.add_argument("--top-epochs", type=int, default=10, help="generate: epochs of the top RBM")
+    p.add_argument("--top-lr", type=float, default=0.05, help="generate: top RBM SGD rate")
+    p.add_argument("--top-pcd", action="store_true", help="generate: train the top RBM by PCD")
+    p.add_argument("--gibbs-steps", type=int, default=1000, help="generate: Gibbs steps")
+    p.add_argument("--per-class", type=int, default=100, help="generate: samples per class")
+    p.add_argument("--cnn-epochs", type=int, default=2, help="generate: course CNN epochs")
+    p.add_argument("--cnn-limit", type=int, default=None, help="generate: CNN training images")
+    p.add_argument("--save-cnn", default=None)
+    p.add_argument("--load-cnn", default=None)
+    p.add_argument("--grid", default=None, help="generate: write the 10x10 grid (.png)")
     p.add_argument("--limit", type=int, default=None, help="use the first N training images")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--inits", default="pretrained,random",
+                   help="fine-tuning initialisations to run, comma-separated")
+    p.add_argument("--curve", action="store_true",
+                   help="evaluate on the test set after every fine-tuning epoch (the epoch curve)")
+    p.add_argument("--cpu-cap", type=float, default=0.0,
+                   help="stop fine-tuning after the epoch at which the process has used this many "
+                        "CPU seconds (0: no cap); the model reached so far is evaluated")
     p.add_argument("--verbose", type=int, default=2)
     p.add_argument("--json-out", default=None)
     args = p.parse_args(argv)
     args.stack = [int(s) for s in args.stack.split(",")]
+    args.inits = [s for s in args.inits.split(",") if s]
     if args.part == "labels" and not args.labels:
         args.labels = 1000
     if args.threads:
@@ -185,9 +331,12 @@ def main(argv=None):
     data = (train, load_mnist("test", data_dir=args.data_dir))
     if args.part == "autoencoder":
         result = part_autoencoder(args, data)
+    elif args.part == "generate":
+        result = part_generate(args, data)
     else:
         result = part_classifier(args, data)
     result["wall_seconds"] = round(time.time() - t0)
+    result["cpu_seconds"] = round(cpu_seconds())
     result["command"] = "python benchmarks/bench_dbn.py " + " ".join(sys.argv[1:] if argv is None else argv)
     line = json.dumps(result)
     log(line)

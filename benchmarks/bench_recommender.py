@@ -1,12 +1,19 @@
 """RBM recommender vs baselines on the published MovieLens-100k folds, plus an ML-1M memory check.
 
-    python benchmarks/bench_recommender.py                      # 5 folds u1-u5, all models
-    python benchmarks/bench_recommender.py --folds u1 --models rbm,items
-    python benchmarks/bench_recommender.py --memory-1m          # synthetic ML-1M-size run
+    python benchmarks/bench_recommender.py                  # u1-u5 and ua/ub, all models
+    python benchmarks/bench_recommender.py --folds u1 --models rbm,popularity
+    python benchmarks/bench_recommender.py --memory-1m      # synthetic ML-1M-size run
 
-Prints, per model: RMSE mean and std over the folds, MAE, precision@10 / recall@10 / nDCG@10
-(relevant = test rating >= 4; candidates = every movie the user did not rate in training),
-and training seconds. scikit-surprise SVD / SVD++ run on the same folds when installed.
+Prints, per model and fold group (u1-u5, ua/ub): RMSE mean and std over the folds, MAE, and
+for the ranking models (``--ranked``: the RBM, popularity, biased MF and bias baseline by
+default) precision@10 / recall@10 / nDCG@10 (relevant = test rating >= 4; candidates = every
+movie the user did not rate in training), catalogue coverage of the top-10 lists and the mean
+number of training ratings of the recommended movies; training seconds and CPU seconds
+(process time, all threads) per fold. scikit-surprise's BaselineOnly, SVD, SVD++ and
+KNNBaseline (their defaults, random_state=0) run on the same folds. The RBM stops early on a
+validation split taken from each training fold only; the test fold is never seen in training
+(``--implicit-test`` gives the conditional RBM the test pairs, without ratings, as the
+paper's "which movies were rated" input, and is reported as such).
 """
 import argparse
 import json
@@ -22,8 +29,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from tfrbm.data.ratings import RatingsData, movielens  # noqa: E402
 from tfrbm.models.recommender import RBMRecommender  # noqa: E402
-from tfrbm.models.recommender_baselines import (BiasedMF, CourseBernoulliRBM,  # noqa: E402
-                                                GlobalMeanBaseline, ItemMeanBaseline,
+from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,  # noqa: E402
+                                                CourseBernoulliRBM, GlobalMeanBaseline,
+                                                ItemMeanBaseline, PopularityBaseline,
                                                 RatingModel, evaluate)
 
 
@@ -52,6 +60,10 @@ class SurpriseModel(RatingModel):
         self._ts = ds
         return self
 
+    def predict(self, user_ids, movie_ids, **_):
+        return np.array([self.algo.predict(str(int(u)), str(int(m))).est
+                         for u, m in zip(user_ids, movie_ids)])
+
     def score_users(self, user_index):
         out = np.empty((len(user_index), self.n_movies))
         bu, bi = self.algo.bu, self.algo.bi
@@ -75,65 +87,125 @@ class SurpriseModel(RatingModel):
         return out
 
 
-def make_models(names, epochs, args):
+SURPRISE = {"baseline_only": ("BaselineOnly", {}), "svd": ("SVD", {"random_state": 0}),
+            "svdpp": ("SVDpp", {"random_state": 0}),
+            "knn_baseline": ("KNNBaseline", {"verbose": False})}
+
+
+def make_models(names, args):
     models = {}
     for name in names:
         if name == "rbm":
             models[name] = lambda: RBMRecommender(
-                n_hidden=args.hidden, optimizer=args.optimizer, learning_rate=args.lr,
-                weight_decay=args.wd, batch_size=args.batch, seed=0)
+                n_hidden=args.hidden, kind=args.kind, conditional=bool(args.conditional),
+                learning_rate=args.lr, momentum=args.momentum, weight_decay=args.wd,
+                batch_size=args.batch, validation_fraction=args.val_fraction,
+                patience=args.patience, blend_baseline=bool(args.blend_baseline),
+                shrinkage=args.shrinkage, seed=0)
         elif name == "global":
             models[name] = GlobalMeanBaseline
         elif name == "items":
             models[name] = ItemMeanBaseline
+        elif name == "popularity":
+            models[name] = PopularityBaseline
+        elif name == "baseline":
+            models[name] = BiasBaseline
         elif name == "mf":
             models[name] = lambda: BiasedMF(n_factors=50, l2=0.05, learning_rate=3e-3,
                                             epochs=30)
         elif name == "course":
             models[name] = CourseBernoulliRBM
-        elif name in ("svd", "svdpp"):
+        elif name in SURPRISE:
             try:
                 import surprise  # noqa: F401
             except ImportError:
                 print(f"scikit-surprise not installed: skipping {name}")
                 continue
-            models[name] = (lambda: SurpriseModel("SVD", random_state=0)) if name == "svd" \
-                else (lambda: SurpriseModel("SVDpp", random_state=0))
+            algo, kw = SURPRISE[name]
+            models[name] = (lambda algo=algo, kw=kw: SurpriseModel(algo, **kw))
         else:
             raise SystemExit(f"unknown model {name}")
     return models
 
 
-def run_folds(args):
+def _fmt(v):
+    return "-" if v is None else f"{v:.4f}"
+
+
+def run_model(name, args):
+    """All folds of one model (a worker process with ``--jobs`` > 1): a list of per-fold dicts."""
     data = movielens("100k", data_dir=args.data_dir)
     folds = data.folds(args.folds.split(","))
-    models = make_models(args.models.split(","), args.epochs, args)
-    results = {}
-    for name, make in models.items():
-        rows = []
-        for fold, train, test in folds:
-            model = make()
-            t0 = time.perf_counter()
-            if name == "rbm":
-                model.fit(train, epochs=args.epochs)
-            else:
-                model.fit(train)
-            secs = time.perf_counter() - t0
-            m = evaluate(model, train, test)
-            m["train_seconds"] = secs
-            rows.append(m)
-            print(f"{name:7s} {fold}: rmse {m['rmse']:.4f} mae {m['mae']:.4f} "
-                  f"p@10 {m['precision@10']:.4f} r@10 {m['recall@10']:.4f} "
-                  f"ndcg@10 {m['ndcg@10']:.4f} train {secs:.1f}s", flush=True)
-        summary = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-        summary["rmse_std"] = float(np.std([r["rmse"] for r in rows]))
-        results[name] = summary
-    print("\nmodel    RMSE mean ± std    MAE     P@10    R@10    nDCG@10  train s/fold")
-    for name, s in results.items():
-        print(f"{name:7s}  {s['rmse']:.4f} ± {s['rmse_std']:.4f}  {s['mae']:.4f}  "
-              f"{s['precision@10']:.4f}  {s['recall@10']:.4f}  {s['ndcg@10']:.4f}   "
-              f"{s['train_seconds']:.1f}")
-    print(json.dumps({"folds": args.folds, "results": results}, sort_keys=True))
+    make = make_models([name], args)[name]
+    ranked = set(args.ranked.split(","))
+    rows = []
+    for fold, train, test in folds:
+        model = make()
+        t0, c0 = time.perf_counter(), time.process_time()
+        if name == "rbm":
+            implicit = test.triples[:, :2] if args.implicit_test else None
+            model.fit(train, epochs=args.epochs, implicit=implicit)
+        else:
+            model.fit(train)
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        m = evaluate(model, train, test, ranking=name in ranked)
+        m.update(train_seconds=secs, train_cpu_seconds=cpu, fold=fold,
+                 eval_cpu_seconds=time.process_time() - c0 - cpu)
+        if name == "rbm":
+            m["epochs_run"] = {o: len(h["loss"]) for o, h in model.history.items()}
+            m["blend"] = [round(float(w), 4) for w in model.blend]
+        rows.append(m)
+        extra = (f" p@10 {m['precision@10']:.4f} r@10 {m['recall@10']:.4f} ndcg@10 "
+                 f"{m['ndcg@10']:.4f} cov {m['coverage']:.3f} pop "
+                 f"{m['mean_popularity']:.1f}") if name in ranked else ""
+        print(f"{name:12s} {fold}: rmse {m['rmse']:.4f} mae {m['mae']:.4f}{extra} "
+              f"train {secs:.1f}s cpu {cpu:.1f}s"
+              + (f" epochs {m['epochs_run']} blend {m['blend']}" if name == "rbm" else ""),
+              flush=True)
+    return rows
+
+
+def _run_model_job(job):
+    return job[0], run_model(*job)
+
+
+def run_folds(args):
+    t_start = time.perf_counter()
+    names = list(make_models(args.models.split(","), args))
+    if args.jobs > 1:
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(args.jobs) as pool:       # each model in its own process, all in one run
+            results = dict(pool.imap_unordered(_run_model_job, [(n, args) for n in names]))
+        results = {n: results[n] for n in names}
+    else:
+        results = {n: run_model(n, args) for n in names}
+    groups = [("u1-u5", {"u1", "u2", "u3", "u4", "u5"}), ("ua/ub", {"ua", "ub"})]
+    keys = ("rmse", "mae", "precision@10", "recall@10", "ndcg@10", "coverage",
+            "mean_popularity", "train_seconds", "train_cpu_seconds")
+    summary = {}
+    for gname, members in groups:
+        print(f"\n{gname}: model  RMSE mean ± std  MAE  P@10  R@10  nDCG@10  coverage  "
+              "mean pop.  train s/fold  train CPU s/fold")
+        for name, rows in results.items():
+            sel = [r for r in rows if r["fold"] in members]
+            if not sel:
+                continue
+            s = {k: float(np.mean([r[k] for r in sel])) if k in sel[0] else None for k in keys}
+            s["rmse_std"] = float(np.std([r["rmse"] for r in sel]))
+            s["folds"] = [r["fold"] for r in sel]
+            summary.setdefault(gname, {})[name] = s
+            print(f"  {name:12s} {s['rmse']:.4f} ± {s['rmse_std']:.4f}  {s['mae']:.4f}  "
+                  f"{_fmt(s['precision@10'])}  {_fmt(s['recall@10'])}  {_fmt(s['ndcg@10'])}  "
+                  f"{_fmt(s['coverage'])}  {s['mean_popularity'] or 0:.1f}  "
+                  f"{s['train_seconds']:.1f}  {s['train_cpu_seconds']:.1f}")
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    print(f"\ntotal: wall {time.perf_counter() - t_start:.0f} s, CPU {cpu:.0f} s (this process "
+          f"and its workers: user {me.ru_utime + kids.ru_utime:.0f} s, sys "
+          f"{me.ru_stime + kids.ru_stime:.0f} s), load {os.getloadavg()}")
+    print(json.dumps({"folds": args.folds, "args": vars(args), "summary": summary,
+                      "per_fold": results}, sort_keys=True, default=str))
 
 
 def memory_1m(args):
@@ -156,8 +228,8 @@ def memory_1m(args):
     data = RatingsData(triples, np.arange(1, n_users + 1), np.arange(1, n_movies + 1))
     print(f"synthetic: {len(data)} ratings, {len(np.unique(uu))} users, "
           f"{len(np.unique(mm))} movies; peak RSS before fit {_peak_rss_gib():.2f} GiB")
-    rec = RBMRecommender(n_hidden=args.hidden, batch_size=args.batch, cd_k={0: 1, 1: 3},
-                         seed=0)
+    rec = RBMRecommender(n_hidden=args.hidden, kind="user", batch_size=args.batch,
+                         cd_k={0: 1, 1: 3}, validation_fraction=0.0, seed=0)
     t0 = time.perf_counter()
     rec.fit(data, epochs=args.epochs_1m, verbose=1)
     fit_s = time.perf_counter() - t0
@@ -175,14 +247,26 @@ def memory_1m(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--folds", default="u1,u2,u3,u4,u5")
-    p.add_argument("--models", default="rbm,global,items,mf,course,svd,svdpp")
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--folds", default="u1,u2,u3,u4,u5,ua,ub")
+    p.add_argument("--models", default="rbm,popularity,baseline,mf,baseline_only,svd,svdpp,"
+                                       "knn_baseline")
+    p.add_argument("--ranked", default="rbm,popularity,mf,baseline",
+                   help="models whose top-10 lists are scored")
+    p.add_argument("--epochs", type=int, default=40, help="most epochs (early stopping)")
+    p.add_argument("--jobs", type=int, default=1, help="models run in parallel processes")
+    p.add_argument("--kind", default="both", choices=("user", "item", "both"))
+    p.add_argument("--conditional", type=int, default=1, choices=(0, 1))
+    p.add_argument("--implicit-test", action="store_true")
     p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--wd", type=float, default=0.01)
-    p.add_argument("--batch", type=int, default=50)
+    p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--wd", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--val-fraction", type=float, default=0.05)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--shrinkage", type=float, default=50.0)
+    p.add_argument("--blend-baseline", type=int, default=1, choices=(0, 1),
+                   help="add mu + b_u + b_i to the RBMs' least-squares blend (default 1)")
     p.add_argument("--memory-1m", action="store_true")
     p.add_argument("--epochs-1m", type=int, default=2)
     args = p.parse_args()

@@ -5,12 +5,17 @@ is the cost of the kernels themselves. Removing one part at a time shows what it
 
 * ``cd``: one epoch of CD-1 at batch B on 60,000 random binary rows (784 x H). Variants: the full
   step (stateless Philox draws, momentum update), without the random draws (thresholds instead),
-  without momentum, the matrix products alone (chained as in CD), one product alone.
+  with one uniform draw per step for both layers, with uint32 random bits compared against
+  p * 2^32 (integer comparison instead of float), without momentum, the matrix products alone
+  (chained as in CD), one product alone. ``--dtype bfloat16`` runs every product with bfloat16
+  inputs (the kernel rounded once per step), as ``matmul_dtype="bfloat16"`` does.
 * ``ais``: 3,000 betas of the AIS loop with 100 runs (as tfrbm.ais does it). Variants: the full step,
   without the random draws, and the two products with sigmoids and threshold sampling alone.
 
     python benchmarks/profile_speed.py cd --batch 100 --hidden 500
+    python benchmarks/profile_speed.py cd --batch 100 --hidden 500 --dtype bfloat16
     python benchmarks/profile_speed.py ais
+    python benchmarks/profile_speed.py rng      # the random draws alone, four ways
 
 Numbers are milliseconds per step (per beta), best of 2 runs.
 """
@@ -37,26 +42,44 @@ def _best(fn, repeats=2):
     return min(times)
 
 
-def profile_cd(batch, hidden, n=60000):
+def profile_cd(batch, hidden, n=60000, dtype="float32"):
     rng = np.random.default_rng(0)
     x = tf.constant((rng.random((n, V)) < 0.13).astype("float32"))
     W = tf.Variable(rng.normal(0, 0.01, (V, hidden)).astype("float32"))
     b, c = tf.Variable(tf.zeros(V)), tf.Variable(tf.zeros(hidden))
     mW, mb, mc = tf.Variable(tf.zeros((V, hidden))), tf.Variable(tf.zeros(V)), tf.Variable(tf.zeros(hidden))
 
-    def bern(p, seed, random):
+    low = dtype == "bfloat16"
+
+    def mm(a, w, **kw):
+        if low:
+            return tf.cast(tf.matmul(tf.cast(a, tf.bfloat16), w, **kw), tf.float32)
+        return tf.matmul(a, w, **kw)
+
+    def bern(p, seed, random, u=None):
+        if u is not None:
+            return tf.cast(u < p, tf.float32)
+        if random == "bits":
+            bits = tf.random.stateless_uniform(tf.shape(p), seed, minval=None, maxval=None,
+                                               dtype=tf.uint32)
+            return tf.cast(bits < tf.cast(p * 4294967040.0, tf.uint32), tf.float32)
         if random:
             return tf.cast(tf.random.stateless_uniform(tf.shape(p), seed) < p, tf.float32)
         return tf.cast(p > 0.5, tf.float32)
 
     def step(v0, seed, random=True, momentum=True):
-        ph0 = tf.sigmoid(v0 @ W + c)
-        h0 = bern(ph0, seed, random)
-        pv1 = tf.sigmoid(tf.matmul(h0, W, transpose_b=True) + b)
-        v1 = bern(pv1, seed + 1, random)
-        ph1 = tf.sigmoid(v1 @ W + c)
-        gW = -tf.matmul(tf.concat([v0 / batch, -v1 / batch], 0), tf.concat([ph0, ph1], 0),
-                        transpose_a=True)
+        Wp = tf.cast(W, tf.bfloat16) if low else W
+        u_h = u_v = None
+        if random == "one draw":
+            u = tf.random.stateless_uniform((batch, hidden + V), seed)
+            u_h, u_v = u[:, :hidden], u[:, hidden:]
+        ph0 = tf.sigmoid(mm(v0, Wp) + c)
+        h0 = bern(ph0, seed, random, u_h)
+        pv1 = tf.sigmoid(mm(h0, Wp, transpose_b=True) + b)
+        v1 = bern(pv1, seed + 1, random, u_v)
+        ph1 = tf.sigmoid(mm(v1, Wp) + c)
+        gW = mm(tf.concat([-v0, v1], 0), tf.cast(tf.concat([ph0 / batch, ph1 / batch], 0), Wp.dtype),
+                transpose_a=True)
         gb = -(tf.reduce_mean(v0, 0) - tf.reduce_mean(v1, 0))
         gc = -(tf.reduce_mean(ph0, 0) - tf.reduce_mean(ph1, 0))
         if momentum:
@@ -68,22 +91,28 @@ def profile_cd(batch, hidden, n=60000):
         return tf.reduce_mean(tf.square(v0 - pv1))
 
     def products(v0, seed):
-        h = v0 @ W
-        vr = tf.matmul(h, W, transpose_b=True)
-        h1 = vr @ W
-        W.assign_sub(1e-9 * tf.matmul(tf.concat([v0, vr], 0), tf.concat([h, h1], 0), transpose_a=True))
+        Wp = tf.cast(W, tf.bfloat16) if low else W
+        h = mm(v0, Wp)
+        vr = mm(h, Wp, transpose_b=True)
+        h1 = mm(vr, Wp)
+        W.assign_sub(1e-9 * mm(tf.concat([v0, vr], 0), tf.cast(tf.concat([h, h1], 0), Wp.dtype),
+                               transpose_a=True))
         return tf.constant(0.0)
 
     def one_product(v0, seed):
-        return tf.reduce_sum((v0 @ W)[:, :1])
+        Wp = tf.cast(W, tf.bfloat16) if low else W
+        return tf.reduce_sum(mm(v0, Wp)[:, :1])
 
     variants = {"full CD-1 step": step,
+                "one uniform draw for both": lambda v, s: step(v, s, random="one draw"),
+                "uint32 bits vs p * 2^32": lambda v, s: step(v, s, random="bits"),
                 "without random draws": lambda v, s: step(v, s, random=False),
                 "without momentum": lambda v, s: step(v, s, momentum=False),
                 "the four products alone": products,
                 "one B x 784 x H product": one_product}
     steps = n // batch
-    print(f"CD-1, batch {batch}, hidden {hidden}: ms per step (whole epoch in one tf.function)")
+    print(f"CD-1, batch {batch}, hidden {hidden}, {dtype} products: ms per step "
+          "(whole epoch in one tf.function)")
     for name, body in variants.items():
         @tf.function
         def epoch():
@@ -139,15 +168,59 @@ def profile_ais(hidden=500, runs=100, n_betas=3000):
         print(f"  {name:28s} {1e3 * t / n_betas:7.3f} ms", flush=True)
 
 
+def profile_rng(batch=100, hidden=500, iters=500):
+    """The random draws of one CD-1 step alone (B x H hidden and B x 784 visible Bernoulli draws)."""
+    p_h, p_v = tf.random.uniform((batch, hidden)), tf.random.uniform((batch, V))
+    fold = tf.random.experimental.stateless_fold_in
+
+    def two(seed):                       # what tfrbm does: one Philox float draw per layer
+        h = tf.cast(tf.random.stateless_uniform((batch, hidden), fold(seed, 1)) < p_h, tf.float32)
+        v = tf.cast(tf.random.stateless_uniform((batch, V), fold(seed, 2)) < p_v, tf.float32)
+        return h[0, 0] + v[0, 0]
+
+    def one(seed):                       # one draw for both layers, split
+        u = tf.random.stateless_uniform((batch, hidden + V), seed)
+        return tf.cast(u[:, :hidden] < p_h, tf.float32)[0, 0] + tf.cast(u[:, hidden:] < p_v, tf.float32)[0, 0]
+
+    def bits(seed):                      # one uint32 draw, integer comparison with p * 2^32
+        r = tf.random.stateless_uniform((batch, hidden + V), seed, minval=None, maxval=None,
+                                        dtype=tf.uint32)
+        th, tv = tf.cast(p_h * 4294967040.0, tf.uint32), tf.cast(p_v * 4294967040.0, tf.uint32)
+        return (tf.cast(r[:, :hidden] < th, tf.float32)[0, 0]
+                + tf.cast(r[:, hidden:] < tv, tf.float32)[0, 0])
+
+    variants = {"two float draws (tfrbm)": two, "one float draw, split": one,
+                "one uint32 draw, int compare": bits,
+                "uint32 draw only": lambda s: tf.cast(tf.random.stateless_uniform(
+                    (batch, hidden + V), s, minval=None, maxval=None, dtype=tf.uint32)[0, 0], tf.float32),
+                "float draw only": lambda s: tf.random.stateless_uniform((batch, hidden + V), s)[0, 0],
+                "threshold compares only": lambda s: (tf.cast(0.5 < p_h, tf.float32)[0, 0]
+                                                      + tf.cast(0.5 < p_v, tf.float32)[0, 0])}
+    print(f"random draws of a CD-1 step, batch {batch}, hidden {hidden}: ms per step")
+    for name, body in variants.items():
+        @tf.function
+        def loop(body=body):
+            acc = tf.constant(0.0)
+            for i in tf.range(iters):
+                acc += body(tf.stack([tf.cast(i, tf.int64), tf.constant(7, tf.int64)]))
+            return acc
+        t = _best(loop, repeats=3)
+        print(f"  {name:30s} {1e3 * t / iters:7.3f} ms", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=("cd", "ais"))
+    p.add_argument("what", choices=("cd", "ais", "rng"))
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--hidden", type=int, default=500)
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                   help="dtype of the CD step's products (cd only)")
     args = p.parse_args(argv)
     print(f"cpu cores visible: {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; tf {tf.__version__}")
     if args.what == "cd":
-        profile_cd(args.batch, args.hidden)
+        profile_cd(args.batch, args.hidden, dtype=args.dtype)
+    elif args.what == "rng":
+        profile_rng(args.batch, args.hidden)
     else:
         profile_ais(args.hidden)
 

@@ -48,7 +48,8 @@ def _run(capsys, *argv, stdin=None, monkeypatch=None):
 
 def _one_error_line(code, err):
     assert code == 2, err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    # informational lines (e.g. "tfrbm: running on CPU ...") may precede the error
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("tfrbm: running on")]
     assert len(lines) == 1 and lines[0].startswith("tfrbm: error: "), err
     assert "Traceback" not in err
     return lines[0]

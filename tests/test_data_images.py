@@ -211,11 +211,20 @@ def test_tfds_source_and_auto_fallback(tmp_path, monkeypatch):
     assert calls == [("fashion_mnist", "train", -1, True)]
     assert x.shape == (3, 784) and x.dtype == np.float32 and x.max() == 1.0
     assert y.tolist() == [1, 2, 3]
-    x, _ = im.load_mnist("test", data_dir=tmp_path, source="auto", flatten=False)  # no files
+    # an explicit data folder is authoritative: no files there is an error, never a download
+    with pytest.raises(FileNotFoundError, match="data_dir argument"):
+        im.load_mnist("test", data_dir=tmp_path, source="auto")
+    assert calls[-1][0] == "fashion_mnist", "tfds must not be tried for an explicit data_dir"
+    # with no folder named anywhere and none found, "auto" falls back to tfds
+    monkeypatch.delenv("TFRBM_DATA_DIR", raising=False)
+    (tmp_path / "nowhere" / "cwd").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "nowhere" / "cwd")
+    monkeypatch.setattr(paths, "_REPO", tmp_path / "nowhere" / "repo")
+    x, _ = im.load_mnist("test", source="auto", flatten=False)
     assert x.shape == (3, 28, 28) and calls[-1][0] == "mnist"
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", _fake_tfds(calls, fail=True))
     with pytest.raises(FileNotFoundError) as info:
-        im.load_mnist("test", data_dir=tmp_path, source="auto")
+        im.load_mnist("test", source="auto")
     assert "no network" in str(info.value) and "--data-dir" in str(info.value)
 
 

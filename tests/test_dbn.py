@@ -203,3 +203,155 @@ def test_cli_dbn_train_json(tmp_path, capsys):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["layers"] == "16,8"
     assert out.exists() and (tmp_path / "s.png").exists()
     assert main(["dbn", "train", "--layers", "10,x"]) == 2
+
+
+# ----------------------------------------------------------------------------- fit = train_step
+def test_fit_pretrains_every_layer_in_compiled_steps(digits):
+    (x, _), _ = digits
+    keras.utils.set_random_seed(0)
+    dbn = DBNModel([RBMLayer(64), RBMLayer(32)], seed=0)
+    dbn.compile(layer_optimizers=[keras.optimizers.SGD(0.5, momentum=0.5),
+                                  keras.optimizers.SGD(0.5, momentum=0.5)])
+    dbn.build((None, 64))
+    w0 = [l.kernel.numpy().copy() for l in dbn.rbms]
+    h = dbn.fit(x, epochs=6, batch_size=50, verbose=0)
+    assert type(dbn).train_step is DBNModel.train_step
+    assert h.history["layer"] == [1.0] * 6 + [2.0] * 6
+    assert h.history["loss"] == h.history["reconstruction_error"]
+    for i, layer in enumerate(dbn.rbms):
+        loss = [v for v, l in zip(h.history["loss"], h.history["layer"]) if l == i + 1]
+        assert loss[-1] < 0.8 * loss[0], (i, loss)            # reconstruction error falls
+        moved = np.abs(layer.kernel.numpy() - w0[i]).mean()
+        assert moved > 5 * np.abs(w0[i]).mean(), (i, moved)   # weights left their init
+    # each layer has its own optimizer, which ran exactly its 6 epochs x 30 steps
+    assert dbn.trainers[0].optimizer is not dbn.trainers[1].optimizer
+    assert [int(t.optimizer.iterations.numpy()) for t in dbn.trainers] == [180, 180]
+
+
+def test_fit_steps_per_execution_gives_the_same_updates(digits):
+    (x, _), _ = digits
+    weights = []
+    for spe in (1, "auto"):
+        keras.utils.set_random_seed(3)
+        dbn = DBNModel([RBMLayer(12), RBMLayer(6)], seed=3,
+                       layer_options=[{"sample": True}, {"cd_k": 2}])
+        dbn.compile(steps_per_execution=spe)
+        dbn.fit(x[:400], epochs=1, batch_size=40, shuffle=False, verbose=0)
+        weights.append(dbn.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_default_schedule_follows_the_data_size():
+    from tfrbm.models.dbn import default_schedule
+    assert default_schedule(60000) == (100, 5)          # 600 batches, 3,000 updates
+    bs, epochs = default_schedule(1500)
+    assert bs == 30 and epochs * 50 >= 3000             # small sets: smaller batches, more epochs
+
+
+# ----------------------------------------------------------------------------- labels, generation
+def _toy_labelled(seed=0):
+    """A one-layer labelled DBN: 4 Bernoulli feature units + 3 label units, 3 hidden units."""
+    rng = np.random.default_rng(seed)
+    dbn = DBNModel([RBMLayer(3)], n_labels=3, seed=seed)
+    dbn.build((None, 4))
+    top = dbn.rbms[0]
+    top.kernel.assign(rng.normal(0, 1.5, (7, 3)).astype("float32"))
+    top.visible_bias.assign(rng.normal(0, 1, 7).astype("float32"))
+    top.hidden_bias.assign(rng.normal(0, 1, 3).astype("float32"))
+    return dbn
+
+
+def test_conditional_sampling_matches_exact_p_v_given_label():
+    import itertools
+    dbn = _toy_labelled()
+    top = dbn.rbms[0]
+    w, b, c = top.kernel.numpy().astype(np.float64), top.visible_bias.numpy(), top.hidden_bias.numpy()
+    states = np.array(list(itertools.product([0, 1], repeat=4)), np.float64)
+    for label in range(3):
+        v = np.concatenate([states, np.tile(np.eye(3)[label], (16, 1))], axis=1)
+        log_p = v @ b + np.logaddexp(0, v @ w + c).sum(axis=1)      # -F(v, label)
+        exact = np.exp(log_p - log_p.max())
+        exact /= exact.sum()
+        samples = dbn.generate(label, n=20000, steps=30, seed=label, sample=True)
+        assert samples.shape == (20000, 4) and set(np.unique(samples)) <= {0.0, 1.0}
+        index = samples.astype(int) @ (1 << np.arange(3, -1, -1))
+        freq = np.bincount(index, minlength=16) / len(index)
+        tv = 0.5 * np.abs(freq - exact).sum()
+        # 20,000 draws over 16 states: sampling noise alone gives a TV of about 0.01
+        assert tv < 0.03, (label, tv, exact.round(3), freq.round(3))
+    # the labels change the distribution: the exact conditionals differ between classes
+    means = [dbn.generate(k, n=4000, steps=30, seed=9, sample=True).mean(0) for k in range(3)]
+    assert max(np.abs(means[0] - means[1]).max(), np.abs(means[0] - means[2]).max()) > 0.1
+
+
+def test_labelled_dbn_learns_labels_and_generates_each_class(digits):
+    (x, y), (xt, yt) = digits
+    keras.utils.set_random_seed(0)
+    dbn = DBNModel([RBMLayer(64), RBMLayer(64)], n_labels=10, seed=0)
+    h = dbn.fit(x, y, epochs=[10, 20], batch_size=30, verbose=0)
+    top_loss = [v for v, l in zip(h.history["loss"], h.history["layer"]) if l == 2]
+    assert top_loss[-1] < top_loss[0]
+    assert dbn.rbms[1].n_visible == 64 + 10 and dbn.sizes == [64, 64, 64]
+    # the top RBM's free energy classifies (before any fine-tuning): measured 0.67, chance 0.1
+    acc = float((dbn.classify(xt).argmax(1) == yt).mean())
+    assert acc > 0.5, acc
+    samples = dbn.generate(np.repeat(np.arange(10), 5), n=50, steps=20, seed=0)
+    assert samples.shape == (50, 64) and np.all((samples >= 0) & (samples <= 1))
+    np.testing.assert_array_equal(samples, dbn.generate(np.repeat(np.arange(10), 5), n=50,
+                                                        steps=20, seed=0))
+
+
+def test_label_errors_are_clear(digits):
+    from tfrbm.errors import UserError
+    (x, y), _ = digits
+    dbn = _toy_labelled()
+    for bad in (3, -1, 1.5, "a", [[0, 1]]):
+        with pytest.raises(UserError, match="class ids|label"):
+            dbn.generate(bad, n=2, steps=1)
+    with pytest.raises(UserError, match="2 were asked"):
+        dbn.generate([0, 1, 2], n=2, steps=1)
+    with pytest.raises(UserError, match="class ids in \\[0, 3\\)"):
+        dbn.fit(np.zeros((4, 4), np.float32), np.array([0, 1, 2, 5]), epochs=1, verbose=0)
+    with pytest.raises(UserError, match="fit it with labels"):
+        dbn.fit(np.zeros((4, 4), np.float32), epochs=1, verbose=0)
+    plain = DBNModel([RBMLayer(8)], seed=0)
+    with pytest.raises(UserError, match="no label units"):
+        plain.generate(1, n=2, steps=1)
+    with pytest.raises(UserError, match="no label units"):
+        plain.fit(x[:20], y[:20], epochs=1, verbose=0)
+    with pytest.raises(UserError, match="n_labels must be at least 2"):
+        DBNModel([RBMLayer(8)], n_labels=1)
+    a, b = RBMLayer(20), RBMLayer(5)
+    a.build((None, 64))
+    b.build((None, 20))         # chains without labels, but the top needs 20 + 10 inputs
+    with pytest.raises(UserError, match="give n_labels before the top layer is built"):
+        DBNModel([a, b], n_labels=10)
+
+
+def test_labelled_dbn_round_trips_with_its_training_state(tmp_path, digits):
+    (x, y), _ = digits
+    keras.utils.set_random_seed(0)
+    dbn = DBNModel([RBMLayer(16), RBMLayer(8)], n_labels=10, seed=4,
+                   layer_options=[{}, {"persistent": True, "n_chains": 12}])
+    dbn.compile(optimizer=keras.optimizers.Adam(0.01))
+    dbn.fit(x[:300], y[:300], epochs=1, batch_size=50, verbose=0)
+    dbn.save(tmp_path / "dbn.keras")
+    loaded = keras.models.load_model(tmp_path / "dbn.keras")
+    assert loaded.n_labels == 10
+    assert loaded.rbms[1].visible_units == dbn.rbms[1].visible_units
+    assert loaded.trainers[1].persistent and loaded.trainers[1].n_chains == 12
+    np.testing.assert_array_equal(loaded.trainers[1].persistent_chains.numpy(),
+                                  dbn.trainers[1].persistent_chains.numpy())
+    for a, b in zip(loaded.trainers, dbn.trainers):       # optimizer state (Adam moments) too
+        assert len(a.optimizer.variables) == len(b.optimizer.variables) > 2
+        for va, vb in zip(a.optimizer.variables, b.optimizer.variables):
+            np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-7)
+    np.testing.assert_allclose(loaded.generate(3, n=4, steps=20, seed=2),
+                               dbn.generate(3, n=4, steps=20, seed=2), atol=1e-6)
+    np.testing.assert_allclose(loaded.classify(x[:10]), dbn.classify(x[:10]), atol=1e-6)
+    # training continues from the saved state: the same next epoch from the original and the copy
+    for m in (dbn, loaded):
+        m.fit(x[:100], y[:100], epochs=[1, 1], batch_size=50, shuffle=False, verbose=0)
+    for a, b in zip(loaded.get_weights(), dbn.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -102,12 +102,8 @@ def exported(tmp_path_factory):
                         if rng.random() < 0.6])
     rec = RBMRecommender(n_hidden=4, batch_size=10, seed=0).fit(triples, epochs=2)
     path = export.export_named(rec, "recommender", base=tmp / "saved_models")
-    ratings = np.zeros((3, rec.n_movies), np.float32)
-    for i, u in enumerate(rec.user_ids[:3]):
-        rows = triples[triples[:, 0] == u]
-        ratings[i, rec._movie_index(rows[:, 1])] = rows[:, 2]
     users = np.arange(3)
-    cases["recommend"] = (path, "recommend", {"ratings": ratings},
+    cases["recommend"] = (path, "recommend", {"user_ids": rec.user_ids[:3].astype(np.int64)},
                           {"scores": rec.score_users(users)})
 
     from tfrbm.course.language import StatefulLSTMModel
@@ -126,6 +122,13 @@ def exported(tmp_path_factory):
     cases["dbn_sample"] = (path, "sample", {"n_samples": np.int32(4), "steps": np.int32(10),
                                             "seed": seed},
                            {"visible_mean": dbn.sample(4, steps=10, seed=3)})
+    labelled = DBNModel([RBMLayer(6), RBMLayer(4)], n_labels=3, seed=0)
+    labelled.fit(x, np.arange(len(x)) % 3, epochs=1, batch_size=16, verbose=0)
+    path = export.export_named(labelled, "dbn_labelled", base=tmp / "saved_models")
+    labels = np.array([0, 1, 2, 1], np.int32)
+    cases["dbn_generate"] = (path, "generate", {"labels": labels, "steps": np.int32(10),
+                                                "seed": seed},
+                             {"visible_mean": labelled.generate(labels, n=4, steps=10, seed=3)})
     clf = dbn.to_classifier(3)
     path = export.export_named(clf, "dbn_classifier", base=tmp / "saved_models")
     cases["dbn_predict"] = (path, "predict", {"inputs": x}, {"probabilities": clf.predict(x, verbose=0)})
@@ -146,7 +149,7 @@ def test_loader_cannot_import_tfrbm(exported):
 
 @pytest.mark.parametrize("key", ["rbm_default", "rbm_reconstruct", "rbm_free_energy",
                                  "rbm_sample", "rbm_inpaint", "recommend", "next_token",
-                                 "dbn_features", "dbn_sample", "dbn_predict"])
+                                 "dbn_features", "dbn_sample", "dbn_generate", "dbn_predict"])
 def test_exported_signature_matches_python_model(exported, key):
     _, _, _, expected = exported["cases"][key]
     got = exported["outputs"][key]

@@ -208,12 +208,17 @@ def test_other_models_signatures_validate_inputs(tmp_path):
                            seed=np.array([0, 0], np.int64))
     assert "inputs" in _bad(sigs["features"], inputs=np.full((1, 6), 2.0, np.float32))
 
-    net = RecommenderNetwork(5, n_levels=3, n_hidden=2)
-    sigs = tf.saved_model.load(str(export.export_model(net, tmp_path / "rec"))).signatures
-    assert "ratings" in _bad(sigs["recommend"], ratings=np.full((1, 5), 7.0, np.float32))
-    assert "whole" in _bad(sigs["recommend"], ratings=np.full((1, 5), 2.5, np.float32))
-    assert sigs["recommend"](ratings=tf.constant(np.full((1, 5), 3.0, np.float32)))[
-        "scores"].shape == (1, 5)
+    from tfrbm.errors import ExportError
+    from tfrbm.models.recommender import RBMRecommender
+    with pytest.raises(ExportError, match="no fitted recommender"):
+        export.export_model(RecommenderNetwork(), tmp_path / "empty")
+    triples = np.array([(u, m, 1 + (u + m) % 5) for u in range(1, 9) for m in range(1, 6)])
+    rec = RBMRecommender(n_hidden=2, kind="user", batch_size=4, validation_fraction=0.0,
+                         seed=0).fit(triples, epochs=1)
+    sigs = tf.saved_model.load(str(export.export_model(rec.network, tmp_path / "rec"))).signatures
+    out = sigs["recommend"](user_ids=tf.constant([1, 2 ** 62], tf.int64))   # any id is valid:
+    assert out["scores"].shape == (2, 5) and list(out["known_user"].numpy()) == [True, False]
+    assert np.isfinite(out["scores"].numpy()).all()                        # unknown -> baseline
 
     lm = StatefulLSTMModel(vocab_size=7, hidden_sizes=(4,), embedding_dim=3, batch_size=1)
     lm.build((1, 3))

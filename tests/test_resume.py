@@ -87,21 +87,22 @@ def train_lm(backup_dir, kill_at=None):
 
 
 def train_dbn(backup_dir, kill_at=None):
-    """Two-layer DBN pre-training (PCD, seeded shuffling); the kill comes in layer 2."""
+    """Two-layer DBN fit (PCD), 2 epochs of 8 steps per layer, backups every 3 steps; the kill
+    comes in layer 2 (global step 19, after the backup at step 18 = epoch 3, batch 2)."""
     import keras
     from tfrbm.layers import RBMLayer
     from tfrbm.models.dbn import DBNModel
-    from tfrbm.resume import DBNPretrainBackup
+    from tfrbm.resume import TrainingBackup
     keras.utils.set_random_seed(0)
-    dbn = DBNModel([RBMLayer(8), RBMLayer(4)], seed=3)
-    backup = DBNPretrainBackup(dbn, backup_dir)
-    callbacks = [backup]
+    dbn = DBNModel([RBMLayer(8), RBMLayer(4)], seed=3,
+                   layer_options=[{"persistent": True, "n_chains": 10}] * 2)
+    dbn.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5))
+    callbacks = [TrainingBackup(backup_dir, save_freq=3)]
     if kill_at:
-        callbacks.append(_Killer(kill_at, layer=2))
-    dbn.pretrain(_rbm_data(), epochs=2, batch_size=8, persistent=True, n_chains=10, verbose=0,
-                 learning_rate=0.1, callbacks=callbacks)
-    return {"weights": [w.tolist() for r in dbn.rbms for w in r.get_weights()],
-            "restored_layers": backup.restored_layers}
+        callbacks.append(_Killer(kill_at))
+    dbn.fit(_rbm_data(), epochs=2, batch_size=8, shuffle=False, verbose=0, callbacks=callbacks)
+    return {"weights": [w.tolist() for w in dbn.get_weights()],
+            "restored_from": callbacks[0].restored_from}
 
 
 def _child(kind, backup_dir, out, kill_at):
@@ -123,7 +124,7 @@ def _assert_same_weights(resumed, reference):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=ATOL, rtol=0)
 
 
-@pytest.mark.parametrize("kind, kill_at", [("rbm", 14), ("lm", 9), ("dbn", 3)])
+@pytest.mark.parametrize("kind, kill_at", [("rbm", 14), ("lm", 9), ("dbn", 19)])
 def test_sigkill_then_resume_matches_uninterrupted(kind, kill_at, tmp_path):
     backup = tmp_path / "backup"
     killed = _run_child(kind, backup, tmp_path / "killed.json", kill_at=kill_at)
@@ -148,8 +149,10 @@ def test_sigkill_then_resume_matches_uninterrupted(kind, kill_at, tmp_path):
         assert meta["epoch"] == 1 and meta["batches_done"] == 2
         assert result["restored_from"] == {"epoch": 1, "batches_done": 2}
     else:
-        assert meta["layers_done"] == 1
-        assert result["restored_layers"] == 1
+        # backups every 3 steps: the last before the kill at step 19 is step 18 = epoch 3
+        # (layer 2's first epoch), batch 2
+        assert meta["epoch"] == 2 and meta["batches_done"] == 2
+        assert result["restored_from"] == {"epoch": 2, "batches_done": 2}
     _assert_same_weights(result["weights"], reference["weights"])
 
 

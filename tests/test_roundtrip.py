@@ -46,13 +46,14 @@ def _dbn_classifier():
 
 
 def _recommender():
-    from tfrbm.models.recommender_network import RecommenderNetwork
-    net = RecommenderNetwork(7, n_levels=3, n_hidden=4)
-    net.W.assign(RNG.normal(0, 0.3, (7, 3, 4)).astype("float32"))
-    return net
+    from tfrbm.models.recommender import RBMRecommender
+    triples = np.array([(u, m, 1 + (u * m) % 5) for u in range(1, 9) for m in range(1, 8)
+                        if (u + m) % 3])
+    rec = RBMRecommender(n_hidden=4, kind="both", batch_size=4, seed=0).fit(triples, epochs=2)
+    return rec.network
 
 
-RATINGS = RNG.integers(0, 4, (3, 7)).astype("float32")
+USER_IDS = np.array([1, 3, 8], np.int64)       # raw ids = dense index + 1 here
 IDS = np.array([[1, 4, 2, 7]], np.int32)
 
 
@@ -95,8 +96,8 @@ CASES = {
     "RBMModel": Case(_rbm, lambda m: m.hidden_probs(X12), {"visible": X12}, "hidden_probabilities"),
     "DBNModel": Case(_dbn, lambda m: m.transform(X12), {"inputs": X12}, "features"),
     "DBN classifier": Case(_dbn_classifier, _keras_predict, {"inputs": X12}, "probabilities"),
-    "RecommenderNetwork": Case(_recommender, lambda m: m(RATINGS).numpy(), {"ratings": RATINGS},
-                               "scores"),
+    "RecommenderNetwork": Case(_recommender, lambda m: m(USER_IDS - 1).numpy(),
+                               {"user_ids": USER_IDS}, "scores"),
     "WordLanguageModel": Case(_word_lm, _next_token, {"ids": IDS}, "log_probabilities"),
     "CharLanguageModel": Case(_char_lm, _next_token, {"ids": IDS}, "log_probabilities"),
     "sequence classifier": Case(_sequence, _keras_predict, {"inputs": X12}, "probabilities"),

@@ -78,3 +78,39 @@ def test_swaps_are_accepted_and_ladder_is_checked():
         tempering.temperature_ladder(1)
     with pytest.raises(ValueError, match="min_beta"):
         tempering.temperature_ladder(3, 1.0)
+
+
+def test_rbm_model_trains_with_parallel_tempering(tmp_path):
+    import keras
+
+    from tfrbm.models.rbm import RBMModel
+    rng = np.random.default_rng(0)
+    protos = (rng.random((3, 12)) < 0.5).astype("float32")
+    data = protos[rng.integers(0, 3, 600)]
+    data = np.abs(data - (rng.random(data.shape) < 0.05)).astype("float32")
+    scores = {}
+    for replicas in (4, None):
+        model = RBMModel(RBMLayer(6), persistent=True, n_chains=20, tempering=replicas, cd_k=2,
+                         seed=0)
+        model.compile(optimizer=keras.optimizers.SGD(0.3, momentum=0.5))
+        model.fit(data, epochs=10, batch_size=20, verbose=0)
+        scores[replicas] = model.log_likelihood(data, method="exact")
+    # three well-separated modes: the tempered chains find them, PCD-2's chains lag (measured
+    # -4.50 vs -5.32 nats; the model at its initialisation, visible biases at the log-odds and
+    # no weights, scores -5.46)
+    assert scores[4] > -5.0 and scores[4] > scores[None] + 0.4
+    model = RBMModel(RBMLayer(6), persistent=True, n_chains=20, tempering=4, cd_k=2, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(0.3, momentum=0.5))
+    model.fit(data, epochs=1, batch_size=20, verbose=0)
+    chains = model.tempered_chains.numpy()
+    assert chains.shape == (4, 20, 12) and set(np.unique(chains)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(model.persistent_chains.numpy(), chains[0])
+    path = tmp_path / "pt.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.tempering == 4 and loaded.tempering_min_beta == 0.0
+    np.testing.assert_array_equal(loaded.tempered_chains.numpy(), chains)
+    with pytest.raises(ValueError, match="persistent=True"):
+        RBMModel(RBMLayer(4), tempering=3)
+    with pytest.raises(ValueError, match="tempering"):
+        RBMModel(RBMLayer(4), persistent=True, tempering=1)

@@ -308,9 +308,10 @@ def _seed_tensor(seed):
 _COMPILED = {}
 
 
-def _compiled_run(units, jit_compile):
-    """One tf.function per (unit family, jit) that runs every AIS chain over every beta."""
-    key = (repr(units), bool(jit_compile))
+def _compiled_run(units, jit_compile, matmul_dtype="float32"):
+    """One tf.function per (unit family, jit, product dtype) that runs every AIS chain over every beta."""
+    from tfrbm.layers import matmul
+    key = (repr(units), bool(jit_compile), matmul_dtype)
     fn = _COMPILED.get(key)
     if fn is not None:
         return fn
@@ -321,11 +322,12 @@ def _compiled_run(units, jit_compile):
         b_a64 = tf.cast(b_a, tf.float64)
         c = tf.convert_to_tensor(c)
         n_steps = tf.shape(betas)[0] - 1
+        W = tf.cast(W, matmul_dtype)          # rounded once, not at every beta
 
         def body(k, v, log_w):
             beta_prev, beta = betas[k - 1], betas[k]
             beta_t = tf.cast(beta, dtype)
-            x = tf.matmul(v, W) + c
+            x = matmul(v, W, matmul_dtype) + c
             ph = tf.sigmoid(beta_t * x)
             # log w += log p*_beta(v) - log p*_beta'(v). The visible part is linear in beta:
             # -(beta - beta') (e(v, b_B) - e(v, b_A)), exact for every unit family. The hidden part
@@ -353,7 +355,8 @@ def _compiled_run(units, jit_compile):
             s_h = tf.random.experimental.stateless_fold_in(step, 0)
             s_v = tf.random.experimental.stateless_fold_in(step, 1)
             h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s_h, dtype=dtype) < ph, dtype)
-            a = (1 - beta_t) * tf.cast(b_a, dtype) + beta_t * (b_b + tf.matmul(h, W, transpose_b=True))
+            down = matmul(h, W, matmul_dtype, transpose_b=True)
+            a = (1 - beta_t) * tf.cast(b_a, dtype) + beta_t * (b_b + down)
             v = units.sample(units.mean(a), s_v)
             return k + 1, v, log_w
 
@@ -376,7 +379,7 @@ def base_log_partition(layer, b_a):
         + layer.units * math.log(2.0)
 
 
-def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False):
+def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=None):
     """Anneal the rows of ``v0`` through ``betas`` (any order); returns (log_w, v_final).
 
     For k = 1..len(betas)-1: log w += log p*_{betas[k]}(v) - log p*_{betas[k-1]}(v), then one
@@ -384,7 +387,8 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False):
     v0 drawn from the base model; reverse AIS (:mod:`tfrbm.reverse_ais`) passes a decreasing one
     and v0 = data. The betas are not checked here.
     """
-    fn = _compiled_run(layer.visible_units, jit_compile)
+    from tfrbm.layers import check_matmul_dtype
+    fn = _compiled_run(layer.visible_units, jit_compile, check_matmul_dtype(matmul_dtype))
     dtype = layer.kernel.dtype
     log_w, v = fn(tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
                   tf.convert_to_tensor(layer.hidden_bias), tf.constant(np.asarray(b_a), dtype),
@@ -393,7 +397,7 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False):
 
 
 def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=None, seed=None,
-                    jit_compile=False):
+                    jit_compile=False, matmul_dtype=None):
     """Run AIS and return (log_w, log_z0): the runs' float64 log importance weights and log Z_0.
 
     log Z_B ~= log_z0 + logmeanexp(log_w). Arguments as in :func:`ais_log_partition`.
@@ -408,7 +412,7 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     seed_t = _seed_tensor(seed)
     v0 = gibbs.base_rate_samples(units, tf.constant(b_a, dtype), int(n_runs),
                                  tf.random.experimental.stateless_fold_in(seed_t, -1))
-    log_w, _ = run_annealing(layer, v0, betas, b_a, seed_t, jit_compile)
+    log_w, _ = run_annealing(layer, v0, betas, b_a, seed_t, jit_compile, matmul_dtype)
     return log_w, log_z0
 
 
@@ -428,7 +432,7 @@ def _schedule(betas, n_betas):
 def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases=None, seed=None,
                       jit_compile=False, n_betas=None, tolerance=AUTO_TOLERANCE,
                       time_budget=AUTO_TIME_BUDGET, max_betas=AUTO_MAX_BETAS,
-                      start_betas=AUTO_START_BETAS, warn=True):
+                      start_betas=AUTO_START_BETAS, warn=True, matmul_dtype=None):
     """Estimate log Z of an RBM by AIS; returns an :class:`AISResult`.
 
     The result unpacks as ``(log_z, log_z_lower, log_z_upper)`` and carries the log weights,
@@ -451,6 +455,10 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
             Bernoulli units): unbiased still, but with more variance.
         seed: integer seed of the stateless sampler (None: a fresh random seed).
         jit_compile: compile the loop with XLA.
+        matmul_dtype: the two products of each step in ``"float32"`` (default, None) or
+            ``"bfloat16"`` (faster; the estimate is then of the model with bfloat16-rounded
+            products, see benchmarks/RESULTS.md, issue 21). The layer's own ``matmul_dtype`` is
+            not used: a likelihood is evaluated in float32 unless asked.
         warn: issue an :class:`AISWarning` when the ESS is below 10% of the runs, a bound is
             infinite or the schedule search did not converge.
 
@@ -467,11 +475,13 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
         result = auto_log_partition(layer, n_runs=n_runs, base_data=base_data,
                                     base_biases=base_biases, seed=seed, jit_compile=jit_compile,
                                     tolerance=tolerance, time_budget=time_budget,
-                                    max_betas=max_betas, start_betas=start_betas)
+                                    max_betas=max_betas, start_betas=start_betas,
+                                    matmul_dtype=matmul_dtype)
     else:
         betas = _schedule(betas, n_betas)
         log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
-                                        base_biases=base_biases, seed=seed, jit_compile=jit_compile)
+                                        base_biases=base_biases, seed=seed, jit_compile=jit_compile,
+                                        matmul_dtype=matmul_dtype)
         result = summarize_log_weights(log_w, log_z0, betas=betas)
     if warn:
         result.warn_if_unreliable()
@@ -481,7 +491,7 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
 def auto_log_partition(layer, n_runs=100, base_data=None, base_biases=None, seed=None,
                        jit_compile=False, tolerance=AUTO_TOLERANCE, min_ess_fraction=MIN_ESS_FRACTION,
                        start_betas=AUTO_START_BETAS, max_betas=AUTO_MAX_BETAS,
-                       time_budget=AUTO_TIME_BUDGET):
+                       time_budget=AUTO_TIME_BUDGET, matmul_dtype=None):
     """AIS with a schedule chosen to meet a precision: double K until log Z settles.
 
     Runs K = start_betas, 2 start_betas, 4 start_betas, ... (the paper's segments rescaled). It
@@ -505,7 +515,8 @@ def auto_log_partition(layer, n_runs=100, base_data=None, base_biases=None, seed
         t = time.perf_counter()
         betas = make_betas(k)
         log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
-                                        base_biases=base_biases, seed=seed, jit_compile=jit_compile)
+                                        base_biases=base_biases, seed=seed, jit_compile=jit_compile,
+                                        matmul_dtype=matmul_dtype)
         result = summarize_log_weights(log_w, log_z0, betas=betas)
         seconds = time.perf_counter() - t
         history.append({"n_betas": k, "log_z": result[0], "log_z_lower": result[1],

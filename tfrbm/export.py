@@ -25,7 +25,7 @@ Signatures, per model (the first listed is also ``serving_default``; randomness 
 * DBN (:class:`tfrbm.DBNModel`): ``features(inputs)``, ``sample(n_samples, steps, seed)``.
 * Keras classifiers (``DBNModel.to_classifier``, the CNN, ...): ``predict(inputs) -> probabilities``.
 * Recommender (:class:`tfrbm.RBMRecommender` or its ``RecommenderNetwork``):
-  ``recommend(ratings) -> scores, probabilities, movie_ids``.
+  ``recommend(user_ids) -> scores, known_user, movie_ids``.
 * Language models: ``next_token(ids) -> log_probabilities`` from zero states.
 
 The loaded object needs only TensorFlow: ``tf.saved_model.load(path).signatures["reconstruct"]``.

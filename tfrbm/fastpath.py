@@ -124,7 +124,12 @@ class StepProgbar(keras.callbacks.ProgbarLogger):
 
 
 def with_progbar(callbacks):
-    """``callbacks`` plus a :class:`StepProgbar`, unless they already hold a progress bar."""
+    """``callbacks`` plus a :class:`StepProgbar`, unless they already hold a progress bar.
+
+    A ``CallbackList`` passes through unchanged: that is ``fit`` calling ``evaluate`` on its
+    validation data with its own callbacks, whose progress bar must stay the same object."""
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return callbacks
     callbacks = _as_list(callbacks)
     if not any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks):
         callbacks.append(StepProgbar())

@@ -19,9 +19,8 @@ Dropout layers' are still left out), so a resumed model could replay old random 
   loading or deleting anything;
 * it keeps tracking the epoch after a resume (Keras' callback restarts its count at 0).
 
-:class:`DBNPretrainBackup` does the same for ``DBNModel.pretrain`` at layer boundaries: each
-finished layer is backed up, and a restarted ``pretrain`` restores the finished layers and
-skips their training (their data batches are drawn and discarded, keeping the data order).
+:class:`DBNPretrainBackup` is the same callback under its older name: ``DBNModel.fit`` trains
+every layer in one Keras ``fit``, which TrainingBackup resumes exactly.
 """
 import json
 import os
@@ -280,65 +279,13 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
-class DBNPretrainBackup(keras.callbacks.Callback):
-    """Back up ``DBNModel.pretrain`` at every layer boundary and skip finished layers on restart.
+class DBNPretrainBackup(TrainingBackup):
+    """``TrainingBackup`` for a DBN (kept for older code; ``dbn`` is not needed any more).
 
-    Pass it in ``dbn.pretrain(..., callbacks=[DBNPretrainBackup(dbn, backup_dir)])``. When a
-    layer's training ends, every RBM layer's weights are saved (atomically) with the number of
-    finished layers. Run the same ``pretrain`` again after a crash: the finished layers get their
-    saved weights back and their ``fit`` only draws and discards its data batches (so the data
-    order of later layers is the same as in an uninterrupted run); training resumes at the first
-    unfinished layer. The backup is deleted when the last layer finishes (``delete_checkpoint``).
+    ``DBNModel.fit`` (and ``pretrain``, built on it) trains every layer in one Keras ``fit``, so
+    the ordinary :class:`TrainingBackup` backs it up and resumes it exactly, mid-layer and
+    mid-epoch included.
     """
 
-    def __init__(self, dbn, backup_dir, delete_checkpoint=True):
-        super().__init__()
-        self.dbn = dbn
-        self.backup_dir = pathlib.Path(backup_dir)
-        self.delete_checkpoint = bool(delete_checkpoint)
-        self._layer = -1
-        self._skip = False
-        self.restored_layers = 0
-
-    def _weights(self):
-        return {f"l{i}_{j}": keras.ops.convert_to_numpy(w)
-                for i, layer in enumerate(self.dbn.rbms) for j, w in enumerate(layer.weights)}
-
-    def on_train_begin(self, logs=None):
-        self._layer += 1
-        meta = read_backup_metadata(self.backup_dir)
-        if meta:
-            backup_file(self.backup_dir, meta.get("weights"), "weights file")
-            _check_count(meta, "layers_done", self.backup_dir)
-        done = int(meta["layers_done"]) if meta else 0
-        self._skip = self._layer < done
-        if self._skip:
-            steps = (self.params or {}).get("steps") or 0
-            epochs = (self.params or {}).get("epochs") or 1
-            if not steps:
-                raise UserError("DBNPretrainBackup needs data of known length to skip a "
-                                 "finished layer")
-            _skip_batches(self.model, steps * epochs)
-
-    def on_train_end(self, logs=None):
-        n_layers = len(self.dbn.rbms)
-        if self._skip:
-            meta = read_backup_metadata(self.backup_dir)
-            with np.load(backup_file(self.backup_dir, meta["weights"], "weights file")) as data:
-                for i, layer in enumerate(self.dbn.rbms[:int(meta["layers_done"])]):
-                    for j, w in enumerate(layer.weights):
-                        w.assign(data[f"l{i}_{j}"])
-            self.restored_layers = int(meta["layers_done"])
-            return
-        if self.model.stop_training and non_finite_variables(self.model):
-            return
-        done = self._layer + 1
-        if done >= n_layers and self.delete_checkpoint:
-            shutil.rmtree(self.backup_dir, ignore_errors=True)
-            return
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
-        weights = f"dbn-{done}.npz"
-        with atomic_path(self.backup_dir / weights) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **self._weights())
-        _write_json(self.backup_dir / _META, {"layers_done": done, "weights": weights})
+    def __init__(self, dbn, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)

@@ -13,6 +13,8 @@ the weighted input from the other layer):
 Bernoulli:  p(v_i=1|a) = sigma(a_i),            energy term -v.b
 Gaussian:   p(v_i|a) = N(a_i, 1),                energy term 1/2 ||v - b||^2  (unit variance)
 Softmax:    K-way one-hot groups, p(v_ik=1|a) = softmax_k(a_i.),   energy term -v.b
+Composite:  side-by-side parts, e.g. Bernoulli features next to a softmax label group (the top
+            RBM of a class-conditional DBN); energy terms and log marginals add over the parts.
 
 Serialisation follows Keras (``Dense.get_config``): ``get_config()`` holds the constructor
 arguments, ``from_config`` rebuilds, and every family is registered with
@@ -27,7 +29,8 @@ import keras
 import tensorflow as tf
 from tfrbm.errors import UserError
 
-__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "get_units"]
+__all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "MaskedSoftmaxUnits",
+           "CompositeUnits", "get_units"]
 
 
 def _uniform(shape, seed, dtype):
@@ -179,6 +182,46 @@ class SoftmaxUnits(Units):
     def get_config(self):
         return {"k": self.k}
 
+    def observed(self, mask):
+        """These units restricted to the groups where ``mask`` (batch, n_items) is 1."""
+        return MaskedSoftmaxUnits(self.k, mask)
+
+
+class MaskedSoftmaxUnits(SoftmaxUnits):
+    """K-way softmax groups of which only the observed ones exist (missing ratings).
+
+    ``mask`` (batch, n_items) is 1 where an item's group is part of this case's model and 0 where
+    it is missing: a missing group has no state, so its mean and its samples are all zero, it
+    adds nothing to the energy and never reaches the hidden units (Salakhutdinov, Mnih & Hinton
+    2007: each user's RBM holds only the movies that user rated). Bound to one batch's mask,
+    so it is made per step with :meth:`SoftmaxUnits.observed`; it is not a serialisable family.
+    """
+
+    name = "masked_softmax"
+
+    def __init__(self, k, mask):
+        super().__init__(k)
+        self.mask = mask
+        self._flat_mask = tf.reshape(tf.repeat(tf.cast(mask, tf.float32), self.k, axis=-1),
+                                     tf.shape(mask) * [1, self.k])
+
+    def _masked(self, x):
+        return x * tf.cast(self._flat_mask, x.dtype)
+
+    def mean(self, a):
+        return self._masked(super().mean(a))
+
+    def sample(self, mean, seed):
+        return self._masked(super().sample(mean, seed))
+
+    def log_marginal(self, a, bias):
+        groups = self._groups(a + bias)
+        return tf.reduce_sum(tf.reduce_logsumexp(groups, axis=-1)
+                             * tf.cast(self.mask, groups.dtype), axis=-1)
+
+    def get_config(self):
+        raise TypeError("MaskedSoftmaxUnits is bound to one batch's mask and is not serialised")
+
 
 def _families():
     """{name: class} of every Units subclass that declares its own ``name`` (open: subclasses
@@ -191,6 +234,74 @@ def _families():
                 found.setdefault(sub.name, sub)
             todo.append(sub)
     return found
+
+
+@keras.saving.register_keras_serializable(package="tfrbm")
+class CompositeUnits(Units):
+    """Consecutive parts of one layer, each its own unit family: [part 0 units | part 1 units | ...].
+
+    ``parts`` is a list of ``(family, size)`` pairs (family: anything :func:`get_units` takes);
+    at most one size may be ``None``: that part takes the units the others leave. Given the other
+    layer the parts are independent, so the conditional mean and samples are each part's, and
+    energy_term(v, b) = sum_p energy_term_p(v_p, b_p), log_marginal = sum_p log_marginal_p.
+
+    Example: Bernoulli features followed by one 10-way softmax label group (Hinton, Osindero &
+    Teh 2006, the top RBM of a DBN that generates digits of a chosen class):
+    ``CompositeUnits([("bernoulli", None), ({"name": "softmax", "k": 10}, 10)])``.
+    """
+
+    name = "composite"
+
+    def __init__(self, parts):
+        parts = [(get_units(u), None if n is None else int(n)) for u, n in parts]
+        if len(parts) < 2:
+            raise UserError("CompositeUnits needs at least two parts")
+        if sum(n is None for _, n in parts) > 1:
+            raise UserError("at most one part of CompositeUnits may have size None")
+        if any(n is not None and n < 1 for _, n in parts):
+            raise UserError(f"CompositeUnits part sizes must be positive, got {[n for _, n in parts]}")
+        self.parts = parts
+        self.binary = all(u.binary for u, _ in parts)
+
+    def sizes(self, total):
+        """The parts' sizes for a layer of ``total`` units (resolving the ``None`` part)."""
+        known = sum(n for _, n in self.parts if n is not None)
+        rest = int(total) - known
+        if rest < (1 if any(n is None for _, n in self.parts) else 0) or (
+                rest and all(n is not None for _, n in self.parts)):
+            raise UserError(f"a layer of {total} units cannot hold parts of sizes "
+                             f"{[n for _, n in self.parts]}")
+        return [rest if n is None else n for _, n in self.parts]
+
+    def _split(self, x):
+        sizes = [-1 if n is None else n for _, n in self.parts]
+        return tf.split(x, sizes, axis=-1)
+
+    def mean(self, a):
+        return tf.concat([u.mean(p) for (u, _), p in zip(self.parts, self._split(a))], axis=-1)
+
+    def sample(self, mean, seed):
+        return tf.concat([u.sample(p, tf.random.experimental.stateless_fold_in(seed, i))
+                          for i, ((u, _), p) in enumerate(zip(self.parts, self._split(mean)))],
+                         axis=-1)
+
+    def energy_term(self, v, bias):
+        return tf.add_n([u.energy_term(p, b) for (u, _), p, b
+                         in zip(self.parts, self._split(v), self._split(bias))])
+
+    def log_marginal(self, a, bias):
+        return tf.add_n([u.log_marginal(p, b) for (u, _), p, b
+                         in zip(self.parts, self._split(a), self._split(bias))])
+
+    def validate(self, x):
+        import numpy as np
+        start = 0
+        for (u, _), n in zip(self.parts, self.sizes(x.shape[-1])):
+            u.validate(np.asarray(x)[..., start:start + n])
+            start += n
+
+    def get_config(self):
+        return {"parts": [[keras.saving.serialize_keras_object(u), n] for u, n in self.parts]}
 
 
 def get_units(spec):

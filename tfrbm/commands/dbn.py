@@ -1,6 +1,6 @@
 """``tfrbm dbn train``: greedy DBN pre-training, then a fine-tuned classifier (and optional samples).
 
-    tfrbm dbn train --data digits --layers 64,32 --epochs 10 --finetune-epochs 20 --json
+    tfrbm dbn train --json                     # embedded 8x8 digits, defaults from the data size
     tfrbm dbn train --data mnist --data-dir ../shared/datasets --layers 500,200,50 \\
         --epochs 5 --finetune-epochs 10 --output dbn_classifier.keras --samples samples.png
 """
@@ -25,11 +25,20 @@ def parse_layers(text):
     return sizes
 
 
-def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5, cd_k=1,
-                  persistent=False, learning_rate=0.1, batch_size=100, finetune_epochs=10,
+#: fine-tuning updates when --finetune-epochs is not given (epochs follow from the data size)
+FINETUNE_UPDATES = 3000
+
+
+def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=None, cd_k=1,
+                  persistent=False, learning_rate=0.1, batch_size=None, finetune_epochs=None,
                   finetune_lr=1e-3, limit=None, seed=0, output=None, dbn_output=None,
                   samples=None, sample_steps=1000, verbose=0, backup=None):
-    """Pre-train a DBN on ``data``, fine-tune a classifier, evaluate it; returns a metrics dict."""
+    """Pre-train a DBN on ``data``, fine-tune a classifier, evaluate it; returns a metrics dict.
+
+    ``epochs`` (per layer), ``batch_size`` and ``finetune_epochs`` default to values that follow
+    from the data size (:func:`tfrbm.models.dbn.default_schedule`): about 3,000 CD updates per
+    layer and 3,000 fine-tuning updates, with batches of 100 (or n/50 for small sets).
+    """
     import keras
     import numpy as np
 
@@ -38,7 +47,7 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
 
     for name, value in (("--epochs", epochs), ("--finetune-epochs", finetune_epochs),
                         ("--batch-size", batch_size)):
-        if not isinstance(value, int) or value < 1:
+        if value is not None and (not isinstance(value, int) or value < 1):
             raise UserError(f"{name} must be a positive integer, got {value!r}")
     for path, what in ((output, "--output"), (dbn_output, "--dbn-output")):
         if path and not str(path).endswith(".keras"):
@@ -51,6 +60,11 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
         if limit < 1:
             raise UserError(f"--limit must be a positive integer, got {limit!r}")
         x, y, xt, yt = x[:limit], y[:limit], xt[:limit], yt[:limit]
+    from tfrbm.models.dbn import default_schedule
+    batch_size, default_epochs = default_schedule(len(x), batch_size)
+    epochs = epochs or default_epochs
+    if finetune_epochs is None:
+        finetune_epochs = max(1, -(-FINETUNE_UPDATES // -(-len(x) // batch_size)))
     dbn = DBNModel(list(layers), seed=seed)
     t0 = time.time()
     pretrain_callbacks, finetune_callbacks = [], []
@@ -66,7 +80,7 @@ def run_dbn_train(data="digits", data_dir=None, layers=(500, 200, 50), epochs=5,
                              callbacks=pretrain_callbacks)
     pretrain_seconds = time.time() - t0
     metrics = {"data": data, "layers": ",".join(map(str, layers)), "epochs": epochs,
-               "pretrain_seconds": round(pretrain_seconds, 2)}
+               "batch_size": batch_size, "pretrain_seconds": round(pretrain_seconds, 2)}
     for i, h in enumerate(histories):
         err = h.history["reconstruction_error"]
         metrics[f"layer{i + 1}_reconstruction_error"] = err[-1]
@@ -144,13 +158,16 @@ def register(subparsers):
     t.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder holding mnist/ (IDX .gz files)")
     t.add_argument("--layers", type=_layers_arg, default="500,200,50", help="hidden sizes, bottom first")
-    t.add_argument("--epochs", type=at.positive_int, default=5, help="pre-training epochs per layer")
+    t.add_argument("--epochs", type=at.positive_int, default=None,
+                   help="pre-training epochs per layer (default: about 3,000 updates a layer)")
     t.add_argument("--cd-k", type=at.positive_int, default=1)
     t.add_argument("--persistent", action="store_true", help="persistent CD")
     t.add_argument("--learning-rate", "--lr", type=at.positive_float, default=0.1,
                    help="RBM SGD learning rate")
-    t.add_argument("--batch-size", type=at.positive_int, default=100)
-    t.add_argument("--finetune-epochs", type=at.positive_int, default=10)
+    t.add_argument("--batch-size", type=at.positive_int, default=None,
+                   help="default 100, or n/50 (at least 10) for smaller data sets")
+    t.add_argument("--finetune-epochs", type=at.positive_int, default=None,
+                   help="default: about 3,000 fine-tuning updates")
     t.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
                    type=at.positive_float, default=1e-3, help="Adam learning rate")
     t.add_argument("--limit", type=at.positive_int, default=None,

@@ -16,7 +16,13 @@ def _model_args(p):
                    help="folder holding movielens_100k/ (or the data set folder itself)")
     p.add_argument("--variant", choices=("100k", "1m"), default="100k")
     p.add_argument("--hidden", type=at.positive_int, default=100, help="hidden units (default 100)")
-    p.add_argument("--epochs", type=at.positive_int, default=40)
+    p.add_argument("--kind", choices=("user", "item", "both"), default="both",
+                   help="user-based, item-based or both RBMs blended (default both)")
+    p.add_argument("--conditional", type=int, choices=(0, 1), default=1,
+                   help="1 (default): conditional RBMs (hidden units also see which movies were "
+                        "rated); 0: plain softmax RBMs")
+    p.add_argument("--epochs", type=at.positive_int, default=40,
+                   help="most epochs (early stopping on a validation split usually ends sooner)")
     p.add_argument("--learning-rate", "--lr", type=at.positive_float, default=None)
     p.add_argument("--weight-decay", type=at.nonnegative_float, default=None)
     p.add_argument("--batch-size", type=at.positive_int, default=None)
@@ -26,7 +32,8 @@ def _model_args(p):
 
 def _make(args):
     from tfrbm.models.recommender import RBMRecommender
-    kw = {"n_hidden": args.hidden, "seed": args.seed}
+    kw = {"n_hidden": args.hidden, "seed": args.seed, "kind": args.kind,
+          "conditional": bool(args.conditional)}
     for name in ("learning_rate", "weight_decay", "batch_size"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
@@ -52,9 +59,12 @@ def _recommend(args):
         if args.save:
             print(f"saved {rec.save(args.save)}")
     recs = rec.recommend(args.user, n=args.n, exclude_seen=not args.include_seen)
-    print(f"top {len(recs)} for user {args.user}:")
+    known = args.user in set(rec.user_ids.tolist())
+    print(f"top {len(recs)} for user {args.user}"
+          + (":" if known else " (not in the data: the most rated films):"))
     for rank, (mid, title, score) in enumerate(recs, 1):
-        print(f"{rank:3d}. {title} (movie {mid}): expected rating {score:.2f}")
+        print(f"{rank:3d}. {title} (movie {mid}): score {score:.4g}"
+              + (" (P(watch) x shrunk P(rating >= 4))" if known else " (ratings)"))
     if args.json:
         print_json({"user": args.user, "movie_ids": [int(m) for m in recs.movie_ids],
                     "scores": [round(float(s), 4) for s in recs.scores]})
@@ -93,14 +103,12 @@ def _demo(args):
     print("six-movie example (1 = wants to watch):")
     for name, prefs in SIX_MOVIE_USERS.items():
         print(f"  {name:6s} " + " ".join(f"{t}={p}" for t, p in zip(SIX_MOVIES, prefs)))
-    hidden = rec.hidden_probabilities({4: 2, 5: 2})
-    print("George wants Gladiator and Titanic; hidden units: "
-          + ", ".join(f"{p:.2f}" for p in hidden))
-    print("recommended for George: " + ", ".join(
-        f"{t} ({s - 1:.2f})" for _, t, s in recs))
+    wants = rec.predict([7] * len(recs), recs.movie_ids, kind="proba")[:, 1]
+    print("George wants Gladiator and Titanic; recommended for George (P(wants to watch)): "
+          + ", ".join(f"{t} ({p:.2f})" for t, p in zip(recs.titles, wants)))
     if args.json:
         print_json({"top": recs.titles[0], "titles": recs.titles,
-                    "p_wants": [round(float(s) - 1, 4) for s in recs.scores]})
+                    "p_wants": [round(float(p), 4) for p in wants]})
     return 0
 
 

@@ -128,13 +128,19 @@ def as_triples(data, name="triples"):
     """An (N, 3) int64 array of user id, movie id, rating from a RatingsData or array-like."""
     if isinstance(data, RatingsData):
         return data.triples
-    arr = np.asarray(data)
+    from tfrbm.errors import UserError
+    try:
+        arr = np.asarray(data)
+    except ValueError:
+        raise UserError(f"{name} must be an (N, 3) array of user id, movie id, rating") from None
     if arr.ndim != 2 or arr.shape[1] != 3:
         raise UserError(f"{name} must be an (N, 3) array of user id, movie id, rating; "
-                         f"got shape {arr.shape}")
+                        f"got shape {arr.shape}")
+    if arr.dtype.kind not in "iuf":
+        raise UserError(f"{name} must hold numbers (integer ids and ratings), got {arr.dtype}")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise UserError(f"{name} must hold whole numbers (ids and 1-5 ratings)")
+            raise UserError(f"{name} must hold whole numbers (integer ids and 1-5 ratings)")
     return arr.astype(np.int64)
 
 

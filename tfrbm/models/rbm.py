@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, matmul
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
 from tfrbm.validation import (POSITIVE_INT, Instance, Integral, Interval, Options, Real,
@@ -104,17 +104,26 @@ def _batch_problem(x, units, batch_number, step):
     """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
 
     Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
-    The success path costs one elementwise comparison and one ``reduce_all`` (a pass over the
-    batch, small beside the step's matmuls); only a failing batch computes where the first bad
-    value is, so the error can name the batch, the row, the column and the value.
+    The success path is three read-only reductions of the batch (min, max and sum: the sum is
+    NaN if any value is, whatever min/max do with NaN) and a few scalar comparisons, about 1%
+    of a 100 x 784 x 500 CD-1 step (benchmarks/RESULTS.md, issue 20). Only a failing batch
+    looks for the first bad value, so the error can name the batch, the row, the column and
+    the value.
     """
+    lo, hi, total = tf.reduce_min(x), tf.reduce_max(x), tf.reduce_sum(x)
     if units.binary:
-        allowed = (x >= 0) & (x <= 1)            # NaN fails both comparisons
+        ok = (lo >= 0) & (hi <= 1) & tf.math.is_finite(total)
     else:
-        allowed = tf.math.is_finite(x)
+        ok = tf.math.is_finite(lo) & tf.math.is_finite(hi) & tf.math.is_finite(total)
 
     def fail():
-        bad = tf.logical_not(allowed)
+        if units.binary:
+            bad = tf.logical_not((x >= 0) & (x <= 1))          # NaN fails both comparisons
+        else:
+            bad = tf.logical_not(tf.math.is_finite(x))
+            # all finite but the sum overflowed: point at the largest value
+            bad = tf.cond(tf.reduce_any(bad), lambda: bad,
+                          lambda: tf.abs(x) >= tf.reduce_max(tf.abs(x)))
         first = tf.where(bad)[0]
         value = tf.cast(tf.gather_nd(x, first), tf.float32)
         n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
@@ -123,7 +132,7 @@ def _batch_problem(x, units, batch_number, step):
         with tf.control_dependencies([check]):
             return tf.identity(x)
 
-    return tf.cond(tf.reduce_all(allowed), lambda: tf.identity(x), fail)
+    return tf.cond(ok, lambda: tf.identity(x), fail)
 
 
 def _data_error(exc, what, units):
@@ -170,7 +179,21 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             layer's initializer.
         monitor_reconstruction: compute the reconstruction error each step (one extra matmul
             under PCD).
+        tempering: None, or the number M >= 2 of replicas for parallel tempering (Desjardins et
+            al. 2010, :mod:`tfrbm.tempering`; needs ``persistent=True``): the negative phase
+            comes from the beta = 1 replica of M x ``n_chains`` tempered chains kept in
+            ``tempered_chains``, each of the ``cd_k`` steps a Gibbs sweep of every replica and
+            Metropolis swaps of the even, then the odd, neighbour pairs. The temperatures are
+            spaced linearly from beta = 1 to ``tempering_min_beta`` along the family that AIS
+            anneals through (towards the base-rate model, which mixes freely).
+        tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
+        matmul_dtype: ``"bfloat16"`` runs the matrix products of training and sampling (the
+            conditionals and the <v h> statistic) in bfloat16 with float32 accumulation; the
+            weights, chains, statistics' means, sampling and the update stay float32. Sets the
+            layer's ``matmul_dtype`` (saved in its config); None (default) keeps the layer's
+            setting ("float32" unless the layer says otherwise). See benchmarks/RESULTS.md
+            (issue 21) for its speed and quality.
 
     Compile it like any Keras model (``loss`` is unused: the update is the CD statistic); if
     ``fit`` finds it uncompiled it uses SGD(0.05, momentum=0.5).
@@ -212,6 +235,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         "init_visible_bias": [Options("log_odds", None)],
         "monitor_reconstruction": [Instance((bool, np.bool_), "True or False")],
         "seed": [None, Interval(Integral, None, None)],
+        "tempering": [None, Interval(Integral, 2, None)],
+        "tempering_min_beta": [Interval(Real, 0, 1, closed="left")],
     }
 
     #: check each batch inside the compiled train/test step (see "Data checks" above)
@@ -220,7 +245,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
-                 monitor_reconstruction=True, seed=None, **kwargs):
+                 monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
+                 matmul_dtype=None, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -229,9 +255,13 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
              "hidden_statistics": hidden_statistics, "weight_decay": weight_decay,
              "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
              "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
-             "monitor_reconstruction": monitor_reconstruction, "seed": seed},
+             "monitor_reconstruction": monitor_reconstruction, "seed": seed,
+             "tempering": tempering, "tempering_min_beta": tempering_min_beta},
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
+        if matmul_dtype is not None:
+            from tfrbm.layers import check_matmul_dtype
+            self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self.cd_k = p["cd_k"]
         if self.cd_k > MAX_CD_K:
             raise UserError(f"cd_k={self.cd_k:,} is above the cap of {MAX_CD_K:,}: the k Gibbs steps "
@@ -246,6 +276,15 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         self.sparsity_decay = p["sparsity_decay"]
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
+        if tempering is not None:
+            from tfrbm.tempering import temperature_ladder
+            tempering = p["tempering"]
+            if not self.persistent:
+                raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
+                                 "use it with persistent=True")
+            self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
+        self.tempering = tempering
+        self.tempering_min_beta = float(p["tempering_min_beta"])
         self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
@@ -278,6 +317,14 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 dtype=self.layer.kernel.dtype, trainable=False, synchronization="on_read",
                 aggregation="only_first_replica", name="persistent_chains")
         _compat.track_variable(self, self.persistent_chains)
+        if self.tempering:
+            with keras.name_scope(self.name, caller=self):
+                self.tempered_chains = keras.Variable(
+                    initializer=keras.initializers.Zeros(),
+                    shape=(self.tempering, self.n_chains, n_visible), dtype=self.layer.kernel.dtype,
+                    trainable=False, synchronization="on_read", aggregation="only_first_replica",
+                    name="tempered_chains")
+            _compat.track_variable(self, self.tempered_chains)
         # 1.0 once the data-dependent initialisation (visible biases, chains) has run
         self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros",
                                            trainable=False)
@@ -369,6 +416,9 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         # persistent chains start as samples of the visible-bias-only (base-rate) model
         self.persistent_chains.assign(gibbs.base_rate_samples(
             units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
+        if self.tempering:
+            self.tempered_chains.assign(tf.broadcast_to(self.persistent_chains,
+                                                        self.tempered_chains.shape))
         self.initialized.assign(1.0)
 
     def fit(self, x=None, y=None, **kwargs):
@@ -514,19 +564,26 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         [kernel, visible_bias, hidden_bias]. Pure function of the weights, the chains and ``seed``
         apart from the persistent-chain and sparsity updates it makes.
         """
+        with self.layer.shared_product_kernel():   # bfloat16 products: the kernel rounded once
+            return self._cd_gradients(v0, seed)
+
+    def _cd_gradients(self, v0, seed):
         layer = self.layer
         dtype = layer.kernel.dtype
         v0 = tf.cast(v0, dtype)
         pre0 = layer.hidden_input(v0)
         ph0 = tf.sigmoid(pre0)
         h0 = layer.hidden_units.sample(ph0, gibbs.fold(seed, 1))
-        if self.persistent:
-            _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
+        if self.tempering:
+            v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
         else:
-            h_start = h0
-        v_mean1, vk, phk, hk = gibbs.k_steps(
-            layer, h_start, self.cd_k, gibbs.fold(seed, 3),
-            sample_last_hidden=self.hidden_statistics != "probabilities")
+            if self.persistent:
+                _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
+            else:
+                h_start = h0
+            v_mean1, vk, phk, hk = gibbs.k_steps(
+                layer, h_start, self.cd_k, gibbs.fold(seed, 3),
+                sample_last_hidden=self.hidden_statistics != "probabilities")
         if self.persistent:
             self.persistent_chains.assign(vk)
 
@@ -536,10 +593,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             pos_h, neg_h = h0, hk
         n_pos = tf.cast(tf.shape(v0)[0], dtype)
         n_neg = tf.cast(tf.shape(vk)[0], dtype)
-        # both phases' <v h> in one matmul: [v0/B ; -vk/N]^T [pos_h ; neg_h]
-        stacked_v = tf.concat([v0 / n_pos, -vk / n_neg], axis=0)
-        stacked_h = tf.concat([pos_h, neg_h], axis=0)
-        d_kernel = -tf.matmul(stacked_v, stacked_h, transpose_a=True)
+        # both phases' <v h> in one matmul, already negated: [-v0 ; vk]^T [pos_h/B ; neg_h/N]
+        # (the states stay exact in bfloat16; the cancellation happens in the kernel's float32
+        # accumulator; negating the B x V states, not the V x H product, saves a pass)
+        stacked_v = tf.concat([-v0, vk], axis=0)
+        stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
+        d_kernel = matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
         d_visible = -(tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
@@ -559,6 +618,22 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         free_energy = tf.reduce_mean(layer.visible_units.energy_term(v0, layer.visible_bias)
                                      - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
+
+    def _tempered_negative(self, seed):
+        """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
+        from tfrbm import tempering
+        layer = self.layer
+        v, betas, b_a = self.tempered_chains, self._tempering_betas, self.base_rate_bias
+        v = tf.convert_to_tensor(v)
+        for i in range(self.cd_k):
+            step = gibbs.fold(seed, i)
+            v = tempering.tempered_gibbs(layer, v, betas, b_a, gibbs.fold(step, 0))
+            v, _ = tempering.swap_replicas(layer, v, betas, b_a, gibbs.fold(step, 1), 0)
+            v, _ = tempering.swap_replicas(layer, v, betas, b_a, gibbs.fold(step, 2), 1)
+        self.tempered_chains.assign(v)
+        vk = v[0]
+        phk, hk = layer.sample_hidden(vk, gibbs.fold(seed, -1))
+        return layer.visible_probs(hk), vk, phk, hk
 
     def _checked(self, x, step=None):
         if not self.check_batches:
@@ -605,9 +680,13 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
         """A cached tf.function for an inference verb (one trace per input signature)."""
+        name = (name, self.layer.matmul_dtype)     # a changed product dtype retraces
         fn = self._compiled_fns.get(name)
         if fn is None:
-            fn = tf.function(python_fn, reduce_retracing=True)
+            def traced(*args):
+                with self.layer.shared_product_kernel():   # weights are fixed in a verb
+                    return python_fn(*args)
+            fn = tf.function(traced, reduce_retracing=True)
             self._compiled_fns[name] = fn
         return fn
 
@@ -928,6 +1007,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             "init_visible_bias": self.init_visible_bias,
             "monitor_reconstruction": self.monitor_reconstruction,
             "seed": self.seed,
+            "tempering": self.tempering,
+            "tempering_min_beta": self.tempering_min_beta,
         })
         return config
 

@@ -2,6 +2,10 @@
 
 * :class:`GlobalMeanBaseline`: every prediction is the mean training rating mu.
 * :class:`ItemMeanBaseline`: r(u, i) = mean rating of item i (mu for unrated items).
+* :class:`BiasBaseline`: r(u, i) = mu + b_u + b_i with regularised biases (alternating least
+  squares, Koren 2010 / Surprise's BaselineOnly): the fallback estimate of the RBM recommender.
+* :class:`PopularityBaseline`: ranks movies by their number of training ratings (predicts item
+  means).
 * :class:`BiasedMF`: r(u, i) = mu + b_u + b_i + p_u . q_i, a small Keras model trained with Adam
   on squared error plus L2 (Koren, Bell & Volinsky 2009).
 * :class:`CourseBernoulliRBM`: the course's lab: ratings / 5 with 0 for missing, one Bernoulli
@@ -20,7 +24,8 @@ import numpy as np
 from tfrbm.data.ratings import RatingsData, as_triples
 from tfrbm.errors import UserError
 
-__all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasedMF",
+__all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaseline",
+           "PopularityBaseline", "BiasedMF",
            "CourseBernoulliRBM", "Recommendations", "evaluate", "ranking_metrics"]
 
 
@@ -39,6 +44,19 @@ class Recommendations:
 
     def to_dicts(self):
         return [{"movie_id": m, "title": t, "score": round(s, 4)} for m, t, s in self]
+
+
+def check_unique_pairs(triples):
+    """UserError when a (user, movie) pair is rated more than once (it would count twice)."""
+    keys = triples[:, 0].astype(np.int64) * (int(triples[:, 1].max()) + 1) + triples[:, 1]
+    uniq, counts = np.unique(keys, return_counts=True)
+    if (counts > 1).any():
+        dup = uniq[counts > 1]
+        first = np.flatnonzero(keys == dup[0])[:2]
+        raise UserError(f"{int((counts > 1).sum())} (user, movie) pair(s) are rated more than "
+                        f"once, e.g. user {triples[first[0], 0]} movie {triples[first[0], 1]} "
+                        f"rated {triples[first[0], 2]} and {triples[first[1], 2]}; keep one "
+                        f"rating per pair (e.g. the latest)")
 
 
 class RatingModel:
@@ -60,6 +78,7 @@ class RatingModel:
         if len(triples) == 0:
             raise UserError("no ratings to fit")
         self._check_ratings(triples[:, 2])
+        check_unique_pairs(triples)
         if isinstance(data, RatingsData):
             self.user_ids, self.movie_ids = data.user_ids.copy(), data.movie_ids.copy()
             self.titles = dict(data.titles)
@@ -213,6 +232,54 @@ class ItemMeanBaseline(RatingModel):
         return self.item_means.copy(), seen
 
 
+def fit_biases(users, items, ratings, n_users, n_items, reg_user=15.0, reg_item=10.0,
+               n_iter=10):
+    """Regularised baseline biases by alternating least squares (Koren 2010, section 2.1):
+
+        b_i = sum_{u in R(i)} (r_ui - mu - b_u) / (reg_item + |R(i)|)
+        b_u = sum_{i in R(u)} (r_ui - mu - b_i) / (reg_user + |R(u)|)
+
+    Returns (mu, b_user (n_users,), b_item (n_items,)); a user or item without ratings gets 0.
+    """
+    r = np.asarray(ratings, np.float64)
+    mu = float(r.mean())
+    bu, bi = np.zeros(n_users), np.zeros(n_items)
+    nu = np.bincount(users, minlength=n_users)
+    ni = np.bincount(items, minlength=n_items)
+    for _ in range(int(n_iter)):
+        bi = np.bincount(items, weights=r - mu - bu[users], minlength=n_items) / (reg_item + ni)
+        bu = np.bincount(users, weights=r - mu - bi[items], minlength=n_users) / (reg_user + nu)
+    return mu, bu, bi
+
+
+class BiasBaseline(RatingModel):
+    """r(u, i) = mu + b_u + b_i, biases from :func:`fit_biases` (Surprise's BaselineOnly, ALS)."""
+
+    def fit(self, data, **_):
+        self._prepare(data)
+        indptr, cols, vals = self._csr
+        users = np.repeat(np.arange(self.n_users), np.diff(indptr))
+        self.mu, self.b_user, self.b_item = fit_biases(users, cols, vals, self.n_users,
+                                                       self.n_movies)
+        return self
+
+    def score_users(self, user_index):
+        s = self.mu + self.b_user[np.asarray(user_index)][:, None] + self.b_item[None, :]
+        return np.clip(s, 1.0, self.n_levels)
+
+
+class PopularityBaseline(ItemMeanBaseline):
+    """Ranks movies by their number of training ratings; predicts each movie's mean rating."""
+
+    def fit(self, data, **_):
+        super().fit(data)
+        self.counts = np.bincount(self._csr[1], minlength=self.n_movies).astype(np.float64)
+        return self
+
+    def ranking_scores(self, user_index):
+        return np.broadcast_to(self.counts, (len(user_index), self.n_movies)).copy()
+
+
 class BiasedMF(RatingModel):
     """Biased matrix factorisation in Keras: r(u, i) = mu + b_u + b_i + p_u . q_i.
 
@@ -313,20 +380,26 @@ class CourseBernoulliRBM(RatingModel):
 
 
 def ranking_metrics(model, train, test, n=10, threshold=4, batch_size=128):
-    """precision@n, recall@n and nDCG@n over test users with at least one relevant rating.
+    """precision@n, recall@n, nDCG@n, catalogue coverage and mean popularity of the top-n lists.
 
-    Candidates are all movies the user did not rate in ``train``; relevant = test rating >=
-    ``threshold``. Binary-gain nDCG: DCG = sum_hits 1 / log2(rank + 1), ideal over min(n, #rel).
+    Over test users with at least one relevant rating (test rating >= ``threshold``); candidates
+    are all movies the user did not rate in ``train``, ranked by ``model.ranking_scores`` when
+    the model has it (the ranking ``recommend`` uses), else by predicted rating. Binary-gain
+    nDCG: DCG = sum_hits 1 / log2(rank + 1), ideal over min(n, #rel). Coverage: distinct
+    movies in all the lists / movies in the catalogue. Popularity: mean number of training
+    ratings of the recommended movies.
     """
     tu = model._user_index(as_triples(test)[:, 0])
     tm = model._movie_index(as_triples(test)[:, 1])
     rel = as_triples(test)[:, 2] >= threshold
     users = np.unique(tu[rel])
     disc = 1.0 / np.log2(np.arange(2, n + 2))
-    prec, rec, ndcg = [], [], []
+    counts = np.bincount(model._csr[1], minlength=model.n_movies)
+    score = getattr(model, "ranking_scores", model.score_users)
+    prec, rec, ndcg, shown, pop = [], [], [], set(), []
     for start in range(0, len(users), batch_size):
         chunk = users[start:start + batch_size]
-        scores = np.array(model.score_users(chunk), dtype=np.float64)
+        scores = np.array(score(chunk), dtype=np.float64)
         for row, u in enumerate(chunk):
             s = scores[row]
             s[model.seen(u)] = -np.inf
@@ -337,15 +410,19 @@ def ranking_metrics(model, train, test, n=10, threshold=4, batch_size=128):
             prec.append(hits.sum() / n)
             rec.append(hits.sum() / len(relevant))
             ndcg.append((hits * disc).sum() / disc[:min(n, len(relevant))].sum())
+            shown.update(top.tolist())
+            pop.append(counts[top].mean())
     return {f"precision@{n}": float(np.mean(prec)), f"recall@{n}": float(np.mean(rec)),
-            f"ndcg@{n}": float(np.mean(ndcg)), "ranked_users": len(users)}
+            f"ndcg@{n}": float(np.mean(ndcg)), "coverage": len(shown) / model.n_movies,
+            "mean_popularity": float(np.mean(pop)), "ranked_users": len(users)}
 
 
-def evaluate(model, train, test, n=10, threshold=4):
-    """RMSE, MAE (of predictions clipped to 1-5) and the ranking metrics of a fitted model."""
+def evaluate(model, train, test, n=10, threshold=4, ranking=True):
+    """RMSE, MAE (of predictions clipped to 1-5) and (``ranking``) the ranking metrics."""
     t = as_triples(test)
     pred = np.clip(model.predict(t[:, 0], t[:, 1]), 1.0, 5.0)
     err = pred - t[:, 2]
     out = {"rmse": float(math.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
-    out.update(ranking_metrics(model, train, test, n=n, threshold=threshold))
+    if ranking:
+        out.update(ranking_metrics(model, train, test, n=n, threshold=threshold))
     return out

@@ -1,18 +1,13 @@
-"""The RBM recommender's weights as a Keras model: a ratings matrix in, predicted ratings out.
+"""The fitted RBMRecommender as one Keras model: its RBM(s), the blend and the bookkeeping.
 
-``RecommenderNetwork`` owns the K-way softmax RBM's parameters (W: movies x K x hidden, visible
-biases b: movies x K, hidden biases c) and computes, for each user row of ratings (0 = unrated,
-1..K = a rating),
+``RecommenderNetwork`` holds the user-based and/or item-based :class:`RatingsRBM`, the blend
+weights w (r_hat = w_0 + sum_o w_o r_o) and, as an asset of the ``.keras`` archive, the
+estimator's bookkeeping: ids, titles, the training ratings matrix, the "rated" matrix of the
+conditional model, the baseline biases, configuration and history.
 
-    x_j = c_j + sum_{i rated} W_{i r_i j}                               (total hidden input)
-    log p(v_q = k | V) = b_qk + sum_j softplus(x_j + W_qkj) + const      ("exact")
-    log p(v_q = k | V) = b_qk + sum_j sigmoid(x_j) W_qkj + const         ("mean_field")
-
-and ``call`` returns the expected rating sum_k k p(v_q = k | V) of every movie. It is what
-``RBMRecommender`` trains (through its compiled optimizer), what ``.keras`` files hold and what
-the ``recommend`` SavedModel signature serves. The estimator's bookkeeping (ids, titles, the
-training ratings, its configuration and history) travels with it as ``metadata``, written as an
-asset of the ``.keras`` archive.
+``call(user_index)`` (int32 dense user indices, (B,)) returns the blended expected rating of
+every movie for those users, (B, movies), conditioned on the stored training ratings: it is what
+the exported ``recommend`` signature serves.
 """
 import json
 import os
@@ -21,8 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.models.ratings_rbm import RatingsRBM
 from tfrbm.serving import ServingMixin
-from tfrbm.validation import POSITIVE_INT, Integral, Interval, Options, validate_params
 
 __all__ = ["RecommenderNetwork"]
 
@@ -31,109 +26,151 @@ _METADATA_FILE = "recommender_metadata.npz"
 
 @keras.saving.register_keras_serializable(package="tfrbm")
 class RecommenderNetwork(ServingMixin, keras.Model):
-    """Softmax-visible RBM for collaborative filtering, as a Keras model.
+    """Container of a fitted recommender's RatingsRBM(s) (``user_model``, ``item_model``)."""
 
-    Args:
-        n_movies: number of movies M (one K-way softmax visible unit each).
-        n_levels: rating levels K (ratings 1..K; 0 in the input means "not rated").
-        n_hidden: hidden units F.
-        prediction: "exact" (hidden units summed out) or "mean_field".
-    """
-
-    _parameter_constraints = {
-        "n_movies": POSITIVE_INT,
-        "n_levels": [Interval(Integral, 2, None)],
-        "n_hidden": POSITIVE_INT,
-        "prediction": [Options("exact", "mean_field")],
-    }
-
-    def __init__(self, n_movies, n_levels=5, n_hidden=100, prediction="exact", **kwargs):
+    def __init__(self, user_model=None, item_model=None, blend=(0.0, 1.0), **kwargs):
         super().__init__(**kwargs)
-        p = validate_params({"n_movies": n_movies, "n_levels": n_levels, "n_hidden": n_hidden,
-                             "prediction": prediction}, self._parameter_constraints, type(self))
-        self.n_movies, self.n_levels = p["n_movies"], p["n_levels"]
-        self.n_hidden, self.prediction = p["n_hidden"], p["prediction"]
+        if isinstance(user_model, dict):
+            user_model = keras.saving.deserialize_keras_object(user_model)
+        if isinstance(item_model, dict):
+            item_model = keras.saving.deserialize_keras_object(item_model)
+        self.user_model, self.item_model = user_model, item_model
+        self.blend = [float(w) for w in blend]
         self.metadata = {}
-        self.W = self.add_weight(shape=(self.n_movies, self.n_levels, self.n_hidden),
-                                 initializer="zeros", name="W")
-        self.b = self.add_weight(shape=(self.n_movies, self.n_levels), initializer="zeros",
-                                 name="visible_bias")
-        self.c = self.add_weight(shape=(self.n_hidden,), initializer="zeros", name="hidden_bias")
-        self.built = True
+
+    @staticmethod
+    def _weights_only(model):
+        """An uncompiled copy of a fitted RatingsRBM (the optimizer state is not kept)."""
+        if model is None:
+            return None
+        copy = RatingsRBM.from_config(model.get_config())
+        copy.build()
+        copy.set_weights(model.get_weights())
+        return copy
+
+    @classmethod
+    def from_estimator(cls, rec):
+        """The network of a fitted RBMRecommender (copies of its RBMs, without optimizers)."""
+        net = cls(cls._weights_only(rec.models.get("user")),
+                  cls._weights_only(rec.models.get("item")), blend=list(rec.blend),
+                  name="rbm_recommender")
+        ids = np.array(sorted(rec.titles), dtype=np.int64)
+        indptr, cols, vals = rec._csr
+        net.metadata = {
+            "user_ids": np.asarray(rec.user_ids), "movie_ids": np.asarray(rec.movie_ids),
+            "indptr": indptr, "cols": cols, "vals": vals, "rated": np.asarray(rec.rated),
+            "b_user": rec.b_user, "b_item": rec.b_item, "mu": float(rec.mu),
+            "title_ids": ids, "title_text": np.array([rec.titles[int(i)] for i in ids], str),
+            "config": rec.get_config(), "history": rec.history}
+        net._ratings = tf.constant(rec.R)
+        net._rated = tf.constant(np.asarray(rec.rated, np.uint8))
+        net._set_baseline(rec.mu, rec.b_user, rec.b_item)
+        net.build()
+        return net
+
+    def _set_baseline(self, mu, b_user, b_item):
+        self._mu = float(mu)
+        self._b_user = tf.constant(np.asarray(b_user, np.float32))
+        self._b_item = tf.constant(np.asarray(b_item, np.float32))
+
+    def to_estimator(self, cls):
+        meta = self.metadata
+        if not meta or "config" not in meta:
+            raise ValueError("this RecommenderNetwork carries no recommender metadata; it was "
+                             "not written by RBMRecommender.save")
+        config = dict(meta["config"])
+        if isinstance(config.get("cd_k"), dict):
+            config["cd_k"] = {int(k): v for k, v in config["cd_k"].items()}
+        rec = cls(**config)
+        rec.user_ids, rec.movie_ids = meta["user_ids"], meta["movie_ids"]
+        rec.titles = {int(i): str(t) for i, t in zip(meta["title_ids"], meta["title_text"])}
+        rec._csr = (meta["indptr"], meta["cols"], meta["vals"])
+        rec.global_mean = float(meta["vals"].mean())
+        users = np.repeat(np.arange(len(rec.user_ids)), np.diff(meta["indptr"]))
+        rec.R = rec._matrix(users, meta["cols"], meta["vals"])
+        rec.rated = meta["rated"].astype(bool)
+        rec.mu, rec.b_user, rec.b_item = float(meta["mu"]), meta["b_user"], meta["b_item"]
+        rec.models = {o: m for o, m in (("user", self.user_model), ("item", self.item_model))
+                      if m is not None}
+        rec.blend = np.asarray(self.blend)
+        rec.history = meta["history"]
+        self._ratings = tf.constant(rec.R)
+        self._rated = tf.constant(meta["rated"].astype(np.uint8))
+        self._set_baseline(rec.mu, rec.b_user, rec.b_item)
+        return rec
 
     def get_config(self):
         config = super().get_config()
-        config.update(n_movies=self.n_movies, n_levels=self.n_levels, n_hidden=self.n_hidden,
-                      prediction=self.prediction)
+        config.update(
+            user_model=None if self.user_model is None
+            else keras.saving.serialize_keras_object(self.user_model),
+            item_model=None if self.item_model is None
+            else keras.saving.serialize_keras_object(self.item_model),
+            blend=self.blend)
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
+        return cls(**config)
 
-    # ---- the math ------------------------------------------------------------------------
-    def one_hot(self, ratings):
-        """(B, M) ratings (0 = unrated) -> (B, M, K) one-hot V, zero rows for unrated movies."""
-        r = tf.cast(tf.round(tf.cast(ratings, tf.float32)), tf.int32)
-        return tf.one_hot(r - 1, self.n_levels) * tf.cast(r > 0, tf.float32)[..., None]
+    def build(self, input_shape=None):
+        for m in (self.user_model, self.item_model):
+            if m is not None and not m.built:
+                m.build()
+        self.built = True
 
-    def hidden_input(self, V):
-        """x = c + sum_{i,k} V_ik W_ik: (B, F) from one-hot V (B, M, K)."""
-        M, K, F = self.n_movies, self.n_levels, self.n_hidden
-        return tf.reshape(V, (-1, M * K)) @ tf.reshape(self.W, (M * K, F)) + self.c
+    def call(self, user_index):
+        """Blended expected rating of every movie for dense users ``user_index`` (B,)."""
+        n_levels = (self.user_model or self.item_model).n_levels
+        levels = tf.range(1, n_levels + 1, dtype=tf.float32)
+        user_index = tf.cast(user_index, tf.int32)
+        out = self.blend[0]
+        w = iter(self.blend[1:])
+        if self.user_model is not None:
+            x = {"ratings": tf.gather(self._ratings, user_index)}
+            if self.user_model.conditional:
+                x["rated"] = tf.gather(self._rated, user_index)
+            out += next(w) * tf.linalg.matvec(self.user_model.level_probabilities(x), levels)
+        if self.item_model is not None:
+            x = {"ratings": tf.transpose(self._ratings)}
+            if self.item_model.conditional:
+                x["rated"] = tf.transpose(self._rated)
+            probs = self.item_model.level_probabilities(x, user_index)   # (movies, B, K)
+            out += next(w) * tf.transpose(tf.linalg.matvec(probs, levels))
+        n_models = (self.user_model is not None) + (self.item_model is not None)
+        if len(self.blend) > 1 + n_models:                       # the baseline in the blend
+            out += self.blend[-1] * (self._mu + tf.gather(self._b_user, user_index)[:, None]
+                                     + self._b_item[None])
+        return out
 
-    def level_logits(self, x, movie_index=None):
-        """Unnormalised log p(v_q = k | V) for hidden inputs x (B, F): (B, Q, K).
+    def serving_endpoints(self):
+        """``recommend(user_ids) -> scores, known_user, movie_ids``.
 
-        ``movie_index`` (Q,) selects movies (default: all M).
-        """
-        W, b = tf.convert_to_tensor(self.W), tf.convert_to_tensor(self.b)
-        if movie_index is not None:
-            W, b = tf.gather(W, movie_index), tf.gather(b, movie_index)
-        if self.prediction == "exact":
-            return b[None] + tf.reduce_sum(tf.nn.softplus(x[:, None, None, :] + W[None]), -1)
-        return b[None] + tf.einsum("bf,qkf->bqk", tf.sigmoid(x), W)
-
-    def pair_logits(self, xs, movie_index):
-        """Unnormalised log p(v = k) for P (user input, movie) pairs: xs (P, F) -> (P, K)."""
-        W, b = tf.gather(self.W, movie_index), tf.gather(self.b, movie_index)
-        if self.prediction == "exact":
-            return b + tf.reduce_sum(tf.nn.softplus(xs[:, None, :] + W), -1)
-        return b + tf.einsum("pf,pkf->pk", tf.sigmoid(xs), W)
-
-    def level_probabilities(self, ratings):
-        """p(v_q = k | ratings) for every movie: (B, M, K)."""
-        x = self.hidden_input(self.one_hot(ratings))
-        return tf.nn.softmax(self.level_logits(x), axis=-1)
-
-    def call(self, ratings):
-        """Expected rating sum_k k p(v_q = k | ratings) of every movie: (B, M)."""
-        levels = tf.range(1, self.n_levels + 1, dtype=tf.float32)
-        return tf.linalg.matvec(self.level_probabilities(ratings), levels)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.n_movies)
-
-    def serving_endpoints(self, movie_ids=None):
-        """``recommend(ratings) -> scores, probabilities, movie_ids`` for (B, M) ratings.
-
-        ``ratings`` must be whole numbers in 0..K (0 = unrated), checked in the graph.
-        ``movie_ids`` default to the metadata's (or 1..M).
+        Raw user ids (B,) int64 to the blended expected rating of every movie given the stored
+        training ratings; an unknown user id gets the baseline mu + b_i of every movie and
+        ``known_user`` False (the estimator's documented fallback).
         """
         from tfrbm import serving
-        if movie_ids is None:
-            movie_ids = self.metadata.get("movie_ids", np.arange(1, self.n_movies + 1))
-        movie_ids = tf.constant(np.asarray(movie_ids, np.int64))
-        levels = tf.range(1, self.n_levels + 1, dtype=tf.float32)
+        meta = self.metadata
+        if not meta or not hasattr(self, "_ratings"):
+            raise serving.ExportError("this RecommenderNetwork carries no fitted recommender "
+                                      "(ids, training ratings); export the RBMRecommender")
+        user_ids = tf.constant(np.asarray(meta["user_ids"], np.int64))
+        movie_ids = tf.constant(np.asarray(meta["movie_ids"], np.int64))
+        fallback = tf.constant(np.clip(float(meta["mu"]) + np.asarray(meta["b_item"]), 1, None),
+                               tf.float32)
 
-        def recommend(ratings):
-            ratings = serving.check_range(ratings, 0, self.n_levels, "ratings")
-            with tf.control_dependencies([tf.debugging.assert_equal(
-                    ratings, tf.round(ratings), message="ratings must be whole numbers")]):
-                probs = self.level_probabilities(ratings)
-            return {"scores": tf.linalg.matvec(probs, levels), "probabilities": probs,
-                    "movie_ids": tf.identity(movie_ids)}
+        def recommend(ids):
+            pos = tf.minimum(tf.searchsorted(user_ids, ids), tf.size(user_ids) - 1)
+            known = tf.equal(tf.gather(user_ids, pos), ids)
+            scores = tf.where(known[:, None], tf.cast(self(pos), tf.float32), fallback[None])
+            return {"scores": scores, "known_user": known, "movie_ids": tf.identity(movie_ids)}
 
         return serving.Endpoints(self, [
-            ("recommend", recommend,
-             [serving.spec((None, self.n_movies), tf.float32, "ratings")])])
+            ("recommend", recommend, [serving.spec((None,), tf.int64, "user_ids")])])
 
     # ---- the estimator's bookkeeping, saved beside the weights -----------------------------
     def save_assets(self, dir_path):
@@ -152,3 +189,13 @@ class RecommenderNetwork(ServingMixin, keras.Model):
             meta = json.loads(str(z["_json"]))
             meta.update({k: z[k] for k in z.files if k != "_json"})
         self.metadata = meta
+        if "indptr" in meta:                       # the stored training ratings, for call()
+            indptr = np.asarray(meta["indptr"])
+            R = np.zeros((len(meta["user_ids"]), len(meta["movie_ids"])), np.uint8)
+            R[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), meta["cols"]] = meta["vals"]
+            self._ratings = tf.constant(R)
+            self._rated = tf.constant(np.asarray(meta["rated"], np.uint8))
+            self._set_baseline(meta["mu"], meta["b_user"], meta["b_item"])
+
+
+_ = RatingsRBM  # registered for deserialisation of the sub-models
