@@ -71,10 +71,14 @@ def test_unit_types_validate_names():
 def test_fit_reports_metrics_in_history_and_evaluate(digits):
     model = tfrbm.RBMModel(tfrbm.RBMLayer(16), seed=0)
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
-    history = model.fit(digits, epochs=3, batch_size=64, validation_data=(digits[:200],), verbose=0)
-    for key in ("reconstruction_error", "free_energy", "val_reconstruction_error", "val_free_energy"):
-        assert len(history.history[key]) == 3
-    assert history.history["reconstruction_error"][-1] < history.history["reconstruction_error"][0]
+    # 16 hidden units from a small symmetric start sit on a plateau for ~3 epochs (0.0738 ->
+    # 0.0741 -> 0.0738 measured), then learn (0.0614 at epoch 6): judge after the plateau
+    history = model.fit(digits, epochs=6, batch_size=64, validation_data=(digits[:200],), verbose=0)
+    for key in ("loss", "reconstruction_error", "free_energy", "val_reconstruction_error",
+                "val_free_energy"):
+        assert len(history.history[key]) == 6
+    errors = history.history["reconstruction_error"]
+    assert errors[-1] < 0.95 * errors[0], errors
     result = model.evaluate(digits[:100], verbose=0, return_dict=True)
     assert set(result) >= {"reconstruction_error", "free_energy"}
 
