@@ -680,7 +680,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
         """A cached tf.function for an inference verb (one trace per input signature)."""
-        name = (name, self.layer.matmul_dtype)     # a changed product dtype retraces
+        name = f"{name}/{self.layer.matmul_dtype}"   # a changed product dtype retraces (string key: the cache is tracked)
         fn = self._compiled_fns.get(name)
         if fn is None:
             def traced(*args):
@@ -1009,8 +1009,14 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             "seed": self.seed,
             "tempering": self.tempering,
             "tempering_min_beta": self.tempering_min_beta,
+            "matmul_dtype": self.layer.matmul_dtype,
         })
         return config
+
+    @property
+    def matmul_dtype(self):
+        """The dtype of the matrix products (the layer's ``matmul_dtype``; see ``__init__``)."""
+        return self.layer.matmul_dtype
 
     @classmethod
     def from_config(cls, config):
