@@ -247,8 +247,9 @@ def test_unscaled_gaussian_data_warns_with_the_remedy():
     x = np.random.RandomState(0).randint(0, 256, (64, 10)).astype("float32")
     model = RBMModel(RBMLayer(3, visible="gaussian"), seed=0)
     model.compile(optimizer=keras.optimizers.SGD(1e-4))
-    with pytest.warns(UserWarning, match=r"Standardize each feature"):
+    with pytest.warns(UserWarning, match=r"Standardize each feature") as record:
         model.fit(x, epochs=1, verbose=0)
+    assert any("Standardize each feature" in str(w.message) for w in record)
     standardized = (x - x.mean(0)) / x.std(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
