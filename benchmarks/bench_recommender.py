@@ -100,7 +100,8 @@ def make_models(names, args):
                 n_hidden=args.hidden, kind=args.kind, conditional=bool(args.conditional),
                 learning_rate=args.lr, momentum=args.momentum, weight_decay=args.wd,
                 batch_size=args.batch, validation_fraction=args.val_fraction,
-                patience=args.patience, blend_baseline=bool(args.blend_baseline),
+                patience=args.patience, min_epochs=args.min_epochs,
+                blend_baseline=bool(args.blend_baseline),
                 shrinkage=args.shrinkage, seed=0)
         elif name == "global":
             models[name] = GlobalMeanBaseline
@@ -159,7 +160,7 @@ def run_model(name, args):
                  f"{m['ndcg@10']:.4f} cov {m['coverage']:.3f} pop "
                  f"{m['mean_popularity']:.1f}") if name in ranked else ""
         print(f"{name:12s} {fold}: rmse {m['rmse']:.4f} mae {m['mae']:.4f}{extra} "
-              f"train {secs:.1f}s cpu {cpu:.1f}s"
+              f"train {secs:.1f}s cpu {cpu:.1f}s eval cpu {m['eval_cpu_seconds']:.1f}s"
               + (f" epochs {m['epochs_run']} blend {m['blend']}" if name == "rbm" else ""),
               flush=True)
     return rows
@@ -264,6 +265,8 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--val-fraction", type=float, default=0.05)
     p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--min-epochs", type=int, default=10,
+                   help="epochs before early stopping starts watching (default 10)")
     p.add_argument("--shrinkage", type=float, default=50.0)
     p.add_argument("--blend-baseline", type=int, default=1, choices=(0, 1),
                    help="add mu + b_u + b_i to the RBMs' least-squares blend (default 1)")
