@@ -9,7 +9,9 @@ for the ranking models (``--ranked``: the RBM, popularity, biased MF and bias ba
 default) precision@10 / recall@10 / nDCG@10 (relevant = test rating >= 4; candidates = every
 movie the user did not rate in training), catalogue coverage of the top-10 lists and the mean
 number of training ratings of the recommended movies; training seconds and CPU seconds
-(process time, all threads) per fold. scikit-surprise's BaselineOnly, SVD, SVD++ and
+(process time, all threads) per fold. With ``--jobs 1`` (the default) the folds run one after
+the other, every model on a fold before the next fold, so the per-fold lines printed so far
+are complete side-by-side comparisons. scikit-surprise's BaselineOnly, SVD, SVD++ and
 KNNBaseline (their defaults, random_state=0) run on the same folds. The RBM stops early on a
 validation split taken from each training fold only; the test fold is never seen in training
 (``--implicit-test`` gives the conditional RBM the test pairs, without ratings, as the
@@ -100,7 +102,8 @@ def make_models(names, args):
                 n_hidden=args.hidden, kind=args.kind, conditional=bool(args.conditional),
                 learning_rate=args.lr, momentum=args.momentum, weight_decay=args.wd,
                 batch_size=args.batch, validation_fraction=args.val_fraction,
-                patience=args.patience, blend_baseline=bool(args.blend_baseline),
+                patience=args.patience, min_epochs=args.min_epochs,
+                blend_baseline=bool(args.blend_baseline),
                 shrinkage=args.shrinkage, seed=0)
         elif name == "global":
             models[name] = GlobalMeanBaseline
@@ -159,7 +162,7 @@ def run_model(name, args):
                  f"{m['ndcg@10']:.4f} cov {m['coverage']:.3f} pop "
                  f"{m['mean_popularity']:.1f}") if name in ranked else ""
         print(f"{name:12s} {fold}: rmse {m['rmse']:.4f} mae {m['mae']:.4f}{extra} "
-              f"train {secs:.1f}s cpu {cpu:.1f}s"
+              f"train {secs:.1f}s cpu {cpu:.1f}s eval cpu {m['eval_cpu_seconds']:.1f}s"
               + (f" epochs {m['epochs_run']} blend {m['blend']}" if name == "rbm" else ""),
               flush=True)
     return rows
@@ -178,8 +181,12 @@ def run_folds(args):
         with ctx.Pool(args.jobs) as pool:       # each model in its own process, all in one run
             results = dict(pool.imap_unordered(_run_model_job, [(n, args) for n in names]))
         results = {n: results[n] for n in names}
-    else:
-        results = {n: run_model(n, args) for n in names}
+    else:                                   # fold by fold, so a stopped run has whole folds
+        results = {n: [] for n in names}
+        for fold in args.folds.split(","):
+            one = argparse.Namespace(**{**vars(args), "folds": fold})
+            for n in names:
+                results[n] += run_model(n, one)
     groups = [("u1-u5", {"u1", "u2", "u3", "u4", "u5"}), ("ua/ub", {"ua", "ub"})]
     keys = ("rmse", "mae", "precision@10", "recall@10", "ndcg@10", "coverage",
             "mean_popularity", "train_seconds", "train_cpu_seconds")
@@ -264,6 +271,8 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--val-fraction", type=float, default=0.05)
     p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--min-epochs", type=int, default=10,
+                   help="epochs before early stopping starts watching (default 10)")
     p.add_argument("--shrinkage", type=float, default=50.0)
     p.add_argument("--blend-baseline", type=int, default=1, choices=(0, 1),
                    help="add mu + b_u + b_i to the RBMs' least-squares blend (default 1)")

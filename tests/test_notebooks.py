@@ -36,9 +36,9 @@ def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-# 04 and 05: their content (and so their closing interpretation) belongs to the recommender and
+# 05: its content (and so its closing interpretation) belongs to the
 # DBN work; every other notebook must end by interpreting what it showed.
-_SUMMARY_PENDING = {"04_rbm_recommender", "05_dbn"}
+_SUMMARY_PENDING = {"05_dbn"}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -223,6 +223,23 @@ def test_planted_tastes_beat_item_means(planted, kind, conditional):
     assert all("val_rmse" in h for h in rec.history.values())
 
 
+def test_early_stopping_waits_for_min_epochs(planted):
+    """Early stopping watches the validation RMSE only from epoch ``min_epochs`` on, so with
+    patience p a model trains at least min_epochs + p + 1 epochs (or all of them); without
+    the warm-up this model stops after 6."""
+    train, _ = planted
+    runs = {}
+    for min_epochs in (0, 6):
+        rec = RBMRecommender(n_hidden=3, kind="user", conditional=False, learning_rate=0.5,
+                             batch_size=8, validation_fraction=0.2, patience=1,
+                             min_epochs=min_epochs, blend_baseline=False, seed=0)
+        rec.fit(train, epochs=10)
+        runs[min_epochs] = len(rec.history["user"]["val_rmse"])
+        assert runs[min_epochs] >= min(10, min_epochs + 2), runs
+        assert rec.get_config()["min_epochs"] == min_epochs
+    assert runs[0] < runs[6], runs
+
+
 def test_item_orientation_is_the_transposed_model(planted):
     """An item-based prediction is the RBM whose case is the movie and whose visible unit is
     the user: the estimator's p(r_um) equals the RatingsRBM's on the transposed matrix."""
@@ -273,7 +290,8 @@ def test_bad_input_is_a_user_error_before_training():
                       ({"cd_k": 0}, "cd_k"), ({"cd_k": {1: 3}}, "epoch 0"),
                       ({"cd_k": {0: -1}}, "k >= 1"), ({"cd_k": "fast"}, "cd_k"),
                       ({"weight_decay": -1}, "weight_decay"), ({"kind": "movie"}, "kind"),
-                      ({"n_hidden": 0}, "n_hidden"), ({"momentum": 1.5}, "momentum")):
+                      ({"n_hidden": 0}, "n_hidden"), ({"momentum": 1.5}, "momentum"),
+                      ({"min_epochs": -1}, "min_epochs"), ({"patience": 0}, "patience")):
         with pytest.raises(UserError, match=match):
             RBMRecommender(**kw)
     with pytest.raises(UserError, match="not fitted"):

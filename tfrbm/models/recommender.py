@@ -20,7 +20,9 @@ being predicted.
 Training: ``validation_fraction`` of the training ratings (seeded) is held out; each RBM trains
 on the rest with CD-k (k raised as learning proceeds, :func:`cd_schedule`), SGD with momentum and
 weight decay, and stops early on the validation RMSE (``patience`` epochs, best weights
-restored). Predictions then condition on *all* training ratings. A prediction is the expectation
+restored), watched only from epoch ``min_epochs`` on: the user-based model's validation RMSE
+sits flat near 1.03 for its first few epochs before it starts to learn, and without a warm-up
+a lucky first epoch stopped it there (fold u2: 6 epochs). Predictions then condition on *all* training ratings. A prediction is the expectation
 sum_k k p(v = k | ratings) with the hidden units summed out exactly.
 
 Fallback (cold start): a pair whose user or movie the model has never seen gets the baseline
@@ -105,6 +107,8 @@ class RBMRecommender(RatingModel):
       validation_fraction: share of the training ratings held out for early stopping and the
         blend (0 turns both off: fixed epochs, equal blend weights).
       patience: epochs without a better validation RMSE before stopping.
+      min_epochs: epochs trained before early stopping starts watching (the best weights are
+        taken from epoch ``min_epochs`` on; 0 watches from the first epoch).
       blend_baseline: add the baseline estimate mu + b_u + b_i to the least-squares blend.
       shrinkage: m of the ranking score (pseudo-ratings; 0 ranks by the model alone).
       like: the rating from which a user is counted as liking a movie (ranking score).
@@ -113,8 +117,8 @@ class RBMRecommender(RatingModel):
 
     def __init__(self, n_hidden=100, kind="both", conditional=True, n_levels=5,
                  learning_rate=0.02, momentum=0.9, weight_decay=1e-3, cd_k="increasing",
-                 batch_size=16, validation_fraction=0.05, patience=5, blend_baseline=True,
-                 shrinkage=50.0, like=4, seed=0):
+                 batch_size=16, validation_fraction=0.05, patience=5, min_epochs=10,
+                 blend_baseline=True, shrinkage=50.0, like=4, seed=0):
         self.n_hidden = _whole("n_hidden", n_hidden, 1)
         if kind not in KINDS:
             raise UserError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -129,6 +133,7 @@ class RBMRecommender(RatingModel):
         self.validation_fraction = _number("validation_fraction", validation_fraction, 0,
                                            high=0.5)
         self.patience = _whole("patience", patience, 1)
+        self.min_epochs = _whole("min_epochs", min_epochs, 0)
         self.blend_baseline = bool(blend_baseline)
         self.shrinkage = _number("shrinkage", shrinkage, 0)
         self.like = _whole("like", like, 1)
@@ -146,6 +151,7 @@ class RBMRecommender(RatingModel):
                 if isinstance(self.cd_k, dict) else self.cd_k,
                 "batch_size": self.batch_size,
                 "validation_fraction": self.validation_fraction, "patience": self.patience,
+                "min_epochs": self.min_epochs,
                 "blend_baseline": self.blend_baseline,
                 "shrinkage": self.shrinkage, "like": self.like, "seed": self.seed}
 
@@ -226,6 +232,7 @@ class RBMRecommender(RatingModel):
                 val = (x, R_val if o == "user" else R_val.T)
                 cbs.append(keras.callbacks.EarlyStopping("val_rmse", mode="min",
                                                          patience=self.patience,
+                                                         start_from_epoch=self.min_epochs,
                                                          restore_best_weights=True))
             h = model.fit(x, batch_size=self.batch_size, epochs=epochs, validation_data=val,
                           callbacks=cbs, verbose=verbose)
