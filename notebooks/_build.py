@@ -2470,7 +2470,7 @@ def build(names=None):
 # cost on the shared 2-core machine the outputs were made on; each notebook states its own.
 COMMITTED = {
     "03_rbm_mnist": dict(SMALL=False, N_TRAIN=20000, EPOCHS=5),
-    "05_dbn": dict(SMALL=False, N_TRAIN=10000, EPOCHS=3),
+    "05_dbn": dict(SMALL=False, DATA="digits"),   # the embedded 8x8 digits, all 1,500 training images
     "06_cnn": dict(SMALL=False),   # 60,000 images, 4 epochs, Adam 1e-3 decayed to 1e-4
     "08_autoencoders": dict(SMALL=False, N_TRAIN=20000, EPOCHS=5),
     "07_word_language_model": dict(SMALL=False, EPOCHS=1),
@@ -2510,7 +2510,7 @@ def execute(paths, small=False, timeout=6000):
         injected.metadata["tags"] = ["injected-parameters"]
         nb.cells.insert(where + 1, injected)
         start = time.time()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", startup_timeout=600,
                        resources={"metadata": {"path": str(HERE)}}).execute()
         del nb.cells[where + 1]
         if values != dict(SMALL=True):
