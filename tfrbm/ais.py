@@ -420,14 +420,17 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=N
     v = tf.cast(v0, dtype)
     log_w = tf.zeros(tf.shape(v)[:1], tf.float64)
     done = 0
-    while done < n_steps:
-        end = min(n_steps, done + chunk)
-        # transitions done+1..end: betas[done..end], seeds keyed by the global index
-        log_w, v = fn(*weights, tf.constant(betas[done:end + 1], tf.float64), v, seed, log_w,
-                      tf.constant(done, tf.int32))
-        done = end
-        if progress is not None:
-            progress(done, n_steps)
+    from tfrbm.interrupt import between_chunks
+    with between_chunks() as interrupt:   # Ctrl-C raises between two chunks
+        while done < n_steps:
+            end = min(n_steps, done + chunk)
+            # transitions done+1..end: betas[done..end], seeds keyed by the global index
+            log_w, v = fn(*weights, tf.constant(betas[done:end + 1], tf.float64), v, seed, log_w,
+                          tf.constant(done, tf.int32))
+            done = end
+            if progress is not None:
+                progress(done, n_steps)
+            interrupt.check()
     return log_w.numpy(), v
 
 
