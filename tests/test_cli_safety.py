@@ -111,9 +111,12 @@ def test_huge_hidden_layer_is_refused_before_allocation():
 def test_sigint_stops_a_huge_daydream_promptly_with_status_130(files):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # a test runner may run us with SIGINT ignored (pytest-xdist workers, nohup), and an ignored
+    # signal stays ignored across exec: give the CLI the disposition an interactive shell gives it
     proc = subprocess.Popen([sys.executable, "-m", "tfrbm", "daydream", str(files["rbm"]),
                              "2000000000"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stderr.readline()         # progress shows after 2 s of sampling
         assert "/2,000,000,000 Gibbs steps" in first, first
@@ -258,15 +261,26 @@ def test_unscaled_gaussian_data_warns_with_the_remedy():
 
 def test_ctrl_c_during_a_chunk_is_raised_between_chunks_and_the_handler_restored():
     from tfrbm.interrupt import between_chunks
-    before = signal.getsignal(signal.SIGINT)
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with between_chunks() as interrupt:
-            for chunk in range(5):
-                if chunk == 1:
-                    os.kill(os.getpid(), signal.SIGINT)   # arrives "inside" chunk 1
-                    time.sleep(0.05)
-                done.append(chunk)                        # the chunk still completes
-                interrupt.check()
-    assert done == [0, 1]
-    assert signal.getsignal(signal.SIGINT) is before
+    runner_handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        done = []
+        with pytest.raises(KeyboardInterrupt):
+            with between_chunks() as interrupt:
+                assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+                for chunk in range(5):
+                    if chunk == 1:
+                        os.kill(os.getpid(), signal.SIGINT)   # arrives "inside" chunk 1
+                        time.sleep(0.05)
+                    done.append(chunk)                        # the chunk still completes
+                    interrupt.check()
+        assert done == [0, 1]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        # a program with its own SIGINT handler keeps it: nothing is installed over it
+        def own(signum, frame):
+            pass
+        signal.signal(signal.SIGINT, own)
+        with between_chunks():
+            assert signal.getsignal(signal.SIGINT) is own
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, runner_handler)
