@@ -117,3 +117,39 @@ def test_bad_base_arguments():
                               base_biases=np.zeros(6))
     with pytest.raises(ValueError, match="built"):
         ais.ais_log_partition(RBMLayer(3), n_runs=4)
+
+
+def test_annealing_in_chunks_equals_one_call_and_stops_between_chunks():
+    """The loop runs in compiled chunks (Ctrl-C lands between them); the chunking changes
+    nothing for a fixed seed, and an exception raised between chunks (as KeyboardInterrupt is)
+    stops the run there."""
+    import tensorflow as tf
+    layer = _random_layer(10, 6, seed=1, scale=1.0)
+    betas = ais.make_betas(60)
+    b_a = np.zeros(10, np.float32)
+    v0 = (np.random.default_rng(0).random((16, 10)) < 0.5).astype("float32")
+    seed = tf.constant([4, 0], tf.int64)
+    one_w, one_v = ais.run_annealing(layer, v0, betas, b_a, seed, chunk_steps=len(betas))
+    calls = []
+    chunk_w, chunk_v = ais.run_annealing(layer, v0, betas, b_a, seed, chunk_steps=7,
+                                         progress=lambda done, total: calls.append((done, total)))
+    np.testing.assert_array_equal(chunk_w, one_w)
+    np.testing.assert_array_equal(chunk_v.numpy(), one_v.numpy())
+    n = len(betas) - 1
+    assert calls == [(min(n, 7 * i), n) for i in range(1, -(-n // 7) + 1)]
+    # the default chunk for an MNIST-sized RBM and 100 runs is well under a second of work
+    mnist = RBMLayer(500)
+    mnist.build((None, 784))
+    assert 1 <= ais.annealing_chunk_steps(100, mnist) <= 50
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ais.run_annealing(layer, v0, betas, b_a, seed, chunk_steps=7, progress=interrupt)
+    # the public estimate is unchanged by chunking too
+    a = ais.ais_log_partition(layer, n_runs=16, betas=betas, seed=2, warn=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ais, "CHUNK_MAX_STEPS", 5)
+        b = ais.ais_log_partition(layer, n_runs=16, betas=betas, seed=2, warn=False)
+    assert a.log_z == b.log_z

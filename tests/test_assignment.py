@@ -97,7 +97,9 @@ def test_cli_assignment_and_likelihood(tmp_path, capsys):
     m.save(tmp_path / "m.keras")
     rc = cli.main(["likelihood", "--model", str(tmp_path / "m.keras"), "--data", "digits",
                    "--runs", "8", "--betas", "50", "--json"])
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # strict JSON: an infinite bound must not print as -Infinity
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1],
+                        parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
     # the command reports a bracket (RAISE lower, AIS upper), no single number; on 6 hidden units
     # both ends must sit on the exact mean log-likelihood, within 4 standard errors + 0.05 nats
     from tfrbm.likelihood import exact_log_likelihood

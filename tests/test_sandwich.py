@@ -179,3 +179,28 @@ def test_model_sandwich_uses_the_base_rate_model():
     assert s.gap < 0.1 and "RAISE" in s.describe() and "ESS" in s.describe()
     d = s.to_dict()
     assert d["log_likelihood_lower"] == s.lower and d["ais_betas"] == 500
+
+
+def test_json_of_an_infinite_bound_is_strict_json_with_a_flag():
+    """``tfrbm likelihood --json`` prints ``json_line(result.to_dict())``: an infinite AIS bound
+    (a dominated run) becomes null plus a ``non_finite`` entry, never the invalid -Infinity."""
+    import json
+
+    from tfrbm.cli import json_line
+    layer = _layer(20, 12, seed=5, scale=4.0)       # sharp: 3 runs, one dominates
+    data = _model_samples(layer, 20, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ais.AISWarning)
+        s = likelihood.sandwich_log_likelihood(layer, data, n_runs=3, n_betas=10, seed=0)
+    assert math.isinf(s.ais.log_z_lower)
+
+    def reject(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    line = json_line(s.to_dict())
+    parsed = json.loads(line, parse_constant=reject)
+    assert parsed["ais_log_z_lower"] is None
+    assert parsed["non_finite"]["ais_log_z_lower"] == "-inf"
+    assert parsed["log_likelihood_upper_range"][1] is None
+    assert parsed["non_finite"]["log_likelihood_upper_range[1]"] == "inf"
+    assert parsed["log_likelihood_lower"] == pytest.approx(s.lower)

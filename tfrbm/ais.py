@@ -316,7 +316,7 @@ def _compiled_run(units, jit_compile, matmul_dtype="float32"):
     if fn is not None:
         return fn
 
-    def run(W, b_b, c, b_a, betas, v0, seed):
+    def run(W, b_b, c, b_a, betas, v0, seed, log_w0, k_offset):
         dtype = W.dtype
         db = tf.cast(b_b, tf.float64) - tf.cast(b_a, tf.float64)
         b_a64 = tf.cast(b_a, tf.float64)
@@ -351,7 +351,7 @@ def _compiled_run(units, jit_compile, matmul_dtype="float32"):
                 tf.math.softplus(beta_t * x) - tf.math.softplus(tf.cast(beta_prev, dtype) * x))
             log_w = log_w + vis + tf.reduce_sum(tf.cast(hid, tf.float64), axis=-1)
             # one Gibbs step leaving p_beta invariant
-            step = tf.random.experimental.stateless_fold_in(seed, k)
+            step = tf.random.experimental.stateless_fold_in(seed, k + k_offset)
             s_h = tf.random.experimental.stateless_fold_in(step, 0)
             s_v = tf.random.experimental.stateless_fold_in(step, 1)
             h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s_h, dtype=dtype) < ph, dtype)
@@ -360,7 +360,6 @@ def _compiled_run(units, jit_compile, matmul_dtype="float32"):
             v = units.sample(units.mean(a), s_v)
             return k + 1, v, log_w
 
-        log_w0 = tf.zeros(tf.shape(v0)[:1], tf.float64)
         _, v, log_w = tf.while_loop(lambda k, *_: k <= n_steps, body, (tf.constant(1), v0, log_w0),
                                     parallel_iterations=1)
         return log_w, v
@@ -379,20 +378,59 @@ def base_log_partition(layer, b_a):
         + layer.units * math.log(2.0)
 
 
-def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=None):
+#: the annealing loop runs in compiled calls of at most this many multiply-adds (about a
+#: second or less on one CPU core) and at most CHUNK_MAX_STEPS transitions, so Ctrl-C stops a
+#: long AIS or RAISE run between calls; chunking does not change the result (the random stream
+#: is keyed by the transition's index in the whole schedule, log w accumulates in float64 in
+#: the same order)
+CHUNK_MULTIPLY_ADDS = 2 ** 31
+CHUNK_MAX_STEPS = 2000
+
+
+def annealing_chunk_steps(n_rows, layer):
+    """Transitions per compiled call: each costs about 2 * rows * visible * hidden MACs."""
+    per_step = 2 * max(1, int(n_rows)) * max(1, layer.n_visible) * max(1, layer.units)
+    return int(max(1, min(CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
+
+
+def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=None,
+                  chunk_steps=None, progress=None):
     """Anneal the rows of ``v0`` through ``betas`` (any order); returns (log_w, v_final).
 
     For k = 1..len(betas)-1: log w += log p*_{betas[k]}(v) - log p*_{betas[k-1]}(v), then one
     Gibbs step that leaves p_{betas[k]} invariant. Forward AIS passes an increasing schedule and
     v0 drawn from the base model; reverse AIS (:mod:`tfrbm.reverse_ais`) passes a decreasing one
     and v0 = data. The betas are not checked here.
+
+    The loop runs in compiled calls of ``chunk_steps`` transitions (default
+    :func:`annealing_chunk_steps`), so a KeyboardInterrupt (Ctrl-C) lands between calls; the
+    result is the same for every ``chunk_steps``. ``progress``, if given, is called with
+    (transitions done, transitions in all) after each call.
     """
     from tfrbm.layers import check_matmul_dtype
     fn = _compiled_run(layer.visible_units, jit_compile, check_matmul_dtype(matmul_dtype))
     dtype = layer.kernel.dtype
-    log_w, v = fn(tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
-                  tf.convert_to_tensor(layer.hidden_bias), tf.constant(np.asarray(b_a), dtype),
-                  tf.constant(np.asarray(betas, np.float64), tf.float64), tf.cast(v0, dtype), seed)
+    betas = np.asarray(betas, np.float64)
+    n_steps = len(betas) - 1
+    chunk = annealing_chunk_steps(np.shape(v0)[0], layer) if chunk_steps is None else int(chunk_steps)
+    if chunk < 1:
+        raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
+    weights = [tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
+               tf.convert_to_tensor(layer.hidden_bias), tf.constant(np.asarray(b_a), dtype)]
+    v = tf.cast(v0, dtype)
+    log_w = tf.zeros(tf.shape(v)[:1], tf.float64)
+    done = 0
+    from tfrbm.interrupt import between_chunks
+    with between_chunks() as interrupt:   # Ctrl-C raises between two chunks
+        while done < n_steps:
+            end = min(n_steps, done + chunk)
+            # transitions done+1..end: betas[done..end], seeds keyed by the global index
+            log_w, v = fn(*weights, tf.constant(betas[done:end + 1], tf.float64), v, seed, log_w,
+                          tf.constant(done, tf.int32))
+            done = end
+            if progress is not None:
+                progress(done, n_steps)
+            interrupt.check()
     return log_w.numpy(), v
 
 

@@ -188,6 +188,14 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             spaced linearly from beta = 1 to ``tempering_min_beta`` along the family that AIS
             anneals through (towards the base-rate model, which mixes freely).
         tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
+        centering: use the centering trick (Melchior, Fischer & Wiskott 2016,
+            :mod:`tfrbm.centering`): each update is the gradient with respect to the centered
+            parameters, with offsets mu (visible) and lambda (hidden) subtracted from the units,
+            mapped back to the stored natural parameters (W, b, c) -- sampling, free energy and
+            AIS are unchanged. The offsets (non-trainable ``visible_offset``, ``hidden_offset``)
+            start at the first training data's mean of v and of p(h | v) and then follow moving
+            averages of each batch's means at rate ``centering_rate``.
+        centering_rate: the offsets' sliding factor nu in (0, 1] (the paper's 0.01 by default).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
         matmul_dtype: ``"bfloat16"`` runs the matrix products of training and sampling (the
             conditionals and the <v h> statistic) in bfloat16 with float32 accumulation; the
@@ -238,6 +246,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         "seed": [None, Interval(Integral, None, None)],
         "tempering": [None, Interval(Integral, 2, None)],
         "tempering_min_beta": [Interval(Real, 0, 1, closed="left")],
+        "centering": [Instance((bool, np.bool_), "True or False")],
+        "centering_rate": [Interval(Real, 0, 1, closed="right")],
     }
 
     #: check each batch inside the compiled train/test step (see "Data checks" above)
@@ -247,7 +257,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
-                 matmul_dtype=None, **kwargs):
+                 matmul_dtype=None, centering=False, centering_rate=0.01, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -257,7 +267,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
              "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
              "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
              "monitor_reconstruction": monitor_reconstruction, "seed": seed,
-             "tempering": tempering, "tempering_min_beta": tempering_min_beta},
+             "tempering": tempering, "tempering_min_beta": tempering_min_beta,
+             "centering": centering, "centering_rate": centering_rate},
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
         if matmul_dtype is not None:
@@ -286,6 +297,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
         self.tempering = tempering
         self.tempering_min_beta = float(p["tempering_min_beta"])
+        self.centering = bool(centering)
+        self.centering_rate = float(p["centering_rate"])
         self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
@@ -326,6 +339,12 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                     trainable=False, synchronization="on_read", aggregation="only_first_replica",
                     name="tempered_chains")
             _compat.track_variable(self, self.tempered_chains)
+        if self.centering:
+            # the centering offsets mu, lambda (tfrbm.centering)
+            self.visible_offset = self.add_weight(name="visible_offset", shape=(n_visible,),
+                                                  initializer="zeros", trainable=False)
+            self.hidden_offset = self.add_weight(name="hidden_offset", shape=(n_hidden,),
+                                                 initializer="zeros", trainable=False)
         # 1.0 once the data-dependent initialisation (visible biases, chains) has run
         self.initialized = self.add_weight(name="initialized", shape=(), initializer="zeros",
                                            trainable=False)
@@ -417,6 +436,9 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         # persistent chains start as samples of the visible-bias-only (base-rate) model
         self.persistent_chains.assign(gibbs.base_rate_samples(
             units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
+        if self.centering:
+            self.visible_offset.assign(sample.mean(axis=0).astype(np.float32))
+            self.hidden_offset.assign(tf.reduce_mean(self.layer.hidden_probs(sample), axis=0))
         if self.tempering:
             self.tempered_chains.assign(tf.broadcast_to(self.persistent_chains,
                                                         self.tempered_chains.shape))
@@ -610,6 +632,15 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             penalty = self.sparsity_cost * (q - self.sparsity_target)
             d_hidden += penalty
             d_kernel += tf.tensordot(tf.reduce_mean(v0, axis=0), penalty, axes=0)
+        if self.centering:
+            from tfrbm import centering
+            rate = self.centering_rate
+            self.visible_offset.assign(centering.slide_offset(
+                self.visible_offset, tf.reduce_mean(v0, axis=0), rate))
+            self.hidden_offset.assign(centering.slide_offset(
+                self.hidden_offset, tf.reduce_mean(ph0, axis=0), rate))
+            d_kernel, d_visible, d_hidden = centering.centered_gradients(
+                d_kernel, d_visible, d_hidden, self.visible_offset, self.hidden_offset)
 
         if self.monitor_reconstruction:
             recon = v_mean1 if not self.persistent else layer.visible_probs(h0)
@@ -1016,6 +1047,8 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             "tempering": self.tempering,
             "tempering_min_beta": self.tempering_min_beta,
             "matmul_dtype": self.layer.matmul_dtype,
+            "centering": self.centering,
+            "centering_rate": self.centering_rate,
         })
         return config
 
