@@ -1,11 +1,14 @@
 """tfrbm.sklearn.RBMTransformer against scikit-learn's BernoulliRBM, each in a Pipeline with the
 same LogisticRegression, on the 8x8 digits and on MNIST, in one run.
 
-Both RBMs get the same hidden units, epochs and batch size; each side runs in its own process
-(``--only`` runs one side and prints one JSON line). The score is test accuracy; the times are
-the RBM's ``fit`` (wall and CPU seconds of that process) and the whole pipeline's ``fit``.
-scikit-learn's process unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (so OpenBLAS picks its own
-kernel) and reports the BLAS kernel it uses (threadpoolctl).
+Each RBM runs at its library's defaults (what a scikit-learn user writes), with the same hidden
+units, epochs and ``random_state``: tfrbm CD-1, batch 20, SGD 0.2 with momentum 0.5;
+BernoulliRBM PCD-1, batch 10, learning rate 0.1 (``--batch-size``/``--lr``/``--sklearn-lr``
+override). Each side runs in its own process (``--only`` runs one side and prints one JSON
+line). The score is test accuracy; the times are the RBM's ``fit`` (wall and CPU seconds of that
+process) and the whole pipeline's ``fit``. scikit-learn's process starts without
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (so OpenBLAS picks its own kernel) and reports the BLAS
+kernel it uses (threadpoolctl), printed beside each ratio.
 
     python benchmarks/bench_sklearn.py                          # digits and MNIST, both sides
     python benchmarks/bench_sklearn.py --datasets digits
@@ -18,6 +21,8 @@ import resource
 import subprocess
 import sys
 import time
+
+from _isolation import CRIPPLING_BLAS_VARIABLES, kernel_tag, uptime_line
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -43,8 +48,8 @@ def _cpu():
 
 
 def run_side(side, dataset, args):
-    if side == "sklearn":
-        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    if side == "sklearn":   # also when run alone with --only (before numpy loads OpenBLAS)
+        for var in CRIPPLING_BLAS_VARIABLES:
             os.environ.pop(var, None)
     else:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,16 +57,25 @@ def run_side(side, dataset, args):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     x_train, x_test, y_train, y_test = _load(dataset, args.mnist_train)
+    common = {"n_components": args.hidden, "n_iter": args.epochs, "random_state": 0}
+    if args.batch_size:
+        common["batch_size"] = args.batch_size
     if side == "sklearn":
         from sklearn.neural_network import BernoulliRBM
-        rbm = BernoulliRBM(n_components=args.hidden, learning_rate=args.sklearn_lr,
-                           batch_size=args.batch_size, n_iter=args.epochs, random_state=0)
+        if args.sklearn_lr:
+            common["learning_rate"] = args.sklearn_lr
+        rbm = BernoulliRBM(**common)
     else:
         from tfrbm.sklearn import RBMTransformer
-        rbm = RBMTransformer(n_components=args.hidden, learning_rate=args.lr,
-                             momentum=args.momentum, batch_size=args.batch_size,
-                             n_iter=args.epochs, random_state=0)
+        if args.lr:
+            common["learning_rate"] = args.lr
+        if args.momentum is not None:
+            common["momentum"] = args.momentum
+        rbm = RBMTransformer(**common)
         import tensorflow  # noqa: F401  (the import is not part of fit's time)
+    settings = {k: v for k, v in rbm.get_params().items()
+                if k in ("n_components", "n_iter", "batch_size", "learning_rate", "momentum",
+                         "persistent")}
     pipe = Pipeline([("rbm", rbm), ("logistic", LogisticRegression(C=args.C, max_iter=1000))])
     t0, c0 = time.perf_counter(), _cpu()
     rbm.fit(x_train)
@@ -70,10 +84,9 @@ def run_side(side, dataset, args):
     pipe.named_steps["logistic"].fit(features, y_train)
     total_wall = time.perf_counter() - t0
     accuracy = float(pipe.score(x_test, y_test))
-    from threadpoolctl import threadpool_info
-    blas = [f"{i.get('internal_api')}:{i.get('architecture')}:{i.get('num_threads')}"
-            for i in threadpool_info() if i.get("user_api") == "blas"]
-    return {"side": side, "dataset": dataset, "accuracy": accuracy,
+    from _isolation import blas_kernels
+    blas = blas_kernels()
+    return {"side": side, "dataset": dataset, "accuracy": accuracy, "settings": settings,
             "rbm_fit_wall_s": round(rbm_wall, 2), "rbm_fit_cpu_s": round(rbm_cpu, 2),
             "pipeline_fit_wall_s": round(total_wall, 2), "blas": blas,
             "n_train": int(len(x_train)), "n_test": int(len(x_test))}
@@ -85,12 +98,13 @@ def main(argv=None):
     p.add_argument("--datasets", default="digits,mnist")
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=20)
-    p.add_argument("--lr", type=float, default=0.05, help="tfrbm SGD learning rate")
-    p.add_argument("--momentum", type=float, default=0.5, help="tfrbm SGD momentum")
-    p.add_argument("--sklearn-lr", type=float, default=0.06,
-                   help="BernoulliRBM learning rate (0.06: scikit-learn's own digits example)")
-    p.add_argument("--C", type=float, default=10.0, help="LogisticRegression C (both sides)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="both sides' batch size (default: each library's own, 20 and 10)")
+    p.add_argument("--lr", type=float, default=None, help="tfrbm SGD learning rate (default 0.2)")
+    p.add_argument("--momentum", type=float, default=None, help="tfrbm SGD momentum (default 0.5)")
+    p.add_argument("--sklearn-lr", type=float, default=None,
+                   help="BernoulliRBM learning rate (default 0.1)")
+    p.add_argument("--C", type=float, default=1.0, help="LogisticRegression C (both sides)")
     p.add_argument("--mnist-train", type=int, default=60000)
     p.add_argument("--only", choices=("tfrbm", "sklearn"))
     p.add_argument("--dataset")
@@ -102,8 +116,12 @@ def main(argv=None):
     rows = []
     for dataset in args.datasets.split(","):
         for side in ("sklearn", "tfrbm"):
+            env = dict(os.environ)
+            if side == "sklearn":   # native OpenBLAS kernels for the peer, in its process only
+                for var in CRIPPLING_BLAS_VARIABLES:
+                    env.pop(var, None)
             out = subprocess.run([sys.executable, __file__, *passthrough, "--only", side,
-                                  "--dataset", dataset], capture_output=True, text=True)
+                                  "--dataset", dataset], capture_output=True, text=True, env=env)
             if out.returncode != 0:
                 print(out.stderr[-3000:], file=sys.stderr)
                 return 1
@@ -111,9 +129,10 @@ def main(argv=None):
             print(json.dumps(rows[-1]), flush=True)
         sk, tf_ = rows[-2], rows[-1]
         print(f"{dataset}: accuracy tfrbm {tf_['accuracy']:.4f} vs sklearn {sk['accuracy']:.4f}; "
-              f"RBM fit {tf_['rbm_fit_wall_s']} s vs {sk['rbm_fit_wall_s']} s "
-              f"(sklearn/tfrbm = {sk['rbm_fit_wall_s'] / tf_['rbm_fit_wall_s']:.2f}x; "
-              f"sklearn BLAS {sk['blas']})", flush=True)
+              f"RBM fit wall {tf_['rbm_fit_wall_s']} s vs {sk['rbm_fit_wall_s']} s "
+              f"(sklearn/tfrbm = {sk['rbm_fit_wall_s'] / tf_['rbm_fit_wall_s']:.2f}x), "
+              f"CPU {tf_['rbm_fit_cpu_s']} s vs {sk['rbm_fit_cpu_s']} s; "
+              f"sklearn BLAS [{kernel_tag(sk['blas'])}] {sk['blas']}; {uptime_line()}", flush=True)
     return 0
 
 

@@ -99,6 +99,13 @@ class RBMTransformer(_KerasEstimator):
         random_state: seed (int, RandomState or None) of weights, Gibbs noise and batch order.
         verbose: 0 silent, 1 Keras' progress bar, 2 one line per epoch.
 
+    The defaults (CD-1, 10 epochs of batches of 20, SGD 0.2 with momentum 0.5) give features
+    that a linear classifier uses well: measured on scikit-learn's digits (first 1,500 rows to
+    train, the other 297 to test, + ``LogisticRegression(max_iter=1000)``), test accuracy 0.865,
+    0.865, 0.849 for random_state 0, 1, 2, against 0.818, 0.825, 0.815 for ``BernoulliRBM`` at its
+    defaults. Fewer updates starve the features: batch 100 at rate 0.05 (150 updates) gave
+    0.764; rate 0.5 at batch 50 diverged (0.16). See benchmarks/RESULTS.md (issue 17).
+
     Attributes:
         model_: the trained :class:`tfrbm.RBMModel`.
         components_: weights, shape (n_components, n_features) (scikit-learn's layout).
@@ -106,7 +113,7 @@ class RBMTransformer(_KerasEstimator):
         n_features_in_, feature_names_in_: as in every scikit-learn estimator.
     """
 
-    def __init__(self, n_components=256, *, learning_rate=0.05, batch_size=100, n_iter=10,
+    def __init__(self, n_components=256, *, learning_rate=0.2, batch_size=20, n_iter=10,
                  cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0, visible="bernoulli",
                  random_state=None, verbose=0):
         self.n_components = n_components
@@ -197,7 +204,7 @@ class DBNTransformer(_KerasEstimator):
         n_features_in_, feature_names_in_.
     """
 
-    def __init__(self, hidden_layer_sizes=(256, 128), *, learning_rate=0.05, batch_size=100,
+    def __init__(self, hidden_layer_sizes=(256, 128), *, learning_rate=0.2, batch_size=20,
                  n_iter=10, cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0,
                  visible="bernoulli", random_state=None, verbose=0):
         self.hidden_layer_sizes = hidden_layer_sizes

@@ -331,8 +331,9 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         x = check_array(x, name="x", n_features=self.n_visible if self.built else None)
         if not self.built:
             self.build((None, x.shape[-1]))
-        fn = tf.function(lambda b: self.features(b, upto), reduce_retracing=True)
-        return np.concatenate([fn(x[i:i + batch_size]).numpy()
+        # eager: a few products per batch; a tf.function made here would be traced anew on
+        # every call (and TF warns about retracing after five)
+        return np.concatenate([self.features(x[i:i + batch_size], upto).numpy()
                                for i in range(0, len(x), batch_size)], axis=0)
 
     # ------------------------------------------------------------------ labels

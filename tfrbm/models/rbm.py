@@ -719,6 +719,10 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
                 with self.layer.shared_product_kernel():   # weights are fixed in a verb
                     return python_fn(*args)
             fn = tf.function(traced, reduce_retracing=True)
+            # TF's "frequent retracing" warning counts traces per Python code object, so the
+            # first trace of each of many models (a GridSearchCV fits dozens) reads as
+            # retracing; each model's function traces once per input signature, as meant
+            fn._omit_frequent_tracing_warning = True
             self._compiled_fns[name] = fn
         return fn
 
