@@ -2473,7 +2473,7 @@ COMMITTED = {
     "05_dbn": dict(SMALL=False, N_TRAIN=10000, EPOCHS=3),
     "06_cnn": dict(SMALL=False),   # 60,000 images, 4 epochs, Adam 1e-3 decayed to 1e-4
     "08_autoencoders": dict(SMALL=False, N_TRAIN=20000, EPOCHS=5),
-    "07_word_language_model": dict(SMALL=False, EPOCHS=1),
+    "07_word_language_model": dict(SMALL=False, EPOCHS=5),
     "07_char_language_model": dict(SMALL=False, EPOCHS=5),
     "13_mnist_lstm": dict(SMALL=False),
 }

@@ -254,3 +254,19 @@ def test_unscaled_gaussian_data_warns_with_the_remedy():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         RBMModel(RBMLayer(3, visible="gaussian"), seed=0).fit(standardized, epochs=1, verbose=0)
+
+
+def test_ctrl_c_during_a_chunk_is_raised_between_chunks_and_the_handler_restored():
+    from tfrbm.interrupt import between_chunks
+    before = signal.getsignal(signal.SIGINT)
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with between_chunks() as interrupt:
+            for chunk in range(5):
+                if chunk == 1:
+                    os.kill(os.getpid(), signal.SIGINT)   # arrives "inside" chunk 1
+                    time.sleep(0.05)
+                done.append(chunk)                        # the chunk still completes
+                interrupt.check()
+    assert done == [0, 1]
+    assert signal.getsignal(signal.SIGINT) is before

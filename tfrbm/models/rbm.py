@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
+from tfrbm.interrupt import between_chunks
 from tfrbm.layers import RBMLayer, matmul
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
@@ -752,14 +753,16 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             fn = self._fn("gibbs", lambda v, n, s: gibbs.run_chain(self.layer, v, n, s))
         meter = _Progress(what, steps, progress)
         v_out, traces, done, c = v0, [], 0, 0
-        while done < steps:
-            n = min(chunk, steps - done)
-            out = fn(v_out, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
-            v_mean, v_out = out[0], out[1]
-            if trace:
-                traces.append(out[2].numpy())
-            done, c = done + n, c + 1
-            meter.update(done)
+        with between_chunks() as interrupt:
+            while done < steps:
+                n = min(chunk, steps - done)
+                out = fn(v_out, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
+                v_mean, v_out = out[0], out[1]
+                if trace:
+                    traces.append(out[2].numpy())
+                done, c = done + n, c + 1
+                meter.update(done)
+                interrupt.check()
         if trace:
             return v_mean, v_out, np.concatenate(traces, axis=0)
         return v_mean, v_out
@@ -831,11 +834,14 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         chunk = _chunk_steps(len(v), self.layer, steps)
         meter = _Progress("inpaint", steps, progress)
         v_out, done, c = tf.constant(v), 0, 0
-        while done < steps:
-            n = min(chunk, steps - done)
-            v_mean, v_out = fn(v_out, mask, tf.constant(n), seed_t if c == 0 else gibbs.fold(seed_t, c))
-            done, c = done + n, c + 1
-            meter.update(done)
+        with between_chunks() as interrupt:
+            while done < steps:
+                n = min(chunk, steps - done)
+                v_mean, v_out = fn(v_out, mask, tf.constant(n),
+                                   seed_t if c == 0 else gibbs.fold(seed_t, c))
+                done, c = done + n, c + 1
+                meter.update(done)
+                interrupt.check()
         return (v_out if sample else v_mean).numpy()
 
     def free_energy(self, v):
