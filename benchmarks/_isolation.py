@@ -14,6 +14,7 @@
 """
 import contextlib
 import importlib
+import json
 import os
 import sys
 import threading
@@ -73,6 +74,14 @@ def kernel_tag(blas):
         if tag not in tags:
             tags.append(tag)
     return "/".join(tags)
+
+
+def write_json(path, data):
+    """Write ``data`` to ``path`` as indented JSON when a path is given (``--json``); return it."""
+    if path:
+        with open(path, "w") as fh:
+            json.dump(data, fh, indent=1)
+    return data
 
 
 def load_average():

@@ -35,6 +35,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
+from _isolation import write_json  # noqa: E402
+
 
 def ais_summary(model, runs, n_betas, base, matmul_dtype, seed=3):
     from tfrbm import ais
@@ -137,10 +139,7 @@ def main(argv=None):
               save=args.save, load=args.load)
     out["load_end"] = os.getloadavg()
     print(json.dumps(out, indent=1))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
-    return out
+    return write_json(args.json, out)
 
 
 if __name__ == "__main__":

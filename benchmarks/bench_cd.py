@@ -40,7 +40,6 @@ Usage:
     python benchmarks/bench_cd.py --device /GPU:0      # TF sides on a GPU (tf.device)
 """
 import argparse
-import json
 import logging
 import os
 import sys
@@ -55,7 +54,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
 from _isolation import (Worker, cpu_seconds as _cpu_seconds, kernel_tag,  # noqa: E402
-                        limit_gflops, peak_references, print_peaks, uptime_line)
+                        limit_gflops, peak_references, print_peaks, uptime_line, write_json)
 
 ALL_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "tfrbm-cd1-bf16",
              "tfrbm-pcd1-bf16", "sklearn", "learnergy", "naive-tf")
@@ -411,10 +410,7 @@ def main(argv=None):
             print_size(res)
     out["load_end"] = uptime_line()
     print(f"\n{out['load_end']} at the end")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
-    return out
+    return write_json(args.json, out)
 
 
 if __name__ == "__main__":

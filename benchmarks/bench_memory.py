@@ -26,6 +26,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+
+from _isolation import write_json  # noqa: E402
 
 
 def rss_mib():
@@ -40,7 +43,6 @@ def peak_rss_mib():
 
 
 def _load(examples):
-    sys.path.insert(0, os.path.join(REPO, "benchmarks"))
     from bench_cd import load_binarized_mnist
     return load_binarized_mnist(examples)
 
@@ -103,10 +105,7 @@ def main(argv=None):
     growth = results[1]["peak_rss_mib"] - results[0]["peak_rss_mib"]
     print(f"peak RSS difference, {results[1]['examples_seen']:,} streamed vs "
           f"{results[0]['examples_seen']:,} in memory: {growth:+.0f} MiB")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=1)
-    return results
+    return write_json(args.json, results)
 
 
 if __name__ == "__main__":

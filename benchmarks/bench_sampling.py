@@ -25,7 +25,6 @@ Usage:
     python benchmarks/bench_sampling.py --sides tfrbm,numpy --device /GPU:0
 """
 import argparse
-import json
 import os
 import sys
 
@@ -37,7 +36,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
-from _isolation import Worker, kernel_tag, uptime_line  # noqa: E402
+from _isolation import Worker, kernel_tag, uptime_line, write_json  # noqa: E402
 
 ALL_SIDES = ("tfrbm", "tfrbm-bf16", "numpy")
 
@@ -252,10 +251,7 @@ def main(argv=None):
             w.close()
     out["load_end"] = uptime_line()
     print(f"\n{out['load_start']} at the start, {out['load_end']} at the end")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
-    return out
+    return write_json(args.json, out)
 
 
 if __name__ == "__main__":

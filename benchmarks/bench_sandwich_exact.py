@@ -16,35 +16,12 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 
 from tfrbm import likelihood  # noqa: E402
-from tfrbm.layers import RBMLayer  # noqa: E402
+from tfrbm.testing import exact_samples as model_samples, random_layer  # noqa: E402
 
 MODELS = [(12, 10, 0, 0.6), (16, 8, 1, 0.6), (10, 14, 2, 0.8),
           (20, 10, 4, 3.0), (20, 12, 5, 4.0), (24, 10, 6, 5.0)]
-
-
-def random_layer(n_visible, n_hidden, seed, scale):
-    rng = np.random.default_rng(seed)
-    layer = RBMLayer(n_hidden)
-    layer.build((None, n_visible))
-    layer.kernel.assign(rng.normal(0, scale, (n_visible, n_hidden)).astype("float32"))
-    layer.visible_bias.assign(rng.normal(-0.5, 1.0, n_visible).astype("float32"))
-    layer.hidden_bias.assign(rng.normal(-0.5, 1.0, n_hidden).astype("float32"))
-    return layer
-
-
-def model_samples(layer, n, seed):
-    W, b, c = (layer.kernel.numpy().astype(float), layer.visible_bias.numpy().astype(float),
-               layer.hidden_bias.numpy().astype(float))
-    hs = likelihood.binary_states(layer.units)
-    log_ph = hs @ c + np.logaddexp(0, hs @ W.T + b).sum(axis=1)
-    ph = np.exp(log_ph - log_ph.max())
-    rng = np.random.default_rng(seed)
-    h = hs[rng.choice(len(hs), size=n, p=ph / ph.sum())]
-    pv = 1 / (1 + np.exp(-(h @ W.T + b)))
-    return (rng.random(pv.shape) < pv).astype("float32")
 
 
 def main():

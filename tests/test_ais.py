@@ -7,17 +7,7 @@ import pytest
 from tfrbm import ais, likelihood
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
-
-
-def _random_layer(n_visible, n_hidden, seed, scale=0.6):
-    """Random weights of trained-RBM scale (|W| ~ 0.6, biases ~ +-1)."""
-    rng = np.random.default_rng(seed)
-    layer = RBMLayer(n_hidden)
-    layer.build((None, n_visible))
-    layer.kernel.assign(rng.normal(0, scale, (n_visible, n_hidden)).astype("float32"))
-    layer.visible_bias.assign(rng.normal(-0.5, 1.0, n_visible).astype("float32"))
-    layer.hidden_bias.assign(rng.normal(-0.5, 1.0, n_hidden).astype("float32"))
-    return layer
+from tfrbm.testing import random_layer as _random_layer
 
 
 @pytest.mark.parametrize("n_visible,n_hidden", [(20, 12), (12, 20)])

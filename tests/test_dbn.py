@@ -320,7 +320,7 @@ def test_label_errors_are_clear(digits):
         plain.generate(1, n=2, steps=1)
     with pytest.raises(UserError, match="no label units"):
         plain.fit(x[:20], y[:20], epochs=1, verbose=0)
-    with pytest.raises(UserError, match="n_labels must be at least 2"):
+    with pytest.raises(UserError, match="n_labels must be None or an integer >= 2"):
         DBNModel([RBMLayer(8)], n_labels=1)
     a, b = RBMLayer(20), RBMLayer(5)
     a.build((None, 64))

@@ -12,29 +12,7 @@ import pytest
 
 from tfrbm import ais, likelihood, reverse_ais
 from tfrbm.layers import RBMLayer
-
-
-def _layer(n_visible, n_hidden, seed, scale):
-    rng = np.random.default_rng(seed)
-    layer = RBMLayer(n_hidden)
-    layer.build((None, n_visible))
-    layer.kernel.assign(rng.normal(0, scale, (n_visible, n_hidden)).astype("float32"))
-    layer.visible_bias.assign(rng.normal(-0.5, 1.0, n_visible).astype("float32"))
-    layer.hidden_bias.assign(rng.normal(-0.5, 1.0, n_hidden).astype("float32"))
-    return layer
-
-
-def _model_samples(layer, n, seed):
-    """Exact samples of v from the RBM (enumerating the hidden layer)."""
-    W, b, c = (layer.kernel.numpy().astype(float), layer.visible_bias.numpy().astype(float),
-               layer.hidden_bias.numpy().astype(float))
-    hs = likelihood.binary_states(layer.units)
-    log_ph = hs @ c + np.logaddexp(0, hs @ W.T + b).sum(axis=1)
-    ph = np.exp(log_ph - log_ph.max())
-    rng = np.random.default_rng(seed)
-    h = hs[rng.choice(len(hs), size=n, p=ph / ph.sum())]
-    pv = 1 / (1 + np.exp(-(h @ W.T + b)))
-    return (rng.random(pv.shape) < pv).astype("float32")
+from tfrbm.testing import exact_samples as _model_samples, random_layer as _layer
 
 
 def _sigmoid(x):

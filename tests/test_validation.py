@@ -63,3 +63,52 @@ def test_cli_prints_user_errors_and_keeps_tracebacks_of_bugs(monkeypatch, capsys
     parser.set_defaults(func=lambda args: (_ for _ in ()).throw(KeyError("bug")))
     with pytest.raises(KeyError):
         cli.main([])
+
+
+def _declared_classes():
+    from tfrbm.course.autoencoders import MaskingNoise
+    from tfrbm.course.language import StatefulLSTMModel, StepDecaySchedule
+    from tfrbm.models.dbn import DBNModel
+    from tfrbm.models.rbm import RBMModel
+    return (RBMModel, DBNModel, StatefulLSTMModel, StepDecaySchedule, MaskingNoise)
+
+
+def test_declarations_name_only_constructor_arguments():
+    import inspect
+    for cls in _declared_classes():
+        arguments = set(inspect.signature(cls.__init__).parameters)
+        assert set(cls._parameter_constraints) <= arguments, cls
+
+
+def test_dbn_and_course_models_name_the_bad_hyperparameter():
+    from tfrbm.course.autoencoders import MaskingNoise
+    from tfrbm.course.language import StatefulLSTMModel, StepDecaySchedule
+    from tfrbm.models.dbn import DBNModel
+    from tfrbm.models.rbm import RBMModel
+    from tfrbm.layers import RBMLayer
+    cases = [
+        (lambda: DBNModel([]), "DBNModel: layers must be a non-empty list"),
+        (lambda: DBNModel("500,200"), "DBNModel: layers must be"),
+        (lambda: DBNModel([4], n_labels=1), "DBNModel: n_labels must be None or an integer >= 2"),
+        (lambda: DBNModel([4], seed=1.5), "DBNModel: seed must be"),
+        (lambda: DBNModel([4], layer_options={"cd_k": 2}), "DBNModel: layer_options must be"),
+        (lambda: StatefulLSTMModel(1), "StatefulLSTMModel: vocab_size must be an integer >= 2"),
+        (lambda: StatefulLSTMModel(9, hidden_sizes=()), "hidden_sizes must be a non-empty list"),
+        (lambda: StatefulLSTMModel(9, embedding_dim=0), "embedding_dim must be a positive integer"),
+        (lambda: StatefulLSTMModel(9, dropout=1.0), r"dropout must be a number in \[0, 1\)"),
+        (lambda: StatefulLSTMModel(9, forget_bias=0.5), "forget_bias must be 0.0 or 1.0"),
+        (lambda: StatefulLSTMModel(9, stateful="yes"), "stateful must be True or False"),
+        (lambda: StatefulLSTMModel(9, init_scale=0.0), "init_scale must be None or a number > 0"),
+        (lambda: StepDecaySchedule(1.0, 1.5, 0), r"StepDecaySchedule: decay must be a number in \(0, 1\]"),
+        (lambda: StepDecaySchedule(1.0, 0.5, -1), "start must be a non-negative integer"),
+        (lambda: MaskingNoise(1.0), r"MaskingNoise: rate must be a number in \[0, 1\)"),
+        (lambda: RBMModel(RBMLayer(3)).compile(steps_per_execution=0),
+         "steps_per_execution must be one of 'auto' or a positive integer"),
+        (lambda: DBNModel([3]).compile(steps_per_execution="fast"), "steps_per_execution must be"),
+    ]
+    for make, message in cases:
+        with pytest.raises(UserError, match=message):
+            make()
+    model = StatefulLSTMModel(np.int64(9), hidden_sizes=[4, 3], embedding_dim=2, forget_bias=0)
+    assert (model.vocab_size, model.hidden_sizes, model.forget_bias) == (9, (4, 3), 0.0)
+    assert type(model.vocab_size) is int and type(model.forget_bias) is float

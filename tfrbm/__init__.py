@@ -27,7 +27,7 @@ _PUBLIC = {
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
-               "errors", "sklearn")
+               "errors", "sklearn", "pipelines")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 

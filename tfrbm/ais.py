@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import gibbs
+from tfrbm.errors import UserError
 
 __all__ = [
     "AUTO_MAX_BETAS",
@@ -210,11 +211,11 @@ def make_betas(n_steps=None, segments=DEFAULT_SEGMENTS):
     """
     segments = [(float(end), int(steps)) for end, steps in segments]
     if not segments:
-        raise ValueError("segments must name at least one (end_beta, steps) pair")
+        raise UserError("segments must name at least one (end_beta, steps) pair")
     if n_steps is not None:
         if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) \
                 or n_steps < len(segments):
-            raise ValueError(f"n_steps must be an integer >= {len(segments)} (one per segment), "
+            raise UserError(f"n_steps must be an integer >= {len(segments)} (one per segment), "
                              f"got {n_steps!r}")
         total = sum(steps for _, steps in segments)
         counts = [max(1, int(round(n_steps * steps / total))) for _, steps in segments]
@@ -223,13 +224,13 @@ def make_betas(n_steps=None, segments=DEFAULT_SEGMENTS):
     parts, start = [np.zeros(1)], 0.0
     for end, steps in segments:
         if steps < 1:
-            raise ValueError(f"every segment needs >= 1 step, got {steps} for the one ending at {end}")
+            raise UserError(f"every segment needs >= 1 step, got {steps} for the one ending at {end}")
         if not start < end <= 1.0:
-            raise ValueError(f"segment ends must increase within (0, 1], got {end} after {start}")
+            raise UserError(f"segment ends must increase within (0, 1], got {end} after {start}")
         parts.append(np.linspace(start, end, steps + 1)[1:])
         start = end
     if start != 1.0:
-        raise ValueError(f"the last segment must end at beta = 1, got {start}")
+        raise UserError(f"the last segment must end at beta = 1, got {start}")
     return check_betas(np.concatenate(parts))
 
 
@@ -237,15 +238,15 @@ def check_betas(betas):
     """Validate an annealing schedule: 1-D, finite, strictly increasing from exactly 0 to exactly 1."""
     arr = np.asarray(betas, dtype=np.float64)
     if arr.ndim != 1 or arr.size < 2:
-        raise ValueError(f"betas must be a 1-D sequence of at least 2 values, got shape {arr.shape}")
+        raise UserError(f"betas must be a 1-D sequence of at least 2 values, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("betas contain NaN or Inf")
+        raise UserError("betas contain NaN or Inf")
     if arr[0] != 0.0 or arr[-1] != 1.0:
-        raise ValueError(f"betas must start at 0 and end at 1, got {arr[0]:g} ... {arr[-1]:g}")
+        raise UserError(f"betas must start at 0 and end at 1, got {arr[0]:g} ... {arr[-1]:g}")
     steps = np.diff(arr)
     if np.any(steps <= 0):
         i = int(np.argmax(steps <= 0))
-        raise ValueError(f"betas must be strictly increasing; beta[{i + 1}] = {arr[i + 1]:g} "
+        raise UserError(f"betas must be strictly increasing; beta[{i + 1}] = {arr[i + 1]:g} "
                          f"does not exceed beta[{i}] = {arr[i]:g}")
     return arr
 
@@ -253,7 +254,7 @@ def check_betas(betas):
 def _layer_of(model_or_layer):
     layer = getattr(model_or_layer, "layer", model_or_layer)
     if not hasattr(layer, "kernel") or not getattr(layer, "built", False):
-        raise ValueError("AIS needs a built RBMLayer (or RBMModel): train or build it first")
+        raise UserError("AIS needs a built RBMLayer (or RBMModel): train or build it first")
     return layer
 
 
@@ -267,7 +268,7 @@ def base_rate_biases(data, visible="bernoulli"):
     units = get_units(visible)
     x = np.asarray(data, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"base_data must be a non-empty 2-D array (examples, features), got shape {x.shape}")
+        raise UserError(f"base_data must be a non-empty 2-D array (examples, features), got shape {x.shape}")
     mean = x.mean(axis=0)
     if units.name == "gaussian":
         return mean
@@ -281,19 +282,19 @@ def base_rate_biases(data, visible="bernoulli"):
 def _base_biases(layer, base_data, base_biases):
     n_visible = layer.n_visible
     if base_data is not None and base_biases is not None:
-        raise ValueError("give either base_data or base_biases, not both")
+        raise UserError("give either base_data or base_biases, not both")
     if base_data is not None:
         biases = base_rate_biases(base_data, layer.visible_units)
         if biases.shape != (n_visible,):
-            raise ValueError(f"base_data has {np.shape(base_data)[-1]} features; the RBM has {n_visible}")
+            raise UserError(f"base_data has {np.shape(base_data)[-1]} features; the RBM has {n_visible}")
         return biases
     if base_biases is None:
         return np.zeros(n_visible)
     biases = np.asarray(base_biases, dtype=np.float64)
     if biases.shape != (n_visible,):
-        raise ValueError(f"base_biases must have shape ({n_visible},), got {biases.shape}")
+        raise UserError(f"base_biases must have shape ({n_visible},), got {biases.shape}")
     if not np.all(np.isfinite(biases)):
-        raise ValueError("base_biases contain NaN or Inf")
+        raise UserError("base_biases contain NaN or Inf")
     return biases
 
 
@@ -301,7 +302,7 @@ def _seed_tensor(seed):
     if seed is None:
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer or None, got {seed!r}")
+        raise UserError(f"seed must be an integer or None, got {seed!r}")
     return tf.constant([int(seed), 0], dtype=tf.int64)
 
 
@@ -461,7 +462,7 @@ def _check_runs(n_runs):
 
 def _schedule(betas, n_betas):
     if betas is not None and n_betas is not None:
-        raise ValueError("give either betas (a schedule) or n_betas (its length), not both")
+        raise UserError("give either betas (a schedule) or n_betas (its length), not both")
     if n_betas is None:
         return make_betas() if betas is None else check_betas(betas)
     return make_betas(n_betas)
@@ -507,9 +508,9 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
     """
     if isinstance(n_betas, str):
         if n_betas != "auto":
-            raise ValueError(f"n_betas must be a positive integer or 'auto', got {n_betas!r}")
+            raise UserError(f"n_betas must be a positive integer or 'auto', got {n_betas!r}")
         if betas is not None:
-            raise ValueError("give either betas or n_betas='auto', not both")
+            raise UserError("give either betas or n_betas='auto', not both")
         result = auto_log_partition(layer, n_runs=n_runs, base_data=base_data,
                                     base_biases=base_biases, seed=seed, jit_compile=jit_compile,
                                     tolerance=tolerance, time_budget=time_budget,
@@ -543,10 +544,10 @@ def auto_log_partition(layer, n_runs=100, base_data=None, base_biases=None, seed
     """
     start_betas = int(start_betas)
     if start_betas < len(DEFAULT_SEGMENTS):
-        raise ValueError(f"start_betas must be >= {len(DEFAULT_SEGMENTS)}, got {start_betas}")
+        raise UserError(f"start_betas must be >= {len(DEFAULT_SEGMENTS)}, got {start_betas}")
     tolerance = float(tolerance)
     if not tolerance > 0:
-        raise ValueError(f"tolerance must be a positive number of nats, got {tolerance!r}")
+        raise UserError(f"tolerance must be a positive number of nats, got {tolerance!r}")
     t0 = time.perf_counter()
     history, previous, k = [], None, start_betas
     while True:

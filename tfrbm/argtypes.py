@@ -30,32 +30,24 @@ def _number(text, kind):
     return value
 
 
-def positive_int(text):
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def _at_least(name, kind, low, strict=False):
+    """An argparse type: a number of ``kind`` (int or float) >= ``low`` (> ``low`` if strict)."""
+    what = f"{'an integer' if kind is int else 'a number'} {'>' if strict else '>='} {low}"
+
+    def check(text):
+        value = _number(text, kind)
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+    check.__name__ = name
+    check.__doc__ = f"{what[0].upper()}{what[1:]}."
+    return check
 
 
-def nonnegative_int(text):
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    value = _number(text, float)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
-
-
-def nonnegative_float(text):
-    value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
+positive_int = _at_least("positive_int", int, 1)
+nonnegative_int = _at_least("nonnegative_int", int, 0)
+positive_float = _at_least("positive_float", float, 0, strict=True)
+nonnegative_float = _at_least("nonnegative_float", float, 0)
 
 
 def unit_interval(text):

@@ -30,7 +30,8 @@ import keras
 
 from tfrbm import _compat
 
-__all__ = ["single_step_reason", "choose_steps_per_execution", "StepProgbar", "with_progbar"]
+__all__ = ["single_step_reason", "choose_steps_per_execution", "check_steps_per_execution",
+           "StepProgbar", "with_progbar"]
 
 _log = logging.getLogger("tfrbm")
 _warned = set()
@@ -41,6 +42,17 @@ _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_tr
 #: callbacks whose batch hooks only read the logs (correct at any granularity)
 _LOG_READERS = (keras.callbacks.History, keras.callbacks.ProgbarLogger,
                 keras.callbacks.TerminateOnNaN)
+
+
+def check_steps_per_execution(value):
+    """``compile``'s ``steps_per_execution`` as ``(auto, n)``: "auto" (or None) gives
+    ``(True, 1)``, fit then picks the number (:func:`choose_steps_per_execution`); a positive
+    integer gives ``(False, value)``; anything else is a UserError."""
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return True, 1
+    from tfrbm.validation import Integral, Interval, Options, check_param
+    return False, check_param("steps_per_execution", value,
+                              [Options("auto"), Interval(Integral, 1, None)])
 
 
 def _overrides_batch_hooks(callback):

@@ -8,6 +8,8 @@ Everything here accumulates in float64.
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.errors import UserError
+
 __all__ = [
     "MAX_EXACT_UNITS",
     "SandwichResult",
@@ -61,18 +63,18 @@ def _check_small(layer, which):
         n = n_h
     elif which == "visible":
         if not layer.visible_units.binary or layer.visible_units.name != "bernoulli":
-            raise ValueError("enumerating visible states needs Bernoulli visible units")
+            raise UserError("enumerating visible states needs Bernoulli visible units")
         n = n_v
     else:
         n = min(n_h, n_v) if layer.visible_units.name == "bernoulli" else n_h
     if n > MAX_EXACT_UNITS:
-        raise ValueError(
+        raise UserError(
             f"exact enumeration needs 2**{n} states ({n_v} visible x {n_h} hidden units; the smaller "
             f"enumerable layer has {n} > {MAX_EXACT_UNITS} units); use method='ais' for large models")
     other = n_v if n == n_h and which != "visible" else n_h
     work = (1 << n) * max(1, other)
     if work > MAX_EXACT_MULTIPLY_ADDS:
-        raise ValueError(
+        raise UserError(
             f"exact enumeration of {n_v} visible x {n_h} hidden units costs 2**{n} states x {other} "
             f"units = {work:.2g} float64 multiply-adds, above the {MAX_EXACT_MULTIPLY_ADDS:.2g} "
             "limit (minutes of CPU time); both layers count, not only the enumerated one. Use "

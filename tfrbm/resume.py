@@ -34,8 +34,8 @@ import numpy as np
 from tfrbm.errors import UserError
 from tfrbm.safety import atomic_path, non_finite_variables
 
-__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "backup_file", "seed_generator_states",
-           "set_seed_generator_states", "read_backup_metadata"]
+__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "SeedStateMixin", "backup_file",
+           "seed_generator_states", "set_seed_generator_states", "read_backup_metadata"]
 
 _META = "training_metadata.json"
 
@@ -61,6 +61,25 @@ def set_seed_generator_states(model, states):
             raise UserError(f"random-generator state {path} has shape {np.shape(value)}, the "
                              f"model's {variable.path} has {tuple(variable.shape)}")
         variable.assign(value)
+
+
+class SeedStateMixin:
+    """Saves a model's own ``self.seed_generator`` state with its weights (``.keras`` and
+    ``save_weights``), so that a restored model continues its random stream instead of
+    replaying the noise it has already drawn."""
+
+    _SEED_KEY = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._SEED_KEY] = keras.ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self._SEED_KEY in keys:
+            self.seed_generator.state.assign(store[self._SEED_KEY])
+            store = {k: store[k] for k in keys if k != self._SEED_KEY}
+        super().load_own_variables(store)
 
 
 def read_backup_metadata(backup_dir):

@@ -48,6 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import ais
+from tfrbm.errors import UserError
 
 __all__ = ["RAISEResult", "raise_log_likelihoods", "raise_mean_log_likelihood"]
 
@@ -78,10 +79,10 @@ def raise_log_likelihoods(layer, data, betas=None, n_betas=None, base_data=None,
     """
     layer = ais._layer_of(layer)
     if isinstance(chains, bool) or not isinstance(chains, (int, np.integer)) or chains < 1:
-        raise ValueError(f"chains must be a positive integer, got {chains!r}")
+        raise UserError(f"chains must be a positive integer, got {chains!r}")
     data = np.asarray(data, np.float32)
     if data.ndim != 2 or data.shape[1] != layer.n_visible or data.shape[0] == 0:
-        raise ValueError(f"data must have shape (N > 0, {layer.n_visible}), got {data.shape}")
+        raise UserError(f"data must have shape (N > 0, {layer.n_visible}), got {data.shape}")
     layer.visible_units.validate(data)
     betas = ais._schedule(betas, n_betas)
     b_a = ais._base_biases(layer, base_data, base_biases)
@@ -135,11 +136,11 @@ def raise_mean_log_likelihood(layer, data, n_sampled=None, betas=None, n_betas=N
     layer = ais._layer_of(layer)
     data = np.asarray(data, np.float32)
     if data.ndim != 2 or data.shape[0] == 0:
-        raise ValueError(f"data must be a non-empty 2-D array, got shape {data.shape}")
+        raise UserError(f"data must be a non-empty 2-D array, got shape {data.shape}")
     n = len(data)
     m = n if n_sampled is None else int(n_sampled)
     if not 1 <= m <= n:
-        raise ValueError(f"n_sampled must be between 1 and the {n} rows, got {n_sampled!r}")
+        raise UserError(f"n_sampled must be between 1 and the {n} rows, got {n_sampled!r}")
     rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
     rows = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
     sub = data[rows]

@@ -39,6 +39,15 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _store_params(estimator, arguments):
+    """Store each constructor argument, unchanged, as the attribute of the same name
+    (scikit-learn's rule for ``__init__``; the checks wait for ``fit``). ``arguments`` is the
+    constructor's ``locals()``."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def _check_params(est):
     from tfrbm.errors import UserError
     for name in ("n_iter", "batch_size", "cd_k"):
@@ -116,17 +125,7 @@ class RBMTransformer(_KerasEstimator):
     def __init__(self, n_components=256, *, learning_rate=0.2, batch_size=20, n_iter=10,
                  cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0, visible="bernoulli",
                  random_state=None, verbose=0):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.cd_k = cd_k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.visible = visible
-        self.random_state = random_state
-        self.verbose = verbose
+        _store_params(self, locals())
 
     def fit(self, X, y=None):
         """Train the RBM on the rows of ``X`` (``y`` is ignored)."""
@@ -207,17 +206,7 @@ class DBNTransformer(_KerasEstimator):
     def __init__(self, hidden_layer_sizes=(256, 128), *, learning_rate=0.2, batch_size=20,
                  n_iter=10, cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0,
                  visible="bernoulli", random_state=None, verbose=0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.cd_k = cd_k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.visible = visible
-        self.random_state = random_state
-        self.verbose = verbose
+        _store_params(self, locals())
 
     def fit(self, X, y=None):
         """Pre-train every layer on the rows of ``X`` (``y`` is ignored)."""

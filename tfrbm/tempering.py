@@ -26,6 +26,8 @@ checks the invariance against enumeration (total variation distance).
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.errors import UserError
+
 __all__ = ["temperature_ladder", "tempered_log_f", "tempered_gibbs", "swap_replicas", "pt_step"]
 
 
@@ -33,9 +35,9 @@ def temperature_ladder(n_temperatures, min_beta=0.0):
     """Inverse temperatures 1 = beta_1 > ... > beta_M = min_beta, spaced linearly (float32)."""
     n = int(n_temperatures)
     if n < 2:
-        raise ValueError(f"parallel tempering needs >= 2 temperatures, got {n_temperatures!r}")
+        raise UserError(f"parallel tempering needs >= 2 temperatures, got {n_temperatures!r}")
     if not 0.0 <= float(min_beta) < 1.0:
-        raise ValueError(f"min_beta must lie in [0, 1), got {min_beta!r}")
+        raise UserError(f"min_beta must lie in [0, 1), got {min_beta!r}")
     return np.linspace(1.0, float(min_beta), n).astype(np.float32)
 
 

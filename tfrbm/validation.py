@@ -27,7 +27,8 @@ import numpy as np
 from tfrbm.errors import UserError
 
 __all__ = ["Interval", "Options", "Instance", "Predicate", "check_param", "validate_params",
-           "POSITIVE_INT", "NON_NEGATIVE_INT", "NON_NEGATIVE", "POSITIVE", "Integral", "Real"]
+           "POSITIVE_INT", "NON_NEGATIVE_INT", "NON_NEGATIVE", "POSITIVE", "BOOLEAN", "SIZES",
+           "Integral", "Real"]
 
 
 class Interval:
@@ -146,11 +147,22 @@ def _constraint(c):
     return _NoneConstraint() if c is None else c
 
 
+def _is_sizes(value):
+    return (not isinstance(value, (str, bytes, dict)) and len(value) > 0
+            and all(isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= 1
+                    for v in value))
+
+
 #: the common cases, shared so that every message reads the same
 POSITIVE_INT = [Interval(Integral, 1, None)]
 NON_NEGATIVE_INT = [Interval(Integral, 0, None)]
 POSITIVE = [Interval(Real, 0, None, closed="neither")]
 NON_NEGATIVE = [Interval(Real, 0, None)]
+#: True or False (numpy booleans too), converted to a Python bool
+BOOLEAN = Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False", convert=bool)
+#: layer sizes: a non-empty sequence of positive integers, converted to a tuple of ints
+SIZES = Predicate(_is_sizes, "a non-empty list of positive integers",
+                  convert=lambda v: tuple(int(s) for s in v))
 
 
 def check_param(name, value, constraints):

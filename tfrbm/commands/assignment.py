@@ -105,50 +105,14 @@ def run_assignment_command(args):
 
 
 def run_likelihood_command(args):
-    import pathlib
-    import time
-
-    import numpy as np
-
-    from tfrbm import ais
-    from tfrbm.cli import UserError
-    from tfrbm.data.images import load_images
-    path = pathlib.Path(args.model)
-    if not path.is_file():
-        raise UserError(f"model file not found: {path}")
-    import keras
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as exc:   # a corrupt or foreign file
-        raise UserError(f"cannot load model file {path}: {exc}") from None
-    if not hasattr(model, "log_partition"):
-        raise UserError(f"{path} does not hold an RBMModel")
-    x_train, _ = load_images(args.data, split="train", data_dir=args.data_dir)
-    x, _ = load_images(args.data, split=args.split, data_dir=args.data_dir)
-    if x.shape[1] != model.layer.n_visible:
-        raise UserError(f"the model has {model.layer.n_visible} visible units; {args.data} has {x.shape[1]}")
-    from tfrbm.limits import check_allocation
-    check_allocation(f"{args.runs:,} AIS runs", 3 * 4 * args.runs * (x.shape[1] + model.layer.units))
-    v = (np.random.default_rng(args.seed).random(x.shape, dtype=np.float32) < x).astype(np.float32)
-    t = time.perf_counter()
-    from tfrbm.likelihood import sandwich_log_likelihood
-    if args.betas == "auto":
-        schedule = {"n_betas": "auto", "time_budget": args.time_budget}
-    else:
-        if args.betas < 6:
-            raise UserError(f"--betas must be at least 6 (the doubling check runs --betas/2), got {args.betas}")
-        # the convergence check: the same estimate on half the schedule first
-        schedule = {"n_betas": "auto", "start_betas": args.betas // 2, "max_betas": args.betas,
-                    "time_budget": None}
-    import warnings
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ais.AISWarning)
-        s = sandwich_log_likelihood(model.layer, v, n_runs=args.runs, base_data=x_train,
-                                    raise_rows=min(args.raise_rows, len(v)), seed=args.seed,
-                                    **schedule)
-    a = s.ais
-    result = s.to_dict()
-    result.update(split=args.split, data=args.data, seconds=round(time.perf_counter() - t, 1))
+    """Print the bracket that :func:`tfrbm.pipelines.likelihood.estimate_likelihood` finds."""
+    from tfrbm.ais import AUTO_TOLERANCE
+    from tfrbm.pipelines.likelihood import estimate_likelihood
+    report = estimate_likelihood(args.model, data=args.data, data_dir=args.data_dir,
+                                 split=args.split, runs=args.runs, betas=args.betas,
+                                 raise_rows=args.raise_rows, time_budget=args.time_budget,
+                                 seed=args.seed)
+    s, a = report.sandwich, report.sandwich.ais
     print(f"mean log p(v) on {args.data} {args.split}: between {s.lower:.2f} +- {s.lower_se:.2f} "
           f"(RAISE, lower; chains on {s.raise_result.n_sampled} of {s.raise_result.n_rows} rows) and "
           f"{s.upper:.2f} +- {s.upper_se:.2f} (AIS, upper) nats; gap {s.gap:.2f}")
@@ -157,13 +121,12 @@ def run_likelihood_command(args):
              f"; log Z moved {doubling:+.2f} nats when the betas doubled from {a.history[-2]['n_betas']}")
     print(f"log Z = {a.log_z:.2f} [{a.log_z_lower:.2f}, {a.log_z_upper:.2f}] (AIS, {a.n_runs} runs x "
           f"{a.n_betas} betas); ESS {a.ess:.1f} of {a.n_runs}, std log w {a.log_w_std:.2f}{moved}")
-    if doubling is not None and abs(doubling) >= ais.AUTO_TOLERANCE:
-        print(f"not converged: log Z still moves by {abs(doubling):.2f} >= {ais.AUTO_TOLERANCE} nats "
+    if not report.converged:
+        print(f"not converged: log Z still moves by {abs(doubling):.2f} >= {AUTO_TOLERANCE} nats "
               "per doubling; read the interval, not either end, and use more betas (or --betas auto)")
-    for w in caught:
-        if issubclass(w.category, ais.AISWarning):
-            print(f"warning: {w.message}")
+    for message in report.warnings:
+        print(f"warning: {message}")
     if args.json:
         from tfrbm.cli import print_json
-        print_json(result)
+        print_json(report.metrics)
     return 0

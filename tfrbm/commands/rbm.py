@@ -11,20 +11,13 @@ Every verb is ``tfrbm rbm VERB``; echen's top-level spellings below are kept as 
     tfrbm daydream state.keras 3 5               # 5 samples after 3 steps each
     tfrbm daydream-trace state.keras 3           # one chain, every step
 """
-import json
 import pathlib
 import re
 import sys
-import time
 
 from tfrbm import argtypes as at
 from tfrbm.cli import UserError, add_training_options, backup_callbacks, print_json, report_resume
-
-_DEFAULTS = {  # data set -> (hidden units, epochs, batch size, learning rate)
-    "digits": (64, 30, 32, 0.05),
-    "mnist": (500, 5, 100, 0.05),
-    "fashion_mnist": (500, 5, 100, 0.05),
-}
+from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS
 
 
 def register(sub):
@@ -43,7 +36,7 @@ def _add_verbs(sub):
                        description="Train an RBM with contrastive divergence and write the model "
                                    "and figures. With --model, train an existing rbmcmd model file "
                                    "on rows of 0/1 read from --input or standard input.")
-    p.add_argument("--data", choices=sorted(_DEFAULTS),
+    p.add_argument("--data", choices=sorted(IMAGE_DEFAULTS),
                    help="data set (default: the embedded scikit-learn 8x8 digits)")
     p.add_argument("--data-dir", type=at.existing_dir,
                    help="folder with the data set (or set TFRBM_DATA_DIR)")
@@ -261,71 +254,31 @@ def _train_rows(args):
 
 
 def _train_images(args):
-    import keras
-    args.data = args.data or "digits"
-    args.binarize = args.binarize or "stochastic"
-    args.output = args.output or "tfrbm_output"
-    args.momentum = 0.9 if args.momentum is None else args.momentum
-    args.n_chains = args.n_chains or 100
-    args.cd_k = args.cd_k or 1
+    from tfrbm.pipelines.rbm_images import train_rbm_on_images
+    given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
+             "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+             "momentum": args.momentum, "cd_k": args.cd_k, "n_chains": args.n_chains,
+             "binarize": args.binarize, "limit": args.limit, "output": args.output}
+    quiet = args.quiet or args.json
 
-    import tfrbm
-    from tfrbm import viz
-    from tfrbm.data import images
-    from tfrbm.data.pipeline import binarize as binarize_array, make_dataset
+    def announce(s):
+        if not args.json:
+            print(f"training a {s['n_visible']}x{s['hidden']} RBM on {s['data']} "
+                  f"({s['n_examples']} examples), {'P' if s['persistent'] else ''}CD-{s['cd_k']}, "
+                  f"{s['epochs']} epochs, batch {s['batch_size']}")
 
-    hidden, epochs, batch_size, lr = _DEFAULTS[args.data]
-    hidden, epochs = args.hidden or hidden, args.epochs or epochs
-    batch_size, lr = args.batch_size or batch_size, args.lr or lr
-    binarize = None if args.binarize == "none" else args.binarize
-    keras.utils.set_random_seed(args.seed)
-    train_split = "train"
-    x_train, _ = images.load_images(args.data, split=train_split, data_dir=args.data_dir)
-    x_test, _ = images.load_images(args.data, split="test", data_dir=args.data_dir)
-    if args.limit:
-        x_train = x_train[:args.limit]
-    train_ds = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=args.seed,
-                                   binarize=binarize)
-    x_test_bin = binarize_array(x_test, binarize, seed=args.seed) if binarize else x_test
-
-    model = tfrbm.RBMModel(tfrbm.RBMLayer(hidden), cd_k=args.cd_k, persistent=args.persistent,
-                           n_chains=args.n_chains, seed=args.seed)
-    model.compile(optimizer=keras.optimizers.SGD(lr, momentum=args.momentum))
-    model.build((None, x_train.shape[1]))
-    model.initialize_from_data(binarize_array(x_train[:20000], binarize, seed=args.seed)
-                               if binarize else x_train[:20000])
-    out = pathlib.Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    if not args.json:
-        print(f"training a {x_train.shape[1]}x{hidden} RBM on {args.data} ({len(x_train)} examples), "
-              f"{'P' if args.persistent else ''}CD-{args.cd_k}, {epochs} epochs, batch {batch_size}")
-    start = time.perf_counter()
     callbacks = backup_callbacks(args)
-    history = model.fit(train_ds, epochs=epochs, validation_data=(x_test_bin,),
-                        verbose=0 if args.quiet or args.json else "auto", callbacks=callbacks)
+    result = train_rbm_on_images(
+        **{k: v for k, v in given.items() if v is not None}, persistent=args.persistent,
+        seed=args.seed, callbacks=callbacks, verbose=0 if quiet else "auto", on_start=announce)
     report_resume(callbacks)
-    seconds = time.perf_counter() - start
-
-    _save(model, out / "model.keras")
-    shape = images.image_shape(args.data)
-    viz.weight_tiles(model.layer.kernel.numpy(), shape=shape, n=min(100, hidden),
-                     path=out / "weights.png", title="hidden units' weights")
-    viz.image_grid(model.daydream(64, steps=1000, seed=args.seed), shape=shape,
-                   path=out / "samples.png", title="daydream: 64 chains after 1,000 Gibbs steps")
-    viz.reconstructions(x_test_bin[:10], model.reconstruct(x_test_bin[:10]), shape=shape,
-                        path=out / "reconstructions.png", title="test digits and reconstructions")
-    viz.training_curves(history, path=out / "training.png", title="training")
-    metrics = {k: float(v[-1]) for k, v in history.history.items()}
-    metrics = {("test_" + k[4:] if k.startswith("val_") else k): v for k, v in metrics.items()}
-    metrics.update({"epochs": epochs, "seconds": round(seconds, 2), "seconds_per_epoch": round(seconds / epochs, 3)})
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    (out / "history.json").write_text(json.dumps(history.history, indent=2) + "\n")
+    metrics = result.metrics
     if args.json:
         print_json(metrics)
     else:
         for key in sorted(metrics):
             print(f"{key:>28}: {metrics[key]:.4f}" if isinstance(metrics[key], float) else f"{key:>28}: {metrics[key]}")
-        print(f"wrote model.keras, weights.png, samples.png, reconstructions.png, training.png to {out}/")
+        print(f"wrote model.keras, weights.png, samples.png, reconstructions.png, training.png to {result.output}/")
     return 0
 
 

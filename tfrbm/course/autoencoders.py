@@ -16,6 +16,7 @@ Every model is a ``keras.Sequential`` of two sub-models named ``encoder`` and ``
 import numpy as np
 import keras
 from tfrbm.errors import UserError
+from tfrbm.validation import Integral, Interval, Real, validate_params
 
 from tfrbm import viz
 
@@ -88,12 +89,16 @@ class MaskingNoise(keras.layers.Layer):
     """While training, zero each input independently with probability ``rate`` (no rescaling);
     identity at inference: ``x_tilde = x * m``, ``m_i ~ Bernoulli(1 - rate)``."""
 
+    _parameter_constraints = {
+        "rate": [Interval(Real, 0, 1, closed="left")],
+        "seed": [None, Interval(Integral, None, None)],
+    }
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= rate < 1.0:
-            raise UserError(f"rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
-        self.seed = seed
+        p = validate_params({"rate": rate, "seed": seed}, self._parameter_constraints, type(self))
+        self.rate = p["rate"]
+        self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, x, training=False):

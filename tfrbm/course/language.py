@@ -18,8 +18,10 @@ import numpy as np
 import keras
 from keras import ops
 
-from tfrbm.serving import ServingMixin
 from tfrbm.errors import UserError
+from tfrbm.serving import ServingMixin
+from tfrbm.validation import (BOOLEAN, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SIZES, Integral, Interval, Predicate, Real,
+                              validate_params)
 
 __all__ = [
     "LM_CONFIGS", "lm_config",
@@ -111,14 +113,18 @@ class StepDecaySchedule:
     decay every epoch from the first (the char model's 0.97 per epoch uses ``start=1``).
     """
 
+    _parameter_constraints = {
+        "initial_learning_rate": POSITIVE,
+        "decay": [Interval(Real, 0, 1, closed="right")],
+        "start": NON_NEGATIVE_INT,
+    }
+
     def __init__(self, initial_learning_rate, decay, start):
-        if initial_learning_rate <= 0 or not 0 < decay <= 1 or start < 0:
-            raise UserError(
-                f"need initial_learning_rate > 0, 0 < decay <= 1, start >= 0; got "
-                f"{initial_learning_rate!r}, {decay!r}, {start!r}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay = float(decay)
-        self.start = int(start)
+        p = validate_params({"initial_learning_rate": initial_learning_rate, "decay": decay,
+                             "start": start}, self._parameter_constraints, type(self))
+        self.initial_learning_rate = p["initial_learning_rate"]
+        self.decay = p["decay"]
+        self.start = p["start"]
 
     def __call__(self, epoch, lr=None):
         return self.initial_learning_rate * self.decay ** max(epoch - self.start + 1, 0)
@@ -189,30 +195,40 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
     Input ``[batch, steps]`` integer ids; output ``[batch, steps, vocab_size]`` logits.
     """
 
+    _parameter_constraints = {
+        "vocab_size": [Interval(Integral, 2, None)],
+        "hidden_sizes": [SIZES],
+        "embedding_dim": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "init_scale": [None, Interval(Real, 0, None, closed="neither")],
+        "forget_bias": [Predicate(lambda v: not isinstance(v, (bool, str)) and v in (0, 1),
+                                  "0.0 or 1.0", convert=float)],
+        "stateful": [BOOLEAN],
+        "vocabulary": [None, Predicate(lambda v: not isinstance(v, (str, bytes)) and len(v) >= 0,
+                                       "a list of tokens", convert=list)],
+    }
+
     def __init__(self, vocab_size, hidden_sizes=(256, 128), embedding_dim=200, batch_size=20,
                  dropout=0.0, init_scale=None, forget_bias=1.0, stateful=True, vocabulary=None,
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(vocab_size, int) or vocab_size < 2:
-            raise UserError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
-        hidden_sizes = tuple(int(h) for h in hidden_sizes)
-        if not hidden_sizes or min(hidden_sizes) < 1:
-            raise UserError(f"hidden_sizes must be a non-empty list of positive ints, got {hidden_sizes!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
-        if forget_bias not in (0.0, 1.0):
-            raise UserError(f"forget_bias must be 0.0 or 1.0, got {forget_bias!r}")
-        if vocabulary is not None and len(vocabulary) != vocab_size:
+        p = validate_params(
+            {"vocab_size": vocab_size, "hidden_sizes": hidden_sizes, "embedding_dim": embedding_dim,
+             "batch_size": batch_size, "dropout": dropout, "init_scale": init_scale,
+             "forget_bias": forget_bias, "stateful": stateful, "vocabulary": vocabulary},
+            self._parameter_constraints, type(self))
+        if p["vocabulary"] is not None and len(p["vocabulary"]) != p["vocab_size"]:
             raise UserError(f"vocabulary has {len(vocabulary)} entries but vocab_size={vocab_size}")
-        self.vocab_size = vocab_size
-        self.hidden_sizes = hidden_sizes
-        self.embedding_dim = int(embedding_dim)
-        self.batch_size = int(batch_size)
-        self.dropout_rate = float(dropout)
-        self.init_scale = None if init_scale is None else float(init_scale)
-        self.forget_bias = float(forget_bias)
-        self.stateful = bool(stateful)
-        self.vocabulary = None if vocabulary is None else list(vocabulary)
+        self.vocab_size = vocab_size = p["vocab_size"]
+        self.hidden_sizes = hidden_sizes = p["hidden_sizes"]
+        self.embedding_dim = p["embedding_dim"]
+        self.batch_size = p["batch_size"]
+        self.dropout_rate = p["dropout"]
+        self.init_scale = p["init_scale"]
+        self.forget_bias = p["forget_bias"]
+        self.stateful = p["stateful"]
+        self.vocabulary = p["vocabulary"]
 
         def init(default):
             if self.init_scale is None:

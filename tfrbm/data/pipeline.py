@@ -227,18 +227,12 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
     x = tf.convert_to_tensor(x)
     if epoch is not None:
         if repeat:
-            raise ValueError("make_dataset: epoch= keys each pass to an epoch; it cannot repeat")
+            raise UserError("make_dataset: epoch= keys each pass to an epoch; it cannot repeat")
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         ds = _epoch_keyed(x, None if y is None else tf.convert_to_tensor(y), batch_size, shuffle,
                           seed, mode, epoch, drop_remainder)
-        if prefetch:
-            ds = ds.prefetch(tf.data.AUTOTUNE if autotune else 2)
-        if not autotune:
-            options = tf.data.Options()
-            options.autotune.enabled = False
-            ds = ds.with_options(options)
-        return ds
+        return _prefetched(ds, prefetch, autotune)
     if y is not None:
         ds = tf.data.Dataset.from_tensor_slices((x, tf.convert_to_tensor(y)))
     else:
@@ -262,6 +256,13 @@ def make_dataset(x, y=None, batch_size=100, shuffle=True, seed=None, binarize=No
         else:
             ds = ds.map(lambda b, s: binarize_tensor(b, mode, seed=s),
                         num_parallel_calls=parallel, deterministic=True)
+    return _prefetched(ds, prefetch, autotune)
+
+
+def _prefetched(ds, prefetch, autotune):
+    """``ds`` prefetching (2 batches, or tf.data's autotuned depth) and with tf.data's autotuning
+    switched off unless ``autotune``: fixed, predictable thread use by default."""
+    import tensorflow as tf
     if prefetch:
         ds = ds.prefetch(tf.data.AUTOTUNE if autotune else 2)
     if not autotune:

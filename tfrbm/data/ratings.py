@@ -144,8 +144,20 @@ def as_triples(data, name="triples"):
     return arr.astype(np.int64)
 
 
+class UserMovieCounts:
+    """``n_users`` and ``n_movies`` of anything holding ``user_ids`` and ``movie_ids`` arrays."""
+
+    @property
+    def n_users(self):
+        return len(self.user_ids)
+
+    @property
+    def n_movies(self):
+        return len(self.movie_ids)
+
+
 @dataclasses.dataclass
-class RatingsData:
+class RatingsData(UserMovieCounts):
     """Ratings as (N, 3) int64 triples of raw user id, raw movie id, rating, with their universe.
 
     ``user_ids``/``movie_ids`` are the sorted raw ids of the whole data set (a split keeps the
@@ -175,14 +187,6 @@ class RatingsData:
     def __repr__(self):
         return (f"RatingsData({self.name!r}: {len(self)} ratings, {self.n_users} users, "
                 f"{self.n_movies} movies)")
-
-    @property
-    def n_users(self):
-        return len(self.user_ids)
-
-    @property
-    def n_movies(self):
-        return len(self.movie_ids)
 
     @property
     def users(self):

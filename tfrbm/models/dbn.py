@@ -27,9 +27,11 @@ import tensorflow as tf
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
+from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
 from tfrbm.units import CompositeUnits
+from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 
@@ -49,10 +51,12 @@ _INIT_ROWS = 10000
 DEFAULT_UPDATES_PER_LAYER = 3000
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise UserError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def _positive(name, value):
+    return check_param(name, value, POSITIVE_INT)
+
+
+def _is_list(value):
+    return not isinstance(value, (str, bytes, dict)) and hasattr(value, "__len__")
 
 
 def default_schedule(n_examples, batch_size=None, updates=DEFAULT_UPDATES_PER_LAYER):
@@ -113,7 +117,7 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
+class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -151,17 +155,21 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         >>> clf.fit(x_train, y_train, epochs=10)
     """
 
+    _parameter_constraints = {
+        "layers": [Predicate(lambda v: _is_list(v) and len(v) > 0,
+                             "a non-empty list of RBMLayers (or hidden sizes), "
+                             "e.g. DBNModel([RBMLayer(500), RBMLayer(200)])")],
+        "seed": [None, Interval(Integral, None, None)],
+        "n_labels": [None, Interval(Integral, 2, None)],
+        "layer_options": [None, Predicate(_is_list, "a list with one dict per layer")],
+    }
+
     def __init__(self, layers=None, seed=None, n_labels=None, layer_options=None, **kwargs):
         super().__init__(**kwargs)
-        if layers is None or isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") \
-                or len(layers) == 0:
-            raise UserError("DBNModel needs a non-empty list of RBMLayers, "
-                            "e.g. DBNModel([RBMLayer(500), RBMLayer(200)])")
-        if n_labels is not None:
-            n_labels = _positive_int("n_labels", n_labels)
-            if n_labels < 2:
-                raise UserError(f"n_labels must be at least 2 (a softmax label group), got {n_labels}")
-        self.n_labels = n_labels
+        p = validate_params({"layers": layers, "seed": seed, "n_labels": n_labels,
+                             "layer_options": layer_options}, self._parameter_constraints,
+                            type(self))
+        self.n_labels = n_labels = p["n_labels"]
         rbms = []
         top = len(layers) - 1
         for i, layer in enumerate(layers):
@@ -194,7 +202,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
                     "below, which are Bernoulli")
             rbms.append(layer)
         self.rbms = rbms
-        self.seed = seed
+        self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="dbn_seed")
         self.layer_options = self._check_layer_options(layer_options, _LAYER_KEYS)
         self._check_chain()
@@ -372,12 +380,8 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         :class:`RBMModel`. ``loss`` is never used: the update is each layer's CD statistic.
         """
         from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION  # noqa: F401  (documented there)
-        auto = steps_per_execution in ("auto", None)
-        if not auto and (isinstance(steps_per_execution, bool)
-                         or not isinstance(steps_per_execution, (int, np.integer))
-                         or steps_per_execution < 1):
-            raise UserError("steps_per_execution must be 'auto' or an integer >= 1, "
-                            f"got {steps_per_execution!r}")
+        from tfrbm.fastpath import check_steps_per_execution
+        auto, steps = check_steps_per_execution(steps_per_execution)
         if optimizer is None:
             optimizer = keras.optimizers.SGD(learning_rate=0.1, momentum=0.5)
         if layer_optimizers is not None and (isinstance(layer_optimizers, (str, dict))
@@ -387,7 +391,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         layer_optimizers = [_fresh_optimizer(o if o is not None else optimizer)
                             for o in (layer_optimizers or [None] * len(self.rbms))]
         super().compile(optimizer=_fresh_optimizer(optimizer),
-                        steps_per_execution=1 if auto else int(steps_per_execution), **kwargs)
+                        steps_per_execution=steps, **kwargs)
         self._auto_steps_per_execution = auto
         self._layer_optimizers = layer_optimizers
         if auto:
@@ -517,7 +521,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
                                 f"layer), got {epochs!r}")
         else:
             epochs = [epochs] * n_layers
-        return [_positive_int(f"epochs of layer {i + 1}", e) for i, e in enumerate(epochs)]
+        return [_positive(f"epochs of layer {i + 1}", e) for i, e in enumerate(epochs)]
 
     def _keep_init_rows(self, x, y):
         """Rows of the training data for each layer's data-dependent initialisation."""
@@ -599,7 +603,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
             units = self.rbms[0].visible_units
             (units.parts[0][0] if self._n_labels_into(0) else units).validate(x)
         if batch_size is not None:
-            batch_size = _positive_int("batch_size", batch_size)
+            batch_size = _positive("batch_size", batch_size)
         schedule_batch = batch_size
         if n_rows is not None and batch_size is None:
             schedule_batch = default_schedule(n_rows)[0]
@@ -735,7 +739,7 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         from Keras' default (Glorot) initialisation, the baseline for pre-training. Compiled
         with sparse categorical cross-entropy and accuracy unless ``compile=False``.
         """
-        n_classes = _positive_int("n_classes", n_classes)
+        n_classes = _positive("n_classes", n_classes)
         if init not in ("pretrained", "random"):
             raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
         self._require_built()
@@ -802,8 +806,8 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         or from samples of the top RBM's visible-bias-only model. Returns (n, n_visible) means.
         In a labelled DBN the label units run free (see :meth:`generate` to choose the class).
         """
-        n = _positive_int("n", n)
-        steps = _positive_int("steps", steps)
+        n = _positive("n", n)
+        steps = _positive("steps", steps)
         self._require_built()
         seed_t = self._seed_tensor(seed)
         top = self.rbms[-1]
@@ -924,8 +928,8 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.n_labels:
             raise UserError("generate(label, ...) needs a DBN trained with labels: this one has "
                             "no label units (build it with DBNModel(..., n_labels=K) and fit(x, y))")
-        n = _positive_int("n", n)
-        steps = _positive_int("steps", steps)
+        n = _positive("n", n)
+        steps = _positive("steps", steps)
         self._require_built()
         labels = self._check_labels(label, n, what="label")
         fn = getattr(self, "_generate_compiled", None)
@@ -962,18 +966,6 @@ class DBNModel(AtomicSaveMixin, ServingMixin, keras.Model):
                                for i in range(0, len(x), batch_size)], axis=0)
 
     # ------------------------------------------------------------------ serialisation
-    def save_own_variables(self, store):
-        """Also save the random stream's state, so a restored model does not replay its noise."""
-        super().save_own_variables(store)
-        store["seed_generator_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        if "seed_generator_state" in keys:
-            self.seed_generator.state.assign(store["seed_generator_state"])
-            store = {k: store[k] for k in keys if k != "seed_generator_state"}
-        super().load_own_variables(store)
-
     def get_config(self):
         config = super().get_config()
         options = []

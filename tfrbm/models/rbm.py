@@ -15,9 +15,10 @@ from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
 from tfrbm.interrupt import between_chunks
 from tfrbm.layers import RBMLayer, matmul
+from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
-from tfrbm.validation import (POSITIVE_INT, Instance, Integral, Interval, Options, Real,
+from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
 __all__ = ["RBMModel"]
@@ -161,7 +162,7 @@ def _data_error(exc, what, units):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
+class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -234,7 +235,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
     _parameter_constraints = {
         "layer": [Instance(RBMLayer, "an RBMLayer"), Interval(Integral, None, None)],
         "cd_k": POSITIVE_INT,
-        "persistent": [Instance((bool, np.bool_), "True or False")],
+        "persistent": [BOOLEAN],
         "n_chains": POSITIVE_INT,
         "hidden_statistics": [Options("probabilities", "states")],
         "weight_decay": [None, Interval(Real, 0, None)],
@@ -242,7 +243,7 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         "sparsity_cost": [None, Interval(Real, 0, None)],
         "sparsity_decay": [Interval(Real, 0, 1, closed="left")],
         "init_visible_bias": [Options("log_odds", None)],
-        "monitor_reconstruction": [Instance((bool, np.bool_), "True or False")],
+        "monitor_reconstruction": [BOOLEAN],
         "seed": [None, Interval(Integral, None, None)],
         "tempering": [None, Interval(Integral, 2, None)],
         "tempering_min_beta": [Interval(Real, 0, 1, closed="left")],
@@ -525,13 +526,9 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
         "auto" runs :data:`AUTO_STEPS_PER_EXECUTION` steps per graph call unless a callback of
         that ``fit`` hooks single batches (then 1). An integer is used as given.
         """
-        auto = steps_per_execution in ("auto", None)
-        if not auto and (isinstance(steps_per_execution, bool)
-                         or not isinstance(steps_per_execution, (int, np.integer))
-                         or steps_per_execution < 1):
-            raise UserError("steps_per_execution must be 'auto' or an integer >= 1, "
-                             f"got {steps_per_execution!r}")
-        super().compile(*args, steps_per_execution=1 if auto else int(steps_per_execution),
+        from tfrbm.fastpath import check_steps_per_execution
+        auto, steps = check_steps_per_execution(steps_per_execution)
+        super().compile(*args, steps_per_execution=steps,
                         **kwargs)
         self._auto_steps_per_execution = auto
         if auto:
@@ -1021,18 +1018,6 @@ class RBMModel(AtomicSaveMixin, ServingMixin, keras.Model):
             ("inpaint", inpaint, [visible, mask, steps, seed])])
 
     # ------------------------------------------------------------------ serialisation
-    def save_own_variables(self, store):
-        """Also save the random stream's state, so a restored model does not replay its noise."""
-        super().save_own_variables(store)
-        store["seed_generator_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        keys = list(store.keys())
-        if "seed_generator_state" in keys:
-            self.seed_generator.state.assign(store["seed_generator_state"])
-            store = {k: store[k] for k in keys if k != "seed_generator_state"}
-        super().load_own_variables(store)
-
     def get_config(self):
         config = super().get_config()
         config.update({

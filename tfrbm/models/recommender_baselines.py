@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from tfrbm.data.ratings import RatingsData, as_triples
+from tfrbm.data.ratings import RatingsData, UserMovieCounts, as_triples
 from tfrbm.errors import UserError
 
 __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaseline",
@@ -59,7 +59,7 @@ def check_unique_pairs(triples):
                         f"rating per pair (e.g. the latest)")
 
 
-class RatingModel:
+class RatingModel(UserMovieCounts):
     """Base for rating predictors: id bookkeeping, validation, training matrix as CSR.
 
     Subclasses implement ``_fit()`` (training rows are in ``self._csr``) and
@@ -99,14 +99,6 @@ class RatingModel:
         np.add.at(indptr, u + 1, 1)
         self._csr = (np.cumsum(indptr), m.astype(np.int32), r.astype(np.int32))
         self.global_mean = float(r.mean())
-
-    @property
-    def n_users(self):
-        return len(self.user_ids)
-
-    @property
-    def n_movies(self):
-        return len(self.movie_ids)
 
     def _lookup(self, ids, universe, what):
         if getattr(self, "user_ids", None) is None:

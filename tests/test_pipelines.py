@@ -1,0 +1,65 @@
+"""The pipelines behind ``tfrbm dbn train``, ``tfrbm train`` and ``tfrbm likelihood``.
+
+Their end-to-end runs are covered through the command line (tests/test_dbn.py,
+tests/test_cli_rbm.py, tests/test_assignment.py); these check the library side: declared
+settings are validated up front (a UserError naming the setting, before any data loads) and the
+command's defaults are the pipeline's.
+"""
+import pytest
+
+from tfrbm.errors import UserError
+from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
+from tfrbm.pipelines.likelihood import estimate_likelihood
+from tfrbm.pipelines.rbm_images import train_rbm_on_images
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("layers", ()), ("layers", (10, 0)), ("layers", "500,200"), ("epochs", 0),
+    ("learning_rate", float("nan")), ("finetune_lr", -1.0), ("data", "cifar"),
+    ("batch_size", 2.5), ("persistent", "yes")])
+def test_dbn_config_rejects_bad_settings_by_name(setting, value):
+    with pytest.raises(UserError, match=f"DBNTrainingConfig: {setting} must be"):
+        DBNTrainingConfig(**{setting: value})
+    with pytest.raises(UserError, match=setting):
+        train_dbn(**{setting: value})
+
+
+def test_dbn_config_converts_and_replaces():
+    config = DBNTrainingConfig(layers=[16, 8])
+    assert config.layers == (16, 8) and config.learning_rate == 0.1
+    with pytest.raises(UserError, match="output must end in .keras"):
+        train_dbn(config, output="model.h5")
+
+
+def test_dbn_command_defaults_are_the_pipelines():
+    from tfrbm.cli import build_parser
+    args = build_parser().parse_args(["dbn", "train"])
+    defaults = DBNTrainingConfig()
+    for name in ("data", "layers", "epochs", "cd_k", "persistent", "learning_rate", "batch_size",
+                 "finetune_epochs", "finetune_lr", "limit", "seed", "sample_steps"):
+        got = getattr(args, name)
+        assert (tuple(got) if name == "layers" else got) == getattr(defaults, name), name
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("hidden", 0), ("momentum", 1.0), ("binarize", "sometimes"), ("data", "cifar"),
+    ("cd_k", 0), ("limit", -5)])
+def test_rbm_image_training_rejects_bad_settings_by_name(setting, value, tmp_path):
+    with pytest.raises(UserError, match=f"{setting} must be"):
+        train_rbm_on_images(**{setting: value}, output=tmp_path)
+    assert not any(tmp_path.iterdir()), "nothing is written before the settings are checked"
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("betas", 5), ("betas", "many"), ("runs", 0), ("split", "validation")])
+def test_likelihood_rejects_bad_settings_by_name(setting, value, tmp_path):
+    with pytest.raises(UserError, match=f"{setting} must be"):
+        estimate_likelihood(tmp_path / "missing.keras", **{setting: value})
+
+
+def test_likelihood_names_a_missing_or_foreign_file(tmp_path):
+    with pytest.raises(UserError, match="model file not found"):
+        estimate_likelihood(tmp_path / "missing.keras", data="digits")
+    (tmp_path / "junk.keras").write_text("not a zip")
+    with pytest.raises(UserError, match="cannot load model file"):
+        estimate_likelihood(tmp_path / "junk.keras", data="digits")

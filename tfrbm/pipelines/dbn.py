@@ -1,0 +1,162 @@
+"""Greedy DBN pre-training, then a fine-tuned classifier: the pipeline behind ``tfrbm dbn train``.
+
+    from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
+    result = train_dbn(DBNTrainingConfig(data="digits", layers=(64, 32)))
+    result.metrics["test_accuracy"]
+
+:class:`DBNTrainingConfig` is the one place the pipeline's defaults live; the command's options
+take theirs from it. ``epochs`` (per layer), ``batch_size`` and ``finetune_epochs`` left at None
+follow from the data size (:func:`tfrbm.models.dbn.default_schedule`): about 3,000 CD updates
+per layer and ``finetune_updates`` fine-tuning updates, with batches of 100 (or n/50 for small
+sets).
+"""
+import dataclasses
+import math
+import pathlib
+import time
+from numbers import Integral
+
+from tfrbm.errors import UserError
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
+                              validate_params)
+
+__all__ = ["DBNTrainingConfig", "DBNTrainingResult", "train_dbn"]
+
+@dataclasses.dataclass(frozen=True)
+class DBNTrainingConfig:
+    """Every setting of :func:`train_dbn`, with its default.
+
+    data: "digits" (embedded 8x8), "mnist" or "fashion_mnist"; data_dir: the folder holding it.
+    layers: hidden sizes, bottom first. epochs: pre-training epochs per layer (None: about 3,000
+    updates a layer). cd_k, persistent, learning_rate: each RBM's CD-k / PCD and SGD rate.
+    batch_size: None for 100, or n/50 (at least 10) on smaller sets. finetune_epochs: None for
+    about ``finetune_updates`` updates; finetune_lr: the classifier's Adam rate. limit: use the
+    first N train and test examples. sample_steps: Gibbs steps in the top RBM for the samples.
+    """
+    data: str = "digits"
+    data_dir: str = None
+    layers: tuple = (500, 200, 50)
+    epochs: int = None
+    cd_k: int = 1
+    persistent: bool = False
+    learning_rate: float = 0.1
+    batch_size: int = None
+    finetune_epochs: int = None
+    finetune_lr: float = 1e-3
+    finetune_updates: int = 3000
+    limit: int = None
+    seed: int = 0
+    sample_steps: int = 1000
+
+    _parameter_constraints = {
+        "data": [Options("digits", "mnist", "fashion_mnist")],
+        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "layers": [SIZES],
+        "epochs": [None] + POSITIVE_INT,
+        "cd_k": POSITIVE_INT,
+        "persistent": [BOOLEAN],
+        "learning_rate": POSITIVE,
+        "batch_size": [None] + POSITIVE_INT,
+        "finetune_epochs": [None] + POSITIVE_INT,
+        "finetune_lr": POSITIVE,
+        "finetune_updates": POSITIVE_INT,
+        "limit": [None] + POSITIVE_INT,
+        "seed": [Interval(Integral, None, None)],
+        "sample_steps": POSITIVE_INT,
+    }
+
+    def __post_init__(self):
+        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+
+@dataclasses.dataclass
+class DBNTrainingResult:
+    """What :func:`train_dbn` made: the metrics (one flat dict, JSON-ready), the pre-trained
+    ``dbn``, the fine-tuned ``classifier`` and the Keras histories (one per layer, then the
+    fine-tuning's)."""
+    metrics: dict
+    dbn: object
+    classifier: object
+    pretrain_histories: list
+    finetune_history: object
+
+
+def _keras_path(path, what):
+    if path and not str(path).endswith(".keras"):
+        raise UserError(f"{what} must end in .keras, got {str(path)!r}")
+
+
+def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup=None, verbose=0,
+              **settings):
+    """Pre-train a DBN on ``config.data``, fine-tune a classifier and evaluate it on the test split.
+
+    ``config`` is a :class:`DBNTrainingConfig` (default: its defaults); keyword ``settings``
+    replace single fields of it (``train_dbn(layers=(64, 32), epochs=5)``). ``output`` saves the
+    fine-tuned classifier and ``dbn_output`` the pre-trained DBN (``.keras``, atomically);
+    ``samples`` writes an 8x8 grid of DBN fantasies (``.png``). ``backup`` is a folder for
+    resumable training: finished layers are restored and skipped, fine-tuning resumes by epoch.
+    Returns a :class:`DBNTrainingResult`.
+    """
+    import keras
+    import numpy as np
+
+    from tfrbm.data.images import image_shape, load_images
+    from tfrbm.models.dbn import DBNModel, default_schedule
+
+    config = dataclasses.replace(config or DBNTrainingConfig(), **settings)
+    _keras_path(output, "output")
+    _keras_path(dbn_output, "dbn_output")
+    keras.utils.set_random_seed(config.seed)
+    x, y = load_images(config.data, "train", data_dir=config.data_dir)
+    xt, yt = load_images(config.data, "test", data_dir=config.data_dir)
+    if config.limit is not None:
+        x, y, xt, yt = (a[:config.limit] for a in (x, y, xt, yt))
+    batch_size, default_epochs = default_schedule(len(x), config.batch_size)
+    epochs = config.epochs or default_epochs
+    finetune_epochs = config.finetune_epochs
+    if finetune_epochs is None:
+        finetune_epochs = max(1, math.ceil(config.finetune_updates / math.ceil(len(x) / batch_size)))
+    dbn = DBNModel(list(config.layers), seed=config.seed)
+    pretrain_callbacks, finetune_callbacks = [], []
+    if backup:
+        from tfrbm.resume import DBNPretrainBackup, TrainingBackup
+        # the pre-training backup is kept until fine-tuning ends, so a kill during fine-tuning
+        # does not pre-train again
+        pretrain_callbacks = [DBNPretrainBackup(dbn, str(pathlib.Path(backup) / "pretrain"),
+                                                delete_checkpoint=False)]
+        finetune_callbacks = [TrainingBackup(str(pathlib.Path(backup) / "finetune"))]
+    t0 = time.time()
+    histories = dbn.pretrain(x, epochs=epochs, cd_k=config.cd_k, persistent=config.persistent,
+                             learning_rate=config.learning_rate, batch_size=batch_size,
+                             verbose=verbose, callbacks=pretrain_callbacks)
+    metrics = {"data": config.data, "layers": ",".join(map(str, config.layers)), "epochs": epochs,
+               "batch_size": batch_size, "pretrain_seconds": round(time.time() - t0, 2)}
+    for i, h in enumerate(histories):
+        metrics[f"layer{i + 1}_reconstruction_error"] = h.history["reconstruction_error"][-1]
+    clf = dbn.to_classifier(int(max(y.max(), yt.max())) + 1,
+                            optimizer=keras.optimizers.Adam(config.finetune_lr))
+    t0 = time.time()
+    finetune_history = clf.fit(x, y, epochs=finetune_epochs, batch_size=batch_size,
+                               verbose=verbose, callbacks=finetune_callbacks)
+    metrics["finetune_seconds"] = round(time.time() - t0, 2)
+    if backup:
+        import shutil
+        shutil.rmtree(pathlib.Path(backup) / "pretrain", ignore_errors=True)
+    loss, acc = clf.evaluate(xt, yt, verbose=0, batch_size=1000)
+    metrics.update(test_accuracy=float(acc), test_loss=float(loss), finetune_epochs=finetune_epochs)
+    if output or dbn_output:
+        from tfrbm.safety import atomic_save
+        for model, path, key in ((clf, output, "output"), (dbn, dbn_output, "dbn_output")):
+            if path:
+                atomic_save(model, path)
+                metrics[key] = str(path)
+    if samples:
+        from tfrbm import viz
+        fantasies = dbn.sample(64, steps=config.sample_steps, seed=config.seed)
+        viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
+                       title=f"DBN samples ({config.sample_steps} Gibbs steps in the top RBM)",
+                       path=samples)
+        metrics["samples"] = str(samples)
+    return DBNTrainingResult(metrics, dbn, clf, histories, finetune_history)
