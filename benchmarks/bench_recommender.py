@@ -104,7 +104,7 @@ def make_models(names, args):
                 batch_size=args.batch, validation_fraction=args.val_fraction,
                 patience=args.patience, min_epochs=args.min_epochs,
                 blend_baseline=bool(args.blend_baseline),
-                shrinkage=args.shrinkage, seed=0)
+                shrinkage=args.shrinkage, seed=args.seed)
         elif name == "global":
             models[name] = GlobalMeanBaseline
         elif name == "items":
@@ -271,6 +271,7 @@ def main():
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--val-fraction", type=float, default=0.05)
     p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0, help="the RBM's seed (initial weights, noise, validation split)")
     p.add_argument("--min-epochs", type=int, default=10,
                    help="epochs before early stopping starts watching (default 10)")
     p.add_argument("--shrinkage", type=float, default=50.0)
