@@ -70,13 +70,27 @@ def _declared_classes():
     from tfrbm.course.language import StatefulLSTMModel, StepDecaySchedule
     from tfrbm.models.dbn import DBNModel
     from tfrbm.models.rbm import RBMModel
-    return (RBMModel, DBNModel, StatefulLSTMModel, StepDecaySchedule, MaskingNoise)
+    from tfrbm.models.ratings_rbm import RatingsRBM
+    from tfrbm.models.recommender import RBMRecommender
+    from tfrbm.models.recommender_baselines import BiasedMF, CourseBernoulliRBM
+    from tfrbm.models.recommender_network import RecommenderNetwork
+    return (RBMModel, DBNModel, StatefulLSTMModel, StepDecaySchedule, MaskingNoise,
+            RBMRecommender, RatingsRBM, RecommenderNetwork, BiasedMF, CourseBernoulliRBM)
 
 
 def test_declarations_name_only_constructor_arguments():
     import inspect
     for cls in _declared_classes():
-        arguments = set(inspect.signature(cls.__init__).parameters)
+        assert "_parameter_constraints" in vars(cls), cls
+        arguments = set()
+        for base in cls.__mro__:               # **kwargs passes a base class's arguments on
+            if "__init__" not in vars(base) or base is object:
+                continue
+            parameters = inspect.signature(base.__init__).parameters
+            arguments |= set(parameters)
+            if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()) \
+                    or "_parameter_constraints" not in vars(base):
+                break
         assert set(cls._parameter_constraints) <= arguments, cls
 
 
@@ -112,3 +126,26 @@ def test_dbn_and_course_models_name_the_bad_hyperparameter():
     model = StatefulLSTMModel(np.int64(9), hidden_sizes=[4, 3], embedding_dim=2, forget_bias=0)
     assert (model.vocab_size, model.hidden_sizes, model.forget_bias) == (9, (4, 3), 0.0)
     assert type(model.vocab_size) is int and type(model.forget_bias) is float
+
+
+def test_recommender_classes_name_the_bad_hyperparameter():
+    from tfrbm.models.ratings_rbm import RatingsRBM
+    from tfrbm.models.recommender import RBMRecommender
+    from tfrbm.models.recommender_baselines import BiasedMF, CourseBernoulliRBM
+    from tfrbm.models.recommender_network import RecommenderNetwork
+    assert RBMRecommender(n_hidden=8.0, seed=np.int64(1)).n_hidden == 8     # whole floats too
+    cases = [
+        (lambda: RBMRecommender(n_hidden=2.5), "RBMRecommender: n_hidden must be a whole number"),
+        (lambda: RBMRecommender(kind="movie"), "RBMRecommender: kind must be one of 'user'"),
+        (lambda: RBMRecommender(cd_k=0), "RBMRecommender: cd_k must be an int >= 1"),
+        (lambda: RatingsRBM(None), "RatingsRBM: n_items must be a whole number >= 1"),
+        (lambda: RatingsRBM(3, n_levels=1), "RatingsRBM: n_levels must be a whole number >= 2"),
+        (lambda: RatingsRBM(3, cd_k=0), "RatingsRBM: cd_k must be a positive integer"),
+        (lambda: BiasedMF(n_factors=0), "BiasedMF: n_factors must be a whole number >= 1"),
+        (lambda: CourseBernoulliRBM(learning_rate=float("nan")),
+         "CourseBernoulliRBM: learning_rate must be a finite number > 0"),
+        (lambda: RecommenderNetwork(blend="ab"), "RecommenderNetwork: blend must be a sequence"),
+    ]
+    for make, message in cases:
+        with pytest.raises(UserError, match=message):
+            make()

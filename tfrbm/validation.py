@@ -28,7 +28,7 @@ from tfrbm.errors import UserError
 
 __all__ = ["Interval", "Options", "Instance", "Predicate", "check_param", "validate_params",
            "POSITIVE_INT", "NON_NEGATIVE_INT", "NON_NEGATIVE", "POSITIVE", "BOOLEAN", "SIZES",
-           "Integral", "Real"]
+           "whole_number", "finite_number", "Integral", "Real"]
 
 
 class Interval:
@@ -163,6 +163,40 @@ BOOLEAN = Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False", 
 #: layer sizes: a non-empty sequence of positive integers, converted to a tuple of ints
 SIZES = Predicate(_is_sizes, "a non-empty list of positive integers",
                   convert=lambda v: tuple(int(s) for s in v))
+
+
+def _is_whole(value, low):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        return False
+    if not isinstance(value, Integral) and not math.isfinite(value):
+        return False
+    return int(value) == value and value >= low
+
+
+def whole_number(low):
+    """A whole number >= ``low``, integral or float (``100`` or ``100.0``), converted to ``int``.
+
+    Unlike ``Interval(Integral, ...)`` this accepts a float with no fractional part, as the
+    recommender classes always have.
+    """
+    return Predicate(lambda v: _is_whole(v, low), f"a whole number >= {low}", convert=int)
+
+
+def finite_number(low=None, high=None, low_open=False):
+    """Anything ``float()`` turns into a finite number within the bounds, converted to ``float``.
+
+    ``low`` is inclusive unless ``low_open``; ``high`` is inclusive.
+    """
+    def test(value):
+        try:
+            v = float(value)
+        except OverflowError:
+            return False
+        return (math.isfinite(v) and (low is None or (v > low if low_open else v >= low))
+                and (high is None or v <= high))
+    bound = (f" > {low}" if low_open else f" >= {low}") if low is not None else ""
+    bound += f" and <= {high}" if high is not None else ""
+    return Predicate(test, f"a finite number{bound}", convert=float)
 
 
 def check_param(name, value, constraints):

@@ -42,6 +42,7 @@ from tfrbm import gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
+from tfrbm.validation import validate_params, whole_number
 
 __all__ = ["RatingsRBM", "CDSchedule", "cd_schedule"]
 
@@ -153,22 +154,27 @@ class RatingsRBM(RBMModel):
             (persistent chains are not supported: each case has its own set of visible units).
     """
 
+    _parameter_constraints = {
+        **RBMModel._parameter_constraints,
+        "n_items": [whole_number(1)],
+        "n_hidden": [whole_number(1)],
+        "n_levels": [whole_number(2)],
+    }
+
     def __init__(self, n_items=None, n_hidden=100, n_levels=5, conditional=False, layer=None,
                  cd_k=1, weight_decay=0.0, seed=None, **kwargs):
-        if n_items is None or isinstance(n_items, bool) or int(n_items) != n_items \
-                or int(n_items) < 1:
-            raise UserError(f"n_items must be a whole number >= 1, got {n_items!r}")
-        if isinstance(n_levels, bool) or int(n_levels) != n_levels or int(n_levels) < 2:
-            raise UserError(f"n_levels must be a whole number >= 2, got {n_levels!r}")
+        params = {"n_items": n_items, "n_levels": n_levels}
+        if layer is None:                      # n_hidden sizes the layer only when none is given
+            params["n_hidden"] = n_hidden
+        params = validate_params(params, self._parameter_constraints, type(self))
+        n_items, n_levels = params["n_items"], params["n_levels"]
         if kwargs.pop("persistent", False):
             raise UserError("RatingsRBM trains with CD only: persistent chains cannot hold "
                             "cases that each have their own rated items")
         kwargs.setdefault("n_chains", 1)
         kwargs["init_visible_bias"] = None           # set from the rating frequencies instead
         if layer is None:
-            if isinstance(n_hidden, bool) or int(n_hidden) != n_hidden or int(n_hidden) < 1:
-                raise UserError(f"n_hidden must be a whole number >= 1, got {n_hidden!r}")
-            layer = RBMLayer(int(n_hidden), visible={"name": "softmax", "k": int(n_levels)})
+            layer = RBMLayer(params["n_hidden"], visible={"name": "softmax", "k": n_levels})
         super().__init__(layer=layer, cd_k=cd_k, weight_decay=weight_decay, seed=seed, **kwargs)
         if getattr(layer.visible_units, "k", None) != int(n_levels):
             raise UserError(f"the layer's visible units must be softmax with k={n_levels}")

@@ -50,7 +50,6 @@ Example::
     rec.predict(test.users, test.movies)          # expected ratings
     rec.recommend(215, n=10)                      # ids, titles, scores
 """
-import math
 import pathlib
 
 import numpy as np
@@ -60,6 +59,7 @@ from tfrbm.errors import UserError
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM, cd_schedule
 from tfrbm.models.recommender_baselines import (RatingModel, Recommendations, check_unique_pairs,
                                                 fit_biases)
+from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
 
 __all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVIES",
            "six_movie_demo"]
@@ -72,24 +72,13 @@ def default_cd_schedule(epochs):
     return cd_schedule("increasing", epochs)
 
 
-def _number(name, value, low=None, low_open=False, high=None):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"RBMRecommender: {name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or (low is not None and (v <= low if low_open else v < low)) \
-            or (high is not None and v > high):
-        bound = (f" > {low}" if low_open else f" >= {low}") if low is not None else ""
-        bound += f" and <= {high}" if high is not None else ""
-        raise UserError(f"RBMRecommender: {name} must be a finite number{bound}, got {value!r}")
-    return v
-
-
-def _whole(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) \
-            or value != int(value) or value < low:
-        raise UserError(f"RBMRecommender: {name} must be a whole number >= {low}, got {value!r}")
-    return int(value)
+def _is_cd_k(value):
+    """The form of a CD-k spec; :func:`cd_schedule` then checks a dict's entries."""
+    if isinstance(value, str):
+        return value == "increasing"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return value >= 1
+    return isinstance(value, dict) and len(value) > 0
 
 
 class RBMRecommender(RatingModel):
@@ -115,31 +104,42 @@ class RBMRecommender(RatingModel):
       seed: seed of the initial weights, the shuffling, the sampling and the validation split.
     """
 
+    _parameter_constraints = {
+        "n_hidden": [whole_number(1)],
+        "kind": [Predicate(lambda v: isinstance(v, str) and v in KINDS,
+                           "one of " + ", ".join(repr(k) for k in KINDS))],
+        "n_levels": [whole_number(2)],
+        "learning_rate": [finite_number(0, low_open=True)],
+        "momentum": [finite_number(0, high=0.999)],
+        "weight_decay": [finite_number(0)],
+        "cd_k": [Predicate(_is_cd_k, "an int >= 1, an {epoch: k} dict or 'increasing'")],
+        "batch_size": [whole_number(1)],
+        "validation_fraction": [finite_number(0, high=0.5)],
+        "patience": [whole_number(1)],
+        "min_epochs": [whole_number(0)],
+        "shrinkage": [finite_number(0)],
+        "like": [whole_number(1)],
+        "seed": [None, whole_number(0)],
+    }
+
     def __init__(self, n_hidden=100, kind="both", conditional=True, n_levels=5,
                  learning_rate=0.02, momentum=0.9, weight_decay=1e-3, cd_k="increasing",
                  batch_size=16, validation_fraction=0.05, patience=5, min_epochs=10,
                  blend_baseline=True, shrinkage=50.0, like=4, seed=0):
-        self.n_hidden = _whole("n_hidden", n_hidden, 1)
-        if kind not in KINDS:
-            raise UserError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-        self.kind, self.conditional = kind, bool(conditional)
-        self.n_levels = _whole("n_levels", n_levels, 2)
-        self.learning_rate = _number("learning_rate", learning_rate, 0, low_open=True)
-        self.momentum = _number("momentum", momentum, 0, high=0.999)
-        self.weight_decay = _number("weight_decay", weight_decay, 0)
-        cd_schedule(cd_k, 1)                                   # validates
-        self.cd_k = cd_k
-        self.batch_size = _whole("batch_size", batch_size, 1)
-        self.validation_fraction = _number("validation_fraction", validation_fraction, 0,
-                                           high=0.5)
-        self.patience = _whole("patience", patience, 1)
-        self.min_epochs = _whole("min_epochs", min_epochs, 0)
-        self.blend_baseline = bool(blend_baseline)
-        self.shrinkage = _number("shrinkage", shrinkage, 0)
-        self.like = _whole("like", like, 1)
+        p = validate_params(
+            {"n_hidden": n_hidden, "kind": kind, "n_levels": n_levels,
+             "learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay,
+             "cd_k": cd_k, "batch_size": batch_size, "validation_fraction": validation_fraction,
+             "patience": patience, "min_epochs": min_epochs, "shrinkage": shrinkage,
+             "like": like, "seed": seed},
+            self._parameter_constraints, type(self))
+        cd_schedule(cd_k, 1)                        # a dict's entries (epochs, k) in detail
+        for name, value in p.items():
+            setattr(self, name, value)
+        self.conditional, self.blend_baseline = bool(conditional), bool(blend_baseline)
         if self.like > self.n_levels:
-            raise UserError(f"like must be at most n_levels={self.n_levels}, got {like}")
-        self.seed = None if seed is None else _whole("seed", seed, 0)
+            raise UserError(f"RBMRecommender: like must be at most n_levels={self.n_levels}, "
+                            f"got {like}")
         self.user_ids = self.movie_ids = None
         self.models, self.history = {}, {}
 
@@ -188,7 +188,8 @@ class RBMRecommender(RatingModel):
         ``data``. ``callbacks`` go to every RBM's Keras ``fit``. Returns self.
         """
         import keras
-        epochs = _whole("epochs", epochs, 1)
+        epochs = validate_params({"epochs": epochs}, {"epochs": [whole_number(1)]},
+                                 type(self))["epochs"]
         triples = as_triples(data)
         if len(triples) == 0:
             raise UserError("no ratings to fit")

@@ -23,6 +23,7 @@ import numpy as np
 
 from tfrbm.data.ratings import RatingsData, UserMovieCounts, as_triples
 from tfrbm.errors import UserError
+from tfrbm.validation import finite_number, validate_params, whole_number
 
 __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaseline",
            "PopularityBaseline", "BiasedMF",
@@ -278,10 +279,22 @@ class BiasedMF(RatingModel):
     Trained with Adam on squared error with L2 penalty ``l2`` on factors and biases.
     """
 
+    _parameter_constraints = {
+        "n_factors": [whole_number(1)],
+        "l2": [finite_number(0)],
+        "learning_rate": [finite_number(0, low_open=True)],
+        "epochs": [whole_number(1)],
+        "batch_size": [whole_number(1)],
+        "seed": [None, whole_number(0)],
+    }
+
     def __init__(self, n_factors=50, l2=0.05, learning_rate=3e-3, epochs=30, batch_size=512,
                  seed=0):
-        self.n_factors, self.l2, self.learning_rate = int(n_factors), float(l2), learning_rate
-        self.epochs, self.batch_size, self.seed = int(epochs), int(batch_size), seed
+        p = validate_params({"n_factors": n_factors, "l2": l2, "learning_rate": learning_rate,
+                             "epochs": epochs, "batch_size": batch_size, "seed": seed},
+                            self._parameter_constraints, type(self))
+        for name, value in p.items():
+            setattr(self, name, value)
 
     def fit(self, data, epochs=None, verbose=0):
         import keras
@@ -322,9 +335,20 @@ class CourseBernoulliRBM(RatingModel):
     point of keeping it as a baseline.
     """
 
+    _parameter_constraints = {
+        "n_hidden": [whole_number(1)],
+        "learning_rate": [finite_number(0, low_open=True)],
+        "epochs": [whole_number(1)],
+        "batch_size": [whole_number(1)],
+        "seed": [None, whole_number(0)],
+    }
+
     def __init__(self, n_hidden=20, learning_rate=1.0, epochs=15, batch_size=100, seed=0):
-        self.n_hidden, self.learning_rate = int(n_hidden), float(learning_rate)
-        self.epochs, self.batch_size, self.seed = int(epochs), int(batch_size), seed
+        p = validate_params({"n_hidden": n_hidden, "learning_rate": learning_rate,
+                             "epochs": epochs, "batch_size": batch_size, "seed": seed},
+                            self._parameter_constraints, type(self))
+        for name, value in p.items():
+            setattr(self, name, value)
 
     def _dense(self, user_index):
         rows, cols, vals = self._rows_of(user_index)

@@ -18,15 +18,30 @@ import tensorflow as tf
 
 from tfrbm.models.ratings_rbm import RatingsRBM
 from tfrbm.serving import ServingMixin
+from tfrbm.validation import Instance, Predicate, validate_params
 
 __all__ = ["RecommenderNetwork"]
 
 _METADATA_FILE = "recommender_metadata.npz"
 
 
+def _is_weights(value):
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        return False
+    [float(w) for w in value]                  # TypeError/ValueError: not numbers
+    return True
+
+
 @keras.saving.register_keras_serializable(package="tfrbm")
 class RecommenderNetwork(ServingMixin, keras.Model):
     """Container of a fitted recommender's RatingsRBM(s) (``user_model``, ``item_model``)."""
+
+    _parameter_constraints = {
+        "user_model": [None, Instance(RatingsRBM, "a RatingsRBM (or its serialized config)")],
+        "item_model": [None, Instance(RatingsRBM, "a RatingsRBM (or its serialized config)")],
+        "blend": [Predicate(_is_weights, "a sequence of numbers (blend weights)",
+                            convert=lambda v: [float(w) for w in v])],
+    }
 
     def __init__(self, user_model=None, item_model=None, blend=(0.0, 1.0), **kwargs):
         super().__init__(**kwargs)
@@ -34,8 +49,10 @@ class RecommenderNetwork(ServingMixin, keras.Model):
             user_model = keras.saving.deserialize_keras_object(user_model)
         if isinstance(item_model, dict):
             item_model = keras.saving.deserialize_keras_object(item_model)
-        self.user_model, self.item_model = user_model, item_model
-        self.blend = [float(w) for w in blend]
+        p = validate_params({"user_model": user_model, "item_model": item_model, "blend": blend},
+                            self._parameter_constraints, type(self))
+        self.user_model, self.item_model = p["user_model"], p["item_model"]
+        self.blend = p["blend"]
         self.metadata = {}
 
     @staticmethod
