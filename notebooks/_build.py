@@ -732,13 +732,11 @@ def nb05():
         SEED = 0
         DATA = "auto"     # "mnist", "digits" or "auto"
         N_TRAIN = None    # None: 300 images when SMALL, all 60,000 otherwise
-        EPOCHS = None     # None: 1 epoch per stage when SMALL, 10 otherwise
+        EPOCHS = None     # None: 1 epoch per stage when SMALL, else about 3,000 updates a stage
         """),
         code("""
         N_TRAIN = N_TRAIN or (300 if SMALL else 60000)
         SIZES = [64, 32] if SMALL else [500, 200, 50]   # hidden sizes, bottom first
-        PRETRAIN_EPOCHS = EPOCHS or (1 if SMALL else 10)
-        FINETUNE_EPOCHS = EPOCHS or (1 if SMALL else 10)
         """),
         code(SETUP),
         code("""
@@ -753,7 +751,12 @@ def nb05():
         x_train, y_train = images.load_images(name, "train")
         x_test, y_test = images.load_images(name, "test")
         x_train, y_train = x_train[:N_TRAIN], y_train[:N_TRAIN]
-        print(name, x_train.shape, x_test.shape)
+        # about 3,000 updates per stage whatever the data size: 1,500 digits take batches of 30
+        # and 60 epochs, 60,000 MNIST images batches of 100 and 5 epochs
+        from tfrbm.models.dbn import default_schedule
+        BATCH, EPOCHS_FOR_SIZE = (64, 1) if SMALL else default_schedule(len(x_train))
+        PRETRAIN_EPOCHS = FINETUNE_EPOCHS = EPOCHS or EPOCHS_FOR_SIZE
+        print(name, x_train.shape, x_test.shape, f"batch {BATCH}, {PRETRAIN_EPOCHS} epochs per stage")
         """),
         md("""
         ## Greedy pre-training
@@ -766,7 +769,7 @@ def nb05():
         """),
         code("""
         dbn = tfrbm.DBNModel(SIZES, seed=SEED)
-        history = dbn.fit(x_train, epochs=PRETRAIN_EPOCHS, batch_size=64, verbose=0)
+        history = dbn.fit(x_train, epochs=PRETRAIN_EPOCHS, batch_size=BATCH, verbose=0)
         layer_of_epoch = np.array(history.history["layer"], int)
         fig, ax = plt.subplots(figsize=(5, 3))
         for i in range(len(SIZES)):
@@ -792,8 +795,8 @@ def nb05():
         results = {}
         for init in ("pretrained", "random"):
             keras.utils.set_random_seed(SEED)
-            clf = dbn.to_classifier(10, init=init)
-            h = clf.fit(x_train, y_train, epochs=FINETUNE_EPOCHS, batch_size=64,
+            clf = dbn.to_classifier(10, init=init, optimizer=keras.optimizers.Adam(1e-3))
+            h = clf.fit(x_train, y_train, epochs=FINETUNE_EPOCHS, batch_size=BATCH,
                         validation_data=(x_test, y_test), verbose=0)
             results[init] = h.history
             print(f"{init:10s}: test accuracy {h.history['val_accuracy'][-1]:.4f}")
@@ -810,7 +813,7 @@ def nb05():
         """),
         code("""
         ae = dbn.to_autoencoder()
-        ae.fit(x_train, x_train, epochs=FINETUNE_EPOCHS, batch_size=64, verbose=0)
+        ae.fit(x_train, x_train, epochs=FINETUNE_EPOCHS, batch_size=BATCH, verbose=0)
         recon = ae.predict(x_test[:10], verbose=0)
         print(f"test reconstruction MSE {np.mean((ae.predict(x_test, verbose=0) - x_test) ** 2):.4f}")
         viz.reconstructions(x_test[:10], recon, shape=shape, title="deep autoencoder")
@@ -840,7 +843,7 @@ def nb05():
         gen = tfrbm.DBNModel(SIZES, n_labels=10, seed=SEED,
                              layer_options=[{}] * (len(SIZES) - 1) + [{"persistent": True}])
         gen.compile(layer_optimizers=[None] * (len(SIZES) - 1) + [keras.optimizers.SGD(0.02, momentum=0.5)])
-        gen.fit(x_train, y_train, epochs=PRETRAIN_EPOCHS * (1 if SMALL else 2), batch_size=64, verbose=0)
+        gen.fit(x_train, y_train, epochs=PRETRAIN_EPOCHS, batch_size=BATCH, verbose=0)
         accuracy = float((gen.classify(x_test).argmax(1) == y_test).mean())
         print(f"top RBM classification of the test set (no fine-tuning): {accuracy:.3f}")
         digits_by_class = gen.generate(np.repeat(np.arange(10), 10), n=100,
