@@ -36,9 +36,8 @@ def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-# 05: its content (and so its closing interpretation) belongs to the
-# DBN work; every other notebook must end by interpreting what it showed.
-_SUMMARY_PENDING = {"05_dbn"}
+# every notebook must end by interpreting what it showed (none is exempt)
+_SUMMARY_PENDING = set()
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
