@@ -1,8 +1,11 @@
 # ruff: noqa: E401, E402, E702
 """lik stream: train an MNIST RBM-500 under a CPU-time budget (process CPU via getrusage).
 
-lr decays linearly in *CPU time used* from lr0 to 0 at the budget; momentum 0.5 for the first
-`--mom-epochs` epochs then 0.9; checkpoints every `--ckpt-every` epochs.
+lr decays linearly in *CPU time used* from lr0 to 0 at the budget (``--schedule linear``) or
+stays at lr0 (``--schedule constant``); momentum ``--momentum-initial`` for the first
+`--mom-epochs` epochs then ``--momentum``; checkpoints every `--ckpt-every` epochs. ``--extra``
+passes RBMModel options (e.g. '{"centering": true}' or '{"tempering": 4}') and ``--method cd``
+trains by plain CD-k instead of PCD-k.
 """
 import argparse, json, os, resource, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -14,6 +17,10 @@ p.add_argument("--lr", type=float, default=0.03)
 p.add_argument("--mom-epochs", type=int, default=5)
 p.add_argument("--wd", type=float, default=1e-5)
 p.add_argument("--cd-k", type=int, default=1)
+p.add_argument("--method", choices=("pcd", "cd"), default="pcd")
+p.add_argument("--schedule", choices=("linear", "constant"), default="linear")
+p.add_argument("--momentum", type=float, default=0.9)
+p.add_argument("--momentum-initial", type=float, default=0.5)
 p.add_argument("--n-chains", type=int, default=100)
 p.add_argument("--batch", type=int, default=100)
 p.add_argument("--seed", type=int, default=1)
@@ -41,7 +48,7 @@ def cpu():
 
 keras.utils.set_random_seed(a.seed)
 budget = a.budget_min * 60
-model = RBMModel(RBMLayer(500), cd_k=a.cd_k, persistent=True, n_chains=a.n_chains,
+model = RBMModel(RBMLayer(500), cd_k=a.cd_k, persistent=a.method == "pcd", n_chains=a.n_chains,
                  weight_decay=a.wd, seed=a.seed, **json.loads(a.extra))
 data = mnist("train", batch_size=a.batch, seed=a.seed)
 cpu0, wall0 = cpu(), time.perf_counter()
@@ -51,7 +58,8 @@ class Clock(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         used = cpu() - cpu0
         budget = current_budget()
-        self.model.optimizer.learning_rate.assign(a.lr * max(0.0, 1 - used / budget))
+        decay = max(0.0, 1 - used / budget) if a.schedule == "linear" else 1.0
+        self.model.optimizer.learning_rate.assign(a.lr * decay)
     def on_epoch_end(self, epoch, logs=None):
         state["epoch"] += 1
         used = cpu() - cpu0
@@ -66,9 +74,9 @@ class Clock(keras.callbacks.Callback):
         if used + used / state["epoch"] > budget:
             self.model.stop_training = True
 
-model.compile(optimizer=keras.optimizers.SGD(a.lr, momentum=0.5))
+model.compile(optimizer=keras.optimizers.SGD(a.lr, momentum=a.momentum_initial))
 model.fit(data, epochs=a.mom_epochs, verbose=0, callbacks=[Clock()])
-model.compile(optimizer=keras.optimizers.SGD(a.lr, momentum=0.9))
+model.compile(optimizer=keras.optimizers.SGD(a.lr, momentum=a.momentum))
 if cpu() - cpu0 < current_budget():
     model.fit(data, epochs=100000, verbose=0, callbacks=[Clock()])
 model.save(a.out)
