@@ -1,4 +1,4 @@
-"""DBN classifier on the embedded 8x8 digits (first 1,500 train, last 297 test), several seeds.
+"""DBN classifier on the embedded 8x8 digits (1,500 train, 297 test: --holdout), several seeds.
 
 Pre-trains ``DBNModel(layers)`` (CD-k/PCD, SGD momentum 0.5, ``default_schedule`` batch) for about
 ``--updates`` CD updates per layer, then fine-tunes ``to_classifier(10, init=...)`` for about
@@ -49,6 +49,8 @@ def main():
     p.add_argument("--aug", action="store_true", help="fine-tune on the images and their shifts")
     p.add_argument("--aug-pre", action="store_true", help="also pre-train on them")
     p.add_argument("--inits", default="pretrained", help="pretrained,random")
+    p.add_argument("--holdout", default="last", choices=("last", "stratified"),
+                   help="the digits test split (tfrbm.data.images.load_digits)")
     p.add_argument("--seeds", default="0")
     p.add_argument("--cosine", action="store_true", help="cosine-decay the fine-tuning rate")
     p.add_argument("--ft-opt", default="adam", choices=("adam", "sgd"))
@@ -56,8 +58,8 @@ def main():
     import keras
     from tfrbm.data.images import load_images
     from tfrbm.models.dbn import DBNModel, default_schedule
-    x, y = load_images("digits", "train")
-    xt, yt = load_images("digits", "test")
+    x, y = load_images("digits", "train", holdout=a.holdout)
+    xt, yt = load_images("digits", "test", holdout=a.holdout)
     xa, ya = shifts(x, y) if a.aug else (x, y)
     res = {}
     for seed in [int(s) for s in a.seeds.split(",")]:

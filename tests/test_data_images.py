@@ -243,6 +243,28 @@ def test_digits_is_the_offline_default():
     with pytest.raises(ValueError, match="unknown image data set"):
         im.image_shape("cifar")
 
+
+def test_digits_stratified_holdout_is_fixed_balanced_and_complementary():
+    x, y = im.load_digits()
+    xtr, ytr = im.load_digits("train", holdout="stratified")
+    xte, yte = im.load_digits("test", holdout="stratified")
+    assert xtr.shape == (1500, 64) and xte.shape == (297, 64)
+    # every class in proportion to its size (largest remainder): 29 or 30 of ~180 each
+    counts = np.bincount(yte, minlength=10)
+    expected = np.bincount(y) * 297 / len(y)
+    assert np.all(np.abs(counts - expected) < 1) and counts.sum() == 297
+    # train and test partition the 1,797 images: no image in both, none lost
+    rows = {r.tobytes() for r in x}
+    assert len({r.tobytes() for r in xtr} | {r.tobytes() for r in xte}) == len(rows)
+    assert sorted(np.concatenate([ytr, yte])) == sorted(y)
+    # fixed: the same draw every call, unlike the "last" holdout
+    np.testing.assert_array_equal(im.load_digits("test", holdout="stratified")[0], xte)
+    assert not np.array_equal(xte, im.load_digits("test")[0])
+    with pytest.raises(ValueError, match="unknown digits holdout 'random'"):
+        im.load_digits("test", holdout="random")
+    with pytest.raises(ValueError, match="applies to the digits only"):
+        im.load_images("mnist", "test", holdout="last")
+
     raw = list(im.digits(binarize=None, shuffle=False, batch_size=500).as_numpy_iterator())
     assert [b.shape[0] for b in raw] == [500, 500, 500, 297]
     np.testing.assert_array_equal(np.concatenate(raw), x)

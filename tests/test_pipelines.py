@@ -31,11 +31,21 @@ def test_dbn_config_converts_and_replaces():
         train_dbn(config, output="model.h5")
 
 
+def test_dbn_holdout_is_for_the_digits_only():
+    assert DBNTrainingConfig().digits_holdout == "stratified"
+    assert DBNTrainingConfig(holdout="last").digits_holdout == "last"
+    assert DBNTrainingConfig(data="mnist").digits_holdout is None
+    with pytest.raises(UserError, match="holdout='last' applies to the digits only"):
+        DBNTrainingConfig(data="mnist", holdout="last")
+    with pytest.raises(UserError, match="holdout must be"):
+        DBNTrainingConfig(holdout="first")
+
+
 def test_dbn_command_defaults_are_the_pipelines():
     from tfrbm.cli import build_parser
     args = build_parser().parse_args(["dbn", "train"])
     defaults = DBNTrainingConfig()
-    for name in ("data", "layers", "epochs", "cd_k", "persistent", "learning_rate", "batch_size",
+    for name in ("data", "holdout", "layers", "epochs", "cd_k", "persistent", "learning_rate", "batch_size",
                  "finetune_epochs", "finetune_lr", "limit", "seed", "sample_steps"):
         got = getattr(args, name)
         assert (tuple(got) if name == "layers" else got) == getattr(defaults, name), name

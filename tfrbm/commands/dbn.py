@@ -53,7 +53,7 @@ def _train(args):
     from tfrbm.pipelines.dbn import train_dbn
     classifier, dbn_file, samples = _outputs(args)
     config = DBNTrainingConfig(
-        data=args.data, data_dir=args.data_dir, layers=tuple(args.layers), epochs=args.epochs,
+        data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.layers), epochs=args.epochs,
         cd_k=args.cd_k, persistent=args.persistent, learning_rate=args.learning_rate,
         batch_size=args.batch_size, finetune_epochs=args.finetune_epochs,
         finetune_lr=args.finetune_lr, limit=args.limit, seed=args.seed,
@@ -63,7 +63,11 @@ def _train(args):
     for i, h in enumerate(result.pretrain_histories):
         err = h.history["reconstruction_error"]
         print(f"layer {i + 1}: reconstruction error {err[0]:.4f} -> {err[-1]:.4f}", flush=True)
-    print(f"fine-tuned classifier: test accuracy {result.metrics['test_accuracy']:.4f}", flush=True)
+    where = result.metrics["data"]
+    if result.metrics.get("holdout"):
+        where += f", {result.metrics['holdout']} holdout"
+    print(f"fine-tuned classifier: test accuracy {result.metrics['test_accuracy']:.4f} ({where})",
+          flush=True)
     if args.json:
         print_json(result.metrics)
     return 0
@@ -76,6 +80,9 @@ def register(subparsers):
     t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data)
     t.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder holding mnist/ (IDX .gz files)")
+    t.add_argument("--holdout", choices=("stratified", "last"), default=None,
+                   help="digits only: the 297 test images, a fixed class-stratified draw "
+                        "(default) or the last 297 (mostly unseen writers, harder)")
     t.add_argument("--layers", type=_layers_arg, default=_DEFAULTS.layers,
                    help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.layers)))
     t.add_argument("--epochs", type=at.positive_int, default=None,

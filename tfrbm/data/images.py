@@ -46,6 +46,8 @@ _SHAPES = {"digits": (8, 8), "mnist": (28, 28), "fashion_mnist": (28, 28)}
 
 # Number of digits images in the deterministic training split; the remaining 297 are the test split.
 DIGITS_TRAIN_SIZE = 1500
+#: the ways :func:`load_digits` can choose its 297 test images
+DIGITS_HOLDOUTS = ("last", "stratified")
 
 _REDOWNLOAD = "re-download it (or delete it and use source='tfds')"
 
@@ -324,26 +326,52 @@ def load_fashion_mnist(split="train", data_dir=None, source="auto", flatten=True
     return _load_idx_dataset("fashion_mnist", split, data_dir, source, flatten)
 
 
-def load_digits(split="all", flatten=True):
+def load_digits(split="all", flatten=True, holdout="last"):
     """scikit-learn's bundled 8x8 digits (1,797 images), intensities / 16 -> float32 in [0, 1].
 
-    Works offline. ``split``: "all"; "train" = the first 1,500 images; "test" = the last 297
-    (the bundled order is already well mixed across classes, so this split is deterministic
-    and roughly balanced).
+    Works offline. ``split``: "all", "train" (1,500 images) or "test" (297). ``holdout`` chooses
+    the 297 test images:
+
+    - "last": the last 297 in the bundled order. The images are stored roughly writer by writer
+      (the UCI optdigits test set: 13 writers), so this holds out mostly unseen handwriting, a
+      hard split: SVC reaches 0.953 and 3-nearest-neighbours 0.960 on it.
+    - "stratified": a fixed class-stratified random draw (numpy seed 0, independent of any
+      training seed; every class in proportion), the usual ``train_test_split(stratify=y)``
+      protocol, where the test writers also appear in training.
+
+    Both are deterministic; "train" is always the complement of "test".
     """
     _check_split(split, ("all", "train", "test"))
+    if holdout not in DIGITS_HOLDOUTS:
+        raise UserError(f"unknown digits holdout {holdout!r}; expected one of "
+                         + ", ".join(repr(h) for h in DIGITS_HOLDOUTS))
     from sklearn.datasets import load_digits as _sk_load_digits
 
     bunch = _sk_load_digits()
     x = (np.asarray(bunch.images, dtype=np.float32) / 16.0)
     y = np.asarray(bunch.target, dtype=np.int64)
-    if split == "train":
-        x, y = x[:DIGITS_TRAIN_SIZE], y[:DIGITS_TRAIN_SIZE]
-    elif split == "test":
-        x, y = x[DIGITS_TRAIN_SIZE:], y[DIGITS_TRAIN_SIZE:]
+    if split != "all":
+        test = _digits_test_rows(y, holdout)
+        rows = test if split == "test" else np.setdiff1d(np.arange(len(y)), test)
+        x, y = x[rows], y[rows]
     if flatten:
         x = x.reshape(x.shape[0], -1)
     return np.ascontiguousarray(x), y
+
+
+def _digits_test_rows(y, holdout):
+    """Sorted row numbers of the digits test split (see :func:`load_digits`)."""
+    n_test = len(y) - DIGITS_TRAIN_SIZE
+    if holdout == "last":
+        return np.arange(DIGITS_TRAIN_SIZE, len(y))
+    rng = np.random.default_rng(0)
+    classes, counts = np.unique(y, return_counts=True)
+    # largest-remainder allocation of the test rows over classes, proportional to class size
+    quota = counts * n_test / len(y)
+    take = np.floor(quota).astype(int)
+    take[np.argsort(-(quota - take), kind="stable")[:n_test - take.sum()]] += 1
+    rows = [rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(rows))
 
 
 def image_shape(name):
@@ -355,11 +383,18 @@ def image_shape(name):
     return _SHAPES[key]
 
 
-def load_images(name, split="train", data_dir=None, source="auto", flatten=True):
-    """Load image data set ``name`` ("digits", "mnist" or "fashion_mnist") as numpy (x, y)."""
+def load_images(name, split="train", data_dir=None, source="auto", flatten=True, holdout=None):
+    """Load image data set ``name`` ("digits", "mnist" or "fashion_mnist") as numpy (x, y).
+
+    ``holdout`` (digits only; None means "last"): see :func:`load_digits`. MNIST and
+    Fashion-MNIST have one official test split, so a holdout for them is an error.
+    """
     key = str(name).lower().replace("-", "_")
+    if holdout is not None and key != "digits":
+        raise UserError(f"holdout={holdout!r} applies to the digits only; {name} has one official "
+                        "test split")
     if key == "digits":
-        return load_digits(split=split, flatten=flatten)
+        return load_digits(split=split, flatten=flatten, holdout=holdout or "last")
     if key == "mnist":
         return load_mnist(split, data_dir=data_dir, source=source, flatten=flatten)
     if key == "fashion_mnist":

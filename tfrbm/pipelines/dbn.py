@@ -32,9 +32,13 @@ class DBNTrainingConfig:
     batch_size: None for 100, or n/50 (at least 10) on smaller sets. finetune_epochs: None for
     about ``finetune_updates`` updates; finetune_lr: the classifier's Adam rate. limit: use the
     first N train and test examples. sample_steps: Gibbs steps in the top RBM for the samples.
+    holdout: the digits' 297 test images (:func:`tfrbm.data.images.load_digits`): None or
+    "stratified" for a fixed class-stratified draw, "last" for the last 297 (mostly unseen
+    writers, a harder split); MNIST and Fashion-MNIST have one test split, so it must be None.
     """
     data: str = "digits"
     data_dir: str = None
+    holdout: str = None
     layers: tuple = (500, 200, 50)
     epochs: int = None
     cd_k: int = 1
@@ -51,6 +55,7 @@ class DBNTrainingConfig:
     _parameter_constraints = {
         "data": [Options("digits", "mnist", "fashion_mnist")],
         "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "holdout": [None, Options("stratified", "last")],
         "layers": [SIZES],
         "epochs": [None] + POSITIVE_INT,
         "cd_k": POSITIVE_INT,
@@ -69,6 +74,14 @@ class DBNTrainingConfig:
         checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
         for name, value in checked.items():
             object.__setattr__(self, name, value)
+        if self.holdout is not None and self.data != "digits":
+            raise UserError(f"holdout={self.holdout!r} applies to the digits only; {self.data} "
+                            "has one official test split")
+
+    @property
+    def digits_holdout(self):
+        """The holdout used: "stratified" unless set, for the digits; None for the others."""
+        return (self.holdout or "stratified") if self.data == "digits" else None
 
 
 @dataclasses.dataclass
@@ -109,8 +122,9 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     _keras_path(output, "output")
     _keras_path(dbn_output, "dbn_output")
     keras.utils.set_random_seed(config.seed)
-    x, y = load_images(config.data, "train", data_dir=config.data_dir)
-    xt, yt = load_images(config.data, "test", data_dir=config.data_dir)
+    holdout = config.digits_holdout
+    x, y = load_images(config.data, "train", data_dir=config.data_dir, holdout=holdout)
+    xt, yt = load_images(config.data, "test", data_dir=config.data_dir, holdout=holdout)
     if config.limit is not None:
         x, y, xt, yt = (a[:config.limit] for a in (x, y, xt, yt))
     batch_size, default_epochs = default_schedule(len(x), config.batch_size)
@@ -131,7 +145,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     histories = dbn.pretrain(x, epochs=epochs, cd_k=config.cd_k, persistent=config.persistent,
                              learning_rate=config.learning_rate, batch_size=batch_size,
                              verbose=verbose, callbacks=pretrain_callbacks)
-    metrics = {"data": config.data, "layers": ",".join(map(str, config.layers)), "epochs": epochs,
+    metrics = {"data": config.data, "holdout": holdout, "layers": ",".join(map(str, config.layers)), "epochs": epochs,
                "batch_size": batch_size, "pretrain_seconds": round(time.time() - t0, 2)}
     for i, h in enumerate(histories):
         metrics[f"layer{i + 1}_reconstruction_error"] = h.history["reconstruction_error"][-1]
