@@ -643,6 +643,53 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                 raise
             raise error from None
 
+    def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
+        """Greedy pre-training on an in-memory array by the same per-layer CD step as ``fit``,
+        without ``fit``'s per-call machinery (no callbacks, History or tf.data pipeline): each
+        epoch is one compiled loop over its batches (:func:`tfrbm.fastpath.train_in_memory`).
+
+        ``epochs``: an int (every layer) or one per layer. For small data and many short fits
+        (scikit-learn's ``DBNTransformer`` uses it). Each layer's epoch order is drawn from (the
+        model's seed, layer, epoch); the orders differ from ``fit``'s. An unlabelled DBN only
+        (``fit(x, y)`` trains label units). ``verbose``: 0 silent, else a line per epoch.
+        Returns the last epoch's logs of each layer (floats).
+        """
+        from tfrbm.data.pipeline import check_array
+        from tfrbm.fastpath import train_in_memory
+        if self.n_labels:
+            raise UserError("fit_in_memory trains an unlabelled DBN; use fit(x, y) for label units")
+        batch_size = _positive("batch_size", batch_size)
+        x = check_array(x, name="training data")
+        self._check_width(x.shape[-1], "the training data")
+        if not self.built:
+            self.build((None, int(x.shape[-1])))
+        self.rbms[0].visible_units.validate(x)
+        per_layer = self._epochs_per_layer(epochs, len(x), batch_size)
+        self._keep_init_rows(x, None)
+        if not self.compiled:
+            self.compile()
+        self._attach_optimizers()
+        from tfrbm.safety import check_learning_rate
+        for i, trainer in enumerate(self.trainers):
+            check_learning_rate(trainer.optimizer, name=f"learning rate of layer {i + 1}")
+        base = None if self.seed is None else int(self.seed) + 104729
+        logs = []
+        for i, layer_epochs in enumerate(per_layer):
+            self._start_layer(i, verbose=verbose, epochs=layer_epochs)
+            try:
+                logs.append(train_in_memory(
+                    self, x, layer_epochs, batch_size, shuffle=bool(shuffle),
+                    seed=None if base is None else base + 7919 * i, verbose=verbose,
+                    what=f"layer {i + 1}", monitor=self.trainers[i]))
+            except tf.errors.InvalidArgumentError as exc:
+                from tfrbm.models.rbm import _data_error
+                error = _data_error(exc, "training data", self.rbms[0].visible_units)
+                if error is None:
+                    raise
+                raise error from None
+        self.train_function = self.test_function = None
+        return logs
+
     def pretrain(self, data, epochs=None, cd_k=None, persistent=None, optimizer=None,
                  learning_rate=None, layer_options=None, sample=None, batch_size=None,
                  shuffle=True, callbacks=None, verbose=1, labels=None, seed=None, **rbm_kwargs):
