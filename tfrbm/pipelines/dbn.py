@@ -39,7 +39,7 @@ class DBNTrainingConfig:
     data: str = "digits"
     data_dir: str = None
     holdout: str = None
-    layers: tuple = (500, 200, 50)
+    layers: tuple = (500, 500)
     epochs: int = None
     cd_k: int = 1
     persistent: bool = False
