@@ -633,15 +633,10 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
         cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
-        try:
+        from tfrbm.models.rbm import named_data_errors
+        with named_data_errors("training data", self.rbms[0].visible_units):
             return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
                                shuffle=False, **kwargs)
-        except tf.errors.InvalidArgumentError as exc:
-            from tfrbm.models.rbm import _data_error
-            error = _data_error(exc, "training data", self.rbms[0].visible_units)
-            if error is None:
-                raise
-            raise error from None
 
     def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
         """Greedy pre-training on an in-memory array by the same per-layer CD step as ``fit``,
@@ -656,6 +651,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         from tfrbm.data.pipeline import check_array
         from tfrbm.fastpath import train_in_memory
+        from tfrbm.models.rbm import named_data_errors
         if self.n_labels:
             raise UserError("fit_in_memory trains an unlabelled DBN; use fit(x, y) for label units")
         batch_size = _positive("batch_size", batch_size)
@@ -676,17 +672,11 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         logs = []
         for i, layer_epochs in enumerate(per_layer):
             self._start_layer(i, verbose=verbose, epochs=layer_epochs)
-            try:
+            with named_data_errors("training data", self.rbms[0].visible_units):
                 logs.append(train_in_memory(
                     self, x, layer_epochs, batch_size, shuffle=bool(shuffle),
                     seed=None if base is None else base + 7919 * i, verbose=verbose,
                     what=f"layer {i + 1}", monitor=self.trainers[i]))
-            except tf.errors.InvalidArgumentError as exc:
-                from tfrbm.models.rbm import _data_error
-                error = _data_error(exc, "training data", self.rbms[0].visible_units)
-                if error is None:
-                    raise
-                raise error from None
         self.train_function = self.test_function = None
         return logs
 

@@ -7,6 +7,8 @@ at the data (CD) or continues from persistent fantasy particles (PCD, Tieleman 2
 gradients go through the compiled Keras optimizer, so momentum, Adam, schedules and the
 optimizer's own weight decay behave as in any Keras model.
 """
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -159,6 +161,19 @@ def _data_error(exc, what, units):
         + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
         + "."
         + (" The weights were not updated with this batch." if step else ""))
+
+
+@contextlib.contextmanager
+def named_data_errors(what, units):
+    """Re-raise the in-graph data assertion of a training or evaluation loop as the UserError
+    of :func:`_data_error` (naming ``what``, the batch, row and column); other errors pass."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as exc:
+        error = _data_error(exc, what, units)
+        if error is None:
+            raise
+        raise error from None
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
@@ -479,13 +494,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
-        try:
+        with named_data_errors("training data", self.layer.visible_units):
             return super().fit(x, y, **kwargs)
-        except tf.errors.InvalidArgumentError as exc:
-            error = _data_error(exc, "training data", self.layer.visible_units)
-            if error is None:
-                raise
-            raise error from None
 
     def fit_in_memory(self, x, epochs=1, batch_size=32, shuffle=True, verbose=0):
         """Train on an in-memory array by the same CD step as ``fit``, without ``fit``'s
@@ -509,14 +519,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         seed = None if self.seed is None else int(self.seed) + 104729
-        try:
+        with named_data_errors("training data", self.layer.visible_units):
             return train_in_memory(self, x, epochs, batch_size, shuffle=bool(shuffle), seed=seed,
                                    verbose=verbose)
-        except tf.errors.InvalidArgumentError as exc:
-            error = _data_error(exc, "training data", self.layer.visible_units)
-            if error is None:
-                raise
-            raise error from None
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
@@ -592,13 +597,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             x = self._check_visible(x, name="evaluation data")
         from tfrbm.fastpath import with_progbar
         kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
-        try:
+        with named_data_errors("evaluation data", self.layer.visible_units):
             return super().evaluate(x, y, **kwargs)
-        except tf.errors.InvalidArgumentError as exc:
-            error = _data_error(exc, "evaluation data", self.layer.visible_units)
-            if error is None:
-                raise
-            raise error from None
 
     def predict(self, x, *args, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
