@@ -220,17 +220,25 @@ def part_generate(args, data):
     """A DBN with a label group on its top RBM; generate(label) judged by the course CNN."""
     (x, y), (xt, yt) = data
     result = {"part": "generate", "stack": args.stack, "pretrain_epochs": args.pretrain_epochs,
-              "top_epochs": args.top_epochs, "gibbs_steps": args.gibbs_steps}
+              "top_epochs": args.top_epochs, "top_lr": args.top_lr, "top_pcd": args.top_pcd,
+              "top_centering": args.top_centering, "top_decay": args.top_decay,
+              "gibbs_steps": args.gibbs_steps}
     if args.load_dbn:
         dbn = keras.models.load_model(args.load_dbn)
         log(f"loaded labelled DBN {dbn.sizes} from {args.load_dbn}")
     else:
         n = len(args.stack)
-        options = [{} for _ in range(n - 1)] + [{"persistent": args.top_pcd, "n_chains": 100}]
+        options = [{} for _ in range(n - 1)] + [{"persistent": args.top_pcd, "n_chains": 100,
+                                                 "centering": args.top_centering}]
         dbn = DBNModel([RBMLayer(u) for u in args.stack], n_labels=10, seed=args.seed,
                        layer_options=options)
         optimizers = [keras.optimizers.SGD(args.rbm_lr, momentum=0.5) for _ in range(n - 1)]
-        optimizers.append(keras.optimizers.SGD(args.top_lr, momentum=0.5))
+        top_lr = args.top_lr
+        if args.top_decay:     # linear decay to 1 % of the rate over the top RBM's updates
+            top_steps = args.top_epochs * int(np.ceil(len(x) / args.batch_size))
+            top_lr = keras.optimizers.schedules.PolynomialDecay(args.top_lr, top_steps,
+                                                                args.top_lr / 100)
+        optimizers.append(keras.optimizers.SGD(top_lr, momentum=0.5))
         dbn.compile(optimizer=optimizers[0], layer_optimizers=optimizers)
         cpu0, t0 = cpu_seconds(), time.time()
         h = dbn.fit(x, y, epochs=[args.pretrain_epochs] * (n - 1) + [args.top_epochs],
@@ -259,10 +267,18 @@ def part_generate(args, data):
     result["generate_cpu_seconds"] = round(cpu_seconds() - cpu0)
     pred = cnn.predict(samples, batch_size=500, verbose=0).argmax(1)
     acc = [float((pred[labels == k] == k).mean()) for k in range(10)]
+    # Wilson 95 % interval of each class's rate (binomial over its per_class samples)
+    z = 1.96
+    bounds = [((a + z * z / (2 * per_class)) - z * np.sqrt(a * (1 - a) / per_class
+                                                          + z * z / (4 * per_class ** 2)))
+              / (1 + z * z / per_class) for a in acc]
     result["cnn_accuracy_per_class"] = [round(a, 3) for a in acc]
+    result["cnn_accuracy_per_class_lower95"] = [round(float(b), 3) for b in bounds]
     result["cnn_accuracy_min"] = min(acc)
+    result["cnn_accuracy_min_lower95"] = round(float(min(bounds)), 3)
     log(f"course CNN on {per_class} generated digits per class ({args.gibbs_steps} Gibbs steps): "
-        + ", ".join(f"{k}: {a:.2f}" for k, a in enumerate(acc)) + f"; min {min(acc):.2f}")
+        + ", ".join(f"{k}: {a:.2f}" for k, a in enumerate(acc)) + f"; min {min(acc):.2f}, "
+        f"lowest 95 % lower bound {min(bounds):.3f}")
     if args.grid:
         from tfrbm import viz
         first = np.concatenate([samples[labels == k][:10] for k in range(10)])
@@ -295,6 +311,10 @@ def main(argv=None):
     p.add_argument("--top-epochs", type=int, default=10, help="generate: epochs of the top RBM")
     p.add_argument("--top-lr", type=float, default=0.05, help="generate: top RBM SGD rate")
     p.add_argument("--top-pcd", action="store_true", help="generate: train the top RBM by PCD")
+    p.add_argument("--top-centering", action="store_true",
+                   help="generate: train the top RBM with the centering trick")
+    p.add_argument("--top-decay", action="store_true",
+                   help="generate: decay the top RBM's rate linearly to 1 %% over its epochs")
     p.add_argument("--gibbs-steps", type=int, default=1000, help="generate: Gibbs steps")
     p.add_argument("--per-class", type=int, default=100, help="generate: samples per class")
     p.add_argument("--cnn-epochs", type=int, default=2, help="generate: course CNN epochs")

@@ -333,7 +333,7 @@ def test_labelled_dbn_round_trips_with_its_training_state(tmp_path, digits):
     (x, y), _ = digits
     keras.utils.set_random_seed(0)
     dbn = DBNModel([RBMLayer(16), RBMLayer(8)], n_labels=10, seed=4,
-                   layer_options=[{}, {"persistent": True, "n_chains": 12}])
+                   layer_options=[{}, {"persistent": True, "n_chains": 12, "centering": True}])
     dbn.compile(optimizer=keras.optimizers.Adam(0.01))
     dbn.fit(x[:300], y[:300], epochs=1, batch_size=50, verbose=0)
     dbn.save(tmp_path / "dbn.keras")
@@ -341,6 +341,11 @@ def test_labelled_dbn_round_trips_with_its_training_state(tmp_path, digits):
     assert loaded.n_labels == 10
     assert loaded.rbms[1].visible_units == dbn.rbms[1].visible_units
     assert loaded.trainers[1].persistent and loaded.trainers[1].n_chains == 12
+    assert loaded.trainers[1].centering and not loaded.trainers[0].centering
+    for offset in ("visible_offset", "hidden_offset"):     # the centering offsets moved and load
+        saved = getattr(dbn.trainers[1], offset).numpy()
+        assert np.abs(saved).max() > 0
+        np.testing.assert_array_equal(getattr(loaded.trainers[1], offset).numpy(), saved)
     np.testing.assert_array_equal(loaded.trainers[1].persistent_chains.numpy(),
                                   dbn.trainers[1].persistent_chains.numpy())
     for a, b in zip(loaded.trainers, dbn.trainers):       # optimizer state (Adam moments) too

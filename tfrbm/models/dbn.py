@@ -38,7 +38,7 @@ __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 #: keys of ``layer_options`` that go to the RBMModel constructor
 _RBM_KEYS = ("cd_k", "persistent", "n_chains", "hidden_statistics", "weight_decay",
              "sparsity_target", "sparsity_cost", "sparsity_decay", "init_visible_bias",
-             "monitor_reconstruction")
+             "monitor_reconstruction", "centering", "centering_rate")
 #: keys of ``layer_options`` that ``pretrain`` itself reads
 _FIT_KEYS = ("epochs", "optimizer", "learning_rate", "sample", "callbacks", "verbose")
 #: keys of the constructor's ``layer_options`` (kept in the model's config)
@@ -133,9 +133,9 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         layer_options: optional list with one dict per layer of training options kept in the
             model's config: any RBMModel argument (cd_k, persistent, n_chains,
             hidden_statistics, weight_decay, sparsity_target, sparsity_cost, sparsity_decay,
-            init_visible_bias, monitor_reconstruction), ``sample`` (train on Bernoulli samples
-            of the layers below instead of their probabilities) and ``epochs`` (that layer's
-            default number of epochs).
+            init_visible_bias, monitor_reconstruction, centering, centering_rate), ``sample``
+            (train on Bernoulli samples of the layers below instead of their probabilities) and
+            ``epochs`` (that layer's default number of epochs).
 
     Training: ``compile(optimizer)`` (each layer gets its own fresh copy; ``layer_optimizers``
     sets them one by one) then ``fit(x, epochs=...)``: ``epochs`` counts epochs *per layer* (an
