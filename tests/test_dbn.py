@@ -360,3 +360,13 @@ def test_labelled_dbn_round_trips_with_its_training_state(tmp_path, digits):
         m.fit(x[:100], y[:100], epochs=[1, 1], batch_size=50, shuffle=False, verbose=0)
     for a, b in zip(loaded.get_weights(), dbn.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_file_without_the_training_state_gets_a_clear_error():
+    """DBN files from before the train_step rewrite hold no per-layer training state: loading one
+    names the problem instead of Keras' bare variable count."""
+    from tfrbm.errors import UserError
+    dbn = DBNModel([RBMLayer(6), RBMLayer(3)], seed=0)
+    dbn.build((None, 8))
+    with pytest.raises(UserError, match="holds none of .*training state.*older tfrbm"):
+        dbn.trainers[0].load_own_variables({})

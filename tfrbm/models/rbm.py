@@ -1049,6 +1049,19 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             ("inpaint", inpaint, [visible, mask, steps, seed])])
 
     # ------------------------------------------------------------------ serialisation
+    def load_own_variables(self, store):
+        """Keras loading of the training state (chains, offsets, flags); a file that holds none
+        of it while this model has some gets a clear error instead of Keras' variable count."""
+        expected = [v.path for v in self._trainable_variables + self._non_trainable_variables]
+        if expected and not list(store.keys()):
+            raise UserError(
+                f"the saved file holds none of {self.name}'s training state "
+                f"({', '.join(sorted(set(p.rsplit('/', 1)[-1] for p in expected)))}): it was "
+                "written by an older tfrbm whose layout this version cannot read (DBNs saved "
+                "before DBNModel got its own train_step, 2026-11-29, store no per-layer training "
+                "state). Train the model again with this version and save it anew")
+        super().load_own_variables(store)
+
     def get_config(self):
         config = super().get_config()
         config.update({
