@@ -300,6 +300,14 @@ def test_labelled_dbn_learns_labels_and_generates_each_class(digits):
     assert samples.shape == (50, 64) and np.all((samples >= 0) & (samples <= 1))
     np.testing.assert_array_equal(samples, dbn.generate(np.repeat(np.arange(10), 5), n=50,
                                                         steps=20, seed=0))
+    # the samples are digits of the requested class: a logistic regression trained on the real
+    # images (0.92 on the test images) labels 20 per class as asked at a mean rate of 0.58
+    # (measured, seed 0; chance 0.1)
+    from sklearn.linear_model import LogisticRegression
+    judge = LogisticRegression(max_iter=2000).fit(x, y)
+    asked = np.repeat(np.arange(10), 20)
+    said = judge.predict(dbn.generate(asked, n=len(asked), steps=20, seed=0))
+    assert np.mean(said == asked) > 0.4, np.mean(said == asked)
 
 
 def test_label_errors_are_clear(digits):
