@@ -130,10 +130,11 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             ``n_labels`` label units (``fit(x, y)`` with integer labels); enables
             :meth:`generate`. The top layer's visible units become
             ``CompositeUnits([(bernoulli, None), (softmax k=n_labels, n_labels)])``. For
-            samples of the requested class, train the top RBM by PCD with the centering trick
-            and a decaying rate, e.g. ``layer_options=[{}, {}, {"persistent": True,
-            "centering": True}]`` and an SGD rate falling to 1 % over its epochs: on MNIST this
-            took the worst class from 0.02 to 0.85 (benchmarks/RESULTS.md, issue 15).
+            samples of the requested class, train the top RBM by PCD with an SGD rate that
+            falls to about 1 % over its epochs (the main factor), e.g. ``layer_options=[{}, {},
+            {"persistent": True, "centering": True}]`` and a ``PolynomialDecay`` rate in
+            ``layer_optimizers``: on MNIST this took the worst class from 0.02 to 0.85
+            (benchmarks/RESULTS.md, issue 15).
         layer_options: optional list with one dict per layer of training options kept in the
             model's config: any RBMModel argument (cd_k, persistent, n_chains,
             hidden_statistics, weight_decay, sparsity_target, sparsity_cost, sparsity_decay,
