@@ -133,8 +133,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             samples of the requested class, train the top RBM by PCD with an SGD rate that
             falls to about 1 % over its epochs (the main factor), e.g. ``layer_options=[{}, {},
             {"persistent": True, "centering": True}]`` and a ``PolynomialDecay`` rate in
-            ``layer_optimizers``: on MNIST this took the worst class from 0.02 to 0.85
-            (benchmarks/RESULTS.md, issue 15).
+            ``layer_optimizers``: on MNIST (200 top epochs) this took the worst class from 0.02
+            to 0.93 (benchmarks/RESULTS.md, issue 15).
         layer_options: optional list with one dict per layer of training options kept in the
             model's config: any RBMModel argument (cd_k, persistent, n_chains,
             hidden_statistics, weight_decay, sparsity_target, sparsity_cost, sparsity_decay,
