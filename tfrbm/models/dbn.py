@@ -134,7 +134,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             falls to about 1 % over its epochs (the main factor), e.g. ``layer_options=[{}, {},
             {"persistent": True, "centering": True}]`` and a ``PolynomialDecay`` rate in
             ``layer_optimizers``: on MNIST (200 top epochs) this took the worst class from 0.02
-            to 0.93 (benchmarks/RESULTS.md, issue 15).
+            to 0.87-0.93 (benchmarks/RESULTS.md, issue 15).
         layer_options: optional list with one dict per layer of training options kept in the
             model's config: any RBMModel argument (cd_k, persistent, n_chains,
             hidden_statistics, weight_decay, sparsity_target, sparsity_cost, sparsity_decay,
