@@ -1,12 +1,12 @@
 """Reverse AIS (RAISE): a conservative estimate of an RBM's log-likelihood on held-out data.
 
 Burda, Grosse & Salakhutdinov (AISTATS 2015), "Accurate and conservative estimates of MRF
-log-likelihood using reverse annealing". Forward AIS (:mod:`tfrbm.ais`) underestimates log Z and so
+log-likelihood using reverse annealing". Forward AIS (:mod:`tfrbm.likelihood.ais`) underestimates log Z and so
 overestimates log p(v); RAISE starts chains at the test data and anneals them back to the
 base-rate model, which errs the other way.
 
 Derivation (the one implemented). Let f_k(v) = p*_k(v) be the unnormalised intermediate
-distributions of :mod:`tfrbm.ais` *marginalised over h* (f_0 = base-rate model x 2^H with
+distributions of :mod:`tfrbm.likelihood.ais` *marginalised over h* (f_0 = base-rate model x 2^H with
 Z_0 = Z_A 2^H, f_K(v) = exp(-F(v)) the RBM), and T_k(v' | v) = sum_h p_k(h | v) p_k(v' | h) the
 two-half-step Gibbs kernel at beta_k. T_k is reversible with respect to p_k (p_k(v) T_k(v'|v) =
 sum_h p_k(v, h) p_k(v', h) / p_k(h) is symmetric in v, v'), so it is its own reversal.
@@ -35,7 +35,7 @@ E_{p}[log p] by Gibbs' inequality). Tests check it against enumeration, includin
 Working over (v, h) with the joint intermediate distributions gives the same estimator in
 expectation but noisier weights (the hidden states' contribution is sampled instead of summed);
 the marginal form uses the same closed-form increments as forward AIS, so both directions share
-one compiled loop (:func:`tfrbm.ais.run_annealing`): reverse AIS runs it on the decreasing
+one compiled loop (:func:`tfrbm.likelihood.ais.run_annealing`): reverse AIS runs it on the decreasing
 schedule [1, beta_K = 1, beta_{K-1}, ..., beta_0] from v_0 = data (the leading 1 makes the
 first iteration a pure Gibbs step at beta = 1 with a zero increment).
 
@@ -47,7 +47,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import ais
+from tfrbm.likelihood import ais
 from tfrbm.errors import UserError
 
 __all__ = ["RAISEResult", "raise_log_likelihoods", "raise_mean_log_likelihood"]
@@ -71,7 +71,7 @@ def raise_log_likelihoods(layer, data, betas=None, n_betas=None, base_data=None,
         data: (N, n_visible) visible vectors (the held-out data).
         betas / n_betas: the forward schedule (0 -> 1; default the paper's 14,500 betas); the
             chains run it backwards.
-        base_data / base_biases: the base-rate model, as in :func:`tfrbm.ais.ais_log_partition`.
+        base_data / base_biases: the base-rate model, as in :func:`tfrbm.likelihood.ais.ais_log_partition`.
         chains: reverse chains per row (their weights are averaged).
         seed: seed of the stateless sampler.
 

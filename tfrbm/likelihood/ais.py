@@ -20,7 +20,7 @@ log-likelihood is an optimistic (upper) estimate. When one run dominates the wei
 is far from converged; :class:`AISResult` carries the effective sample size (ESS) of the weights,
 the standard deviation of log w and the schedule, and :func:`ais_log_partition` warns when the ESS
 is below 10% of the runs or a bound is infinite. ``n_betas="auto"`` doubles the schedule until log
-Z settles (:func:`auto_log_partition`). For the conservative side see :mod:`tfrbm.reverse_ais`.
+Z settles (:func:`auto_log_partition`). For the conservative side see :mod:`tfrbm.likelihood.reverse_ais`.
 """
 import math
 import time
@@ -400,7 +400,7 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=N
 
     For k = 1..len(betas)-1: log w += log p*_{betas[k]}(v) - log p*_{betas[k-1]}(v), then one
     Gibbs step that leaves p_{betas[k]} invariant. Forward AIS passes an increasing schedule and
-    v0 drawn from the base model; reverse AIS (:mod:`tfrbm.reverse_ais`) passes a decreasing one
+    v0 drawn from the base model; reverse AIS (:mod:`tfrbm.likelihood.reverse_ais`) passes a decreasing one
     and v0 = data. The betas are not checked here.
 
     The loop runs in compiled calls of ``chunk_steps`` transitions (default

@@ -132,22 +132,22 @@ def exact_log_likelihood(layer, data):
 
 
 def ais_log_partition(layer, **kwargs):
-    """log Z by annealed importance sampling; see :mod:`tfrbm.ais` for the arguments."""
-    from tfrbm import ais
+    """log Z by annealed importance sampling; see :mod:`tfrbm.likelihood.ais` for the arguments."""
+    from tfrbm.likelihood import ais
     return ais.ais_log_partition(layer, **kwargs)
 
 
 class SandwichResult(tuple):
     """Both sides of an estimated mean log p(v). Unpacks as ``(lower, upper)`` (nats).
 
-    * ``lower``, ``lower_se``: the RAISE estimate (:mod:`tfrbm.reverse_ais`), a stochastic lower
+    * ``lower``, ``lower_se``: the RAISE estimate (:mod:`tfrbm.likelihood.reverse_ais`), a stochastic lower
       bound, and its standard error;
     * ``upper``, ``upper_se``: mean(-F(v)) - log Z_AIS, the AIS estimate, optimistic in
       expectation, and its delta-method standard error std(w) / (sqrt(runs) mean(w));
       ``upper_range``: the same from AIS's +-3 std bounds on log Z (-inf/inf when a bound is);
     * ``gap`` = upper - lower: shrinks towards 0 as the schedule lengthens;
-    * ``ais``: the :class:`tfrbm.ais.AISResult` (ESS, std of log w, schedule, schedule history),
-      ``raise_result``: the :class:`tfrbm.reverse_ais.RAISEResult`;
+    * ``ais``: the :class:`tfrbm.likelihood.ais.AISResult` (ESS, std of log w, schedule, schedule history),
+      ``raise_result``: the :class:`tfrbm.likelihood.reverse_ais.RAISEResult`;
     * ``mean_neg_free_energy``: mean(-F(v)) over the rows, exact.
     """
 
@@ -212,14 +212,14 @@ def sandwich_log_likelihood(layer, data, n_runs=100, betas=None, n_betas=None, b
     """Mean log p(v) over ``data`` bracketed by RAISE (below) and AIS (above).
 
     AIS estimates log Z with ``n_runs`` runs on the schedule ``betas`` / ``n_betas`` (``"auto"``
-    allowed: the doubling search of :func:`tfrbm.ais.auto_log_partition`, tuned by
+    allowed: the doubling search of :func:`tfrbm.likelihood.ais.auto_log_partition`, tuned by
     ``auto_kwargs``: tolerance, time_budget, max_betas, start_betas); RAISE then runs
     ``raise_chains`` reverse chains per row on ``raise_rows`` random rows (all when None) over
     the same final schedule. Returns a :class:`SandwichResult`. On enumerable models the
     exact value lies between the two sides up to their spreads, and the gap closes as the
     schedule lengthens (tests/test_sandwich.py).
     """
-    from tfrbm import ais, reverse_ais
+    from tfrbm.likelihood import ais, reverse_ais
     ais_result = ais.ais_log_partition(layer, n_runs=n_runs, betas=betas, n_betas=n_betas,
                                        base_data=base_data, base_biases=base_biases, seed=seed,
                                        jit_compile=jit_compile, warn=warn, **auto_kwargs)
