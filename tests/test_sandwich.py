@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from tfrbm import ais, likelihood, reverse_ais
+from tfrbm import likelihood
+from tfrbm.likelihood import ais, reverse_ais
 from tfrbm.layers import RBMLayer
 from tfrbm.testing import exact_samples as _model_samples, random_layer as _layer
 

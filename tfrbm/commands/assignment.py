@@ -106,7 +106,7 @@ def run_assignment_command(args):
 
 def run_likelihood_command(args):
     """Print the bracket that :func:`tfrbm.pipelines.likelihood.estimate_likelihood` finds."""
-    from tfrbm.ais import AUTO_TOLERANCE
+    from tfrbm.likelihood.ais import AUTO_TOLERANCE
     from tfrbm.pipelines.likelihood import estimate_likelihood
     report = estimate_likelihood(args.model, data=args.data, data_dir=args.data_dir,
                                  split=args.split, runs=args.runs, betas=args.betas,

@@ -443,7 +443,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if float(self.initialized.numpy()) > 0:
             return
         units = self.layer.visible_units
-        from tfrbm.ais import base_rate_biases
+        from tfrbm.likelihood.ais import base_rate_biases
         # the base-rate model's biases: the data's log-odds (Hinton's guide, section 8)
         bias = base_rate_biases(sample, units).astype(np.float32)
         self.base_rate_bias.assign(bias)

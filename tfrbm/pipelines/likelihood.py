@@ -10,7 +10,7 @@ estimate of mean log p(v), from below on log Z) uses a base-rate model fitted to
 split; RAISE (lower estimate) runs reverse chains on ``raise_rows`` rows over the same final
 schedule. With ``betas=N`` AIS runs with N/2 and then N intermediate distributions, so the
 result always carries how far log Z moved when the schedule doubled; ``betas="auto"`` doubles
-from 1,000 until log Z moves less than :data:`tfrbm.ais.AUTO_TOLERANCE` nats or ``time_budget``
+from 1,000 until log Z moves less than :data:`tfrbm.likelihood.ais.AUTO_TOLERANCE` nats or ``time_budget``
 seconds run out.
 """
 import dataclasses
@@ -86,7 +86,7 @@ def estimate_likelihood(model, data="mnist", data_dir=None, split="test", runs=1
 
     import numpy as np
 
-    from tfrbm import ais
+    from tfrbm.likelihood import ais
     from tfrbm.data.images import load_images
     from tfrbm.likelihood import sandwich_log_likelihood
     from tfrbm.limits import check_allocation
