@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
-from tfrbm.interrupt import between_chunks
+from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
 from tfrbm.layers import RBMLayer, matmul
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
@@ -31,11 +31,10 @@ __all__ = ["RBMModel"]
 #: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
 AUTO_STEPS_PER_EXECUTION = 32
 
-#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most this many
-#: multiply-adds (well under a second on 2 CPU cores) and at most CHUNK_MAX_STEPS steps (the
-#: loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can be
-#: shown; a run that fits in one chunk is exactly what one call would compute
-CHUNK_MULTIPLY_ADDS = 2 ** 31
+#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most
+#: :data:`tfrbm.interrupt.CHUNK_MULTIPLY_ADDS` multiply-adds and at most CHUNK_MAX_STEPS steps
+#: (the loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can
+#: be shown; a run that fits in one chunk is exactly what one call would compute
 CHUNK_MAX_STEPS = 500
 
 #: CD-k runs k Gibbs steps inside one compiled training step, which Ctrl-C cannot interrupt;
@@ -44,9 +43,8 @@ MAX_CD_K = 10_000
 
 
 def _chunk_steps(n_rows, layer, steps):
-    """Gibbs steps per compiled call: each step costs about 2 * rows * visible * hidden MACs."""
-    per_step = 2 * max(1, n_rows) * max(1, layer.n_visible) * max(1, layer.units)
-    return int(max(1, min(steps, CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
+    """Gibbs steps per compiled call (:func:`tfrbm.interrupt.steps_per_chunk`)."""
+    return steps_per_chunk(n_rows, layer.n_visible, layer.units, min(steps, CHUNK_MAX_STEPS))
 
 
 class _Progress:
