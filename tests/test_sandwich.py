@@ -165,7 +165,7 @@ def test_json_of_an_infinite_bound_is_strict_json_with_a_flag():
     (a dominated run) becomes null plus a ``non_finite`` entry, never the invalid -Infinity."""
     import json
 
-    from tfrbm.cli import json_line
+    from tfrbm.commands.common import json_line
     layer = _layer(20, 12, seed=5, scale=4.0)       # sharp: 3 runs, one dominates
     data = _model_samples(layer, 20, seed=1)
     with warnings.catch_warnings():

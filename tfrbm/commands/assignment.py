@@ -15,8 +15,8 @@ defaults are :class:`tfrbm.pipelines.likelihood.LikelihoodConfig`'s.
 import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.cli import add_training_options
-from tfrbm.pipelines.likelihood import LikelihoodConfig
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json
+from tfrbm.pipelines.likelihood import LikelihoodConfig, estimate_likelihood
 
 #: the pipeline's defaults, shown in --help
 _LIKELIHOOD = LikelihoodConfig()
@@ -98,7 +98,6 @@ def register(subparsers):
 
 
 def run_assignment_command(args):
-    from tfrbm.cli import backup_callbacks
     from tfrbm.course import assignment
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
@@ -109,7 +108,6 @@ def run_assignment_command(args):
           f"{summary['recall_accuracy']} (pixel-mean fill {summary['recall_baseline_accuracy']:.3f}); "
           f"F(digits) {summary['free_energy_digits']:.1f} vs F(noise) {summary['free_energy_noise']:.1f}")
     if args.json:
-        from tfrbm.cli import print_json
         flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
         for k, v in summary["recall_accuracy"].items():
             flat[f"recall_accuracy_{k}"] = v
@@ -121,7 +119,6 @@ def run_assignment_command(args):
 def run_likelihood_command(args):
     """Print the bracket that :func:`tfrbm.pipelines.likelihood.estimate_likelihood` finds."""
     from tfrbm.likelihood.ais import AUTO_TOLERANCE
-    from tfrbm.pipelines.likelihood import estimate_likelihood
     config = LikelihoodConfig(data=args.data, data_dir=args.data_dir, split=args.split,
                               runs=args.runs, max_betas=args.max_betas,
                               raise_rows=args.raise_rows, time_budget=args.time_budget,
@@ -143,6 +140,5 @@ def run_likelihood_command(args):
     for message in report.warnings:
         print(f"warning: {message}")
     if args.json:
-        from tfrbm.cli import print_json
         print_json(report.metrics)
     return 0

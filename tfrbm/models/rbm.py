@@ -8,19 +8,29 @@ gradients go through the compiled Keras optimizer, so momentum, Adam, schedules 
 optimizer's own weight decay behave as in any Keras model.
 """
 import contextlib
+import re
+import sys
+import time
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs
+from tfrbm import _compat, centering, gibbs, likelihood, serving, tempering
+from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
+from tfrbm.export import ServingMixin
+from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
+                            with_progbar)
 from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
-from tfrbm.layers import RBMLayer, matmul
-from tfrbm.resume import SeedStateMixin
-from tfrbm.safety import AtomicSaveMixin
-from tfrbm.serving import ServingMixin
-from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
+from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul
+from tfrbm.likelihood.ais import base_rate_biases
+from tfrbm.limits import check_allocation
+from tfrbm.resume import EpochCounter, SeedStateMixin
+from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.tempering import temperature_ladder
+from tfrbm.validation import (BOOLEAN, Instance, Integral, Interval, Options, POSITIVE_INT, Real,
                               check_param, validate_params)
 
 __all__ = ["RBMModel"]
@@ -52,7 +62,6 @@ class _Progress:
     a callable gets ``(steps_done, steps_total)`` after every chunk, None is silent."""
 
     def __init__(self, what, total, progress):
-        import time
         self.what, self.total, self.progress = what, total, progress
         self.start = self.last = time.monotonic()
         self.printed = False
@@ -63,8 +72,6 @@ class _Progress:
         if callable(self.progress):
             self.progress(done, self.total)
             return
-        import sys
-        import time
         now = time.monotonic()
         if now - self.start < 2.0 or (now - self.last < 5.0 and done < self.total):
             return
@@ -90,7 +97,6 @@ def _warn_if_unscaled(sample):
     Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
     its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
     """
-    import warnings
     mean = np.abs(sample.mean(axis=0)).max()
     std = sample.std(axis=0).max()
     if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
@@ -139,7 +145,6 @@ def _batch_problem(x, units, batch_number, step):
 
 def _data_error(exc, what, units):
     """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
-    import re
 
     text = str(getattr(exc, "message", exc))
     if _DATA_CHECK_TAG not in text:
@@ -286,7 +291,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
         if matmul_dtype is not None:
-            from tfrbm.layers import check_matmul_dtype
             self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self.cd_k = p["cd_k"]
         if self.cd_k > MAX_CD_K:
@@ -303,7 +307,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
         if tempering is not None:
-            from tfrbm.tempering import temperature_ladder
             tempering = p["tempering"]
             if not self.persistent:
                 raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
@@ -329,7 +332,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
-        from tfrbm.limits import check_allocation
         n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
         # weights, their gradient and an optimizer slot, plus the persistent chains
         check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
@@ -393,14 +395,12 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     # ------------------------------------------------------------------ input checks
     def _check_visible(self, v, name="v"):
         """Validate user data for the visible layer and return it as float32 numpy."""
-        from tfrbm.data.pipeline import check_array
         n_features = self.layer.n_visible if self.layer.built else None
         v = check_array(v, name=name, n_features=n_features)
         self.layer.visible_units.validate(v)
         return v
 
     def _check_hidden(self, h):
-        from tfrbm.data.pipeline import check_array
         self._require_built()
         return check_array(h, name="h", n_features=self.layer.units, bernoulli=True)
 
@@ -441,7 +441,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if float(self.initialized.numpy()) > 0:
             return
         units = self.layer.visible_units
-        from tfrbm.likelihood.ais import base_rate_biases
         # the base-rate model's biases: the data's log-odds (Hinton's guide, section 8)
         bias = base_rate_biases(sample, units).astype(np.float32)
         self.base_rate_bias.assign(bias)
@@ -482,11 +481,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.compiled:
             # the RBM default: plain SGD with a little momentum; ``loss`` is never used
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
-        from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(kwargs.get("callbacks"))
         _compat.install_multi_worker_fixes(self.distribute_strategy)
-        from tfrbm.fastpath import with_progbar
         kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))  # counts real steps
         validation_data = kwargs.get("validation_data")
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
@@ -507,14 +504,12 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         differ from ``fit``'s. Uncompiled, it uses ``fit``'s default optimizer. ``verbose``: 0
         silent, 1 or 2 one line per epoch. Returns the last epoch's mean logs (floats).
         """
-        from tfrbm.fastpath import train_in_memory
         epochs = check_param("epochs", epochs, POSITIVE_INT)
         batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         x = self._check_visible(x, name="training data")
         self.initialize_from_data(x)
         if not self.compiled:
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
-        from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         seed = None if self.seed is None else int(self.seed) + 104729
         with named_data_errors("training data", self.layer.visible_units):
@@ -536,8 +531,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if (y is not None or kwargs.get("sample_weight") is not None
                 or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
             return x, kwargs
-        from tfrbm.data.pipeline import make_dataset
-        from tfrbm.resume import EpochCounter
         kwargs = dict(kwargs)
         batch_size = kwargs.pop("batch_size", None) or 32
         shuffle = bool(kwargs.pop("shuffle", True))
@@ -560,7 +553,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         "auto" runs :data:`AUTO_STEPS_PER_EXECUTION` steps per graph call unless a callback of
         that ``fit`` hooks single batches (then 1). An integer is used as given.
         """
-        from tfrbm.fastpath import check_steps_per_execution
         auto, steps = check_steps_per_execution(steps_per_execution)
         super().compile(*args, steps_per_execution=steps,
                         **kwargs)
@@ -580,7 +572,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """Apply the "auto" steps_per_execution for this fit (a new value retraces)."""
         if not getattr(self, "_auto_steps_per_execution", False):
             return
-        from tfrbm.fastpath import choose_steps_per_execution
         distributed = (tf.distribute.has_strategy()
                        or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
         steps = choose_steps_per_execution(callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
@@ -593,7 +584,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="evaluation data")
-        from tfrbm.fastpath import with_progbar
         kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
         with named_data_errors("evaluation data", self.layer.visible_units):
             return super().evaluate(x, y, **kwargs)
@@ -601,7 +591,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def predict(self, x, *args, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
         if len(args) < 4:    # callbacks not given positionally
-            from tfrbm.fastpath import with_progbar
             kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
         return super().predict(x, *args, **kwargs)
 
@@ -659,7 +648,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             d_hidden += penalty
             d_kernel += tf.tensordot(tf.reduce_mean(v0, axis=0), penalty, axes=0)
         if self.centering:
-            from tfrbm import centering
             rate = self.centering_rate
             self.visible_offset.assign(centering.slide_offset(
                 self.visible_offset, tf.reduce_mean(v0, axis=0), rate))
@@ -679,7 +667,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _tempered_negative(self, seed):
         """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
-        from tfrbm import tempering
         layer = self.layer
         v, betas, b_a = self.tempered_chains, self._tempering_betas, self.base_rate_bias
         v = tf.convert_to_tensor(v)
@@ -703,7 +690,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:   # a dataset yielding (x, y, w): refuse rather than ignore
-            from tfrbm.errors import UserError
             raise UserError("RBMModel does not support sample weights: the CD statistics are "
                             "unweighted means over the batch; drop the weights from the data set")
         x = self._checked(x, self.optimizer.iterations)
@@ -855,7 +841,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         Memory is checked before anything is allocated; long runs go in compiled chunks that
         Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
-        from tfrbm.limits import check_allocation
         n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
         steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
@@ -923,7 +908,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def log_partition(self, method="exact", **kwargs):
         """log Z: ``"exact"`` enumerates the smaller layer (<= 25 units); ``"ais"`` estimates it."""
-        from tfrbm import likelihood
         self._require_built()
         if method == "exact":
             return likelihood.exact_log_partition(self.layer, **kwargs)
@@ -943,7 +927,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         (keyword arguments as :func:`tfrbm.likelihood.sandwich_log_likelihood`).
         """
         if method == "sandwich":
-            from tfrbm import likelihood
             self._require_built()
             v = self._check_visible(v)
             if ("base_data" not in kwargs and "base_biases" not in kwargs
@@ -1003,7 +986,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         ``visible`` must be finite and a state of the visible units (Bernoulli/softmax in
         [0, 1]); ``mask`` only 0 and 1 and the shape of ``visible``; ``n_samples``, ``steps`` >= 1.
         """
-        from tfrbm import serving
         serving.require_built(self.built, "RBM")
         layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
         visible = serving.spec((None, n_vis), tf.float32, "visible")

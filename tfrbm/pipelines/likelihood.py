@@ -21,8 +21,13 @@ import time
 import warnings
 from numbers import Integral
 
+import numpy as np
+
+import tfrbm
+from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import POSITIVE, POSITIVE_INT, Instance, Interval, Options, validate_params
+from tfrbm.limits import check_allocation
+from tfrbm.validation import Instance, Interval, Options, POSITIVE, POSITIVE_INT, validate_params
 
 __all__ = ["LikelihoodConfig", "LikelihoodReport", "estimate_likelihood", "load_rbm_file"]
 
@@ -94,7 +99,6 @@ def load_rbm_file(path):
     foreign file."""
     import keras
 
-    import tfrbm
     path = pathlib.Path(path)
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
@@ -117,12 +121,9 @@ def estimate_likelihood(model, config=None, **settings):
     :class:`LikelihoodReport`.
     """
     config = dataclasses.replace(config or LikelihoodConfig(), **settings)
-    import numpy as np
 
-    from tfrbm.data.images import load_images
     from tfrbm.likelihood import ais
     from tfrbm.likelihood.sandwich import sandwich_log_likelihood
-    from tfrbm.limits import check_allocation
 
     if isinstance(model, (str, pathlib.PurePath)):
         model = load_rbm_file(model)
