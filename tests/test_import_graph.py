@@ -235,6 +235,28 @@ def test_imports_inside_functions_are_optional_or_deferred_dependencies():
     assert wrong == [], "\n".join(wrong)
 
 
+def test_no_private_name_crosses_modules():
+    """``from tfrbm.x import _helper`` is refused (a private module, ``from tfrbm import
+    _compat``, is fine: it is the module that is imported)."""
+    wrong = []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tfrbm"):
+                for alias in node.names:
+                    private = alias.name.startswith("_") and not alias.name.startswith("__")
+                    if private and f"{node.module}.{alias.name}" not in MODULES:
+                        wrong.append(f"{module} imports {node.module}.{alias.name}")
+    assert wrong == []
+
+
+def test_no_command_imports_the_cli():
+    """cli.py imports the commands; what they share is in tfrbm.commands.common."""
+    users = [m for m in MODULES if m.startswith("tfrbm.commands")
+             and any(t == "tfrbm.cli" for t, internal, _, _ in IMPORTS[m] if internal)]
+    assert users == []
+
+
 @pytest.mark.parametrize("module", ["tfrbm.cli", "tfrbm.commands.assignment", "tfrbm.validation",
                                     "tfrbm.pipelines.likelihood", "tfrbm.pipelines.dbn"])
 def test_the_command_line_and_the_configs_load_no_tensorflow(module):

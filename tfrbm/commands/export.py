@@ -6,10 +6,9 @@
 """
 import pathlib
 
+import tfrbm
 from tfrbm.commands.common import print_json
-from tfrbm.course import register_keras_classes
 from tfrbm.errors import UserError
-from tfrbm.models import _import_all
 
 __all__ = ["register", "load_any_model"]
 
@@ -29,8 +28,7 @@ def load_any_model(path):
     if path.suffix not in (".keras", ".h5"):
         raise UserError(f"{path}: expected a .keras model or an .npz recommender")
     import keras
-    _import_all()                 # the classes a .keras file may name
-    register_keras_classes()
+    tfrbm.register_keras_classes()    # the classes a .keras file may name
     try:
         return keras.saving.load_model(path)
     except Exception as exc:   # a corrupt file, or one naming a class tfrbm does not know

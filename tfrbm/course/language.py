@@ -22,8 +22,8 @@ from keras import ops
 from tfrbm import serving
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
-from tfrbm.validation import (BOOLEAN, Integral, Interval, NON_NEGATIVE_INT, POSITIVE,
-                              POSITIVE_INT, Predicate, Real, SIZES, validate_params)
+from tfrbm.validation import (BOOLEAN, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SIZES, Integral, Interval, Predicate, Real,
+                              validate_params)
 
 __all__ = [
     "LM_CONFIGS", "lm_config",

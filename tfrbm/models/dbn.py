@@ -31,12 +31,12 @@ from tfrbm.export import ServingMixin
 from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
                             with_progbar)
 from tfrbm.layers import RBMLayer
-from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION, RBMModel, named_data_errors
+from tfrbm.models.rbm import RBMModel
+from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.units import CompositeUnits
-from tfrbm.validation import (Integral, Interval, POSITIVE_INT, Predicate, check_param,
-                              validate_params)
+from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 

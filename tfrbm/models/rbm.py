@@ -7,11 +7,8 @@ at the data (CD) or continues from persistent fantasy particles (PCD, Tieleman 2
 gradients go through the compiled Keras optimizer, so momentum, Adam, schedules and the
 optimizer's own weight decay behave as in any Keras model.
 """
-import contextlib
-import re
 import sys
 import time
-import warnings
 
 import keras
 import numpy as np
@@ -27,19 +24,15 @@ from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
 from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul
 from tfrbm.likelihood.ais import base_rate_biases
 from tfrbm.limits import check_allocation
+from tfrbm.models.training import (AUTO_STEPS_PER_EXECUTION, batch_problem, named_data_errors,
+                                   warn_if_unscaled)
 from tfrbm.resume import EpochCounter, SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.tempering import temperature_ladder
-from tfrbm.validation import (BOOLEAN, Instance, Integral, Interval, Options, POSITIVE_INT, Real,
+from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
 __all__ = ["RBMModel"]
-
-#: CD steps ``fit`` runs per call into the compiled graph when ``compile`` gets
-#: ``steps_per_execution="auto"`` (the default) and no callback hooks single batches. It removes
-#: Keras' per-batch Python overhead (about a third of a 100 x 784 x 500 CD-1 step on 2 CPU cores,
-#: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
-AUTO_STEPS_PER_EXECUTION = 32
 
 #: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most
 #: :data:`tfrbm.interrupt.CHUNK_MULTIPLY_ADDS` multiply-adds and at most CHUNK_MAX_STEPS steps
@@ -81,102 +74,6 @@ class _Progress:
         print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
               f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
         self.printed = True
-
-
-_DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
-
-
-#: real-valued (Gaussian, unit-variance) visible data whose column means or standard deviations
-#: exceed this is "far from standardized": fit warns
-UNSCALED_LIMIT = 5.0
-
-
-def _warn_if_unscaled(sample):
-    """Warn when real-valued training data is far from standardized (it saturates the hiddens).
-
-    Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
-    its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
-    """
-    mean = np.abs(sample.mean(axis=0)).max()
-    std = sample.std(axis=0).max()
-    if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
-        warnings.warn(
-            f"Gaussian visible units expect standardized data, but the training data has column "
-            f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
-            "unscaled data saturates every hidden unit. Standardize each feature first: "
-            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
-            UserWarning, stacklevel=3)
-
-
-def _batch_problem(x, units, batch_number, step):
-    """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
-
-    Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
-    The success path is three read-only reductions of the batch (min, max and sum: the sum is
-    NaN if any value is, whatever min/max do with NaN) and a few scalar comparisons, about 1%
-    of a 100 x 784 x 500 CD-1 step (benchmarks/RESULTS.md, issue 20). Only a failing batch
-    looks for the first bad value, so the error can name the batch, the row, the column and
-    the value.
-    """
-    lo, hi, total = tf.reduce_min(x), tf.reduce_max(x), tf.reduce_sum(x)
-    if units.binary:
-        ok = (lo >= 0) & (hi <= 1) & tf.math.is_finite(total)
-    else:
-        ok = tf.math.is_finite(lo) & tf.math.is_finite(hi) & tf.math.is_finite(total)
-
-    def fail():
-        if units.binary:
-            bad = tf.logical_not((x >= 0) & (x <= 1))          # NaN fails both comparisons
-        else:
-            bad = tf.logical_not(tf.math.is_finite(x))
-            # all finite but the sum overflowed: point at the largest value
-            bad = tf.cond(tf.reduce_any(bad), lambda: bad,
-                          lambda: tf.abs(x) >= tf.reduce_max(tf.abs(x)))
-        first = tf.where(bad)[0]
-        value = tf.cast(tf.gather_nd(x, first), tf.float32)
-        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
-        check = tf.debugging.Assert(False, [_DATA_CHECK_TAG, batch_number, step, first[0],
-                                            first[1], value, n_bad], summarize=8)
-        with tf.control_dependencies([check]):
-            return tf.identity(x)
-
-    return tf.cond(ok, lambda: tf.identity(x), fail)
-
-
-def _data_error(exc, what, units):
-    """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
-
-    text = str(getattr(exc, "message", exc))
-    if _DATA_CHECK_TAG not in text:
-        return None
-    fields = re.findall(r"\[([^\]]*)\]", text[text.index(_DATA_CHECK_TAG):])
-    try:
-        batch, step, row, col = (int(float(f)) for f in fields[:4])
-        value, n_bad = fields[4], int(float(fields[5]))
-    except (ValueError, IndexError):
-        return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
-    allowed = ("finite values in [0, 1]" if units.binary else "finite values")
-    when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
-    return UserError(
-        f"{what}: {when} has value {value} at row {row}, column {col} ({n_bad} bad value"
-        f"{'s' if n_bad != 1 else ''} in the batch); {units.name} visible units need {allowed}. "
-        "The data is at fault, not the learning rate: drop or fix the rows"
-        + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
-        + "."
-        + (" The weights were not updated with this batch." if step else ""))
-
-
-@contextlib.contextmanager
-def named_data_errors(what, units):
-    """Re-raise the in-graph data assertion of a training or evaluation loop as the UserError
-    of :func:`_data_error` (naming ``what``, the batch, row and column); other errors pass."""
-    try:
-        yield
-    except tf.errors.InvalidArgumentError as exc:
-        error = _data_error(exc, what, units)
-        if error is None:
-            raise
-        raise error from None
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
@@ -434,7 +331,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         sample = self._check_visible(self._first_batches(x), name="training data")
         if not self.layer.visible_units.binary:
-            _warn_if_unscaled(sample)
+            warn_if_unscaled(sample)
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, sample.shape[-1]))
@@ -685,7 +582,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             return x
         batch_number = tf.cast(self.free_energy_tracker.count, tf.int64) + 1
         step = tf.constant(0, tf.int64) if step is None else tf.cast(step, tf.int64) + 1
-        return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
+        return batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
 
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

@@ -22,7 +22,7 @@ import numpy as np
 from tfrbm import viz
 from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import (BOOLEAN, Instance, Interval, Options, POSITIVE, POSITIVE_INT, SIZES,
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
                               validate_params)
 
 __all__ = ["DBNTrainingConfig", "DBNTrainingResult", "train_dbn"]

@@ -27,7 +27,7 @@ import tfrbm
 from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
 from tfrbm.limits import check_allocation
-from tfrbm.validation import Instance, Interval, Options, POSITIVE, POSITIVE_INT, validate_params
+from tfrbm.validation import POSITIVE, POSITIVE_INT, Instance, Interval, Options, validate_params
 
 __all__ = ["LikelihoodConfig", "LikelihoodReport", "estimate_likelihood", "load_rbm_file"]
 

@@ -18,8 +18,8 @@ import time
 from tfrbm import viz
 from tfrbm.data import images
 from tfrbm.data.pipeline import binarize as binarize_array, make_dataset
-from tfrbm.validation import (BOOLEAN, Instance, Integral, Interval, Options, POSITIVE,
-                              POSITIVE_INT, Real, validate_params)
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Integral, Options, Real,
+                              validate_params)
 
 __all__ = ["IMAGE_DEFAULTS", "RBMImageTrainingResult", "train_rbm_on_images"]
 
