@@ -25,7 +25,7 @@ _PUBLIC = {
     # distributed training of your own Keras models under MultiWorkerMirroredStrategy
     "install_multi_worker_fixes": "tfrbm._compat",
 }
-_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
+_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
                "errors", "sklearn", "pipelines")
 

@@ -27,6 +27,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from tfrbm.errors import UserError
+
 __all__ = ["RBMTransformer", "DBNTransformer"]
 
 
@@ -49,7 +51,6 @@ def _store_params(estimator, arguments):
 
 
 def _check_params(est):
-    from tfrbm.errors import UserError
     for name in ("n_iter", "batch_size", "cd_k"):
         value = getattr(est, name)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -234,7 +235,6 @@ class DBNTransformer(_KerasEstimator):
 
     def fit(self, X, y=None):
         """Pre-train every layer on the rows of ``X`` (``y`` is ignored)."""
-        from tfrbm.errors import UserError
         from tfrbm.layers import RBMLayer
         from tfrbm.models.dbn import DBNModel
         _check_params(self)

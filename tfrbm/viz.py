@@ -9,9 +9,12 @@ numpy arrays, tf tensors or Keras variables, flat (N, rows*cols) or shaped (N, r
 """
 import math
 import pathlib
+import sys
 
 import numpy as np
+
 from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = [
     "gibbs_chain",
@@ -40,7 +43,6 @@ def new_figure(figsize, dpi=None):
     such as Agg in scripts, tests and the CLI) it is a bare ``matplotlib.figure.Figure`` at ``dpi``
     (default 100) that nothing global keeps alive.
     """
-    import sys
 
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
@@ -111,7 +113,6 @@ def _range(arr):
 
 
 def _positive(value, name):
-    from tfrbm.validation import POSITIVE_INT, check_param
     return check_param(name, value, POSITIVE_INT)
 
 

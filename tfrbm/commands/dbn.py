@@ -8,9 +8,9 @@ import argparse
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.cli import add_training_options
+from tfrbm.commands.common import add_training_options, print_json
 from tfrbm.errors import UserError
-from tfrbm.pipelines.dbn import DBNTrainingConfig
+from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
 __all__ = ["register", "parse_layers"]
 
@@ -49,8 +49,6 @@ def _outputs(args):
 
 
 def _train(args):
-    from tfrbm.cli import print_json
-    from tfrbm.pipelines.dbn import train_dbn
     classifier, dbn_file, samples = _outputs(args)
     config = DBNTrainingConfig(
         data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.layers), epochs=args.epochs,

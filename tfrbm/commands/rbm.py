@@ -15,9 +15,13 @@ import pathlib
 import re
 import sys
 
+import numpy as np
+
+import tfrbm
 from tfrbm import argtypes as at
-from tfrbm.cli import UserError, add_training_options, backup_callbacks, print_json, report_resume
-from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
+from tfrbm.errors import UserError
+from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS, train_rbm_on_images
 
 
 def register(sub):
@@ -145,12 +149,10 @@ def _read_rows(source):
             raise UserError(f"{where}, line {lineno}: {len(rows[-1])} values, but line 1 has {len(rows[0])}")
     if not rows:
         raise UserError(f"no rows read from {where}")
-    import numpy as np
     return np.array(rows, np.float32)
 
 
 def _print_rows(rows):
-    import numpy as np
     for row in np.atleast_2d(rows):
         print(" ".join(f"{v:g}" if float(v).is_integer() else f"{v:.4f}" for v in row))
 
@@ -158,7 +160,6 @@ def _print_rows(rows):
 def _load(path):
     import keras
 
-    import tfrbm  # noqa: F401  (registers the custom objects)
     from tfrbm.models.rbm import RBMModel
     if not pathlib.Path(path).is_file():
         raise UserError(f"model file {path} does not exist; create one with `tfrbm init {path} N_VISIBLE N_HIDDEN`")
@@ -182,7 +183,6 @@ def _save(model, path):
 def _init(args):
     import keras
 
-    import tfrbm
     _positive("n_visible", args.n_visible)
     _positive("n_hidden", args.n_hidden)
     _positive("learning_rate", args.learning_rate)
@@ -254,7 +254,6 @@ def _train_rows(args):
 
 
 def _train_images(args):
-    from tfrbm.pipelines.rbm_images import train_rbm_on_images
     given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
              "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
              "momentum": args.momentum, "cd_k": args.cd_k, "n_chains": args.n_chains,

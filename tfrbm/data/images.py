@@ -12,6 +12,7 @@ offline; MNIST and Fashion-MNIST come from a folder of the standard IDX .gz file
 """
 import functools
 import gzip
+import io
 import math
 import numbers
 import os
@@ -95,7 +96,6 @@ def _gunzip_bounded(path, raw):
     soon as the data exceeds the declared size (or MAX_IDX_BYTES), so a gzip bomb (a small
     file that inflates to gigabytes) is refused after about one piece, in bounded memory.
     """
-    import io
     with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
         head = stream.read(4 + 4 * 255)
         declared = _declared_size(path, head)

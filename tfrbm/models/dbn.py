@@ -24,12 +24,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs
+from tfrbm import _compat, gibbs, serving
+from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
+from tfrbm.export import ServingMixin
+from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
+                            with_progbar)
 from tfrbm.layers import RBMLayer
+from tfrbm.models.rbm import RBMModel
+from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
 from tfrbm.resume import SeedStateMixin
-from tfrbm.safety import AtomicSaveMixin
-from tfrbm.serving import ServingMixin
+from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.units import CompositeUnits
 from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
 
@@ -287,7 +292,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _build_trainers(self):
         """One RBMModel per layer, sharing the layer's weights: its CD step trains the layer."""
-        from tfrbm.models.rbm import RBMModel
         if getattr(self, "trainers", None):
             return
         trainers = []
@@ -340,7 +344,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def transform(self, x, upto=None, batch_size=1000):
         """Numpy top-layer (or layer ``upto``) mean-field features of numpy rows ``x``."""
-        from tfrbm.data.pipeline import check_array
         x = check_array(x, name="x", n_features=self.n_visible if self.built else None)
         if not self.built:
             self.build((None, x.shape[-1]))
@@ -384,8 +387,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         ``steps_per_execution="auto"`` (default) runs several CD steps per graph call, as for
         :class:`RBMModel`. ``loss`` is never used: the update is each layer's CD statistic.
         """
-        from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION  # noqa: F401  (documented there)
-        from tfrbm.fastpath import check_steps_per_execution
         auto, steps = check_steps_per_execution(steps_per_execution)
         if optimizer is None:
             optimizer = keras.optimizers.SGD(learning_rate=0.1, momentum=0.5)
@@ -568,7 +569,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             callbacks, verbose, validation_data, initial_epoch, ...: as in ``keras.Model.fit``;
                 epochs are numbered over all layers (layer 1's epochs first).
         """
-        from tfrbm.data.pipeline import check_array, make_dataset
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         n_rows = None
@@ -621,24 +621,19 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.compiled:
             self.compile()
         self._attach_optimizers()
-        from tfrbm.safety import check_learning_rate
         for i, trainer in enumerate(self.trainers):
             check_learning_rate(trainer.optimizer, name=f"learning rate of layer {i + 1}")
         # every layer's traced step reads the options it was traced with: retrace per fit
         self.train_function = self.test_function = None
         if getattr(self, "_auto_steps_per_execution", False):
-            from tfrbm.fastpath import choose_steps_per_execution
-            from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION
             distributed = (tf.distribute.has_strategy()
                            or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
             self.steps_per_execution = choose_steps_per_execution(
                 callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
         _compat.install_multi_worker_fixes(self.distribute_strategy)
-        from tfrbm.fastpath import with_progbar
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
         cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
-        from tfrbm.models.rbm import named_data_errors
         with named_data_errors("training data", self.rbms[0].visible_units):
             return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
                                shuffle=False, **kwargs)
@@ -654,9 +649,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         (``fit(x, y)`` trains label units). ``verbose``: 0 silent, else a line per epoch.
         Returns the last epoch's logs of each layer (floats).
         """
-        from tfrbm.data.pipeline import check_array
-        from tfrbm.fastpath import train_in_memory
-        from tfrbm.models.rbm import named_data_errors
         if self.n_labels:
             raise UserError("fit_in_memory trains an unlabelled DBN; use fit(x, y) for label units")
         batch_size = _positive("batch_size", batch_size)
@@ -670,7 +662,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.compiled:
             self.compile()
         self._attach_optimizers()
-        from tfrbm.safety import check_learning_rate
         for i, trainer in enumerate(self.trainers):
             check_learning_rate(trainer.optimizer, name=f"learning rate of layer {i + 1}")
         base = None if self.seed is None else int(self.seed) + 104729
@@ -713,7 +704,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             a list of ``keras.callbacks.History``, one per layer (also kept in ``self.histories``),
             each with ``loss``, ``reconstruction_error`` and ``free_energy`` per epoch.
         """
-        from tfrbm.models.rbm import RBMModel
         if seed is not None and seed != self.seed:
             raise UserError(f"pretrain(seed={seed!r}) differs from the model's seed {self.seed!r}: "
                             "give the seed to DBNModel(seed=...)")
@@ -854,7 +844,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         seed_t = self._seed_tensor(seed)
         top = self.rbms[-1]
         if init is not None:
-            from tfrbm.data.pipeline import check_array
             init = check_array(init, name="init", n_features=self.n_visible)
             v0 = self.features(init[:n], len(self.rbms) - 1)
             if self.n_labels:
@@ -894,7 +883,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         ``inputs`` must be finite states of the first layer's visible units; ``n_samples`` and
         ``steps`` >= 1 and label ids in [0, n_labels) (checked in the graph).
         """
-        from tfrbm import serving
         serving.require_built(self.built, "DBN")
         dtype = self.rbms[0].kernel.dtype
         first_units = self.rbms[0].visible_units
@@ -992,7 +980,6 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         if not self.n_labels:
             raise UserError("classify needs a DBN trained with labels (n_labels)")
-        from tfrbm.data.pipeline import check_array
         self._require_built()
         x = check_array(x, name="x", n_features=self.n_visible)
         top = self.rbms[-1]
