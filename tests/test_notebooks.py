@@ -32,6 +32,20 @@ def test_notebooks_exist_and_are_small():
         assert "SMALL = True" in tagged[0].source, f"{name}: SMALL must default to True"
 
 
+def test_sources_and_notebooks_are_paired():
+    """Every notebook is a jupytext pair: the .py source (percent format) holds exactly the cells of
+    the .ipynb (which adds the outputs); `python notebooks/_build.py sync` restores a pair."""
+    jupytext = pytest.importorskip("jupytext")
+    sources = sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
+    assert sources == NOTEBOOKS
+    for name in NOTEBOOKS:
+        text = jupytext.read(NOTEBOOK_DIR / f"{name}.py", fmt="py:percent")
+        nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        assert nb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent", name
+        assert [(c.cell_type, c.source) for c in text.cells] == [(c.cell_type, c.source) for c in nb.cells], \
+            f"{name}.py and {name}.ipynb differ: run `python notebooks/_build.py sync {name}`"
+
+
 def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
