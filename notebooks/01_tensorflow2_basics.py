@@ -215,7 +215,7 @@ plt.show()
 #   replace it. The fit itself is modest: BMI explains well under half of the variation in
 #   disease progression (the printed $R^2$), so the cloud of points stays wide around the
 #   line. Real data are noisier than the synthetic lines of most tutorials.
-# * Logistic regression separates the three iris species almost perfectly on the held-out
-#   30%; the TensorBoard curves show the loss falling fastest in the first epochs, and the
-#   weight histograms spreading out from their small initial values as the classes are
+# * Logistic regression tells the three iris species apart on the held-out split with test
+#   accuracy 0.956; the TensorBoard curves show the loss falling fastest in the first epochs,
+#   and the weight histograms spreading out from their small initial values as the classes are
 #   pulled apart.

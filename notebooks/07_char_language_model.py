@@ -140,8 +140,7 @@ plt.show()
 # ## What you saw
 #
 # * Validation bits per character fall from 2.58 after the first epoch to 2.15 after the
-#   fifth (the lab's 128-unit model with its learning rate reached 2.40 after five epochs,
-#   benchmarks/RESULTS.md). Training bpc ends lower (1.88): the wider model has started to
+#   fifth. Training bpc ends lower (1.88): the wider model has started to
 #   fit this particular text, and the validation text — the last 5% of the file — is a
 #   different play.
 # * The real-word share is the surprising number: even sampling at $T = 1$, with all the

@@ -147,7 +147,7 @@ print("code of the 1:", np.round(za, 2), " code of the 6:", np.round(zb, 2))
 # %% [markdown]
 # ## What you saw
 #
-# * The course autoencoder squeezes 784 pixels into 128 numbers and reconstructs the test
+# * The course autoencoder squeezes $784$ pixels into $128$ numbers and reconstructs the test
 #   digits with a mean squared error of 0.011 per pixel: blurred, but every digit stays
 #   recognisable. Two numbers are much tighter: the 2-D code's error is 0.044, four times
 #   higher, even though it only has to describe three kinds of digit.
@@ -157,6 +157,6 @@ print("code of the 1:", np.round(za, 2), " code of the 6:", np.round(zb, 2))
 # * Any chosen point decodes to a plausible digit — even the point between the fives and
 #   sixes, which no training digit was mapped to, gives a hybrid. The interpolation from a 1
 #   to a 6 passes through intermediate shapes rather than a fade from one image to the
-#   other: the 1 thickens and bends, a loop grows at the bottom, and from about t = 0.7 it
+#   other: the 1 thickens and bends, a loop grows at the bottom, and from about $t = 0.7$ it
 #   is a 6. All decoded images are blurrier than real digits: for points the code cannot
 #   tell apart, the decoder draws their average.

@@ -128,6 +128,6 @@ print("sigmoid slope at z=4:", float(tf.sigmoid(4.0) * (1 - tf.sigmoid(4.0))), "
 #   is from the line, and its slope is zero almost everywhere, so gradient descent cannot
 #   train it. Sigmoid and tanh are smoothed cliffs.
 # * The slopes printed and plotted show the sigmoid's problem: at $z = 4$ its slope is
-#   already below 0.02 (and at most 0.25 anywhere), so gradients shrink layer after layer
+#   already below 0.02 (and at most $\sigma'(0) = 1/4$ anywhere), so gradients shrink layer after layer
 #   in deep sigmoid networks. ReLU keeps slope 1 for all positive inputs, which is why it
 #   became the default hidden activation.

@@ -113,8 +113,8 @@ print(f"accuracy after the top half ({half} rows): {acc_by_row[half - 1]:.3f}; a
 # ## What you saw
 #
 # * Read row by row, the digits are classified well with a single layer of 128 LSTM units
-#   and no convolution at all: 97.3% test accuracy after 3 epochs (the lab's setting reaches
-#   98.5% after 6, benchmarks/RESULTS.md), against 99.2% for the CNN of notebook 06.
+#   and no convolution at all: 97.3% test accuracy after 3 epochs, against 99.2% for the CNN
+#   of notebook 06.
 # * The surprising curve is accuracy after $k$ rows: after the top half (14 rows) the same
 #   softmax layer is right only 16% of the time, and accuracy climbs to its final value only
 #   over the last rows. Half a digit is not *that* uninformative to a person; the reason is

@@ -198,7 +198,7 @@ print(f"softmax classifier: training accuracy {h_s['accuracy'][-1]:.3f}")
 #   accuracy 0.50. No line puts (0,1) and (1,0) on one side and (0,0), (1,1) on the other,
 #   so at best three points of four could be right. One extra input, $x_1 x_2$, fixes it.
 # * Without a bias the boundary is forced through the origin, and it cannot match the true
-#   line (which crosses the $x_2$ axis at 3): its loss stalls at 0.36 with 83.5% accuracy.
+#   line (which crosses the $x_2$ axis at $x_2 = 3$): its loss stalls at 0.36 with 83.5% accuracy.
 #   With a bias the loss reaches 0.12 and the accuracy 96.9%; the learnt line approaches the
 #   true one;
 #   its loss is still falling at the end because the classes are separable, so the

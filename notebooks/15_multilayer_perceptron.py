@@ -204,5 +204,5 @@ print("probabilities:", np.round(probs, 3))
 #   switches — several of them line up along the class border.
 # * The MNIST MLP ends at 92.5% test accuracy with training accuracy the same (92.4%): no
 #   overfitting at all, but also only just above softmax regression (91.4%, notebook 06).
-#   3,000 batches of 50 at Adam 1e-4 are 2.5 passes over the data with small steps — the
+#   3,000 batches of 50 at Adam 1e-4 are $3000 \cdot 50 / 60000 = 2.5$ passes over the data with small steps — the
 #   notes' budget, not the model's limit.
