@@ -29,6 +29,9 @@
 # | `tf.Variable` + `tf.global_variables_initializer()` | `tf.Variable` (initialised on creation) |
 # | `tf.train.GradientDescentOptimizer(...).minimize(loss)` | `tf.GradientTape` + `optimizer.apply_gradients`, or Keras `fit` |
 #
+# Notebook 16 covers the basics underneath: ranks and shapes, dtypes, `Variable.assign`, and
+# the chain rule worked by hand and checked against `GradientTape`.
+#
 # Below: tensors and eager execution, `tf.function`, then the two models of module 1 —
 # linear regression by hand on real data, and logistic regression with Keras, logged to
 # TensorBoard. (The module's third lab, activation functions, is notebook 10.)

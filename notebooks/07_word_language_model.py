@@ -21,6 +21,9 @@
 # prediction can depend on everything read so far. The course trains one on the Penn
 # Treebank (PTB): about 930,000 training words with a 10,000-word vocabulary (rarer words are
 # replaced by `<unk>`, numbers by `N`).
+# Here the model comes ready-made from `tfrbm.course.language.build_word_lm`; notebook 18
+# builds the same kind of model piece by piece (embedding lookup, stacked LSTMs, sequence
+# loss, gradient clipping) and trains it with a hand-written loop.
 #
 # *Perplexity* $= \exp(\text{mean cross-entropy per word})$ is the number of equally
 # likely words the model is effectively choosing between; lower is better. A model that

@@ -20,6 +20,8 @@
 # layer, the *code*. To succeed, the code has to keep what matters about the input. The
 # course autoencoder compresses 784 pixels to 128 numbers; a deeper one with a 2-number
 # code lets us *draw* the code space: here for digits 1, 5 and 6.
+# (Notebook 17 compares autoencoders with PCA at the same code size, and the squared error
+# with the cross-entropy as the training loss.)
 
 # %% tags=["parameters"]
 # parameters (papermill): SMALL=True is the quick CI setting, SMALL=False the full one
