@@ -70,9 +70,24 @@ def one_line(exc, limit=600):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def rbmcmd_order(argv, commands):
+    """echen's ``rbmcmd FILE VERB ARGS...`` order as tfrbm's ``VERB FILE ARGS...``.
+
+    ``FILE train N`` becomes ``train --model FILE N`` (train takes its model file as ``--model``);
+    anything whose second word is not a command, or whose first is one, is left as it is.
+    """
+    argv = list(argv)
+    if len(argv) >= 2 and argv[0] not in commands and not argv[0].startswith("-") and argv[1] in commands:
+        model, verb, *rest = argv
+        return [verb, "--model", model, *rest] if verb == "train" else [verb, model, *rest]
+    return argv
+
+
 def main(argv=None):
     """Run one command; user errors print ``tfrbm: error: ...`` and return 2, Ctrl-C returns 130."""
     parser = build_parser()
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    argv = rbmcmd_order(sys.argv[1:] if argv is None else argv, commands)
     try:   # every argument, input file and output path is checked here, before any training
         args = parser.parse_args(argv)
     except SystemExit as exc:   # argparse's error (status 2) or --help (0)

@@ -10,6 +10,10 @@ Every verb is ``tfrbm rbm VERB``; echen's top-level spellings below are kept as 
     echo "1 0" | tfrbm run-hidden state.keras
     tfrbm daydream state.keras 3 5               # 5 samples after 3 steps each
     tfrbm daydream-trace state.keras 3           # one chain, every step
+
+echen's own spellings run too: the model file first and underscores in the verbs,
+``tfrbm rbmstate.keras train 5000 < rows.txt``, ``tfrbm rbmstate.keras run_visible``,
+``tfrbm rbmstate.keras daydream_trace 3`` (see :func:`tfrbm.cli.rbmcmd_order`).
 """
 import pathlib
 import re
@@ -65,6 +69,8 @@ def _add_verbs(sub):
                    help="rbmcmd mode: the model file to train (see tfrbm init)")
     p.add_argument("--input", type=at.input_file, default="-",
                    help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
+    p.add_argument("rbmcmd_epochs", nargs="?", type=at.positive_int, metavar="EPOCHS",
+                   help="rbmcmd mode: epochs, as echen's `rbmcmd FILE train EPOCHS` (same as --epochs)")
     add_training_options(p)
     p.set_defaults(func=_train)
 
@@ -79,7 +85,7 @@ def _add_verbs(sub):
 
     for name, helptext in (("run-visible", "rbmcmd: hidden units for visible rows on stdin"),
                            ("run-hidden", "rbmcmd: visible units for hidden rows on stdin")):
-        p = sub.add_parser(name, help=helptext)
+        p = sub.add_parser(name, help=helptext, aliases=[name.replace("-", "_")])
         p.add_argument("model", type=at.existing_file)
         p.add_argument("--input", type=at.input_file, default="-",
                        help="file of rows, '-' for stdin (default)")
@@ -95,7 +101,8 @@ def _add_verbs(sub):
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_daydream)
 
-    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step")
+    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step",
+                       aliases=["daydream_trace"])
     p.add_argument("model", type=at.existing_file)
     p.add_argument("steps", type=at.positive_int)
     p.add_argument("--seed", type=int)
@@ -200,6 +207,13 @@ def _init(args):
 
 
 def _train(args):
+    if args.rbmcmd_epochs is not None:
+        if args.epochs is not None and args.epochs != args.rbmcmd_epochs:
+            raise UserError(f"EPOCHS {args.rbmcmd_epochs} and --epochs {args.epochs} disagree; give one")
+        if not args.model:
+            raise UserError(f"EPOCHS {args.rbmcmd_epochs} is rbmcmd's form and needs a model file: "
+                            f"`tfrbm FILE.keras train {args.rbmcmd_epochs}` or `tfrbm train --model FILE.keras`")
+        args.epochs = args.rbmcmd_epochs
     for name in ("hidden", "epochs", "batch_size", "lr", "cd_k", "n_chains", "limit"):
         _positive(name.replace("_", "-"), getattr(args, name))
     if args.model:
