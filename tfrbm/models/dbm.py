@@ -522,7 +522,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         config = keras.saving.deserialize_keras_object(config)
         self.compile(**config)
         if getattr(self, "optimizer", None) is not None and self.built:
-            self.optimizer.build(self.trainable_variables)
+            self.optimizer.build(self.kernels + self.biases)   # train_step's order
 
     # ------------------------------------------------------------------ inference verbs
     def _fn(self, name, python_fn):
