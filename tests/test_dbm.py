@@ -337,7 +337,7 @@ def test_bad_data(trained):
 
 def test_cli_dbm_train_json(capsys):
     from tfrbm.cli import main
-    code = main(["dbm", "train", "--limit", "300", "--hidden", "16,8", "--pretrain-epochs", "1",
+    code = main(["dbm", "train", "--limit", "300", "--hidden", "16,8", "--pretrain-epochs", "1", "--ais-betas", "100",
                  "--epochs", "1", "--finetune-epochs", "2", "--json"])
     assert code == 0
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -100,51 +100,43 @@ def _logsumexp(values):
     return m + np.log(np.exp(values - m).sum(axis=0))
 
 
-def exact_log_partition(dbm):
-    """log Z of a tiny DBM by enumerating the parity class with fewer units (float64)."""
-    dbm._require_built()
+def _enumerated_log_sum(dbm, candidates, clamped, what, remedy):
+    """log sum over the states of the smaller of the two layer groups ``candidates`` (the
+    other group summed out analytically), with the layers in ``clamped`` fixed; float64."""
     sizes = dbm.sizes
-    even, odd = _parities(sizes)
-    n_even, n_odd = sum(sizes[l] for l in even), sum(sizes[l] for l in odd)
-    enum, summed = (even, odd) if n_even <= n_odd else (odd, even)
-    n = min(n_even, n_odd)
+    (first, second) = candidates
+    n_first, n_second = sum(sizes[l] for l in first), sum(sizes[l] for l in second)
+    enum, summed = (first, second) if n_first <= n_second else (second, first)
+    n = min(n_first, n_second)
     if n > MAX_ENUMERATED_UNITS:
-        raise UserError(f"exact log Z enumerates 2^{n} states, above the limit of "
-                        f"2^{MAX_ENUMERATED_UNITS}; use method='ais'")
+        raise UserError(f"exact {what} enumerates 2^{n} states, above the limit of "
+                        f"2^{MAX_ENUMERATED_UNITS}; use {remedy}")
     W, b = _params64(dbm)
     parts = []
     for start in range(0, 1 << n, _CHUNK):
         states = binary_states(n, start, min(start + _CHUNK, 1 << n))
-        parts.append(_logsumexp(_log_marginal(W, b, _split(states, enum, sizes), summed)))
+        given = _split(states, enum, sizes)
+        given.update({l: np.broadcast_to(x, (len(states), sizes[l])) for l, x in clamped.items()})
+        parts.append(_logsumexp(_log_marginal(W, b, given, summed)))
     return float(_logsumexp(parts))
 
 
+def exact_log_partition(dbm):
+    """log Z of a tiny DBM by enumerating the parity class with fewer units (float64)."""
+    dbm._require_built()
+    return _enumerated_log_sum(dbm, _parities(dbm.sizes), {}, "log Z", "method='ais'")
+
+
 def exact_log_probability(dbm, x):
-    """log p(v) of each row of ``x`` for a tiny DBM (enumeration; float64 numpy)."""
+    """log p(v) of each row of ``x`` for a tiny DBM (enumeration; float64 numpy): v clamped,
+    the hidden parity class with fewer units enumerated, the other summed out."""
     dbm._require_built()
     x = np.asarray(x, np.float64)
-    sizes = dbm.sizes
-    L = len(sizes) - 1
-    odd_hidden = [l for l in range(1, L + 1) if l % 2 == 1]
-    even_hidden = [l for l in range(2, L + 1) if l % 2 == 0]
-    n_odd, n_even = sum(sizes[l] for l in odd_hidden), sum(sizes[l] for l in even_hidden)
-    # enumerate the hidden parity with fewer units; v is given either way
-    enum, summed = (even_hidden, odd_hidden) if n_even <= n_odd else (odd_hidden, even_hidden)
-    n = min(n_even, n_odd)
-    if n > MAX_ENUMERATED_UNITS:
-        raise UserError(f"exact log p(v) enumerates 2^{n} hidden states, above the limit of "
-                        f"2^{MAX_ENUMERATED_UNITS}; use method='bound'")
-    W, b = _params64(dbm)
-    out = np.empty(len(x))
-    for r, row in enumerate(x):
-        parts = []
-        for start in range(0, 1 << n, _CHUNK):
-            states = binary_states(n, start, min(start + _CHUNK, 1 << n))
-            given = _split(states, enum, sizes)
-            given[0] = np.broadcast_to(row, (len(states), sizes[0]))
-            parts.append(_logsumexp(_log_marginal(W, b, given, summed)))
-        out[r] = _logsumexp(parts)
-    return out - exact_log_partition(dbm)
+    L = dbm.n_layers
+    hidden = ([l for l in range(2, L + 1, 2)], [l for l in range(1, L + 1, 2)])
+    log_z = exact_log_partition(dbm)
+    return np.array([_enumerated_log_sum(dbm, hidden, {0: row}, "log p(v)", "method='bound'")
+                     for row in x]) - log_z
 
 
 # ----------------------------------------------------------------------------- AIS

@@ -9,20 +9,13 @@ import pathlib
 
 from tfrbm import argtypes as at
 from tfrbm.cli import add_training_options
-from tfrbm.commands.dbn import parse_layers
+from tfrbm.commands.dbn import layers_arg
 from tfrbm.pipelines.dbm import DBMTrainingConfig
 
 __all__ = ["register"]
 
 #: the pipeline's defaults (:class:`tfrbm.pipelines.dbm.DBMTrainingConfig`), shown in --help
 _DEFAULTS = DBMTrainingConfig()
-
-
-def _hidden_arg(text):
-    try:
-        return parse_layers(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--layers ", "")) from None
 
 
 def _train(args):
@@ -69,7 +62,7 @@ def register(subparsers):
                    help="folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: which 297 images are the test set (default stratified)")
-    t.add_argument("--hidden", type=_hidden_arg, default=_DEFAULTS.hidden,
+    t.add_argument("--hidden", type=layers_arg, default=_DEFAULTS.hidden,
                    help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.hidden)))
     t.add_argument("--pretrain-epochs", type=at.positive_int, default=None,
                    help="epochs per pretraining RBM (default: about 3,000 updates a layer)")
