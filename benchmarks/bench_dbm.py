@@ -2,9 +2,10 @@
 classifier. One command per number; each prints result lines and a final JSON line.
 
     python benchmarks/bench_dbm.py train --hidden 500,1000 --pretrain-epochs 5 --epochs 10 --save dbm.keras
+    python benchmarks/bench_dbm.py train --init dbm.keras --epochs 6 --save dbm2.keras   (continue)
     python benchmarks/bench_dbm.py bound dbm.keras --n-betas 20000 --runs 100
     python benchmarks/bench_dbm.py classify dbm.keras --epochs 30
-    python benchmarks/bench_dbm.py samples dbm.keras --steps 1000 --grid samples.png
+    python benchmarks/bench_dbm.py samples dbm.keras --steps 1000 --grid samples.png --cnn-epochs 2
 
 MNIST is binarized once by sampling (pixel ~ Bernoulli(intensity), numpy seed 0 for the training
 set, 1 for the test set), as for the paper's binary MNIST. ``--limit N`` uses the first N training
@@ -69,13 +70,17 @@ def train(args):
     x, _ = binary_mnist("train", args.limit)
     hidden = [int(s) for s in args.hidden.split(",")]
     keras.utils.set_random_seed(args.seed)
-    dbm = DBMModel(hidden=hidden, seed=args.seed, n_chains=args.chains,
-                   gibbs_steps=args.gibbs_steps, mean_field_steps=args.mean_field_steps,
-                   pretrain_epochs=args.pretrain_epochs,
-                   pretrain_learning_rate=args.pretrain_lr, weight_decay=args.weight_decay)
+    if args.init:       # continue training a saved DBM (its chains and pretraining kept)
+        dbm = keras.saving.load_model(args.init)
+        hidden = dbm.hidden
+    else:
+        dbm = DBMModel(hidden=hidden, seed=args.seed, n_chains=args.chains,
+                       gibbs_steps=args.gibbs_steps, mean_field_steps=args.mean_field_steps,
+                       pretrain_epochs=args.pretrain_epochs,
+                       pretrain_learning_rate=args.pretrain_lr, weight_decay=args.weight_decay)
+        dbm.build((None, x.shape[1]))
     t0, c0 = time.time(), cpu_seconds()
-    dbm.build((None, x.shape[1]))
-    if args.pretrain_epochs:
+    if args.pretrain_epochs and not args.init:
         dbm.pretrain(x, batch_size=args.batch_size, verbose=0)
     pre_cpu, pre_wall = cpu_seconds() - c0, time.time() - t0
     log(f"pretraining: {pre_cpu / 60:.1f} CPU-min, {pre_wall / 60:.1f} min wall")
@@ -142,12 +147,26 @@ def samples(args):
         viz.image_grid(v[:64], nrows=8, ncols=8, shape=(28, 28),
                        title=f"DBM samples ({args.steps} Gibbs sweeps)", path=args.grid)
         out["grid"] = args.grid
-    if args.cnn:
-        cnn = keras.saving.load_model(args.cnn)
-        p = cnn.predict(v.reshape(-1, 28, 28, 1) if len(cnn.inputs[0].shape) == 4 else v,
-                        verbose=0)
-        out["share_confident_0.9"] = float((p.max(1) > 0.9).mean())
+    if args.cnn or args.cnn_epochs:
+        if args.cnn:
+            cnn = keras.saving.load_model(args.cnn)
+        else:       # the course CNN as bench_dbn.py trains it (real, not binarized, MNIST)
+            from bench_dbn import train_course_cnn
+            x, y = load_mnist("train")
+            xt, yt = load_mnist("test")
+            cnn, out["cnn_test_accuracy"] = train_course_cnn(x, y, xt, yt, args.cnn_epochs,
+                                                             args.seed, limit=args.cnn_limit)
+        p = cnn.predict(v, batch_size=500, verbose=0)
+        confident = p.max(1) > 0.9
+        out["share_confident_0.9"] = float(confident.mean())
+        out["wilson95_lower"] = float(_wilson_lower(confident.sum(), len(confident)))
+        out["classes"] = np.bincount(p.argmax(1), minlength=10).tolist()
     log(json.dumps(out))
+
+
+def _wilson_lower(k, n, z=1.96):
+    p = k / n
+    return (p + z * z / (2 * n) - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
 
 
 def main(argv=None):
@@ -168,6 +187,7 @@ def main(argv=None):
     t.add_argument("--mean-field-steps", type=int, default=30)
     t.add_argument("--cpu-minutes", type=float, default=0.0)
     t.add_argument("--save")
+    t.add_argument("--init", help="a saved DBM (.keras) to continue training")
     for q in (sub.add_parser("bound"), sub.add_parser("classify"), sub.add_parser("samples")):
         q.add_argument("model")
     b = sub.choices["bound"]
@@ -182,6 +202,8 @@ def main(argv=None):
     s.add_argument("--steps", type=int, default=1000)
     s.add_argument("--grid")
     s.add_argument("--cnn", help="a course CNN (.keras) to judge the samples")
+    s.add_argument("--cnn-epochs", type=int, default=0, help="train the course CNN judge")
+    s.add_argument("--cnn-limit", type=int, default=20000)
     for q in sub.choices.values():
         q.add_argument("--limit", type=int, default=None)
         q.add_argument("--seed", type=int, default=0)

@@ -95,14 +95,14 @@ def test_mean_field_maximises_the_bound_as_an_independent_solver_finds():
     dbm = tiny_dbm(sizes, seed=3, scale=0.7, mean_field_steps=1000, mean_field_tolerance=1e-8)
     W, b = params(dbm)
     rng = np.random.default_rng(2)
-    v = (rng.random((8, 5)) < 0.5).astype("float32")
-    mus_tf = [m.numpy().astype(float) for m in dbm.mean_field_graph(tf.constant(v))[0][1:]]
+    v = (rng.random((5, 5)) < 0.5).astype("float32")
+    mus_tf = [m.astype(float) for m in dbm.mean_field(v)]
     ours = dbm.unnormalized_bound([tf.constant(v)] + [tf.constant(m, tf.float32) for m in mus_tf]).numpy()
     for r in range(len(v)):
         def negative(z):
             mus = [1 / (1 + np.exp(-z[:4]))[None], 1 / (1 + np.exp(-z[4:]))[None]]
             return -elbo_numpy(W, b, v[r:r + 1].astype(float), mus)[0]
-        best = min(minimize(negative, rng.normal(0, 3, 7), method="L-BFGS-B").fun for _ in range(10))
+        best = min(minimize(negative, rng.normal(0, 3, 7), method="L-BFGS-B").fun for _ in range(6))
         numpy_value = elbo_numpy(W, b, v[r:r + 1].astype(float), [m[r:r + 1] for m in mus_tf])[0]
         assert abs(numpy_value - ours[r]) < 1e-4      # the TF bound formula equals numpy's
         assert abs(-best - ours[r]) < 1e-4, (r, -best, ours[r])
