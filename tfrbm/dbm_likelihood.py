@@ -157,18 +157,20 @@ def _base_biases(dbm, base_biases):
     return base_biases
 
 
-def _annealed_log_p(dbm, states, beta, base):
-    """log p*_beta(x_E) (float64 per run) with the odd layers summed out."""
-    beta = tf.cast(beta, tf.float64)
+def _log_weight_step(dbm, states, beta_prev, beta, base):
+    """(log p*_beta(x_E) - log p*_beta_prev(x_E) in float64 per run, the odd layers' inputs):
+    each odd layer's total input a_l is computed once, for both terms and for the sweep."""
+    beta64, prev64 = tf.cast(beta, tf.float64), tf.cast(beta_prev, tf.float64)
     value = tf.zeros(tf.shape(states[0])[:1], tf.float64)
     for l in range(0, len(states), 2):
-        bias = (1.0 - beta) * tf.cast(base[l // 2], tf.float64) + beta * tf.cast(
-            dbm.biases[l], tf.float64)
-        value += tf.linalg.matvec(tf.cast(states[l], tf.float64), bias)
+        shift = tf.cast(dbm.biases[l], tf.float64) - tf.cast(base[l // 2], tf.float64)
+        value += (beta64 - prev64) * tf.linalg.matvec(tf.cast(states[l], tf.float64), shift)
+    odd_inputs = {}
     for l in range(1, len(states), 2):
-        a = tf.cast(dbm.layer_input(l, states), tf.float64)
-        value += tf.reduce_sum(tf.math.softplus(beta * a), axis=-1)
-    return value
+        odd_inputs[l] = dbm.layer_input(l, states)
+        a = tf.cast(odd_inputs[l], tf.float64)
+        value += tf.reduce_sum(tf.math.softplus(beta64 * a) - tf.math.softplus(prev64 * a), axis=-1)
+    return value, odd_inputs
 
 
 def _annealing_chunk(dbm):
@@ -178,12 +180,12 @@ def _annealing_chunk(dbm):
 
         def body(k, log_w, *s):
             s = list(s)
-            log_w += (_annealed_log_p(dbm, s, betas[k], base)
-                      - _annealed_log_p(dbm, s, betas[k - 1], base))
+            step, odd_inputs = _log_weight_step(dbm, s, betas[k - 1], betas[k], base)
             beta = tf.cast(betas[k], s[0].dtype)
             base_list = [tf.cast(a, s[0].dtype) for a in base]
-            s = dbm.gibbs_sweep(s, gibbs.fold(seed, offset + k), beta=beta, base_biases=base_list)
-            return (k + 1, log_w) + tuple(s)
+            s = dbm.gibbs_sweep(s, gibbs.fold(seed, offset + k), beta=beta, base_biases=base_list,
+                                odd_inputs=odd_inputs)
+            return (k + 1, log_w + step) + tuple(s)
 
         out = tf.while_loop(lambda k, *_: k < n, body, (tf.constant(1), log_w) + tuple(states))
         return list(out[2:]), out[1]

@@ -301,18 +301,24 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                             + tuple(mus[1:]))
         return [v] + list(out[2:]), out[0], out[1]
 
-    def gibbs_sweep(self, states, seed, beta=1.0, base_biases=None):
+    def gibbs_sweep(self, states, seed, beta=1.0, base_biases=None, odd_inputs=None):
         """One sweep of block Gibbs sampling: odd layers given even ones, then even given odd.
 
         ``states`` is [x_0, ..., x_L]; returns the new list. With ``beta`` < 1 the sweep leaves
         the annealed distribution of :mod:`tfrbm.dbm_likelihood` invariant (weights and biases
         times beta, plus (1 - beta) times ``base_biases[l]`` on the even layers).
+        ``odd_inputs``: optional {l: total input of odd layer l} already computed from these
+        ``states`` (unscaled; AIS reuses them).
         """
         states = list(states)
         units = BernoulliUnits()
         for parity in (1, 0):
             for l in range(parity, self.n_layers + 1, 2):
-                a = self.layer_input(l, states, beta)
+                if odd_inputs is not None and l in odd_inputs:
+                    a = odd_inputs[l] if isinstance(beta, float) and beta == 1.0 else (
+                        beta * odd_inputs[l])
+                else:
+                    a = self.layer_input(l, states, beta)
                 if base_biases is not None and l % 2 == 0:
                     a = a + (1.0 - beta) * base_biases[l // 2]
                 states[l] = units.sample(tf.sigmoid(a), gibbs.fold(seed, l))
