@@ -145,13 +145,19 @@ def classify(args):
 
 def samples(args):
     dbm = keras.saving.load_model(args.model)
-    v = dbm.sample(args.n, steps=args.steps, seed=args.seed)
+    fresh = dbm.sample(args.n, steps=args.steps, seed=args.seed)
+    # the training's persistent chains, read as p(v | h_1) of their current states
+    persistent = keras.ops.convert_to_numpy(keras.ops.sigmoid(
+        dbm.layer_input(0, [keras.ops.convert_to_tensor(c) for c in dbm.chains])))
     out = {"model": args.model, "n": args.n, "steps": args.steps}
     if args.grid:
         from tfrbm import viz
-        viz.image_grid(v[:64], nrows=8, ncols=8, shape=(28, 28),
-                       title=f"DBM samples ({args.steps} Gibbs sweeps)", path=args.grid)
-        out["grid"] = args.grid
+        for v, what in ((fresh, f"fresh chains, {args.steps} Gibbs sweeps"),
+                        (persistent, "persistent chains")):
+            path = args.grid.replace(".png", "_persistent.png") if v is persistent else args.grid
+            viz.image_grid(v[:64], nrows=8, ncols=8, shape=(28, 28), title=f"DBM samples ({what})",
+                           path=path)
+            out["grid" if v is fresh else "grid_persistent"] = path
     if args.cnn or args.cnn_epochs:
         if args.cnn:
             cnn = keras.saving.load_model(args.cnn)
@@ -161,11 +167,12 @@ def samples(args):
             xt, yt = load_mnist("test")
             cnn, out["cnn_test_accuracy"] = train_course_cnn(x, y, xt, yt, args.cnn_epochs,
                                                              args.seed, limit=args.cnn_limit)
-        p = cnn.predict(v, batch_size=500, verbose=0)
-        confident = p.max(1) > 0.9
-        out["share_confident_0.9"] = float(confident.mean())
-        out["wilson95_lower"] = float(_wilson_lower(confident.sum(), len(confident)))
-        out["classes"] = np.bincount(p.argmax(1), minlength=10).tolist()
+        for v, key in ((fresh, "fresh"), (persistent, "persistent")):
+            p = cnn.predict(v, batch_size=500, verbose=0)
+            confident = p.max(1) > 0.9
+            out[f"{key}_share_confident_0.9"] = float(confident.mean())
+            out[f"{key}_wilson95_lower"] = float(_wilson_lower(confident.sum(), len(confident)))
+            out[f"{key}_classes"] = np.bincount(p.argmax(1), minlength=10).tolist()
     log(json.dumps(out))
 
 
