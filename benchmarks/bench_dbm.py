@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from tfrbm.data.images import load_mnist  # noqa: E402
 from tfrbm.models.dbm import DBMModel  # noqa: E402
-from tfrbm import dbm_likelihood  # noqa: E402
+from tfrbm.likelihood import dbm as dbm_likelihood  # noqa: E402
 
 
 def log(*args):

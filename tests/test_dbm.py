@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from scipy.optimize import minimize
 
-from tfrbm import dbm_likelihood
+from tfrbm.likelihood import dbm as dbm_likelihood
 from tfrbm.errors import UserError
 from tfrbm.models.dbm import DBMModel
 

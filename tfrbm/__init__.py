@@ -28,7 +28,7 @@ _PUBLIC = {
 }
 _SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
-               "errors", "sklearn", "pipelines", "dbm_likelihood")
+               "errors", "sklearn", "pipelines")
 
 __all__ = sorted(list(_PUBLIC) + list(_SUBMODULES))
 

@@ -8,9 +8,9 @@ import argparse
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.cli import add_training_options
+from tfrbm.commands.common import add_training_options, print_json
 from tfrbm.commands.dbn import layers_arg
-from tfrbm.pipelines.dbm import DBMTrainingConfig
+from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
 
 __all__ = ["register"]
 
@@ -19,8 +19,6 @@ _DEFAULTS = DBMTrainingConfig()
 
 
 def _train(args):
-    from tfrbm.cli import print_json
-    from tfrbm.pipelines.dbm import train_dbm
     folder = pathlib.Path(args.output) if args.output else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)

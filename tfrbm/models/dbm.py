@@ -40,11 +40,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import gibbs, serving
+from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
+from tfrbm.export import ServingMixin
 from tfrbm.layers import RBMLayer
+from tfrbm.likelihood import dbm as dbm_likelihood
+from tfrbm.likelihood.ais import base_rate_biases
+from tfrbm.limits import check_allocation
+from tfrbm.models.dbn import DBNModel, default_schedule
 from tfrbm.resume import SeedStateMixin
-from tfrbm.safety import AtomicSaveMixin
-from tfrbm.serving import ServingMixin
+from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.units import BernoulliUnits
 from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Predicate, Real, check_param,
                               validate_params)
@@ -133,7 +138,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     iterations used) and ``mean_field_change`` (the last iteration's largest change).
 
     Likelihood: ``log_partition(method="exact" | "ais")`` and ``log_likelihood(x,
-    method="bound" | "exact")`` (:mod:`tfrbm.dbm_likelihood`); ``variational_bound(x)`` is
+    method="bound" | "exact")`` (:mod:`tfrbm.likelihood.dbm`); ``variational_bound(x)`` is
     each row's lower bound on log p(v) + log Z.
     """
 
@@ -213,7 +218,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         return [self.rbms[0].visible_bias] + [layer.hidden_bias for layer in self.rbms]
 
     def build(self, input_shape):
-        from tfrbm.limits import check_allocation
         n = input_shape[-1]
         if n is None:
             raise UserError("DBMModel needs a known number of visible units")
@@ -305,7 +309,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """One sweep of block Gibbs sampling: odd layers given even ones, then even given odd.
 
         ``states`` is [x_0, ..., x_L]; returns the new list. With ``beta`` < 1 the sweep leaves
-        the annealed distribution of :mod:`tfrbm.dbm_likelihood` invariant (weights and biases
+        the annealed distribution of :mod:`tfrbm.likelihood.dbm` invariant (weights and biases
         times beta, plus (1 - beta) times ``base_biases[l]`` on the even layers).
         ``odd_inputs``: optional {l: total input of odd layer l} already computed from these
         ``states`` (unscaled; AIS reuses them).
@@ -412,7 +416,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     # ------------------------------------------------------------------ data checks, init
     def _check_visible(self, x, name="x"):
-        from tfrbm.data.pipeline import check_array
         x = check_array(x, name=name, n_features=self.n_visible if self.built else None,
                         bernoulli=True)
         return x
@@ -421,7 +424,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """Build for ``x``'s width, record the data's base rates (log-odds of the pixel means)
         and start the persistent chains from the biases. Runs once (the ``initialized`` flag
         is saved); the visible biases start at the base rates unless pretraining set them."""
-        from tfrbm.ais import base_rate_biases
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, x.shape[-1]))
@@ -447,7 +449,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         b_0 the bottom RBM's visible bias, b_L the top RBM's hidden bias and, for a layer
         between two RBMs, the mean of the bias each learned for it. Returns the DBN's History.
         """
-        from tfrbm.models.dbn import DBNModel
         x = self._check_visible(x, name="training data")
         if not self.built:
             self.build((None, x.shape[-1]))
@@ -485,8 +486,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         pretraining too. Other arguments as in ``keras.Model.fit`` (callbacks,
         validation_data, ...). Returns the History of the joint training.
         """
-        from tfrbm.data.pipeline import make_dataset
-        from tfrbm.models.dbn import default_schedule
         if x is None:
             raise UserError("fit needs training data x (a numpy array)")
         if y is not None:
@@ -513,7 +512,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.compiled:
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=DEFAULT_LEARNING_RATE,
                                                         momentum=DEFAULT_MOMENTUM))
-        from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         validation_data = kwargs.get("validation_data")
         if validation_data is not None:
@@ -569,7 +567,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def sample(self, n, steps=1000, seed=None, sample=False):
         """``n`` fantasies: ``steps`` Gibbs sweeps from the biases-only states; visible means
         p(v | h_1) of the last sweep (states with ``sample=True``)."""
-        from tfrbm.limits import check_allocation
         n = check_param("n", n, POSITIVE_INT)
         steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
@@ -580,7 +577,6 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def log_partition(self, method="exact", **kwargs):
         """log Z: ``"exact"`` enumerates (tiny DBMs), ``"ais"`` estimates it (an AISResult)."""
-        from tfrbm import dbm_likelihood
         self._require_built()
         if method == "exact":
             return dbm_likelihood.exact_log_partition(self, **kwargs)
@@ -595,9 +591,8 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         ``log_z``: a number or an AISResult to use; None computes it (``kwargs`` go to
         :meth:`log_partition`, ``method`` "exact" for tiny models else "ais"). An AIS log Z
         makes the bound stochastic: AIS tends to underestimate log Z, which biases the bound
-        upwards; report it with the AIS spread (see :mod:`tfrbm.dbm_likelihood`).
+        upwards; report it with the AIS spread (see :mod:`tfrbm.likelihood.dbm`).
         """
-        from tfrbm import dbm_likelihood
         self._require_built()
         x = self._check_visible(x)
         if method == "exact":

@@ -7,7 +7,7 @@
 
 :class:`DBMTrainingConfig` holds the defaults. The steps: greedy pretraining of the modified
 RBM stack and joint training (:class:`tfrbm.DBMModel`), log Z by AIS with the schedule doubled
-(:func:`tfrbm.dbm_likelihood.ais_with_doubling`), the mean-field lower bound on the training
+(:func:`tfrbm.likelihood.dbm.ais_with_doubling`), the mean-field lower bound on the training
 and test data, and the classifier initialised from the DBM, fine-tuned by backprop.
 
 Binary data: the bound is a bound on log p(v) for binary v, so it is computed on a copy of the
@@ -22,6 +22,10 @@ import pathlib
 import time
 from numbers import Integral
 
+import numpy as np
+
+from tfrbm import viz
+from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
                               validate_params)
@@ -118,7 +122,6 @@ class DBMTrainingResult:
 
 
 def _binarized(x, seed):
-    import numpy as np
     rng = np.random.default_rng(seed)
     return (rng.random(x.shape) < x).astype(np.float32)
 
@@ -131,10 +134,8 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
     ``samples`` writes an 8x8 grid of samples (``.png``). Returns a :class:`DBMTrainingResult`.
     """
     import keras
-    import numpy as np
 
-    from tfrbm import dbm_likelihood
-    from tfrbm.data.images import image_shape, load_images
+    from tfrbm.likelihood import dbm as dbm_likelihood
     from tfrbm.models.dbm import DBMModel
     from tfrbm.models.dbn import default_schedule
 
@@ -196,7 +197,6 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
                 atomic_save(model, path)
                 metrics[key] = str(path)
     if samples:
-        from tfrbm import viz
         fantasies = dbm.sample(64, steps=config.sample_steps, seed=config.seed)
         viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
                        title=f"DBM samples ({config.sample_steps} Gibbs sweeps)", path=samples)

@@ -20,7 +20,7 @@ the odd ones (h_1, h_3, ...),
   v, the model's own biases for h_2, h_4, ...; Z_0 = prod(1 + e^a) 2^|O|) and p_K the DBM. Each
   run adds log p*_k(x) - log p*_{k-1}(x) to its log weight and then moves x by one Gibbs sweep
   that leaves p_k invariant (:meth:`DBMModel.gibbs_sweep` with beta_k). log Z = log Z_0 +
-  log mean(w). The result is a :class:`tfrbm.ais.AISResult` with the +-3 sd spread and the ESS;
+  log mean(w). The result is a :class:`tfrbm.likelihood.ais.AISResult` with the +-3 sd spread and the ESS;
   :func:`ais_with_doubling` also runs half the schedule and records the change of log Z.
 
 The variational bound (``DBMModel.log_likelihood(x, method="bound")``) is mean(bound + log Z)
@@ -29,14 +29,15 @@ expectation (Jensen), which biases the "lower bound" upwards, so report it with 
 ESS and change on doubling the betas.
 """
 import math
+import time
 
 import numpy as np
 import tensorflow as tf
 
 from tfrbm import gibbs
-from tfrbm.ais import AISResult, check_betas, make_betas, summarize_log_weights
+from tfrbm.likelihood.ais import AISResult, check_betas, make_betas, summarize_log_weights
 from tfrbm.errors import UserError
-from tfrbm.likelihood import binary_states
+from tfrbm.likelihood.exact import binary_states
 
 __all__ = ["MAX_ENUMERATED_UNITS", "enumerable", "exact_log_partition", "exact_log_probability",
            "ais_log_partition", "ais_with_doubling"]
@@ -195,12 +196,12 @@ def _annealing_chunk(dbm):
 
 def ais_log_partition(dbm, n_runs=100, betas=None, n_betas=None, base_biases=None, seed=0,
                       chunk=500, warn=True):
-    """AIS estimate of log Z of ``dbm`` (an :class:`tfrbm.ais.AISResult`).
+    """AIS estimate of log Z of ``dbm`` (an :class:`tfrbm.likelihood.ais.AISResult`).
 
-    ``betas``: the schedule (default :func:`tfrbm.ais.make_betas`, 14,500 steps, or
+    ``betas``: the schedule (default :func:`tfrbm.likelihood.ais.make_betas`, 14,500 steps, or
     ``n_betas`` steps with the same shape); ``base_biases``: [a_0, a_2, ...] for the even
     layers (default: the training data's base rates for v, the model's biases above).
-    ``chunk`` betas run per compiled call. Warns (:class:`tfrbm.ais.AISWarning`) when the ESS
+    ``chunk`` betas run per compiled call. Warns (:class:`tfrbm.likelihood.ais.AISWarning`) when the ESS
     is low.
     """
     dbm._require_built()
@@ -243,7 +244,6 @@ def ais_with_doubling(dbm, n_betas, n_runs=100, base_biases=None, seed=0, chunk=
     """Run AIS with ``n_betas`` and with 2 x ``n_betas`` betas (independent seeds); the longer
     run's AISResult, whose ``history`` holds both and whose ``change_on_doubling`` is
     log Z(2K) - log Z(K)."""
-    import time
     history, results = [], []
     for i, k in enumerate((int(n_betas), 2 * int(n_betas))):
         t0 = time.time()
