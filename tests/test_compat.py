@@ -59,7 +59,7 @@ def test_directed_metrics_reach_the_monitoring_callbacks():
 def test_layer_and_trainer_internals_exist():
     layer = keras.layers.Dense(2)
     counter = keras.Variable(0, trainable=False, name="counter")
-    _compat.track_variable(layer, counter)          # as RBMLayer does, before it is built
+    _compat.track_variable(layer, counter)          # as RBMModel does, before it is built
     layer.build((None, 3))
     assert any(v is counter for v in layer.variables)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
