@@ -110,12 +110,6 @@ def _add_verbs(sub):
 
 
 # ---------------------------------------------------------------------------- helpers
-def _positive(name, value):
-    if value is not None and value <= 0:
-        raise UserError(f"--{name} must be positive, got {value}")
-    return value
-
-
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
@@ -190,9 +184,6 @@ def _save(model, path):
 def _init(args):
     import keras
 
-    _positive("n_visible", args.n_visible)
-    _positive("n_hidden", args.n_hidden)
-    _positive("learning_rate", args.learning_rate)
     if pathlib.Path(args.model).exists() and not args.overwrite:
         raise UserError(f"{args.model} exists (perhaps a trained model); pass --overwrite to "
                         "replace it")
@@ -214,8 +205,6 @@ def _train(args):
             raise UserError(f"EPOCHS {args.rbmcmd_epochs} is rbmcmd's form and needs a model file: "
                             f"`tfrbm FILE.keras train {args.rbmcmd_epochs}` or `tfrbm train --model FILE.keras`")
         args.epochs = args.rbmcmd_epochs
-    for name in ("hidden", "epochs", "batch_size", "lr", "cd_k", "n_chains", "limit"):
-        _positive(name.replace("_", "-"), getattr(args, name))
     if args.model:
         return _train_rows(args)
     return _train_images(args)
@@ -311,8 +300,6 @@ def _run_hidden(args):
 
 def _daydream(args):
     model = _load(args.model)
-    _positive("steps", args.steps)
-    _positive("n", args.n)
     _print_rows(model.daydream(args.n, steps=args.steps, sample=True, seed=args.seed,
                                progress=True))
     return 0
@@ -320,7 +307,6 @@ def _daydream(args):
 
 def _daydream_trace(args):
     model = _load(args.model)
-    _positive("steps", args.steps)
     _, trace = model.daydream(1, steps=args.steps, trace=True, sample=True, seed=args.seed,
                               progress=True)
     _print_rows(trace[:, 0])

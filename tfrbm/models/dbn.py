@@ -36,7 +36,8 @@ from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.units import CompositeUnits
-from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
+from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Options, Predicate, check_param,
+                              validate_params)
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 
@@ -54,10 +55,6 @@ _LAYER_KEYS = _RBM_KEYS + ("sample", "epochs")
 _INIT_ROWS = 10000
 #: the default number of CD updates per layer (see :func:`default_schedule`)
 DEFAULT_UPDATES_PER_LAYER = 3000
-
-
-def _positive(name, value):
-    return check_param(name, value, POSITIVE_INT)
 
 
 def _is_list(value):
@@ -527,7 +524,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                                 f"layer), got {epochs!r}")
         else:
             epochs = [epochs] * n_layers
-        return [_positive(f"epochs of layer {i + 1}", e) for i, e in enumerate(epochs)]
+        return [check_param(f"epochs of layer {i + 1}", e, POSITIVE_INT) for i, e in enumerate(epochs)]
 
     def _keep_init_rows(self, x, y):
         """Rows of the training data for each layer's data-dependent initialisation."""
@@ -608,7 +605,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             units = self.rbms[0].visible_units
             (units.parts[0][0] if self._n_labels_into(0) else units).validate(x)
         if batch_size is not None:
-            batch_size = _positive("batch_size", batch_size)
+            batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         schedule_batch = batch_size
         if n_rows is not None and batch_size is None:
             schedule_batch = default_schedule(n_rows)[0]
@@ -651,7 +648,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         if self.n_labels:
             raise UserError("fit_in_memory trains an unlabelled DBN; use fit(x, y) for label units")
-        batch_size = _positive("batch_size", batch_size)
+        batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         x = check_array(x, name="training data")
         self._check_width(x.shape[-1], "the training data")
         if not self.built:
@@ -771,9 +768,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         from Keras' default (Glorot) initialisation, the baseline for pre-training. Compiled
         with sparse categorical cross-entropy and accuracy unless ``compile=False``.
         """
-        n_classes = _positive("n_classes", n_classes)
-        if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+        n_classes = check_param("n_classes", n_classes, POSITIVE_INT)
+        init = check_param("init", init, Options("pretrained", "random"))
         self._require_built()
         model = mlp_classifier(self.sizes, n_classes, dropout=dropout,
                                name=name or f"{self.name}_classifier")
@@ -797,8 +793,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         ``fit(x, x)``; compiled with ``loss`` (cross-entropy, as in the paper) and MSE.
         ``init="random"`` gives the same architecture from Glorot initialisation.
         """
-        if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+        init = check_param("init", init, Options("pretrained", "random"))
         self._require_built()
         output_activation = "linear" if self.rbms[0].visible_units.name == "gaussian" else "sigmoid"
         model = deep_autoencoder(self.sizes, code_activation=code_activation,
@@ -838,8 +833,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         or from samples of the top RBM's visible-bias-only model. Returns (n, n_visible) means.
         In a labelled DBN the label units run free (see :meth:`generate` to choose the class).
         """
-        n = _positive("n", n)
-        steps = _positive("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         seed_t = self._seed_tensor(seed)
         top = self.rbms[-1]
@@ -958,8 +953,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.n_labels:
             raise UserError("generate(label, ...) needs a DBN trained with labels: this one has "
                             "no label units (build it with DBNModel(..., n_labels=K) and fit(x, y))")
-        n = _positive("n", n)
-        steps = _positive("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         labels = self._check_labels(label, n, what="label")
         fn = getattr(self, "_generate_compiled", None)

@@ -206,7 +206,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if tempering is not None:
             tempering = p["tempering"]
             if not self.persistent:
-                raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
+                raise UserError("tempering (parallel tempering) replaces the persistent chains: "
                                  "use it with persistent=True")
             self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
         self.tempering = tempering
