@@ -82,8 +82,8 @@ __all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVI
 
 KINDS = ("user", "item", "both", "implicit")
 RANKINGS = ("implicit", "ratings")
-IMPLICIT_EPOCHS = 20
-IMPLICIT_WEIGHT_DECAY = 1e-3
+IMPLICIT_EPOCHS = 15
+IMPLICIT_WEIGHT_DECAY = 1e-4
 
 
 def default_cd_schedule(epochs):
@@ -160,9 +160,9 @@ class RBMRecommender(RatingModel):
                  learning_rate=0.02, momentum=0.9, weight_decay=1e-3, cd_k="increasing",
                  batch_size=16, validation_fraction=0.05, patience=5, min_epochs=10,
                  blend_baseline=True, shrinkage=50.0, like=4, ranking="implicit",
-                 implicit_hidden=200, implicit_epochs=IMPLICIT_EPOCHS,
+                 implicit_hidden=100, implicit_epochs=IMPLICIT_EPOCHS,
                  implicit_learning_rate=3e-3, implicit_weight_decay=IMPLICIT_WEIGHT_DECAY,
-                 implicit_negatives=200, implicit_batch_size=32, implicit_conditional=False,
+                 implicit_negatives=400, implicit_batch_size=32, implicit_conditional=False,
                  seed=0):
         p = validate_params(
             {"n_hidden": n_hidden, "kind": kind, "n_levels": n_levels,

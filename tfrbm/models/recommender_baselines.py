@@ -24,7 +24,7 @@ import numpy as np
 from tfrbm.data.ratings import RatingsData, UserMovieCounts, as_triples
 from tfrbm.errors import UserError
 from tfrbm.ranking_metrics import ranking_report, relevant_sets, top_n
-from tfrbm.validation import finite_number, validate_params, whole_number
+from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
 
 __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaseline",
            "PopularityBaseline", "BiasedMF",
@@ -344,7 +344,9 @@ class CourseBernoulliRBM(RatingModel):
     p(h=1|v) = sigmoid(c + vW), p(v=1|h) = sigmoid(b + hW^T); CD-1 with sampled h0 and v1,
     plain gradient steps of size ``learning_rate``; prediction = 5 p(v=1 | h sampled from v).
     Missing ratings enter as zeros, so the model learns "unrated" as "rated 0"; that is the
-    point of keeping it as a baseline.
+    point of keeping it as a baseline. ``inputs="watched"`` feeds the 0/1 watched matrix
+    instead of ratings / 5 (the lab's model on implicit feedback; scores are then 5 x
+    p(watched)).
     """
 
     _parameter_constraints = {
@@ -353,11 +355,14 @@ class CourseBernoulliRBM(RatingModel):
         "epochs": [whole_number(1)],
         "batch_size": [whole_number(1)],
         "seed": [None, whole_number(0)],
+        "inputs": [Predicate(lambda v: v in ("ratings", "watched"), "'ratings' or 'watched'")],
     }
 
-    def __init__(self, n_hidden=20, learning_rate=1.0, epochs=15, batch_size=100, seed=0):
+    def __init__(self, n_hidden=20, learning_rate=1.0, epochs=15, batch_size=100, seed=0,
+                 inputs="ratings"):
         p = validate_params({"n_hidden": n_hidden, "learning_rate": learning_rate,
-                             "epochs": epochs, "batch_size": batch_size, "seed": seed},
+                             "epochs": epochs, "batch_size": batch_size, "seed": seed,
+                             "inputs": inputs},
                             self._parameter_constraints, type(self))
         for name, value in p.items():
             setattr(self, name, value)
@@ -365,7 +370,7 @@ class CourseBernoulliRBM(RatingModel):
     def _dense(self, user_index):
         rows, cols, vals = self._rows_of(user_index)
         v = np.zeros((len(user_index), self.n_movies), dtype=np.float32)
-        v[rows, cols] = vals / 5.0
+        v[rows, cols] = 1.0 if self.inputs == "watched" else vals / 5.0
         return v
 
     def fit(self, data, epochs=None, verbose=0):
