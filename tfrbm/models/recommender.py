@@ -534,7 +534,8 @@ def six_movie_demo(epochs=300, n_hidden=2, seed=0):
     rec = RBMRecommender(n_hidden=n_hidden, kind="user", conditional=False,
                          blend_baseline=False, n_levels=2, learning_rate=0.1,
                          momentum=0.5, weight_decay=0.0, cd_k=1, batch_size=7,
-                         validation_fraction=0.0, shrinkage=0.0, like=2, seed=seed)
+                         validation_fraction=0.0, shrinkage=0.0, like=2, ranking="ratings",
+                         seed=seed)
     rec.fit(np.array(triples), epochs=epochs,
             titles={i + 1: t for i, t in enumerate(SIX_MOVIES)})
     return rec, rec.recommend(7, n=4)
