@@ -40,7 +40,8 @@ hybrid. ``kind="implicit"`` trains the implicit model alone (no ratings: ``predi
 
 When to use which: predicted ratings (``predict``) come from the rating models (kind "user",
 "item" or "both"); a top-N list that users will watch comes from the implicit model (on
-MovieLens-100k it scores about twice the rating model's nDCG@10, see benchmarks/RESULTS.md).
+MovieLens-100k's u1-u5 it ranks far better than the rating models' P(watch) x P(like) score;
+figures in benchmarks/RESULTS.md, "Recommender ranking").
 ``ranking="ratings"`` ranks with the rating models instead, for "what would u rate highest"
 rather than "what will u watch":
 
