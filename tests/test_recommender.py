@@ -214,13 +214,13 @@ def test_planted_tastes_beat_item_means(planted, kind, conditional):
     train, test = planted
     rec = RBMRecommender(n_hidden=6, kind=kind, conditional=conditional, learning_rate=0.1,
                          batch_size=8, validation_fraction=0.1, blend_baseline=False,
-                         seed=0).fit(train, epochs=10)
+                         ranking="ratings", seed=0).fit(train, epochs=10)
     t = test.triples
     rmse = lambda p: float(np.sqrt(np.mean((p - t[:, 2]) ** 2)))  # noqa: E731
     base = rmse(ItemMeanBaseline().fit(train).predict(t[:, 0], t[:, 1]))
     assert base > 1.2 and rmse(rec.predict(t[:, 0], t[:, 1])) < 0.7 * base
     assert len(rec.blend) == 2
-    assert all("val_rmse" in h for h in rec.history.values())
+    assert all("val_rmse" in rec.history[o] for o in rec.models) and rec.implicit_model is None
 
 
 def test_early_stopping_waits_for_min_epochs(planted):
