@@ -26,7 +26,7 @@ PACKAGE = ROOT / "tfrbm"
 LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
-    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing"
+    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing|ranking_metrics"
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),
