@@ -1,9 +1,13 @@
 """RBMLayer: the weights of a restricted Boltzmann machine, usable as an ordinary Keras layer.
 
-Energy (Bernoulli hidden h, visible family with energy term e_v):
-    E(v, h) = e_v(v; b) - h.c - v^T W h
-Conditionals:   p(h_j = 1 | v) = sigmoid(c_j + v^T W_:j),   E[v | h] = visible.mean(b + W h)
-Free energy:    F(v) = e_v(v; b) - sum_j softplus(c_j + v^T W_:j)
+Energy (visible and hidden unit families with energy terms e_v, e_h; :mod:`tfrbm.units`):
+    E(v, h) = e_v(v; b) + e_h(h; c) - v^T W h         (Bernoulli hidden: e_h(h; c) = -h.c)
+Conditionals:   E[h | v] = hidden.mean(c + v W),      E[v | h] = visible.mean(b + W h)
+                (Bernoulli hidden: p(h_j = 1 | v) = sigmoid(c_j + v^T W_:j))
+Free energy:    F(v) = e_v(v; b) - hidden.log_marginal(v W, c)
+                (Bernoulli hidden: e_v(v; b) - sum_j softplus(c_j + v^T W_:j))
+A layer with unit-variance Gaussian units on both sides has a finite partition function only
+while the largest singular value of W is below 1 (:meth:`RBMLayer.check_normalizable`).
 
 Matrix products in bfloat16 (``matmul_dtype="bfloat16"``): the conditionals' products v W and
 h W^T (and the CD statistic, see RBMModel) take bfloat16 inputs; the CPU kernel (oneDNN, AVX512_BF16
@@ -19,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from tfrbm.errors import UserError
-from tfrbm.units import BernoulliUnits, get_units
+from tfrbm.units import get_units
 
 __all__ = ["MATMUL_DTYPES", "RBMLayer", "matmul"]
 
@@ -64,6 +68,11 @@ class RBMLayer(keras.layers.Layer):
             unit variance: standardise the data) or ``{"name": "softmax", "k": 5}``.
         kernel_initializer: initializer of the (n_visible, units) weight matrix ``kernel``;
             small random weights by default (normal, stddev 0.01, as Hinton's guide suggests).
+        hidden: hidden unit family, any name :func:`tfrbm.units.get_units` takes:
+            ``"bernoulli"`` (default, binary), ``"gaussian"`` (linear, unit variance, energy
+            1/2 ||h - c||^2) or ``"relu"`` (stepped-sigmoid rectified units,
+            :class:`tfrbm.units.SteppedSigmoidUnits`; ``{"name": "relu", "n_copies": N}``).
+            ``call`` returns E[h | v] (p(h = 1 | v) for Bernoulli units).
         visible_bias_initializer, hidden_bias_initializer: initializers of the biases.
         kernel_regularizer: optional Keras regularizer on the kernel (applies when the layer is
             fine-tuned by backprop; CD training uses ``RBMModel(weight_decay=...)``).
@@ -78,7 +87,7 @@ class RBMLayer(keras.layers.Layer):
         >>> features = keras.Sequential([keras.Input((784,)), layer, keras.layers.Dense(10)])
     """
 
-    def __init__(self, units, visible="bernoulli",
+    def __init__(self, units, visible="bernoulli", hidden="bernoulli",
                  kernel_initializer=None, visible_bias_initializer="zeros",
                  hidden_bias_initializer="zeros", kernel_regularizer=None, matmul_dtype="float32",
                  **kwargs):
@@ -88,7 +97,7 @@ class RBMLayer(keras.layers.Layer):
         self.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self._product_kernel = None   # see shared_product_kernel
         self.visible_units = get_units(visible)
-        self.hidden_units = BernoulliUnits()
+        self.hidden_units = get_units(hidden)
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -155,38 +164,56 @@ class RBMLayer(keras.layers.Layer):
                 + self.visible_bias)
 
     def hidden_probs(self, v):
-        """p(h = 1 | v) = sigmoid(c + v W)."""
-        return tf.sigmoid(self.hidden_input(v))
+        """E[h | v] = hidden.mean(c + v W): p(h = 1 | v) = sigmoid(c + v W) for Bernoulli units."""
+        return self.hidden_units.mean(self.hidden_input(v))
 
     def visible_probs(self, h):
         """E[v | h]: sigmoid(b + h W^T) for Bernoulli units, b + h W^T for Gaussian units."""
         return self.visible_units.mean(self.visible_input(h))
 
     def sample_hidden(self, v, seed):
-        """Return (p(h|v), h ~ p(h|v)); ``seed`` is a stateless seed, shape (2,)."""
-        probs = self.hidden_probs(v)
-        return probs, self.hidden_units.sample(probs, seed)
+        """Return (E[h|v], h ~ p(h|v)); ``seed`` is a stateless seed, shape (2,)."""
+        a = self.hidden_input(v)
+        return self.hidden_units.mean(a), self.hidden_units.draw(a, seed)
 
     def sample_visible(self, h, seed):
         """Return (E[v|h], v ~ p(v|h))."""
-        mean = self.visible_probs(h)
-        return mean, self.visible_units.sample(mean, seed)
+        a = self.visible_input(h)
+        return self.visible_units.mean(a), self.visible_units.draw(a, seed)
 
     # ----------------------------------------------------------------- energies
     def free_energy(self, v):
-        """F(v) = e_v(v; b) - sum_j softplus(c_j + v W_:j), one value per row (softplus, not log1p(exp))."""
+        """F(v) = e_v(v; b) - hidden.log_marginal(v W, c), one value per row (for Bernoulli
+        hidden units e_v(v; b) - sum_j softplus(c_j + v W_:j), softplus, not log1p(exp))."""
         v = tf.convert_to_tensor(v, dtype=self.kernel.dtype)
         exact_input = tf.matmul(v, self.kernel) + self.hidden_bias    # always float32
         return (self.visible_units.energy_term(v, self.visible_bias)
-                - tf.reduce_sum(tf.math.softplus(exact_input), axis=-1))
+                - self.hidden_units.log_marginal_of_total(exact_input, self.hidden_bias))
 
     def energy(self, v, h):
-        """E(v, h) = e_v(v; b) - h.c - v^T W h, one value per row."""
+        """E(v, h) = e_v(v; b) + e_h(h; c) - v^T W h, one value per row."""
         v = tf.convert_to_tensor(v, dtype=self.kernel.dtype)
         h = tf.convert_to_tensor(h, dtype=self.kernel.dtype)
         return (self.visible_units.energy_term(v, self.visible_bias)
-                - tf.linalg.matvec(h, self.hidden_bias)
+                + self.hidden_units.energy_term(h, self.hidden_bias)
                 - tf.reduce_sum(tf.matmul(v, self.kernel) * h, axis=-1))
+
+    def check_normalizable(self):
+        """Raise a UserError when this layer has no finite partition function.
+
+        Only unit-variance Gaussian units on both sides can lack one: the joint density is a
+        Gaussian with precision [[I, -W], [-W^T, I]], proper only while the largest singular
+        value of W is below 1. Every other pairing has at least one bounded (discrete) side.
+        """
+        if not (self.built and self.visible_units.quadratic and self.hidden_units.quadratic):
+            return
+        top = float(tf.reduce_max(tf.linalg.svd(self.kernel, compute_uv=False)).numpy())
+        if not top < 1.0:
+            raise UserError(
+                f"a Gaussian-Gaussian RBM has a finite partition function only while the largest "
+                f"singular value of W is below 1; this one's is {top:.4g}, so p(v) is not a "
+                "distribution (no log Z, no likelihood, and Gibbs chains diverge). Use smaller "
+                "weights (a smaller learning rate, weight_decay) or Bernoulli/relu hidden units")
 
     # ----------------------------------------------------------------- keras
     def call(self, inputs):
@@ -200,6 +227,7 @@ class RBMLayer(keras.layers.Layer):
         config.update({
             "units": self.units,
             "visible": keras.saving.serialize_keras_object(self.visible_units),
+            "hidden": keras.saving.serialize_keras_object(self.hidden_units),
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "visible_bias_initializer": keras.initializers.serialize(self.visible_bias_initializer),
             "hidden_bias_initializer": keras.initializers.serialize(self.hidden_bias_initializer),

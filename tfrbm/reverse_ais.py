@@ -59,7 +59,7 @@ def _free_energy64(layer, v):
     c = tf.constant(layer.hidden_bias.numpy().astype(np.float64))
     v = tf.constant(np.asarray(v, np.float64))
     return (layer.visible_units.energy_term(v, b)
-            - tf.reduce_sum(tf.math.softplus(tf.matmul(v, W) + c), axis=-1)).numpy()
+            - layer.hidden_units.log_marginal_of_total(tf.matmul(v, W) + c, c)).numpy()
 
 
 def raise_log_likelihoods(layer, data, betas=None, n_betas=None, base_data=None, base_biases=None,

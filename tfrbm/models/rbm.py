@@ -310,6 +310,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             if not self.persistent:
                 raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
                                  "use it with persistent=True")
+            if self.layer.hidden_units.name != "bernoulli":
+                raise UserError("parallel tempering (tempering=...) is implemented for Bernoulli "
+                                f"hidden units only, not {self.layer.hidden_units.name!r}")
             self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
         self.tempering = tempering
         self.tempering_min_beta = float(p["tempering_min_beta"])
@@ -404,7 +407,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def _check_hidden(self, h):
         from tfrbm.data.pipeline import check_array
         self._require_built()
-        return check_array(h, name="h", n_features=self.layer.units, bernoulli=True)
+        units = self.layer.hidden_units
+        h = check_array(h, name="h", n_features=self.layer.units, bernoulli=units.binary)
+        units.validate(h)
+        return h
 
     def _require_built(self):
         if not self.built:
@@ -623,8 +629,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         dtype = layer.kernel.dtype
         v0 = tf.cast(v0, dtype)
         pre0 = layer.hidden_input(v0)
-        ph0 = tf.sigmoid(pre0)
-        h0 = layer.hidden_units.sample(ph0, gibbs.fold(seed, 1))
+        ph0 = layer.hidden_units.mean(pre0)                     # sigmoid for Bernoulli units
+        h0 = layer.hidden_units.draw(pre0, gibbs.fold(seed, 1))
         if self.tempering:
             v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
         else:
@@ -675,8 +681,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             recon_error = tf.reduce_mean(tf.square(v0 - recon))
         else:
             recon_error = tf.constant(float("nan"), dtype)
-        free_energy = tf.reduce_mean(layer.visible_units.energy_term(v0, layer.visible_bias)
-                                     - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
+        free_energy = tf.reduce_mean(
+            layer.visible_units.energy_term(v0, layer.visible_bias)
+            - layer.hidden_units.log_marginal_of_total(pre0, layer.hidden_bias))
         return [d_kernel, d_visible, d_hidden], recon_error, free_energy
 
     def _tempered_negative(self, seed):
