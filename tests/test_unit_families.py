@@ -198,3 +198,33 @@ def test_bad_configurations_get_clear_errors():
         model.fit(np.full((4, 3), 0.5, np.float32), epochs=1, verbose=0)
     with pytest.raises(UserError, match="Bernoulli hidden"):
         tfrbm.RBMModel(RBMLayer(2, hidden="gaussian"), persistent=True, tempering=3)
+
+
+def test_sklearn_transformer_exposes_hidden_units():
+    from tfrbm.sklearn import RBMTransformer
+    rng = np.random.default_rng(1)
+    x = (rng.random((120, 10)) < 0.4).astype("float32")
+    est = RBMTransformer(8, n_iter=2, hidden_units="relu", random_state=0).fit(x)
+    assert est.model_.layer.hidden_units.name == "relu"
+    features = est.transform(x)
+    assert features.shape == (120, 8) and np.all(features >= 0) and features.max() > 0
+    with pytest.raises(UserError, match="unknown unit type"):
+        RBMTransformer(8, n_iter=1, hidden_units="tanh").fit(x)
+
+
+def test_cli_train_takes_hidden_units(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "tfrbm", "train", "--epochs", "1", "--hidden", "16",
+         "--hidden-units", "relu", "--output", str(out), "--json"],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert np.isfinite(metrics["test_free_energy"])
+    back = keras.saving.load_model(out / "model.keras")
+    assert back.layer.hidden_units.name == "relu"
