@@ -6,6 +6,12 @@ Conditionals:   E[h | v] = hidden.mean(c + v W),      E[v | h] = visible.mean(b 
                 (Bernoulli hidden: p(h_j = 1 | v) = sigmoid(c_j + v^T W_:j))
 Free energy:    F(v) = e_v(v; b) - hidden.log_marginal(v W, c)
                 (Bernoulli hidden: e_v(v; b) - sum_j softplus(c_j + v^T W_:j))
+Learned visible variances (``visible="gaussian", visible_variance="learned"``; Cho, Ilin & Raiko
+2011): sigma_i^2 = exp(z_i) with z the weight ``visible_log_variance``, and
+    E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) + e_h(h; c) - sum_ij v_i W_ij h_j / sigma_i^2,
+so E[h | v] = hidden.mean(c + (v / sigma^2) W) and v | h ~ N(b + W h, sigma^2). It is the
+unit-variance RBM on u = v / sigma with weights W / sigma and visible biases b / sigma
+(:meth:`RBMLayer.unit_variance_equivalent`), so log p(v) = log p_u(v / sigma) - sum_i log sigma_i.
 A layer with unit-variance Gaussian units on both sides has a finite partition function only
 while the largest singular value of W is below 1 (:meth:`RBMLayer.check_normalizable`).
 
@@ -66,6 +72,9 @@ class RBMLayer(keras.layers.Layer):
         units: number of hidden units (positive int).
         visible: visible unit family: ``"bernoulli"`` (default), ``"gaussian"`` (real-valued,
             unit variance: standardise the data) or ``{"name": "softmax", "k": 5}``.
+        visible_variance: ``"unit"`` (default) or ``"learned"``: Gaussian visible units with a
+            learned variance per unit (Cho, Ilin & Raiko 2011; the weight
+            ``visible_log_variance`` holds log sigma^2, trained by CD with the other weights).
         kernel_initializer: initializer of the (n_visible, units) weight matrix ``kernel``;
             small random weights by default (normal, stddev 0.01, as Hinton's guide suggests).
         hidden: hidden unit family, any name :func:`tfrbm.units.get_units` takes:
@@ -87,7 +96,7 @@ class RBMLayer(keras.layers.Layer):
         >>> features = keras.Sequential([keras.Input((784,)), layer, keras.layers.Dense(10)])
     """
 
-    def __init__(self, units, visible="bernoulli", hidden="bernoulli",
+    def __init__(self, units, visible="bernoulli", hidden="bernoulli", visible_variance="unit",
                  kernel_initializer=None, visible_bias_initializer="zeros",
                  hidden_bias_initializer="zeros", kernel_regularizer=None, matmul_dtype="float32",
                  **kwargs):
@@ -98,6 +107,12 @@ class RBMLayer(keras.layers.Layer):
         self._product_kernel = None   # see shared_product_kernel
         self.visible_units = get_units(visible)
         self.hidden_units = get_units(hidden)
+        if visible_variance not in ("unit", "learned"):
+            raise UserError(f"visible_variance must be 'unit' or 'learned', got {visible_variance!r}")
+        if visible_variance == "learned" and not self.visible_units.quadratic:
+            raise UserError("visible_variance='learned' needs Gaussian visible units "
+                             f"(visible='gaussian'), not {self.visible_units.name!r}")
+        self.visible_variance = visible_variance
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -122,6 +137,9 @@ class RBMLayer(keras.layers.Layer):
                                             initializer=self.visible_bias_initializer)
         self.hidden_bias = self.add_weight(name="hidden_bias", shape=(self.units,),
                                            initializer=self.hidden_bias_initializer)
+        if self.visible_variance == "learned":
+            self.visible_log_variance = self.add_weight(
+                name="visible_log_variance", shape=(n_visible,), initializer="zeros")
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: n_visible})
 
     @property
@@ -154,9 +172,25 @@ class RBMLayer(keras.layers.Layer):
     def _kernel_for_products(self):
         return self.kernel if self._product_kernel is None else self._product_kernel
 
+    @property
+    def learns_variance(self):
+        return self.visible_variance == "learned"
+
+    def visible_precision(self):
+        """1 / sigma^2 per visible unit (a tensor), or None for unit variances."""
+        if not self.learns_variance:
+            return None
+        return tf.exp(-self.visible_log_variance)
+
+    def scaled_visible(self, v):
+        """v / sigma^2: what the weights see (``v`` itself for unit variances)."""
+        precision = self.visible_precision()
+        return v if precision is None else v * tf.cast(precision, v.dtype)
+
     def hidden_input(self, v):
-        """Total input to the hidden units, c + v W (the product in ``matmul_dtype``)."""
-        return matmul(v, self._kernel_for_products(), self.matmul_dtype) + self.hidden_bias
+        """Total input to the hidden units, c + (v / sigma^2) W (the product in ``matmul_dtype``)."""
+        return (matmul(self.scaled_visible(v), self._kernel_for_products(), self.matmul_dtype)
+                + self.hidden_bias)
 
     def visible_input(self, h):
         """Total input to the visible units, b + h W^T (the product in ``matmul_dtype``)."""
@@ -179,6 +213,9 @@ class RBMLayer(keras.layers.Layer):
     def sample_visible(self, h, seed):
         """Return (E[v|h], v ~ p(v|h))."""
         a = self.visible_input(h)
+        if self.learns_variance:             # N(a, sigma^2) = sigma * N(a / sigma, 1)
+            sigma = tf.exp(0.5 * self.visible_log_variance)
+            return a, sigma * self.visible_units.draw(a / sigma, seed)
         return self.visible_units.mean(a), self.visible_units.draw(a, seed)
 
     # ----------------------------------------------------------------- energies
@@ -186,17 +223,38 @@ class RBMLayer(keras.layers.Layer):
         """F(v) = e_v(v; b) - hidden.log_marginal(v W, c), one value per row (for Bernoulli
         hidden units e_v(v; b) - sum_j softplus(c_j + v W_:j), softplus, not log1p(exp))."""
         v = tf.convert_to_tensor(v, dtype=self.kernel.dtype)
-        exact_input = tf.matmul(v, self.kernel) + self.hidden_bias    # always float32
-        return (self.visible_units.energy_term(v, self.visible_bias)
+        exact_input = tf.matmul(self.scaled_visible(v), self.kernel) + self.hidden_bias  # float32
+        return (self.visible_energy(v)
                 - self.hidden_units.log_marginal_of_total(exact_input, self.hidden_bias))
+
+    def visible_energy(self, v):
+        """e_v(v; b), or sum_i (v_i - b_i)^2 / (2 sigma_i^2) with learned variances."""
+        if self.learns_variance:
+            sigma = tf.exp(0.5 * self.visible_log_variance)
+            return self.visible_units.energy_term(v / sigma, self.visible_bias / sigma)
+        return self.visible_units.energy_term(v, self.visible_bias)
 
     def energy(self, v, h):
         """E(v, h) = e_v(v; b) + e_h(h; c) - v^T W h, one value per row."""
         v = tf.convert_to_tensor(v, dtype=self.kernel.dtype)
         h = tf.convert_to_tensor(h, dtype=self.kernel.dtype)
-        return (self.visible_units.energy_term(v, self.visible_bias)
+        return (self.visible_energy(v)
                 + self.hidden_units.energy_term(h, self.hidden_bias)
-                - tf.reduce_sum(tf.matmul(v, self.kernel) * h, axis=-1))
+                - tf.reduce_sum(tf.matmul(self.scaled_visible(v), self.kernel) * h, axis=-1))
+
+    def unit_variance_equivalent(self):
+        """(layer, log_sigma_sum): the unit-variance RBM on u = v / sigma (weights W / sigma,
+        visible biases b / sigma) and sum_i log sigma_i, so that F(v) = F_u(v / sigma) and
+        log Z = log Z_u + sum_i log sigma_i. For unit variances: (self, 0.0)."""
+        if not self.learns_variance:
+            return self, 0.0
+        sigma = tf.exp(0.5 * self.visible_log_variance)
+        twin = RBMLayer(self.units, visible=self.visible_units, hidden=self.hidden_units)
+        twin.build((None, self.n_visible))
+        twin.kernel.assign(self.kernel / sigma[:, None])
+        twin.visible_bias.assign(self.visible_bias / sigma)
+        twin.hidden_bias.assign(self.hidden_bias)
+        return twin, float(tf.reduce_sum(0.5 * self.visible_log_variance).numpy())
 
     def check_normalizable(self):
         """Raise a UserError when this layer has no finite partition function.
@@ -207,7 +265,8 @@ class RBMLayer(keras.layers.Layer):
         """
         if not (self.built and self.visible_units.quadratic and self.hidden_units.quadratic):
             return
-        top = float(tf.reduce_max(tf.linalg.svd(self.kernel, compute_uv=False)).numpy())
+        kernel = self.unit_variance_equivalent()[0].kernel
+        top = float(tf.reduce_max(tf.linalg.svd(kernel, compute_uv=False)).numpy())
         if not top < 1.0:
             raise UserError(
                 f"a Gaussian-Gaussian RBM has a finite partition function only while the largest "
@@ -228,6 +287,7 @@ class RBMLayer(keras.layers.Layer):
             "units": self.units,
             "visible": keras.saving.serialize_keras_object(self.visible_units),
             "hidden": keras.saving.serialize_keras_object(self.hidden_units),
+            "visible_variance": self.visible_variance,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "visible_bias_initializer": keras.initializers.serialize(self.visible_bias_initializer),
             "hidden_bias_initializer": keras.initializers.serialize(self.hidden_bias_initializer),

@@ -100,7 +100,8 @@ def _warn_if_unscaled(sample):
             f"Gaussian visible units expect standardized data, but the training data has column "
             f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
             "unscaled data saturates every hidden unit. Standardize each feature first: "
-            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std; "
+            "tfrbm.data.Standardizer does it)",
             UserWarning, stacklevel=3)
 
 
@@ -458,6 +459,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         # persistent chains start as samples of the visible-bias-only (base-rate) model
         self.persistent_chains.assign(gibbs.base_rate_samples(
             units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
+        if self.layer.learns_variance:
+            # sigma^2 starts at the data's variance (standardised data: about 1)
+            self.layer.visible_log_variance.assign(
+                np.log(np.maximum(sample.var(axis=0), 1e-4)).astype(np.float32))
         if self.centering:
             self.visible_offset.assign(sample.mean(axis=0).astype(np.float32))
             self.hidden_offset.assign(tf.reduce_mean(self.layer.hidden_probs(sample), axis=0))
@@ -652,11 +657,13 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         n_neg = tf.cast(tf.shape(vk)[0], dtype)
         # both phases' <v h> in one matmul, already negated: [-v0 ; vk]^T [pos_h/B ; neg_h/N]
         # (the states stay exact in bfloat16; the cancellation happens in the kernel's float32
-        # accumulator; negating the B x V states, not the V x H product, saves a pass)
-        stacked_v = tf.concat([-v0, vk], axis=0)
+        # accumulator; negating the B x V states, not the V x H product, saves a pass).
+        # With learned visible variances the statistics are of v / sigma^2 (Cho et al. 2011).
+        s0, sk = layer.scaled_visible(v0), layer.scaled_visible(vk)
+        stacked_v = tf.concat([-s0, sk], axis=0)
         stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
         d_kernel = matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
-        d_visible = -(tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0))
+        d_visible = -(tf.reduce_mean(s0, axis=0) - tf.reduce_mean(sk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
             d_kernel += self.weight_decay * layer.kernel
@@ -665,7 +672,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             self.sparsity_q.assign(q)
             penalty = self.sparsity_cost * (q - self.sparsity_target)
             d_hidden += penalty
-            d_kernel += tf.tensordot(tf.reduce_mean(v0, axis=0), penalty, axes=0)
+            d_kernel += tf.tensordot(tf.reduce_mean(s0, axis=0), penalty, axes=0)
         if self.centering:
             from tfrbm import centering
             rate = self.centering_rate
@@ -682,9 +689,32 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         else:
             recon_error = tf.constant(float("nan"), dtype)
         free_energy = tf.reduce_mean(
-            layer.visible_units.energy_term(v0, layer.visible_bias)
+            layer.visible_energy(v0)
             - layer.hidden_units.log_marginal_of_total(pre0, layer.hidden_bias))
-        return [d_kernel, d_visible, d_hidden], recon_error, free_energy
+        grads = [d_kernel, d_visible, d_hidden]
+        if layer.learns_variance:
+            grads.append(self._log_variance_gradient(v0, pos_h, vk, neg_h))
+        return grads, recon_error, free_energy
+
+    def _log_variance_gradient(self, v0, pos_h, vk, neg_h):
+        """<dE/dz>_data - <dE/dz>_model for z = log sigma^2 (Cho, Ilin & Raiko 2011), where
+        dE/dz_i = -(v_i - b_i)^2 / (2 sigma_i^2) + v_i (W h)_i / sigma_i^2."""
+        layer = self.layer
+        precision = layer.visible_precision()
+
+        def d_energy(v, h):
+            down = matmul(h, layer.kernel, "float32", transpose_b=True)
+            return tf.reduce_mean((-0.5 * tf.square(v - layer.visible_bias) + v * down)
+                                  * precision, axis=0)
+        return d_energy(v0, pos_h) - d_energy(vk, neg_h)
+
+    def cd_variables(self):
+        """The variables CD updates, in the order of :meth:`cd_gradients`' gradients."""
+        layer = self.layer
+        out = [layer.kernel, layer.visible_bias, layer.hidden_bias]
+        if layer.learns_variance:
+            out.append(layer.visible_log_variance)
+        return out
 
     def _tempered_negative(self, seed):
         """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
@@ -725,11 +755,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if n_replicas > 1:
             # Keras all-reduces with SUM; each replica's statistic is a mean over its local batch
             grads = [g / n_replicas for g in grads]
-        layer = self.layer
         # CD gradients are never loss-scaled; scale them so that a LossScaleOptimizer's apply
         # (mixed precision) divides the scale back out (a no-op for every other optimizer)
         grads = [self.optimizer.scale_loss(g) for g in grads]
-        self.optimizer.apply(grads, [layer.kernel, layer.visible_bias, layer.hidden_bias])
+        self.optimizer.apply(grads, self.cd_variables())
         return self._log_values(recon_error, free_energy)
 
     def test_step(self, data):
@@ -934,14 +963,28 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """log Z: ``"exact"`` enumerates the smaller layer (<= 25 units); ``"ais"`` estimates it."""
         from tfrbm import likelihood
         self._require_built()
+        # learned visible variances: log Z = log Z_u + sum log sigma of the unit-variance twin
+        layer, log_sigma = self.layer.unit_variance_equivalent()
         if method == "exact":
-            return likelihood.exact_log_partition(self.layer, **kwargs)
+            return likelihood.exact_log_partition(layer, **kwargs) + log_sigma
         if method == "ais":
             if ("base_data" not in kwargs and "base_biases" not in kwargs
                     and float(self.initialized.numpy()) > 0):
                 # the paper's base-rate model, fitted to the training data at the first fit
                 kwargs["base_biases"] = self.base_rate_bias.numpy()
-            return likelihood.ais_log_partition(self.layer, **kwargs)
+            if self.layer.learns_variance:
+                sigma = np.exp(0.5 * self.layer.visible_log_variance.numpy())
+                if kwargs.get("base_biases") is not None:
+                    kwargs["base_biases"] = np.asarray(kwargs["base_biases"]) / sigma
+                if kwargs.get("base_data") is not None:
+                    kwargs["base_data"] = np.asarray(kwargs["base_data"]) / sigma
+                from tfrbm.ais import AISResult
+                r = likelihood.ais_log_partition(layer, **kwargs)
+                return AISResult(r[0] + log_sigma, r[1] + log_sigma, r[2] + log_sigma,
+                                 log_weights=r.log_weights, log_z0=r.log_z0 + log_sigma,
+                                 betas=r.betas, history=r.history, converged=r.converged,
+                                 stop_reason=r.stop_reason)
+            return likelihood.ais_log_partition(layer, **kwargs)
         raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
@@ -954,6 +997,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if method == "sandwich":
             from tfrbm import likelihood
             self._require_built()
+            if self.layer.learns_variance:
+                raise UserError("method='sandwich' does not handle learned visible variances yet; "
+                                "use method='ais' or 'exact'")
             v = self._check_visible(v)
             if ("base_data" not in kwargs and "base_biases" not in kwargs
                     and float(self.initialized.numpy()) > 0):
