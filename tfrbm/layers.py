@@ -169,7 +169,9 @@ class RBMLayer(keras.layers.Layer):
         finally:
             self._product_kernel = None
 
-    def _kernel_for_products(self):
+    def product_kernel(self):
+        """The kernel the conditionals' products use (the shared ``matmul_dtype`` copy inside
+        :meth:`shared_product_kernel`)."""
         return self.kernel if self._product_kernel is None else self._product_kernel
 
     @property
@@ -189,12 +191,12 @@ class RBMLayer(keras.layers.Layer):
 
     def hidden_input(self, v):
         """Total input to the hidden units, c + (v / sigma^2) W (the product in ``matmul_dtype``)."""
-        return (matmul(self.scaled_visible(v), self._kernel_for_products(), self.matmul_dtype)
+        return (matmul(self.scaled_visible(v), self.product_kernel(), self.matmul_dtype)
                 + self.hidden_bias)
 
     def visible_input(self, h):
         """Total input to the visible units, b + h W^T (the product in ``matmul_dtype``)."""
-        return (matmul(h, self._kernel_for_products(), self.matmul_dtype, transpose_b=True)
+        return (matmul(h, self.product_kernel(), self.matmul_dtype, transpose_b=True)
                 + self.visible_bias)
 
     def hidden_probs(self, v):
@@ -212,7 +214,10 @@ class RBMLayer(keras.layers.Layer):
 
     def sample_visible(self, h, seed):
         """Return (E[v|h], v ~ p(v|h))."""
-        a = self.visible_input(h)
+        return self.draw_visible(self.visible_input(h), seed)
+
+    def draw_visible(self, a, seed):
+        """(E[v | a], v ~ p(v | a)) given the visible units' total input ``a``."""
         if self.learns_variance:             # N(a, sigma^2) = sigma * N(a / sigma, 1)
             sigma = tf.exp(0.5 * self.visible_log_variance)
             return a, sigma * self.visible_units.draw(a / sigma, seed)

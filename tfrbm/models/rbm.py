@@ -214,6 +214,12 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             averages of each batch's means at rate ``centering_rate``.
         centering_rate: the offsets' sliding factor nu in (0, 1] (the paper's 0.01 by default).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
+        dropout: the Dropout RBM (Srivastava et al. 2014, :mod:`tfrbm.dropout`): the
+            probability in [0, 1) that a hidden unit is dropped from a training case (0, the
+            default, is the plain RBM). Each case's CD runs on its sub-RBM; the layer's kernel
+            holds the test-time weights (scaled by the retain probability 1 - dropout), so
+            features, sampling and likelihoods use every unit. Not with ``persistent``,
+            ``tempering`` or learned visible variances.
         matmul_dtype: ``"bfloat16"`` runs the matrix products of training and sampling (the
             conditionals and the <v h> statistic) in bfloat16 with float32 accumulation; the
             weights, chains, statistics' means, sampling and the update stay float32. Sets the
@@ -265,6 +271,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         "tempering_min_beta": [Interval(Real, 0, 1, closed="left")],
         "centering": [Instance((bool, np.bool_), "True or False")],
         "centering_rate": [Interval(Real, 0, 1, closed="right")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     #: check each batch inside the compiled train/test step (see "Data checks" above)
@@ -274,7 +281,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
-                 matmul_dtype=None, centering=False, centering_rate=0.01, **kwargs):
+                 matmul_dtype=None, centering=False, centering_rate=0.01, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -285,7 +292,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
              "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
              "monitor_reconstruction": monitor_reconstruction, "seed": seed,
              "tempering": tempering, "tempering_min_beta": tempering_min_beta,
-             "centering": centering, "centering_rate": centering_rate},
+             "centering": centering, "centering_rate": centering_rate, "dropout": dropout},
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
         if matmul_dtype is not None:
@@ -319,6 +326,11 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         self.tempering_min_beta = float(p["tempering_min_beta"])
         self.centering = bool(centering)
         self.centering_rate = float(p["centering_rate"])
+        self.dropout = float(p["dropout"])
+        if self.dropout and (self.persistent or self.layer.learns_variance):
+            raise UserError("dropout (the Dropout RBM) drops hidden units per training case, so "
+                            "it works with CD-k only, not with persistent chains, tempering or "
+                            "learned visible variances")
         self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
@@ -630,12 +642,20 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             return self._cd_gradients(v0, seed)
 
     def _cd_gradients(self, v0, seed):
-        layer = self.layer
-        dtype = layer.kernel.dtype
+        dtype = self.layer.kernel.dtype
         v0 = tf.cast(v0, dtype)
+        layer = self.layer
+        if self.dropout:
+            # each case's sub-RBM (tfrbm.dropout): masked hidden units, weights kernel / retain
+            from tfrbm.dropout import DropoutView, dropout_mask
+            mask = dropout_mask(tf.stack([tf.shape(v0)[0], self.layer.units]), self.dropout,
+                                gibbs.fold(seed, 11), dtype)
+            layer = DropoutView(self.layer, mask, 1.0 - self.dropout)
         pre0 = layer.hidden_input(v0)
         ph0 = layer.hidden_units.mean(pre0)                     # sigmoid for Bernoulli units
         h0 = layer.hidden_units.draw(pre0, gibbs.fold(seed, 1))
+        if self.dropout:
+            ph0, h0 = ph0 * layer.mask, h0 * layer.mask
         if self.tempering:
             v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
         else:
@@ -663,6 +683,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         stacked_v = tf.concat([-s0, sk], axis=0)
         stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
         d_kernel = matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
+        if self.dropout:
+            # the statistic is the gradient in W = kernel / retain; in the kernel it is / retain
+            d_kernel = d_kernel / (1.0 - self.dropout)
+            layer = self.layer
         d_visible = -(tf.reduce_mean(s0, axis=0) - tf.reduce_mean(sk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
@@ -688,6 +712,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             recon_error = tf.reduce_mean(tf.square(v0 - recon))
         else:
             recon_error = tf.constant(float("nan"), dtype)
+        if self.dropout:
+            pre0 = layer.hidden_input(v0)    # the test-time model's (all units, the kernel)
         free_energy = tf.reduce_mean(
             layer.visible_energy(v0)
             - layer.hidden_units.log_marginal_of_total(pre0, layer.hidden_bias))
@@ -1135,6 +1161,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             "matmul_dtype": self.layer.matmul_dtype,
             "centering": self.centering,
             "centering_rate": self.centering_rate,
+            "dropout": self.dropout,
         })
         return config
 
