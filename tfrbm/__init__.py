@@ -18,6 +18,8 @@ _PUBLIC = {
     "SoftmaxUnits": "tfrbm.units",
     "get_units": "tfrbm.units",
     "RBMLayer": "tfrbm.layers",
+    "ConvRBMLayer": "tfrbm.conv",
+    "SteppedSigmoidUnits": "tfrbm.units",
     # models
     "RBMModel": "tfrbm.models.rbm",
     "DBNModel": "tfrbm.models.dbn",
@@ -25,7 +27,7 @@ _PUBLIC = {
     # distributed training of your own Keras models under MultiWorkerMirroredStrategy
     "install_multi_worker_fixes": "tfrbm._compat",
 }
-_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
+_SUBMODULES = ("data", "units", "layers", "conv", "dropout", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
                "errors", "sklearn", "pipelines")
 
@@ -52,6 +54,7 @@ def register_keras_classes():
     ``tfrbm --help`` answers at once.
     """
     importlib.import_module("tfrbm.layers")
+    importlib.import_module("tfrbm.conv")
     importlib.import_module("tfrbm.models")._import_all()
     importlib.import_module("tfrbm.course").register_keras_classes()
 

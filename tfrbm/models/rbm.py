@@ -277,6 +277,15 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     #: check each batch inside the compiled train/test step (see "Data checks" above)
     check_batches = True
 
+    def __new__(cls, *args, **kwargs):
+        # a layer that needs its own training step names its model class (ConvRBMLayer:
+        # tfrbm.conv.ConvRBMModel), so that RBMModel(layer) trains any RBM layer
+        layer = args[0] if args else kwargs.get("layer")
+        target = getattr(layer, "model_class", None)
+        if cls is RBMModel and target is not None:
+            cls = target
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
@@ -294,7 +303,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
              "tempering": tempering, "tempering_min_beta": tempering_min_beta,
              "centering": centering, "centering_rate": centering_rate, "dropout": dropout},
             self._parameter_constraints, type(self))
-        self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
+        self.layer = (p["layer"] if isinstance(p["layer"], keras.layers.Layer)
+                      else RBMLayer(p["layer"]))
         if matmul_dtype is not None:
             from tfrbm.layers import check_matmul_dtype
             self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
