@@ -44,7 +44,6 @@ def test_energy_and_conditionals_equal_the_tied_fully_connected_rbm(visible, hid
 
 def test_cd_statistics_are_the_tied_dense_statistics_averaged_over_positions():
     layer = _layer(image=(4, 4, 1))
-    dense = layer.to_dense()
     rng = np.random.default_rng(2)
     v0, vk = ((rng.random((5, 4, 4, 1)) < 0.5).astype("float32") for _ in range(2))
     h0, hk = (rng.random((5,) + layer.hidden_shape).astype("float32") for _ in range(2))
