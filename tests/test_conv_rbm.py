@@ -138,3 +138,38 @@ def test_bad_configurations():
         model.fit(np.zeros((4, 9), np.float32), epochs=1, verbose=0)
     with pytest.raises(UserError, match="does not support tempering"):
         tfrbm.RBMModel(tfrbm.ConvRBMLayer(filters=2, kernel_size=2), persistent=True, tempering=3)
+
+
+def test_convolutional_dbn_trains_greedily_round_trips_and_serves(tmp_path):
+    from tfrbm.conv_dbn import ConvDBNModel
+    rng = np.random.default_rng(0)
+    x = (rng.random((48, 10, 10, 1)) < 0.3).astype("float32")
+    dbn = tfrbm.ConvDBNModel([ConvRBMLayer(filters=4, kernel_size=3, pooling=2),
+                              ConvRBMLayer(filters=3, kernel_size=2)],
+                             rbm_options={"sparsity_target": 0.1, "sparsity_cost": 0.1}, seed=0)
+    history = dbn.fit(x, epochs=2, batch_size=16, verbose=0)
+    assert history.history["layer"] == [0, 0, 1, 1]
+    assert np.all(np.isfinite(history.history["loss"]))
+    features = dbn.predict(x[:5], verbose=0)
+    assert features.shape == (5, 3, 3, 3)
+    # the second layer was trained on the first layer's pooled outputs
+    np.testing.assert_allclose(features, dbn.conv_layers[1](dbn.conv_layers[0](x[:5])), atol=1e-6)
+    dbn.save(tmp_path / "cdbn.keras")
+    back = keras.saving.load_model(tmp_path / "cdbn.keras")
+    assert isinstance(back, ConvDBNModel)
+    np.testing.assert_allclose(back.predict(x[:5], verbose=0), features, atol=1e-6)
+    path = export.export_model(dbn, tmp_path / "served", version=False)
+    out = tf.saved_model.load(str(path)).signatures["features"](visible=tf.constant(x[:5]))
+    np.testing.assert_allclose(out["features"], features, atol=1e-6)
+
+
+def test_viz_draws_filters_and_feature_maps(tmp_path):
+    from tfrbm import viz
+    layer = _layer(image=(6, 6, 1), filters=5, k=3)
+    viz.conv_filters(layer, path=tmp_path / "filters.png")
+    x = (np.random.default_rng(0).random((1, 6, 6, 1)) < 0.5).astype("float32")
+    viz.feature_maps(layer(x), path=tmp_path / "maps.png")
+    assert (tmp_path / "filters.png").stat().st_size > 0
+    assert (tmp_path / "maps.png").stat().st_size > 0
+    with pytest.raises(UserError, match="k, k, channels"):
+        viz.conv_filters(np.zeros((3, 3)))

@@ -19,6 +19,7 @@ _PUBLIC = {
     "get_units": "tfrbm.units",
     "RBMLayer": "tfrbm.layers",
     "ConvRBMLayer": "tfrbm.conv",
+    "ConvDBNModel": "tfrbm.conv_dbn",
     "SteppedSigmoidUnits": "tfrbm.units",
     # models
     "RBMModel": "tfrbm.models.rbm",
@@ -27,7 +28,7 @@ _PUBLIC = {
     # distributed training of your own Keras models under MultiWorkerMirroredStrategy
     "install_multi_worker_fixes": "tfrbm._compat",
 }
-_SUBMODULES = ("data", "units", "layers", "conv", "dropout", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
+_SUBMODULES = ("data", "units", "layers", "conv", "conv_dbn", "dropout", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
                "errors", "sklearn", "pipelines")
 
@@ -55,6 +56,7 @@ def register_keras_classes():
     """
     importlib.import_module("tfrbm.layers")
     importlib.import_module("tfrbm.conv")
+    importlib.import_module("tfrbm.conv_dbn")
     importlib.import_module("tfrbm.models")._import_all()
     importlib.import_module("tfrbm.course").register_keras_classes()
 
