@@ -124,6 +124,12 @@ def test_fit_save_load_and_serving(tmp_path):
     np.testing.assert_allclose(out["pool_probabilities"], model.pool_probs(x[:4]), atol=1e-6)
     out = loaded.signatures["free_energy"](visible=tf.constant(x[:4]))
     np.testing.assert_allclose(out["free_energy"], model.free_energy(x[:4]), rtol=1e-5)
+    mask = np.ones_like(x[:4])
+    mask[:, :3] = 0
+    out = loaded.signatures["inpaint"](visible=tf.constant(x[:4]), mask=tf.constant(mask),
+                                       steps=tf.constant(5), seed=tf.constant([3, 0], tf.int64))
+    np.testing.assert_allclose(out["visible_mean"], model.inpaint(x[:4], mask, steps=5, seed=3),
+                               atol=1e-6)
 
 
 def test_bad_configurations():

@@ -101,7 +101,11 @@ class ConvRBMLayer(keras.layers.Layer):
         self.hidden_bias = self.add_weight(name="hidden_bias", shape=(self.filters,),
                                            initializer="zeros")
 
-    # sizes used by cost estimates (chunking) and monitors
+    # sizes used by cost estimates (chunking), monitors and serving
+    @property
+    def visible_shape(self):
+        return self.image_shape
+
     @property
     def n_visible(self):
         return int(np.prod(self.image_shape))
@@ -167,8 +171,7 @@ class ConvRBMLayer(keras.layers.Layer):
         return self.visible_units.mean(self.visible_input(h))
 
     def sample_visible(self, h, seed):
-        a = self.visible_input(h)
-        return self.visible_units.mean(a), self.visible_units.draw(a, seed)
+        return self.draw_visible(self.visible_input(h), seed)
 
     def draw_visible(self, a, seed):
         return self.visible_units.mean(a), self.visible_units.draw(a, seed)
@@ -427,39 +430,16 @@ class ConvRBMModel(RBMModel):
         raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def serving_endpoints(self):
-        """SavedModel signatures: hidden_probabilities, (pool_probabilities), reconstruct,
-        free_energy and sample, on (batch, H, W, C) images validated in the graph."""
-        from tfrbm import serving
-        serving.require_built(self.built, "convolutional RBM")
+        """RBMModel's SavedModel signatures on (batch, H, W, C) images (hidden_probabilities,
+        reconstruct, free_energy, sample, inpaint), plus ``pool_probabilities`` with pooling."""
+        endpoints = super().serving_endpoints()
         layer = self.layer
-        visible = serving.spec((None,) + layer.image_shape, tf.float32, "visible")
-        steps = serving.spec((), tf.int32, "steps")
-        seed = serving.spec((2,), tf.int64, "seed")
-        n_samples = serving.spec((), tf.int32, "n_samples")
-
-        def checked(v):
-            return layer.visible_units.check_tensor(v, "visible")
-
-        def hidden_probabilities(visible):
-            return {"hidden_probabilities": layer.hidden_probs(checked(visible))}
-
-        def reconstruct(visible):
-            return {"reconstruction": self._reconstruct_means(checked(visible))}
-
-        def free_energy(visible):
-            return {"free_energy": layer.free_energy(checked(visible))}
-
-        def sample(n_samples, steps, seed):
-            v_mean, v = self._fantasize(serving.check_at_least(n_samples, 1, "n_samples"),
-                                        serving.check_at_least(steps, 1, "steps"), seed)
-            return {"visible_mean": v_mean, "visible_sample": v}
-
-        endpoints = [("hidden_probabilities", hidden_probabilities, [visible]),
-                     ("reconstruct", reconstruct, [visible]),
-                     ("free_energy", free_energy, [visible]),
-                     ("sample", sample, [n_samples, steps, seed])]
         if layer.pooling:
-            endpoints.append(("pool_probabilities",
-                              lambda visible: {"pool_probabilities": layer.pool_probs(
-                                  checked(visible))}, [visible]))
-        return serving.Endpoints(self, endpoints)
+            from tfrbm import serving
+            visible = serving.spec((None,) + layer.image_shape, tf.float32, "visible")
+
+            def pool_probabilities(visible):
+                checked = layer.visible_units.check_tensor(visible, "visible")
+                return {"pool_probabilities": layer.pool_probs(checked)}
+            endpoints.endpoints.append(("pool_probabilities", pool_probabilities, [visible]))
+        return endpoints

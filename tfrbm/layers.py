@@ -147,6 +147,11 @@ class RBMLayer(keras.layers.Layer):
         return int(self.kernel.shape[0])
 
     @property
+    def visible_shape(self):
+        """The shape of one visible vector, (n_visible,)."""
+        return (self.n_visible,)
+
+    @property
     def n_hidden(self):
         return self.units
 

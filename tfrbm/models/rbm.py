@@ -1096,9 +1096,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         from tfrbm import serving
         serving.require_built(self.built, "RBM")
-        layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
-        visible = serving.spec((None, n_vis), tf.float32, "visible")
-        mask = serving.spec((None, n_vis), tf.float32, "mask")
+        layer, dtype = self.layer, self.layer.kernel.dtype
+        shape = (None,) + tuple(layer.visible_shape)       # (None, n_visible) for RBMLayer
+        visible = serving.spec(shape, tf.float32, "visible")
+        mask = serving.spec(shape, tf.float32, "mask")
         steps = serving.spec((), tf.int32, "steps")
         seed = serving.spec((2,), tf.int64, "seed")
         n_samples = serving.spec((), tf.int32, "n_samples")
