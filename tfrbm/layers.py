@@ -24,6 +24,7 @@ float32; binary states are exact in bfloat16, so the error is the kernel's round
 2^-9) and the rounding of each product (relative 2^-9).
 """
 import contextlib
+import math
 
 import keras
 import tensorflow as tf
@@ -58,6 +59,20 @@ def matmul(a, b, dtype="float32", transpose_a=False, transpose_b=False):
                         transpose_a=transpose_a, transpose_b=transpose_b)
         return tf.cast(out, a.dtype)
     return tf.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+
+
+#: learned visible variances are kept within [MIN_VARIANCE, MAX_VARIANCE] (after each update):
+#: a pixel that is (nearly) constant in the data would otherwise drive sigma^2 to 0 and its
+#: precision 1 / sigma^2, which multiplies its weights, to infinity
+MIN_VARIANCE, MAX_VARIANCE = 0.01, 100.0
+
+
+@keras.saving.register_keras_serializable(package="tfrbm")
+class LogVarianceBounds(keras.constraints.Constraint):
+    """Clip log sigma^2 to [log MIN_VARIANCE, log MAX_VARIANCE]."""
+
+    def __call__(self, w):
+        return tf.clip_by_value(w, math.log(MIN_VARIANCE), math.log(MAX_VARIANCE))
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
@@ -139,7 +154,8 @@ class RBMLayer(keras.layers.Layer):
                                            initializer=self.hidden_bias_initializer)
         if self.visible_variance == "learned":
             self.visible_log_variance = self.add_weight(
-                name="visible_log_variance", shape=(n_visible,), initializer="zeros")
+                name="visible_log_variance", shape=(n_visible,), initializer="zeros",
+                constraint=LogVarianceBounds())
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: n_visible})
 
     @property

@@ -483,8 +483,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
         if self.layer.learns_variance:
             # sigma^2 starts at the data's variance (standardised data: about 1)
-            self.layer.visible_log_variance.assign(
-                np.log(np.maximum(sample.var(axis=0), 1e-4)).astype(np.float32))
+            self.layer.visible_log_variance.assign(self.layer.visible_log_variance.constraint(
+                np.log(np.maximum(sample.var(axis=0), 1e-30)).astype(np.float32)))
         if self.centering:
             self.visible_offset.assign(sample.mean(axis=0).astype(np.float32))
             self.hidden_offset.assign(tf.reduce_mean(self.layer.hidden_probs(sample), axis=0))
