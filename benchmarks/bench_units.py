@@ -9,7 +9,7 @@
 training split), GB-RBMs of 16 hidden units, whose exact test log-likelihood is computed by
 enumerating the 2^16 hidden states (per-pixel density, nats).
 ``relu`` and ``conv``: RBM features -> scikit-learn LogisticRegression (lbfgs), test accuracy on
-the 10,000 test images; ``--train N`` training images (the first N). Each prints JSON lines.
+the first ``--test`` test images (default all 10,000); ``--train N`` training images (the first N). Each prints JSON lines.
 Run with TF_NUM_INTRAOP_THREADS=1 under nice on a shared machine.
 """
 import argparse
@@ -60,18 +60,18 @@ def bench_variance(args):
                   test_ll=ll_test, test_recon_mse=recon, seconds=round(seconds, 1))
 
 
-def _mnist(name, n_train):
+def _mnist(name, n_train, n_test):
     from tfrbm.data import images
     x_train, y_train = images.load_images(name, split="train")
     x_test, y_test = images.load_images(name, split="test")
-    return x_train[:n_train], y_train[:n_train], x_test, y_test
+    return x_train[:n_train], y_train[:n_train], x_test[:n_test], y_test[:n_test]
 
 
 def bench_relu(args):
     import keras
     import numpy as np
     import tfrbm
-    x_train, y_train, x_test, y_test = _mnist(args.data, args.train)
+    x_train, y_train, x_test, y_test = _mnist(args.data, args.train, args.test)
     rng = np.random.default_rng(0)
     for hidden in ("bernoulli", "relu"):
         model = tfrbm.RBMModel(tfrbm.RBMLayer(args.hidden, hidden=hidden), seed=0)
@@ -82,7 +82,7 @@ def bench_relu(args):
         seconds = time.perf_counter() - t
         acc = _logreg(model.hidden_probs(x_train), y_train, model.hidden_probs(x_test), y_test)
         _emit(bench="relu", data=args.data, hidden_units=hidden, n_hidden=args.hidden,
-              train=len(x_train), epochs=args.epochs, lr=args.lr, test_accuracy=acc,
+              train=len(x_train), test=len(x_test), epochs=args.epochs, lr=args.lr, test_accuracy=acc,
               train_seconds=round(seconds, 1))
 
 
@@ -90,7 +90,7 @@ def bench_conv(args):
     import keras
     import numpy as np
     import tfrbm
-    x_train, y_train, x_test, y_test = _mnist(args.data, args.train)
+    x_train, y_train, x_test, y_test = _mnist(args.data, args.train, args.test)
     side = int(np.sqrt(x_train.shape[1]))
     to_images = lambda x: x.reshape(len(x), side, side, 1)  # noqa: E731
     model = tfrbm.RBMModel(tfrbm.ConvRBMLayer(filters=args.filters, kernel_size=args.kernel,
@@ -106,7 +106,7 @@ def bench_conv(args):
             min(1000, len(x) - i), -1) for i in range(0, len(x), 1000)])
     acc = _logreg(features(x_train), y_train, features(x_test), y_test, c=args.c)
     _emit(bench="conv", data=args.data, filters=args.filters, kernel=args.kernel,
-          pooling=args.pooling, train=len(x_train), epochs=args.epochs, lr=args.lr,
+          pooling=args.pooling, train=len(x_train), test=len(x_test), epochs=args.epochs, lr=args.lr,
           test_accuracy=acc, train_seconds=round(seconds, 1))
     if args.dense_hidden:
         dense = tfrbm.RBMModel(tfrbm.RBMLayer(args.dense_hidden), seed=0)
@@ -117,6 +117,7 @@ def bench_conv(args):
         acc = _logreg(dense.hidden_probs(x_train), y_train, dense.hidden_probs(x_test), y_test,
                       c=args.c)
         _emit(bench="dense", data=args.data, n_hidden=args.dense_hidden, train=len(x_train),
+              test=len(x_test),
               epochs=args.epochs, test_accuracy=acc, train_seconds=round(seconds, 1))
 
 
@@ -131,6 +132,7 @@ def main(argv=None):
     p = sub.add_parser("relu")
     p.add_argument("--data", default="mnist")
     p.add_argument("--train", type=int, default=10000)
+    p.add_argument("--test", type=int, default=10000)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--lr", type=float, default=0.05)
@@ -138,6 +140,7 @@ def main(argv=None):
     p = sub.add_parser("conv")
     p.add_argument("--data", default="mnist")
     p.add_argument("--train", type=int, default=10000)
+    p.add_argument("--test", type=int, default=10000)
     p.add_argument("--filters", type=int, default=24)
     p.add_argument("--kernel", type=int, default=7)
     p.add_argument("--pooling", type=int, default=2)
