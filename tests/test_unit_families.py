@@ -228,3 +228,17 @@ def test_cli_train_takes_hidden_units(tmp_path):
     assert np.isfinite(metrics["test_free_energy"])
     back = keras.saving.load_model(out / "model.keras")
     assert back.layer.hidden_units.name == "relu"
+
+
+@pytest.mark.parametrize("hid", ["gaussian", "relu"])
+def test_sandwich_brackets_the_exact_log_likelihood(hid):
+    """RAISE (below) and AIS (above) share the annealing path of every hidden family."""
+    rng = np.random.default_rng(0)
+    layer = _layer("bernoulli", hid, n_v=6, n_h=3, seed=4)
+    data = (rng.random((20, 6)) < 0.4).astype("float32")
+    exact = likelihood.exact_log_likelihood(layer, data)
+    result = likelihood.sandwich_log_likelihood(layer, data, n_runs=50, n_betas=500, seed=0,
+                                                warn=False)
+    assert result.lower - 3 * result.lower_se - 0.01 <= exact
+    assert exact <= result.upper + 3 * result.upper_se + 0.01
+    assert abs(result.upper - exact) < 0.1 and abs(result.lower - exact) < 0.1
