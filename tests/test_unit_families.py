@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 import tfrbm
-from tfrbm import ais, likelihood
+from tfrbm import likelihood
+from tfrbm.likelihood import ais
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.units import SteppedSigmoidUnits, get_units

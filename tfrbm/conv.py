@@ -29,11 +29,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import gibbs
+from tfrbm import gibbs, likelihood, serving
 from tfrbm.errors import UserError
+from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
 from tfrbm.units import get_units
-from tfrbm.validation import Instance
+from tfrbm.validation import POSITIVE_INT, Instance, check_param
 
 __all__ = ["ConvRBMLayer", "ConvRBMModel"]
 
@@ -61,7 +62,6 @@ class ConvRBMLayer(keras.layers.Layer):
     def __init__(self, filters, kernel_size, visible="bernoulli", hidden="bernoulli",
                  pooling=None, kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        from tfrbm.validation import POSITIVE_INT, check_param
         self.filters = check_param("filters", filters, POSITIVE_INT)
         self.kernel_size = check_param("kernel_size", kernel_size, POSITIVE_INT)
         self.visible_units = get_units(visible)
@@ -239,7 +239,6 @@ class ConvRBMLayer(keras.layers.Layer):
     def to_dense(self):
         """The fully connected :class:`tfrbm.RBMLayer` with the tied weights of these filters
         (pixels and hidden positions in row-major (y, x, channel) order); no pooling constraint."""
-        from tfrbm.layers import RBMLayer
         height, width, channels = self.image_shape
         hh, ww, f = self.hidden_shape
         k = self.kernel_size
@@ -418,7 +417,6 @@ class ConvRBMModel(RBMModel):
 
     def log_partition(self, method="exact", **kwargs):
         """log Z of the equivalent fully connected RBM (no pooling); see RBMModel.log_partition."""
-        from tfrbm import likelihood
         self._require_built()
         if self.layer.pooling:
             raise UserError("log Z is implemented for ConvRBMLayer without pooling")
@@ -435,7 +433,6 @@ class ConvRBMModel(RBMModel):
         endpoints = super().serving_endpoints()
         layer = self.layer
         if layer.pooling:
-            from tfrbm import serving
             visible = serving.spec((None,) + layer.image_shape, tf.float32, "visible")
 
             def pool_probabilities(visible):

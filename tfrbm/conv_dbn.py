@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm import serving
 from tfrbm.conv import ConvRBMLayer, ConvRBMModel
 from tfrbm.errors import UserError
 
@@ -80,7 +81,6 @@ class ConvDBNModel(keras.Model):
 
     def serving_endpoints(self):
         """SavedModel signature ``features``: the upward pass on validated images."""
-        from tfrbm import serving
         serving.require_built(self.built, "convolutional DBN")
         first = self.conv_layers[0]
         visible = serving.spec((None,) + first.image_shape, tf.float32, "visible")

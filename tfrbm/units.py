@@ -35,7 +35,10 @@ any package) round-trips through ``.keras`` files as itself, and a subclass that
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from tfrbm import serving
 from tfrbm.errors import UserError
 
 __all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "MaskedSoftmaxUnits",
@@ -72,7 +75,7 @@ class Units:
         """``log_marginal`` given the total input (weighted input + bias) instead of its parts."""
         return self.log_marginal(total - bias, bias)
 
-    # -- annealing (AIS and RAISE, :mod:`tfrbm.ais`) through p*_beta(v) proportional to
+    # -- annealing (AIS and RAISE, :mod:`tfrbm.likelihood.ais`) through p*_beta(v) proportional to
     # -- exp(-e_v,beta(v)) * integral exp(-e_h(h; c) + beta h.x) dh with x = v W: the weights are
     # -- annealed, the hidden bias is kept (a family may anneal its bias too, see BernoulliUnits)
     def annealed_input(self, x, bias, beta):
@@ -104,7 +107,6 @@ class Units:
 
         Finite values for every family; values in [0, 1] for binary families.
         """
-        from tfrbm import serving
         if self.binary:
             return serving.check_range(x, 0, 1, name)
         return serving.check_finite(x, name)
@@ -180,7 +182,6 @@ class BernoulliUnits(Units):
         return tf.reduce_sum(tf.math.softplus(a + bias), axis=-1)
 
     def validate(self, x):
-        import numpy as np
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
             raise UserError(
                 "values outside [0, 1] for Bernoulli visible units "
@@ -248,7 +249,6 @@ class SoftmaxUnits(Units):
         return tf.reduce_sum(tf.reduce_logsumexp(self._groups(a + bias), axis=-1), axis=-1)
 
     def validate(self, x):
-        import numpy as np
         if x.shape[-1] % self.k:
             raise UserError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
@@ -300,7 +300,6 @@ class MaskedSoftmaxUnits(SoftmaxUnits):
 
 def _log_elementary_symmetric(log_q):
     """log e_k(q_1..q_N) for k = 0..N (float64 numpy), by the recursion e_k <- e_k + q_i e_{k-1}."""
-    import numpy as np
     out = np.full(len(log_q) + 1, -np.inf)
     out[0] = 0.0
     for i, lq in enumerate(log_q):
@@ -337,7 +336,6 @@ class SteppedSigmoidUnits(Units):
     def __init__(self, n_copies=20):
         if isinstance(n_copies, bool) or int(n_copies) != n_copies or int(n_copies) < 1:
             raise UserError(f"SteppedSigmoidUnits needs n_copies >= 1 (an integer), got {n_copies!r}")
-        import numpy as np
         self.n_copies = int(n_copies)
         self.levels = tuple(float(k) for k in range(self.n_copies + 1))
         self._offsets = np.arange(self.n_copies) + 0.5                     # i - 0.5, i = 1..N
@@ -369,7 +367,6 @@ class SteppedSigmoidUnits(Units):
         return tf.reduce_sum(tf.math.softplus(self._copy_inputs(total)), axis=[-2, -1])
 
     def validate(self, x):
-        import numpy as np
         if x.size and (np.min(x) < 0 or np.max(x) > self.n_copies or np.any(x != np.round(x))):
             raise UserError(
                 f"relu (stepped-sigmoid) units take integer values 0..{self.n_copies}; the data "
@@ -377,7 +374,6 @@ class SteppedSigmoidUnits(Units):
                 + ("" if np.all(x == np.round(x)) else " and non-integers"))
 
     def check_tensor(self, x, name="visible"):
-        from tfrbm import serving
         return serving.check_range(x, 0, self.n_copies, name)
 
     def get_config(self):
@@ -455,7 +451,6 @@ class CompositeUnits(Units):
                          in zip(self.parts, self._split(a), self._split(bias))])
 
     def validate(self, x):
-        import numpy as np
         start = 0
         for (u, _), n in zip(self.parts, self.sizes(x.shape[-1])):
             u.validate(np.asarray(x)[..., start:start + n])

@@ -1,4 +1,4 @@
-"""Likelihoods: exact enumeration for small RBMs, and the entry points to the estimators.
+"""Exact likelihoods of small RBMs, by enumeration.
 
 log p(v) = -F(v) - log Z.  For a model with few hidden units,
     log Z = logsumexp_h [ c.h + log sum_v exp(-e_v(v; b) + v.W h) ]   (2^H terms);
@@ -9,17 +9,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm.errors import UserError
+from tfrbm.likelihood.common import free_energy64, weights64
 
 __all__ = [
+    "MAX_EXACT_MULTIPLY_ADDS",
     "MAX_EXACT_UNITS",
-    "SandwichResult",
-    "ais_log_partition",
     "binary_states",
     "exact_gradient",
     "exact_log_likelihood",
     "exact_log_partition",
     "exact_visible_distribution",
-    "sandwich_log_likelihood",
 ]
 
 #: enumeration is refused above this many units in the smaller layer (2^25 states)
@@ -27,7 +26,8 @@ MAX_EXACT_UNITS = 25
 #: ... and above this many float64 multiply-adds (2^n states x the other layer's units): the
 #: 784 x 25 MNIST model (2.6e10, tens of seconds on 2 cores) passes, 25 x 2000 (6.7e10) does not
 MAX_EXACT_MULTIPLY_ADDS = 2 ** 25 * 1000
-_CHUNK = 1 << 14
+#: states per chunk of an enumeration (bounds its memory: 2^14 rows of the enumerated layer)
+STATES_PER_CHUNK = 1 << 14
 
 
 def binary_states(n, start=0, stop=None):
@@ -37,22 +37,11 @@ def binary_states(n, start=0, stop=None):
     return ((idx >> np.arange(n, dtype=np.int64)[::-1]) & 1).astype(np.float64)
 
 
-def _weights64(layer):
-    return (layer.kernel.numpy().astype(np.float64), layer.visible_bias.numpy().astype(np.float64),
-            layer.hidden_bias.numpy().astype(np.float64))
-
-
-def _free_energy64(layer, v, W, b, c):
-    v = tf.constant(v, tf.float64)
-    return (layer.visible_units.energy_term(v, tf.constant(b))
-            - layer.hidden_units.log_marginal_of_total(tf.matmul(v, W) + c, tf.constant(c)))
-
-
 def _logsumexp_chunks(fn, n):
     """logsumexp over all 2^n states of the per-state log weights returned by fn(states)."""
     parts = []
-    for start in range(0, 1 << n, _CHUNK):
-        states = binary_states(n, start, min(start + _CHUNK, 1 << n))
+    for start in range(0, 1 << n, STATES_PER_CHUNK):
+        states = binary_states(n, start, min(start + STATES_PER_CHUNK, 1 << n))
         parts.append(tf.reduce_logsumexp(fn(states)))
     return float(tf.reduce_logsumexp(tf.stack(parts)).numpy())
 
@@ -91,11 +80,11 @@ def exact_log_partition(layer):
     form of a Gaussian integral (refused when W's largest singular value is >= 1, where there
     is no finite Z).
     """
-    hidden = layer.hidden_units
-    if hidden.name != "bernoulli":
+    if layer.hidden_units.name != "bernoulli":
         return _exact_log_partition_units(layer)
     n = _check_small(layer, "auto")
-    W, b, c = _weights64(layer)
+    weights = weights64(layer)
+    W, b, c = weights
     if n == layer.units:
         Wt, bt, ct = tf.constant(W), tf.constant(b), tf.constant(c)
 
@@ -104,7 +93,7 @@ def exact_log_partition(layer):
             a = tf.matmul(h, Wt, transpose_b=True)
             return tf.linalg.matvec(h, ct) + layer.visible_units.log_marginal(a, bt)
         return _logsumexp_chunks(log_weights, layer.units)
-    return _logsumexp_chunks(lambda v: -_free_energy64(layer, v, W, b, c), layer.n_visible)
+    return _logsumexp_chunks(lambda v: -free_energy64(layer, v, weights), layer.n_visible)
 
 
 def _level_grid(levels, n, other):
@@ -122,13 +111,14 @@ def _exact_log_partition_units(layer):
     """log Z for hidden unit families other than Bernoulli (see :func:`exact_log_partition`)."""
     layer.check_normalizable()
     visible, hidden = layer.visible_units, layer.hidden_units
-    W, b, c = _weights64(layer)
+    weights = weights64(layer)
+    W, b, c = weights
     if visible.name == "bernoulli" and layer.n_visible <= MAX_EXACT_UNITS:
         _check_small(layer, "visible")
-        return _logsumexp_chunks(lambda v: -_free_energy64(layer, v, W, b, c), layer.n_visible)
+        return _logsumexp_chunks(lambda v: -free_energy64(layer, v, weights), layer.n_visible)
     if visible.levels is not None and hidden.levels is None:
         grid = _level_grid(visible.levels, layer.n_visible, layer.units)
-        return float(tf.reduce_logsumexp(-_free_energy64(layer, grid, W, b, c)).numpy())
+        return float(tf.reduce_logsumexp(-free_energy64(layer, grid, weights)).numpy())
     if visible.quadratic and hidden.quadratic:
         # E = 1/2 x^T P x - x.m + 1/2 (|b|^2 + |c|^2), x = [v; h], P = [[I, -W], [-W^T, I]]
         n_v, n_h = W.shape
@@ -149,9 +139,8 @@ def _exact_log_partition_units(layer):
 def exact_visible_distribution(layer):
     """p(v) for every visible state (Bernoulli visible units, counting order of binary_states)."""
     _check_small(layer, "visible")
-    W, b, c = _weights64(layer)
     states = binary_states(layer.n_visible)
-    neg_f = -_free_energy64(layer, states, W, b, c).numpy()
+    neg_f = -free_energy64(layer, states)
     neg_f -= neg_f.max()
     p = np.exp(neg_f)
     return p / p.sum()
@@ -162,7 +151,7 @@ def exact_gradient(layer, data):
     if layer.hidden_units.name != "bernoulli":
         raise UserError("exact_gradient is implemented for Bernoulli hidden units only")
     _check_small(layer, "visible")
-    W, b, c = _weights64(layer)
+    W, b, c = weights64(layer)
     data = np.asarray(data, np.float64)
     sig = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
     ph_data = sig(data @ W + c)
@@ -177,106 +166,5 @@ def exact_gradient(layer, data):
 
 def exact_log_likelihood(layer, data):
     """Mean log p(v) over the rows of ``data``, exactly."""
-    W, b, c = _weights64(layer)
-    neg_f = -_free_energy64(layer, np.asarray(data, np.float64), W, b, c).numpy()
+    neg_f = -free_energy64(layer, data)
     return float(np.mean(neg_f) - exact_log_partition(layer))
-
-
-def ais_log_partition(layer, **kwargs):
-    """log Z by annealed importance sampling; see :mod:`tfrbm.ais` for the arguments."""
-    from tfrbm import ais
-    return ais.ais_log_partition(layer, **kwargs)
-
-
-class SandwichResult(tuple):
-    """Both sides of an estimated mean log p(v). Unpacks as ``(lower, upper)`` (nats).
-
-    * ``lower``, ``lower_se``: the RAISE estimate (:mod:`tfrbm.reverse_ais`), a stochastic lower
-      bound, and its standard error;
-    * ``upper``, ``upper_se``: mean(-F(v)) - log Z_AIS, the AIS estimate, optimistic in
-      expectation, and its delta-method standard error std(w) / (sqrt(runs) mean(w));
-      ``upper_range``: the same from AIS's +-3 std bounds on log Z (-inf/inf when a bound is);
-    * ``gap`` = upper - lower: shrinks towards 0 as the schedule lengthens;
-    * ``ais``: the :class:`tfrbm.ais.AISResult` (ESS, std of log w, schedule, schedule history),
-      ``raise_result``: the :class:`tfrbm.reverse_ais.RAISEResult`;
-    * ``mean_neg_free_energy``: mean(-F(v)) over the rows, exact.
-    """
-
-    def __new__(cls, raise_result, ais_result, mean_neg_free_energy):
-        lower = raise_result.mean
-        upper = mean_neg_free_energy - ais_result.log_z
-        self = super().__new__(cls, (float(lower), float(upper)))
-        self.raise_result = raise_result
-        self.ais = ais_result
-        self.mean_neg_free_energy = float(mean_neg_free_energy)
-        return self
-
-    def __getnewargs__(self):
-        return (self.raise_result, self.ais, self.mean_neg_free_energy)
-
-    lower = property(lambda self: self[0])
-    upper = property(lambda self: self[1])
-    gap = property(lambda self: self[1] - self[0])
-    lower_se = property(lambda self: self.raise_result.std_error)
-
-    @property
-    def upper_se(self):
-        w = np.exp(self.ais.log_weights - self.ais.log_weights.max())
-        if w.size < 2:
-            return float("nan")
-        return float(w.std(ddof=1) / (np.sqrt(w.size) * w.mean()))
-
-    @property
-    def upper_range(self):
-        return (self.mean_neg_free_energy - self.ais.log_z_upper,
-                self.mean_neg_free_energy - self.ais.log_z_lower)
-
-    def describe(self):
-        """One plain line: both sides, their spreads and the convergence diagnostics."""
-        a = self.ais
-        doubling = a.change_on_doubling
-        moved = ("" if doubling is None else
-                 f"; log Z moved {doubling:+.2f} nats when the betas doubled to {a.n_betas}")
-        return (f"mean log p(v) in [{self.lower:.2f} +- {self.lower_se:.2f} (RAISE, "
-                f"{self.raise_result.n_sampled} of {self.raise_result.n_rows} rows), "
-                f"{self.upper:.2f} +- {self.upper_se:.2f} (AIS)] nats, gap {self.gap:.2f}; "
-                f"{a.n_betas} betas, AIS ESS {a.ess:.1f} of {a.n_runs} runs, std log w "
-                f"{a.log_w_std:.2f}{moved}")
-
-    def to_dict(self):
-        lo, hi = self.upper_range
-        out = {"log_likelihood_lower": self.lower, "log_likelihood_lower_se": self.lower_se,
-               "log_likelihood_upper": self.upper, "log_likelihood_upper_se": self.upper_se,
-               "log_likelihood_upper_range": [lo, hi], "gap": self.gap,
-               "mean_neg_free_energy": self.mean_neg_free_energy}
-        out.update(self.raise_result.to_dict())
-        out.update({f"ais_{k}": v for k, v in self.ais.to_dict().items()})
-        return out
-
-    def __repr__(self):
-        return f"SandwichResult({self.describe()})"
-
-
-def sandwich_log_likelihood(layer, data, n_runs=100, betas=None, n_betas=None, base_data=None,
-                            base_biases=None, raise_rows=None, raise_chains=1, seed=None,
-                            jit_compile=False, warn=True, **auto_kwargs):
-    """Mean log p(v) over ``data`` bracketed by RAISE (below) and AIS (above).
-
-    AIS estimates log Z with ``n_runs`` runs on the schedule ``betas`` / ``n_betas`` (``"auto"``
-    allowed: the doubling search of :func:`tfrbm.ais.auto_log_partition`, tuned by
-    ``auto_kwargs``: tolerance, time_budget, max_betas, start_betas); RAISE then runs
-    ``raise_chains`` reverse chains per row on ``raise_rows`` random rows (all when None) over
-    the same final schedule. Returns a :class:`SandwichResult`. On enumerable models the
-    exact value lies between the two sides up to their spreads, and the gap closes as the
-    schedule lengthens (tests/test_sandwich.py).
-    """
-    from tfrbm import ais, reverse_ais
-    ais_result = ais.ais_log_partition(layer, n_runs=n_runs, betas=betas, n_betas=n_betas,
-                                       base_data=base_data, base_biases=base_biases, seed=seed,
-                                       jit_compile=jit_compile, warn=warn, **auto_kwargs)
-    raise_result = reverse_ais.raise_mean_log_likelihood(
-        layer, data, n_sampled=raise_rows, betas=ais_result.betas, base_data=base_data,
-        base_biases=base_biases, chains=raise_chains, seed=None if seed is None else int(seed) + 1,
-        jit_compile=jit_compile)
-    neg_f = float(np.mean(-reverse_ais._free_energy64(ais._layer_of(layer), data)))
-    return SandwichResult(raise_result, ais_result, neg_f)
