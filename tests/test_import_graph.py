@@ -26,10 +26,10 @@ PACKAGE = ROOT / "tfrbm"
 LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
-    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing|ranking_metrics"
+    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing|ranking_metrics|dropout"
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
-    ("models", r"tfrbm\.models(\..*)?"),
+    ("models", r"tfrbm\.(models(\..*)?|conv|conv_dbn)"),
     ("companions and adapters", r"tfrbm\.(course(\.(?!training$).*)?|sklearn|tuning)"),
     ("pipelines", r"tfrbm\.(pipelines(\..*)?|course\.training)"),
     ("command line", r"tfrbm\.(cli|commands(\..*)?|__main__)"),
