@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import tfrbm
 from tfrbm import export, likelihood
-from tfrbm.conv import ConvRBMLayer, ConvRBMModel
+from tfrbm.models.conv import ConvRBMLayer, ConvRBMModel
 from tfrbm.errors import UserError
 
 
@@ -147,7 +147,7 @@ def test_bad_configurations():
 
 
 def test_convolutional_dbn_trains_greedily_round_trips_and_serves(tmp_path):
-    from tfrbm.conv_dbn import ConvDBNModel
+    from tfrbm.models.conv_dbn import ConvDBNModel
     rng = np.random.default_rng(0)
     x = (rng.random((48, 10, 10, 1)) < 0.3).astype("float32")
     dbn = tfrbm.ConvDBNModel([ConvRBMLayer(filters=4, kernel_size=3, pooling=2),

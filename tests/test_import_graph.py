@@ -29,7 +29,7 @@ LAYERS = [
     ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing|ranking_metrics|dropout"
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
-    ("models", r"tfrbm\.(models(\..*)?|conv|conv_dbn)"),
+    ("models", r"tfrbm\.models(\..*)?"),
     ("companions and adapters", r"tfrbm\.(course(\.(?!training$).*)?|sklearn|tuning)"),
     ("pipelines", r"tfrbm\.(pipelines(\..*)?|course\.training)"),
     ("command line", r"tfrbm\.(cli|commands(\..*)?|__main__)"),

@@ -179,7 +179,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def __new__(cls, *args, **kwargs):
         # a layer that needs its own training step names its model class (ConvRBMLayer:
-        # tfrbm.conv.ConvRBMModel), so that RBMModel(layer) trains any RBM layer
+        # tfrbm.models.conv.ConvRBMModel), so that RBMModel(layer) trains any RBM layer
         layer = args[0] if args else kwargs.get("layer")
         target = getattr(layer, "model_class", None)
         if cls is RBMModel and target is not None:

@@ -3,7 +3,7 @@
 Layer l is a :class:`tfrbm.ConvRBMLayer` whose visible units are layer l-1's output: its
 pooling units' p(p = 1 | x) with probabilistic max-pooling, else its detector units' E[h | x]
 (``ConvRBMLayer.call``). ``fit`` trains the layers bottom-up, each as a
-:class:`tfrbm.conv.ConvRBMModel` by ``fit`` for ``epochs`` epochs on the previous layer's
+:class:`tfrbm.models.conv.ConvRBMModel` by ``fit`` for ``epochs`` epochs on the previous layer's
 outputs, and returns one Keras ``History`` whose ``loss`` (each layer's reconstruction error)
 runs through the layers in order, with ``layer`` saying which layer each epoch trained.
 ``call``/``predict`` is the upward pass (features for a classifier); the SavedModel endpoint
@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import serving
-from tfrbm.conv import ConvRBMLayer, ConvRBMModel
+from tfrbm.models.conv import ConvRBMLayer, ConvRBMModel
 from tfrbm.errors import UserError
 
 __all__ = ["ConvDBNModel"]
