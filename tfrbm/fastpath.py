@@ -118,12 +118,24 @@ def _as_list(callbacks):
 
 
 class StepProgbar(keras.callbacks.ProgbarLogger):
-    """Keras' progress bar, with each batch index clipped to the real number of steps."""
+    """Keras' progress bar, counting real steps.
 
-    def _clip(self, batch):
-        if self.target is not None and batch is not None:
-            return min(batch, self.target - 1)
-        return batch
+    With several steps per graph call Keras reports each call's last step as ``first +
+    steps_per_execution - 1``, past the epoch's end on its last call ("64/59"). A known number
+    of steps clips the index to it. When the data's length is unknown (a ``tf.data`` pipeline
+    of unknown cardinality: Keras would also take the inflated count as the epoch's length),
+    the model's own count of the steps it ran (``model.progress_steps()``, where the model has
+    one) is used instead.
+    """
+
+    def _clip(self, batch, counted=True):
+        if batch is None:
+            return batch
+        if self.target is None:
+            count = getattr(self.model, "progress_steps", None) if counted else None
+            real = count() if callable(count) else None
+            return real - 1 if real else batch
+        return min(batch, self.target - 1)
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(self._clip(batch), logs)
@@ -132,7 +144,8 @@ class StepProgbar(keras.callbacks.ProgbarLogger):
         super().on_test_batch_end(self._clip(batch), logs)
 
     def on_predict_batch_end(self, batch, logs=None):
-        super().on_predict_batch_end(self._clip(batch), logs)
+        # prediction updates no metric: no count of its own steps (a known length still clips)
+        super().on_predict_batch_end(self._clip(batch, counted=False), logs)
 
 
 def with_progbar(callbacks):

@@ -30,6 +30,7 @@ from tfrbm.layers import RBMLayer
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
 from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
 
@@ -117,7 +118,8 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
+               keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -429,6 +431,10 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     @property
     def metrics(self):
         return [m for t in getattr(self, "trainers", None) or [] for m in t.metrics]
+
+    def progress_steps(self):
+        """Steps the trained layer ran this epoch (see :meth:`RBMModel.progress_steps`)."""
+        return self.trainers[self._training_layer].progress_steps()
 
     def _start_layer(self, i, verbose=0, epochs=None):
         """Make layer ``i`` the trained one; initialise it from its input on its first epoch."""

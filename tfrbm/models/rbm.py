@@ -20,6 +20,7 @@ from tfrbm.layers import RBMLayer, matmul
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.tracing import OneTracePerModel
 from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
@@ -185,7 +186,8 @@ def named_data_errors(what, units):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
+               keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -386,6 +388,11 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def metrics(self):
         # one container, so that Keras' monitoring callbacks see each metric's direction
         return [self._metric_container]
+
+    def progress_steps(self):
+        """Steps run since the metrics were last reset (this epoch, or this evaluation): the
+        progress bar's count when the data's length is unknown (:class:`tfrbm.fastpath.StepProgbar`)."""
+        return int(self.free_energy_tracker.count.numpy())
 
     def _log_values(self, recon_error, free_energy):
         """Update the trackers; ``loss`` is the reconstruction error (omitted when it is not
