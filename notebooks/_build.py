@@ -1669,7 +1669,7 @@ def nb09():
         md("""
         ## Export and reload
 
-        `rbm.export(path)` writes `path/<version>/` (TF Serving's layout) with one signature per
+        `rbm.export(path)` writes the SavedModel at `path` (as Keras does; `export.export_model` writes TF Serving's numbered `path/<version>/`), one signature per
         verb. Reloading needs only TensorFlow.
         """),
         code("""

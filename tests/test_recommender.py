@@ -309,7 +309,7 @@ def test_save_load_and_export(small, tmp_path):
     np.testing.assert_allclose(back.predict(t[:, 0], t[:, 1]), rec.predict(t[:, 0], t[:, 1]),
                                rtol=1e-5)
     assert back.get_config() == rec.get_config()
-    served = tf.saved_model.load(str(rec.export(tmp_path / "served", version=1)))
+    served = tf.saved_model.load(str(rec.export(tmp_path / "served")))
     out = served.signatures["recommend"](user_ids=tf.constant([1, 424242], tf.int64))
     np.testing.assert_allclose(out["scores"].numpy()[0], rec.score_users([0])[0], rtol=1e-5)
     np.testing.assert_array_equal(out["known_user"].numpy(), [True, False])
