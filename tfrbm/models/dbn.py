@@ -30,6 +30,7 @@ from tfrbm.layers import RBMLayer
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.stages import stage_callbacks
 from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
 from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
@@ -572,7 +573,13 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
             epochs: epochs per layer: an int (every layer) or a list (one per layer); default
                 from ``layer_options`` or :func:`default_schedule` (about 3,000 updates a layer).
             callbacks, verbose, validation_data, initial_epoch, ...: as in ``keras.Model.fit``;
-                epochs are numbered over all layers (layer 1's epochs first).
+                epochs are numbered over all layers (layer 1's epochs first). Learning-rate
+                callbacks act on the layer being trained, ``ReduceLROnPlateau`` per layer,
+                ``EarlyStopping`` and ``ModelCheckpoint(save_best_only=True)`` on the last
+                layer's epochs only (see :mod:`tfrbm.stages`).
+
+        Returns the Keras History (one entry per epoch, with ``layer``); ``self.histories``
+        then holds one History per layer.
         """
         from tfrbm.data.pipeline import check_array, make_dataset
         if x is None:
@@ -643,11 +650,14 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
         from tfrbm.fastpath import with_progbar
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
-        cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
+        cbs = with_progbar(stage_callbacks(self, schedule,
+                                           _LayerSchedule(self, schedule, verbose_flag), callbacks))
         from tfrbm.models.rbm import named_data_errors
         with named_data_errors("training data", self.rbms[0].visible_units):
-            return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
-                               shuffle=False, **kwargs)
+            history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
+                                  shuffle=False, **kwargs)
+        self.histories = _split_history(history, len(self.rbms))
+        return history
 
     def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
         """Greedy pre-training on an in-memory array by the same per-layer CD step as ``fit``,
