@@ -30,6 +30,7 @@ from tfrbm.layers import RBMLayer
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.stages import stage_callbacks
 from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
@@ -119,7 +120,7 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
+class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
                keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
@@ -432,6 +433,15 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
     @property
     def metrics(self):
         return [m for t in getattr(self, "trainers", None) or [] for m in t.metrics]
+
+    def summary_rows(self):
+        """One row per RBM layer (not the internal per-layer trainers, which share the layers'
+        weights) and each layer's training state in use (see :mod:`tfrbm.summary`)."""
+        state = {}
+        for trainer in getattr(self, "trainers", None) or []:
+            for what, n in trainer.summary_rows()[1]:
+                state[what] = state.get(what, 0) + n
+        return [layer_row(layer) for layer in self.rbms], list(state.items())
 
     def progress_steps(self):
         """Steps the trained layer ran this epoch (see :meth:`RBMModel.progress_steps`)."""

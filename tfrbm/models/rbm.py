@@ -20,6 +20,7 @@ from tfrbm.layers import RBMLayer, matmul
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
+from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tracing import OneTracePerModel
 from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
@@ -186,7 +187,7 @@ def named_data_errors(what, units):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
+class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
                keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
@@ -388,6 +389,28 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel,
     def metrics(self):
         # one container, so that Keras' monitoring callbacks see each metric's direction
         return [self._metric_container]
+
+    def training_state(self):
+        """[(what, variable)]: the non-trainable variables this model's training uses (the
+        persistent chains only under PCD, the offsets only with centering, ...)."""
+        if not self.built:
+            return []
+        state = [("base-rate biases", self.base_rate_bias), ("initialised flag", self.initialized)]
+        if self.persistent:
+            state.append(("persistent chains", self.persistent_chains))
+        if self.tempering:
+            state.append(("tempered chains", self.tempered_chains))
+        if self.centering:
+            state += [("visible offsets", self.visible_offset),
+                      ("hidden offsets", self.hidden_offset)]
+        if self.sparsity_target is not None and self.sparsity_cost:
+            state.append(("sparsity running mean", self.sparsity_q))
+        return state
+
+    def summary_rows(self):
+        """The layer row and the non-trainable numbers in use (see :mod:`tfrbm.summary`)."""
+        return [layer_row(self.layer)], [(what, int(np.prod(v.shape)))
+                                         for what, v in self.training_state()]
 
     def progress_steps(self):
         """Steps run since the metrics were last reset (this epoch, or this evaluation): the
