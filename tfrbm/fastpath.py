@@ -29,6 +29,7 @@ import logging
 import keras
 
 from tfrbm import _compat
+from tfrbm.tracing import mark_traced_once
 
 __all__ = ["single_step_reason", "choose_steps_per_execution", "check_steps_per_execution",
            "StepProgbar", "with_progbar", "train_in_memory"]
@@ -208,7 +209,9 @@ def train_in_memory(model, x, epochs, batch_size, shuffle=True, seed=None, verbo
 
         return tf.while_loop(lambda b: b < n_batches, body, (tf.constant(0),))[0]
 
-    compiled = tf.function(epoch_fn, autograph=False)
+    # one trace per call (the step closes over this model): exempt from TF's cross-call
+    # retracing count, which would warn after five fits (a GridSearchCV) (tfrbm.tracing)
+    compiled = mark_traced_once(tf.function(epoch_fn, autograph=False))
     x = tf.convert_to_tensor(x, dtype=tf.float32)
     logs = {}
     for epoch in range(int(epochs)):
