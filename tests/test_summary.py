@@ -12,7 +12,7 @@ def test_a_plain_cd_rbm_counts_no_unused_chains():
     rbm = RBMModel(RBMLayer(32), seed=0)          # CD-1: the persistent chains are never read
     rbm.build((None, 784))
     text = _summary(rbm)
-    assert "rbm_layer (RBMLayer)" in text and "(None, 32)" in text
+    assert f"{rbm.layer.name} (RBMLayer)" in text and "(None, 32)" in text  # name: rbm_layer_N after other tests
     assert "Trainable params: 25,904" in text                   # 784 x 32 + 784 + 32
     assert "Non-trainable params: 785 (base-rate biases 784, initialised flag 1)" in text
     assert "79," not in text
