@@ -16,6 +16,7 @@ import pathlib
 import time
 from numbers import Integral
 
+from tfrbm.backupdir import claim_backup_dir, remove_backup
 from tfrbm.errors import UserError
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
                               validate_params)
@@ -136,6 +137,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     pretrain_callbacks, finetune_callbacks = [], []
     if backup:
         from tfrbm.resume import DBNPretrainBackup, TrainingBackup
+        claim_backup_dir(backup)   # a new, empty or tfrbm backup folder: nothing of the user's
         # the pre-training backup is kept until fine-tuning ends, so a kill during fine-tuning
         # does not pre-train again
         pretrain_callbacks = [DBNPretrainBackup(dbn, str(pathlib.Path(backup) / "pretrain"),
@@ -156,8 +158,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
                                verbose=verbose, callbacks=finetune_callbacks)
     metrics["finetune_seconds"] = round(time.time() - t0, 2)
     if backup:
-        import shutil
-        shutil.rmtree(pathlib.Path(backup) / "pretrain", ignore_errors=True)
+        remove_backup(backup)   # the sub-backups and the marker, by name; never a user's file
     loss, acc = clf.evaluate(xt, yt, verbose=0, batch_size=1000)
     metrics.update(test_accuracy=float(acc), test_loss=float(loss), finetune_epochs=finetune_epochs)
     if output or dbn_output:
