@@ -31,10 +31,11 @@ import keras
 import numpy as np
 
 from tfrbm.backupdir import check_backup_dir, claim_backup_dir, is_backup_file, remove_backup
+from tfrbm.data.pipeline import make_dataset
 from tfrbm.errors import UserError
 from tfrbm.safety import atomic_path, non_finite_variables
 
-__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "SeedStateMixin", "backup_file",
+__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "epoch_keyed_dataset", "SeedStateMixin", "backup_file",
            "seed_generator_states", "set_seed_generator_states", "read_backup_metadata"]
 
 _META = "training_metadata.json"
@@ -148,6 +149,22 @@ class EpochCounter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.variable.assign(int(epoch))
+
+
+def epoch_keyed_dataset(x, y=None, callbacks=None, **kwargs):
+    """``(dataset, callbacks)`` for ``fit``: :func:`make_dataset` keyed on the epoch ``fit`` runs.
+
+    Each epoch's order (and stochastic binarization) is a function of (seed, epoch), so a fit
+    resumed from a backup at epoch e sees the uninterrupted run's epoch e, not epoch 0's order
+    again. Pass both to ``fit``: the callbacks are ``callbacks`` plus the :class:`EpochCounter`
+    the dataset reads. A ``keras.callbacks.CallbackList`` (no place for the counter) keeps the
+    per-pass reshuffle.
+    """
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        return make_dataset(x, y, **kwargs), callbacks
+    counter = EpochCounter()
+    return (make_dataset(x, y, epoch=counter.variable, **kwargs),
+            [*(callbacks or []), counter])
 
 
 # ----------------------------------------------------------------------------- batch skipping

@@ -81,12 +81,14 @@ def _mnist(data_dir, limit, source="auto"):
 def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed,
                     callbacks=()):
     from tfrbm.data.pipeline import make_dataset
+    from tfrbm.resume import epoch_keyed_dataset
     from tfrbm.course.cnn import compile_classifier
     (x, y), (xt, yt) = _mnist(data_dir, limit)
     compile_classifier(model, lr)
     timer = EpochTimer()
-    model.fit(make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
+    train, callbacks = epoch_keyed_dataset(x, y, [timer, *callbacks], batch_size=batch_size,
+                                           shuffle=True, seed=seed)
+    model.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
     loss, acc = model.evaluate(make_dataset(xt, yt, batch_size=500, shuffle=False), verbose=0)
     return _finish({"test_accuracy": acc, "test_loss": loss}, timer, epochs, limit,
                    _save(model, output))
@@ -123,7 +125,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     folder for the reconstruction grid (and, for "deep", the latent scatter and manifold).
     """
     _check_common(epochs, limit)
-    from tfrbm.data.pipeline import make_dataset
+    from tfrbm.resume import epoch_keyed_dataset
     from tfrbm.course import autoencoders as ae
     defaults = {"course": (256, 0.01), "deep": (50, 1e-4), "denoising": (256, 0.01)}
     if kind not in defaults:
@@ -141,8 +143,9 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     (x, y), (xt, yt) = _head((x, y), limit), _head((xt, yt), limit)
     ae.compile_autoencoder(model, learning_rate)
     timer = EpochTimer()
-    model.fit(make_dataset(x, x, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
+    train, callbacks = epoch_keyed_dataset(x, x, [timer, *callbacks], batch_size=batch_size,
+                                           shuffle=True, seed=seed)
+    model.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
     metrics = {"test_mse": ae.reconstruction_mse(model, xt), "train_mse": ae.reconstruction_mse(model, x),
                "kind": kind}
     if plots:

@@ -27,7 +27,7 @@ import tensorflow as tf
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
-from tfrbm.resume import SeedStateMixin
+from tfrbm.resume import SeedStateMixin, epoch_keyed_dataset
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
 from tfrbm.units import CompositeUnits
@@ -568,7 +568,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             callbacks, verbose, validation_data, initial_epoch, ...: as in ``keras.Model.fit``;
                 epochs are numbered over all layers (layer 1's epochs first).
         """
-        from tfrbm.data.pipeline import check_array, make_dataset
+        from tfrbm.data.pipeline import check_array
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         n_rows = None
@@ -616,8 +616,9 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         self._keep_init_rows(x, y)
         if not isinstance(x, tf.data.Dataset):
             seed = None if self.seed is None else int(self.seed) + 104729
-            x = make_dataset(x, y, batch_size=schedule_batch,
-                             shuffle=bool(shuffle), seed=seed, cache=False)
+            # keyed on the epoch fit runs: a fit resumed by a backup replays the right order
+            x, callbacks = epoch_keyed_dataset(x, y, callbacks, batch_size=schedule_batch,
+                                               shuffle=bool(shuffle), seed=seed, cache=False)
         if not self.compiled:
             self.compile()
         self._attach_optimizers()

@@ -118,6 +118,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
 
     from tfrbm.data.images import image_shape, load_images
     from tfrbm.models.dbn import DBNModel, default_schedule
+    from tfrbm.resume import epoch_keyed_dataset
 
     config = dataclasses.replace(config or DBNTrainingConfig(), **settings)
     _keras_path(output, "output")
@@ -154,8 +155,11 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     clf = dbn.to_classifier(int(max(y.max(), yt.max())) + 1,
                             optimizer=keras.optimizers.Adam(config.finetune_lr))
     t0 = time.time()
-    finetune_history = clf.fit(x, y, epochs=finetune_epochs, batch_size=batch_size,
-                               verbose=verbose, callbacks=finetune_callbacks)
+    # keyed on the epoch: a fine-tuning resumed from the backup replays the right order
+    train, finetune_callbacks = epoch_keyed_dataset(x, y, finetune_callbacks, batch_size=batch_size,
+                                                    shuffle=True, seed=config.seed)
+    finetune_history = clf.fit(train, epochs=finetune_epochs, verbose=verbose,
+                               callbacks=finetune_callbacks)
     metrics["finetune_seconds"] = round(time.time() - t0, 2)
     if backup:
         remove_backup(backup)   # the sub-backups and the marker, by name; never a user's file
