@@ -21,7 +21,12 @@ from tfrbm.errors import UserError
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float",
            "unit_interval", "existing_file", "existing_dir", "output_dir", "output_file",
            "keras_file", "input_file", "add_output_options", "model_path", "backup_dir",
-           "probe_writable"]
+           "probe_writable", "seed", "MAX_SEED", "export_version", "model_to_update"]
+
+#: the largest seed every random generator here takes (NumPy's and Keras's: 32 bits)
+MAX_SEED = 2**32 - 1
+#: the largest export version (TF Serving reads versions as int64)
+MAX_VERSION = 2**63 - 1
 
 
 def _number(text, kind):
@@ -55,6 +60,22 @@ positive_float = _at_least("positive_float", float, 0, strict=True)
 nonnegative_float = _at_least("nonnegative_float", float, 0)
 
 
+def seed(text):
+    """A random seed: an integer in [0, 2**32 - 1]."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
+def export_version(text):
+    """An export version: an integer in [0, 2**63 - 1] (TF Serving's int64)."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_VERSION:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63 - 1, got {text!r}")
+    return value
+
+
 def unit_interval(text):
     """A number in [0, 1) (momentum, dropout)."""
     value = _number(text, float)
@@ -70,6 +91,14 @@ def existing_file(text):
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{text!r} is not a file")
     return str(path)
+
+
+def model_to_update(text):
+    """An existing model file that the command trains and saves back: its folder must be
+    writable (proved with a real file) before any training."""
+    path = existing_file(text)
+    probe_writable(pathlib.Path(path).parent, text)
+    return path
 
 
 def input_file(text):

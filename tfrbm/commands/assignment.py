@@ -60,7 +60,7 @@ def register(subparsers):
                    help="resampling checkpoints, comma-separated (default 100,1000,10000)")
     p.add_argument("--limit", type=_positive_int, default=None, help="train on the first N images")
     p.add_argument("--images", type=_positive_int, default=64, help="images per grid (multiple of 8)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=at.seed, default=0)
     p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     add_training_options(p)
     p.set_defaults(func=run_assignment_command)
@@ -78,7 +78,7 @@ def register(subparsers):
                    help="rows of the split that RAISE runs reverse chains on (default 100)")
     q.add_argument("--time-budget", type=float, default=600.0,
                    help="seconds for --betas auto's schedule search (default 600)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=at.seed, default=0)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_likelihood_command)
 

@@ -163,7 +163,7 @@ def _sampling(p, default_mode, modes, n):
     p.add_argument("--n", type=at.positive_int, default=n, help="how many tokens to generate")
     p.add_argument("--mode", default=default_mode, choices=modes)
     p.add_argument("--temperature", type=at.positive_float, default=1.0)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=at.seed, default=None)
     p.add_argument("--json", action="store_true")
 
 
