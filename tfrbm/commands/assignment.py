@@ -84,12 +84,14 @@ def register(subparsers):
 
 
 def run_assignment_command(args):
-    from tfrbm.cli import backup_callbacks
+    from tfrbm.cli import backup_callbacks, report_resume
     from tfrbm.course import assignment
+    callbacks = backup_callbacks(args)
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
         batch_size=args.batch_size, learning_rate=args.lr, steps=args.steps, limit=args.limit,
-        n_images=args.images, seed=args.seed, callbacks=backup_callbacks(args))
+        n_images=args.images, seed=args.seed, callbacks=callbacks)
+    report_resume(callbacks)
     summary.pop("model", None)
     print(f"wrote {len(summary['files'])} figures to {args.output}; recall accuracy "
           f"{summary['recall_accuracy']} (pixel-mean fill {summary['recall_baseline_accuracy']:.3f}); "

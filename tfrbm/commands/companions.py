@@ -58,11 +58,13 @@ def _output(args):
 
 def _extra(args):
     from tfrbm.cli import backup_callbacks
-    return backup_callbacks(args)
+    args.backup_callbacks = backup_callbacks(args)
+    return args.backup_callbacks
 
 
 def _report(args, metrics):
-    from tfrbm.cli import print_json
+    from tfrbm.cli import print_json, report_resume
+    report_resume(getattr(args, "backup_callbacks", []))
     if args.json:
         print_json(metrics)
     else:
