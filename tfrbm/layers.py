@@ -19,9 +19,10 @@ import keras
 import tensorflow as tf
 
 from tfrbm.errors import UserError
+from tfrbm.limits import check_allocation
 from tfrbm.units import BernoulliUnits, get_units
 
-__all__ = ["MATMUL_DTYPES", "RBMLayer", "matmul"]
+__all__ = ["MATMUL_DTYPES", "RBMLayer", "matmul", "visible_size"]
 
 #: dtypes the RBM's matrix products can run in
 MATMUL_DTYPES = ("float32", "bfloat16")
@@ -51,6 +52,18 @@ def matmul(a, b, dtype="float32", transpose_a=False, transpose_b=False):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
+def visible_size(value):
+    """A number of visible units from a shape (a config is data: 1e9, -3 or NaN are refused)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"the number of visible units must be a positive integer, got {value!r}") \
+            from None
+    if n < 1 or n != value:
+        raise UserError(f"the number of visible units must be a positive integer, got {value!r}")
+    return n
+
+
 class RBMLayer(keras.layers.Layer):
     """A restricted Boltzmann machine's weights and conditionals.
 
@@ -102,7 +115,11 @@ class RBMLayer(keras.layers.Layer):
         n_visible = input_shape[-1]
         if n_visible is None:
             raise UserError("RBMLayer needs a known number of visible units (last input dimension)")
-        n_visible = int(n_visible)
+        n_visible = visible_size(n_visible)
+        # checked here, before any weight exists: a .keras file's build_config (a layer's own
+        # included, which Keras builds while deserializing, before the model's check) is data
+        check_allocation(f"an RBM layer of {n_visible:,} visible x {self.units:,} hidden units",
+                         4 * (n_visible * self.units + n_visible + self.units))
         if getattr(self.visible_units, "k", None) and n_visible % self.visible_units.k:
             raise UserError(f"softmax visible units need a multiple of k={self.visible_units.k} "
                              f"features, got {n_visible}")

@@ -50,6 +50,13 @@ def _head(arrays, limit):
     return arrays if limit is None else tuple(a[:limit] for a in arrays)
 
 
+def _seed_everything(seed):
+    """Seed Python, NumPy and Keras (initial weights, dropout) so that a run is repeatable and a
+    run resumed from a backup is the run it continues."""
+    import keras
+    keras.utils.set_random_seed(int(seed))
+
+
 def _save(model, output):
     if output:
         path = pathlib.Path(output)
@@ -99,6 +106,7 @@ def train_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate
     """Train the course CNN on MNIST; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.course.cnn import build_cnn, plot_conv1
+    _seed_everything(seed)   # the initial weights too: a rerun (or a resume) is the same run
     model = build_cnn()
     metrics = _run_classifier(model, learning_rate, batch_size, data_dir, epochs, limit, output,
                               verbose, seed, callbacks)
@@ -113,6 +121,7 @@ def train_sequence_classifier(data_dir=None, epochs=10, limit=None, batch_size=1
     """Train the row-by-row MNIST LSTM; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.course.sequence import build_sequence_classifier
+    _seed_everything(seed)
     return _run_classifier(build_sequence_classifier(units=units), learning_rate, batch_size,
                            data_dir, epochs, limit, output, verbose, seed, callbacks)
 
@@ -133,6 +142,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     batch_size = batch_size or defaults[kind][0]
     learning_rate = learning_rate or defaults[kind][1]
     (x, y), (xt, yt) = _mnist(data_dir, None)
+    _seed_everything(seed)
     if kind == "deep":
         (x, y), (xt, yt) = ae.select_digits(x, y), ae.select_digits(xt, yt)
         model = ae.build_deep_autoencoder()
@@ -161,7 +171,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
 # --------------------------------------------------------------------------------------- text
 
 def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, output=None, verbose=2,
-           callbacks=(), **overrides):
+           callbacks=(), seed=1234, **overrides):
     """Train a PTB word LM for a named configuration; returns valid/test perplexity.
 
     Test perplexity is measured in one pass with batch 1 and the state carried (as the labs);
@@ -170,6 +180,7 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
     from tfrbm.data.text import load_ptb, ptb_dataset
     from tfrbm.course.language import build_word_lm, compile_word_lm, evaluate_perplexity
     data = load_ptb(data_dir)
+    _seed_everything(seed)
     model, cfg = build_word_lm(config, vocab_size=data.vocab_size, vocabulary=data.vocabulary,
                                **{k: v for k, v in overrides.items() if v is not None})
     epochs = epochs or cfg["epochs"]
@@ -190,11 +201,12 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
 
 
 def train_char_lm(data_dir=None, epochs=None, limit=None, output=None, verbose=2, source="auto",
-             sample_chars=200, callbacks=(), **overrides):
+             sample_chars=200, callbacks=(), seed=1234, **overrides):
     """Train the char LSTM on tiny-shakespeare; returns validation bits per character and a sample."""
     from tfrbm.data.text import char_dataset, load_tiny_shakespeare
     from tfrbm.course.char import build_char_model, compile_char_model
     data = load_tiny_shakespeare(data_dir, source=source)
+    _seed_everything(seed)
     model, cfg = build_char_model(data.chars, **{k: v for k, v in overrides.items() if v is not None})
     epochs = epochs or cfg["epochs"]
     _check_common(epochs, limit)

@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, visible_size
+from tfrbm.limits import check_allocation
 from tfrbm.resume import SeedStateMixin, epoch_keyed_dataset
 from tfrbm.safety import AtomicSaveMixin
 from tfrbm.serving import ServingMixin
@@ -267,7 +268,12 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         n = input_shape[-1]
         if n is None:
             raise UserError("DBNModel needs a known number of input features")
-        n = int(n)
+        n = visible_size(n)
+        # the whole stack is checked before any layer builds (a .keras config is data)
+        widths = [n] + [layer.units for layer in self.rbms]
+        check_allocation(f"a DBN of layers {' x '.join(f'{w:,}' for w in widths)}",
+                         4 * 3 * sum((a + self._n_labels_into(i)) * b + a + b
+                                     for i, (a, b) in enumerate(zip(widths, widths[1:]))))
         first = self.rbms[0]
         first_width = first.n_visible - self._n_labels_into(0) if first.built else None
         if first.built and first_width != n:

@@ -331,8 +331,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
+        from tfrbm.layers import visible_size
         from tfrbm.limits import check_allocation
-        n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
+        n_in, n_hidden = visible_size(input_shape[-1]), int(self.layer.units)
         # weights, their gradient and an optimizer slot, plus the persistent chains
         check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
                          4 * (3 * (n_in * n_hidden + n_in + n_hidden) + self.n_chains * n_in))
