@@ -42,7 +42,7 @@ from tfrbm import gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
-from tfrbm.validation import validate_params, whole_number
+from tfrbm.validation import RATING_LEVELS, validate_params, whole_number
 
 __all__ = ["RatingsRBM", "CDSchedule", "cd_schedule"]
 
@@ -158,7 +158,7 @@ class RatingsRBM(RBMModel):
         **RBMModel._parameter_constraints,
         "n_items": [whole_number(1)],
         "n_hidden": [whole_number(1)],
-        "n_levels": [whole_number(2)],
+        "n_levels": [RATING_LEVELS],
     }
 
     def __init__(self, n_items=None, n_hidden=100, n_levels=5, conditional=False, layer=None,

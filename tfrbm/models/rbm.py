@@ -244,7 +244,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     stops ``fit``/``evaluate`` with a :class:`tfrbm.errors.UserError` naming the batch, the
     training step, the row, the column and the value, before the weights see it. The check
     costs one comparison and one reduction per batch (measured in benchmarks/RESULTS.md, issue
-    20); under XLA (``jit_compile=True``) the assertion is compiled out.
+    20). XLA compiles the assertion out, so ``jit_compile=True`` is refused while
+    ``check_batches`` is on (set ``model.check_batches = False`` to train under XLA unchecked),
+    and ``jit_compile="auto"`` does not pick XLA.
     """
 
     _parameter_constraints = {
@@ -487,6 +489,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
         from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
+        self._check_xla_keeps_data_check()
         self._choose_steps_per_execution(kwargs.get("callbacks"))
         _compat.install_multi_worker_fixes(self.distribute_strategy)
         from tfrbm.fastpath import with_progbar
@@ -567,10 +570,24 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         auto, steps = check_steps_per_execution(steps_per_execution)
         super().compile(*args, steps_per_execution=steps,
                         **kwargs)
+        if self.check_batches and self.jit_compile and kwargs.get("jit_compile") is not True:
+            self.jit_compile = False   # "auto" chose XLA (a GPU): keep the per-batch data check
+        self._check_xla_keeps_data_check()
         self._auto_steps_per_execution = auto
         if auto:
             _compat.set_compile_config_value(self, "steps_per_execution", "auto")
         _compat.install_multi_worker_fixes(self.distribute_strategy)
+
+    def _check_xla_keeps_data_check(self):
+        """XLA compiles the per-batch data check's assertion out (a NaN at row 25,000 of a
+        stream would silently make the weights NaN): refuse ``jit_compile=True`` while the check
+        is on."""
+        if self.check_batches and getattr(self, "compiled", False) and self.jit_compile:
+            from tfrbm.errors import UserError
+            raise UserError(
+                "jit_compile=True would compile out RBMModel's per-batch data check (NaN/Inf or "
+                "out-of-range values would reach the weights silently); leave jit_compile off, "
+                "or set model.check_batches = False to train under XLA without the check")
 
     def compile_from_config(self, config):
         """Re-compile from a saved compile config (needed because ``compile`` is overridden)."""

@@ -59,7 +59,7 @@ from tfrbm.errors import UserError
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM, cd_schedule
 from tfrbm.models.recommender_baselines import (RatingModel, Recommendations, check_unique_pairs,
                                                 fit_biases)
-from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
+from tfrbm.validation import RATING_LEVELS, Predicate, finite_number, validate_params, whole_number
 
 __all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVIES",
            "six_movie_demo"]
@@ -108,7 +108,7 @@ class RBMRecommender(RatingModel):
         "n_hidden": [whole_number(1)],
         "kind": [Predicate(lambda v: isinstance(v, str) and v in KINDS,
                            "one of " + ", ".join(repr(k) for k in KINDS))],
-        "n_levels": [whole_number(2)],
+        "n_levels": [RATING_LEVELS],
         "learning_rate": [finite_number(0, low_open=True)],
         "momentum": [finite_number(0, high=0.999)],
         "weight_decay": [finite_number(0)],
