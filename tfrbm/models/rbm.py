@@ -465,6 +465,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
+        self._check_xla_keeps_data_check()
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         for name in ("sample_weight", "class_weight"):
@@ -489,7 +490,6 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
         from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
-        self._check_xla_keeps_data_check()
         self._choose_steps_per_execution(kwargs.get("callbacks"))
         _compat.install_multi_worker_fixes(self.distribute_strategy)
         from tfrbm.fastpath import with_progbar
