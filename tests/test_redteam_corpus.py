@@ -197,3 +197,27 @@ def test_named_data_folder_never_downloads(tmp_path, monkeypatch):
     with pytest.raises(UserError, match=str(tmp_path)):
         images.load_mnist("train")
     assert not list(pathlib.Path(tmp_path).iterdir())
+
+
+# ----------------------------------------------------------------------------- the Low items
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"learning_rate": "0.1"}, "learning_rate"),
+    ({"conditional": "no"}, "conditional"),
+    ({"blend_baseline": "yes"}, "blend_baseline"),
+    ({"seed": 2**70}, "seed"),
+], ids=["learning_rate as text", "conditional 'no'", "blend_baseline 'yes'", "seed 2**70"])
+def test_recommender_settings_are_not_coerced(kwargs, fragment):
+    from tfrbm.models.recommender import RBMRecommender
+    with pytest.raises(UserError, match=fragment):
+        RBMRecommender(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"n_components": 2.5}, "n_components"),
+    ({"n_components": 2, "random_state": 2**70}, "random_state"),
+], ids=["n_components 2.5", "random_state 2**70"])
+def test_transformer_settings_are_not_truncated(kwargs, fragment):
+    from tfrbm.sklearn import RBMTransformer
+    x = (np.random.default_rng(0).random((10, 4)) > 0.5).astype("float32")
+    with pytest.raises(UserError, match=fragment):
+        RBMTransformer(n_iter=1, **kwargs).fit(x)

@@ -58,6 +58,12 @@ def _check_params(est):
         value = getattr(est, name)
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
             raise UserError(f"{name} must be a number > 0, got {value!r}")
+    n = getattr(est, "n_components", 1)
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise UserError(f"n_components must be an integer >= 1, got {n!r}")
+    seed = getattr(est, "random_state", None)
+    if isinstance(seed, numbers.Integral) and not 0 <= seed <= 2**32 - 1:
+        raise UserError(f"random_state must be an integer from 0 to 2**32 - 1, got {seed!r}")
     if not 0 <= est.momentum < 1:
         raise UserError(f"momentum must lie in [0, 1), got {est.momentum!r}")
 

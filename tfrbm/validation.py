@@ -193,14 +193,17 @@ RATING_LEVELS = whole_number(2, MAX_RATING_LEVELS, " (ratings are stored as 8-bi
 
 
 def finite_number(low=None, high=None, low_open=False):
-    """Anything ``float()`` turns into a finite number within the bounds, converted to ``float``.
+    """A number (not a string or a bool) that ``float()`` turns into a finite number within
+    the bounds, converted to ``float``.
 
     ``low`` is inclusive unless ``low_open``; ``high`` is inclusive.
     """
     def test(value):
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            return False   # "0.1" is a typo for 0.1 (or a config read as text): say so
         try:
             v = float(value)
-        except OverflowError:
+        except (OverflowError, TypeError, ValueError):
             return False
         return (math.isfinite(v) and (low is None or (v > low if low_open else v >= low))
                 and (high is None or v <= high))

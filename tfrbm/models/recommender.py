@@ -119,7 +119,9 @@ class RBMRecommender(RatingModel):
         "min_epochs": [whole_number(0)],
         "shrinkage": [finite_number(0)],
         "like": [whole_number(1)],
-        "seed": [None, whole_number(0)],
+        "seed": [None, whole_number(0, 2**32 - 1)],
+        "conditional": [Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False")],
+        "blend_baseline": [Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False")],
     }
 
     def __init__(self, n_hidden=100, kind="both", conditional=True, n_levels=5,
@@ -131,7 +133,8 @@ class RBMRecommender(RatingModel):
              "learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay,
              "cd_k": cd_k, "batch_size": batch_size, "validation_fraction": validation_fraction,
              "patience": patience, "min_epochs": min_epochs, "shrinkage": shrinkage,
-             "like": like, "seed": seed},
+             "like": like, "seed": seed, "conditional": conditional,
+             "blend_baseline": blend_baseline},
             self._parameter_constraints, type(self))
         cd_schedule(cd_k, 1)                        # a dict's entries (epochs, k) in detail
         for name, value in p.items():
