@@ -221,3 +221,28 @@ def test_transformer_settings_are_not_truncated(kwargs, fragment):
     x = (np.random.default_rng(0).random((10, 4)) > 0.5).astype("float32")
     with pytest.raises(UserError, match=fragment):
         RBMTransformer(n_iter=1, **kwargs).fit(x)
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--epochs", "\u0661"],                 # Arabic-Indic one
+    ["daydream", "{root}/m.keras", "\u0663"],
+], ids=["--epochs arabic-indic", "daydream steps arabic-indic"])
+def test_non_ascii_digits_are_refused(files, capsys, argv):
+    assert cli.main([a.format(root=files) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ASCII" in err[0]
+
+
+def test_arabic_indic_digit_in_rows_is_refused(files, tmp_path, capsys):
+    rows = tmp_path / "rows.txt"
+    rows.write_text("0 1 0 \u0661 0 1\n", encoding="utf-8")
+    assert cli.main(["run-visible", str(files / "m.keras"), "--input", str(rows)]) == 2
+    assert "not a plain decimal number" in capsys.readouterr().err
+
+
+def test_sparse_input_is_size_checked_before_densifying(monkeypatch):
+    import scipy.sparse as sp
+    from tfrbm.data.pipeline import check_array
+    monkeypatch.setenv("TFRBM_MAX_BYTES", str(10**8))
+    with pytest.raises(UserError, match="sparse 30,000 x 30,000"):
+        check_array(sp.random(30000, 30000, density=1e-7, format="csr"))

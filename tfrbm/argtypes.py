@@ -30,6 +30,9 @@ MAX_VERSION = 2**63 - 1
 
 
 def _number(text, kind):
+    if not str(text).isascii():   # int("١") is 1: a non-ASCII digit is refused, not reinterpreted
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'} in ASCII digits, got {text!r}")
     try:
         value = kind(text)
     except (TypeError, ValueError):
