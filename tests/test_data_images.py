@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tfrbm.data import images as im
-from tfrbm.data import paths, pipeline
+from tfrbm.data import paths, pipeline, remote
 from tfrbm.data.images import IDXFormatError, read_idx, write_idx
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -194,8 +194,28 @@ def test_corrupt_file_is_not_hidden_by_tfds_fallback(tmp_path, monkeypatch):
         im.load_mnist("test", data_dir=tmp_path, source="auto")
 
 
+def test_load_images_or_digits_falls_back_only_when_mnist_is_missing(tmp_path, monkeypatch):
+    """The course notebooks' loader: MNIST when found, the bundled digits when not; never a corrupt
+    file hidden behind the fallback."""
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
+    name, shape, (x, y), (xt, yt) = im.load_images_or_digits("auto", n_train=100, n_test=50, data_dir=tmp_path)
+    assert (name, shape, x.shape, y.shape, xt.shape, yt.shape) == ("digits", (8, 8), (100, 64), (100,),
+                                                                   (50, 64), (50,))
+    imgs, labs = _fake_mnist(tmp_path / "mnist")
+    for kind, arr in (("images-idx3", imgs), ("labels-idx1", labs)):
+        write_idx(tmp_path / "mnist" / f"train-{kind}-ubyte.gz", arr)
+    name, shape, (x, y), (xt, yt) = im.load_images_or_digits("auto", n_train=5, data_dir=tmp_path)
+    assert (name, shape, x.shape, xt.shape) == ("mnist", (28, 28), (5, 784), (12, 784))
+    np.testing.assert_array_equal(yt, labs)
+    assert im.load_images_or_digits("digits", n_test=7)[3][0].shape == (7, 64)
+    path = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(IDXFormatError, match="t10k-images-idx3-ubyte.gz"):
+        im.load_images_or_digits("auto", data_dir=tmp_path)
+
+
 def _fake_tfds(calls, fail=False):
-    def load(name, split, batch_size, as_supervised):
+    def load(name, split, batch_size, as_supervised, data_dir=None, download=True):
         calls.append((name, split, batch_size, as_supervised))
         if fail:
             raise ConnectionError("no network")
@@ -212,7 +232,7 @@ def test_tfds_source_and_auto_fallback(tmp_path, monkeypatch):
     assert x.shape == (3, 784) and x.dtype == np.float32 and x.max() == 1.0
     assert y.tolist() == [1, 2, 3]
     # an explicit data folder is authoritative: no files there is an error, never a download
-    with pytest.raises(FileNotFoundError, match="data_dir argument"):
+    with pytest.raises(FileNotFoundError, match="--data-dir.*never replaced by a download"):
         im.load_mnist("test", data_dir=tmp_path, source="auto")
     assert calls[-1][0] == "fashion_mnist", "tfds must not be tried for an explicit data_dir"
     # with no folder named anywhere and none found, "auto" falls back to tfds
@@ -222,7 +242,11 @@ def test_tfds_source_and_auto_fallback(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "_REPO", tmp_path / "nowhere" / "repo")
     x, _ = im.load_mnist("test", source="auto", flatten=False)
     assert x.shape == (3, 28, 28) and calls[-1][0] == "mnist"
+    # a failed download: tfds's error and the fix both reach the user (tfrbm.data.remote asks
+    # the network first; here it "answers", so the fake download runs and fails)
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", _fake_tfds(calls, fail=True))
+    monkeypatch.setattr(remote, "network_answers", lambda *a, **k: True)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     with pytest.raises(FileNotFoundError) as info:
         im.load_mnist("test", source="auto")
     assert "no network" in str(info.value) and "--data-dir" in str(info.value)
@@ -411,7 +435,7 @@ def test_public_names_reachable_from_package():
     import tfrbm.data as data
     for name in ["resolve_data_dir", "make_dataset", "binarize", "binarize_tensor", "check_array",
                  "read_idx", "IDXFormatError", "load_mnist", "load_fashion_mnist", "load_digits",
-                 "mnist", "fashion_mnist", "digits", "image_shape"]:
+                 "mnist", "fashion_mnist", "digits", "image_shape", "load_images_or_digits"]:
         assert callable(getattr(data, name)), name
 
 

@@ -22,6 +22,7 @@ import tensorflow as tf
 from tfrbm.errors import UserError
 from tfrbm.limits import check_allocation
 from tfrbm.units import BernoulliUnits, get_units
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["BFLOAT16_MATMUL_TOLERANCE", "MATMUL_DTYPES", "RBMLayer", "matmul", "native_bfloat16",
            "visible_size"]
@@ -143,7 +144,6 @@ class RBMLayer(keras.layers.Layer):
                  hidden_bias_initializer="zeros", kernel_regularizer=None, matmul_dtype="float32",
                  **kwargs):
         super().__init__(**kwargs)
-        from tfrbm.validation import POSITIVE_INT, check_param
         self.units = check_param("units", units, POSITIVE_INT)
         self.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self._product_kernel = None   # see shared_product_kernel

@@ -29,6 +29,7 @@ import warnings
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfrbm.backupdir import check_backup_dir, claim_backup_dir, is_backup_file, remove_backup
 from tfrbm.data.pipeline import make_dataset
@@ -143,7 +144,6 @@ class EpochCounter(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        import tensorflow as tf
         with tf.init_scope():
             self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_counter")
 

@@ -22,6 +22,7 @@ import pathlib
 
 import numpy as np
 
+from tfrbm.data.paths import resolve_data_dir
 from tfrbm.data.remote import tfds_load
 from tfrbm.errors import DataNotFoundError, UserError
 
@@ -130,7 +131,6 @@ def as_triples(data, name="triples"):
     """An (N, 3) int64 array of user id, movie id, rating from a RatingsData or array-like."""
     if isinstance(data, RatingsData):
         return data.triples
-    from tfrbm.errors import UserError
     try:
         arr = np.asarray(data)
     except ValueError:
@@ -359,7 +359,6 @@ def movielens(variant="100k", path=None, *, data_dir=None, source="files", downl
     if source != "files":
         raise UserError(f"source must be 'files' or 'tfds', got {source!r}")
     if path is None:
-        from tfrbm.data.paths import resolve_data_dir
         path = resolve_data_dir(VARIANTS[variant]["folder"], data_dir,
                                 required=(VARIANTS[variant]["ratings"],))
     return _from_files(variant, path)

@@ -16,7 +16,11 @@ import pathlib
 import time
 from numbers import Integral
 
+import numpy as np
+
+from tfrbm import viz
 from tfrbm.backupdir import claim_backup_dir, remove_backup
+from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
                               validate_params)
@@ -114,9 +118,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     Returns a :class:`DBNTrainingResult`.
     """
     import keras
-    import numpy as np
 
-    from tfrbm.data.images import image_shape, load_images
     from tfrbm.models.dbn import DBNModel, default_schedule
     from tfrbm.resume import epoch_keyed_dataset
 
@@ -158,7 +160,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     # keyed on the epoch: a fine-tuning resumed from the backup replays the right order
     train, finetune_callbacks = epoch_keyed_dataset(x, y, finetune_callbacks, batch_size=batch_size,
                                                     shuffle=True, seed=config.seed)
-    finetune_history = clf.fit(train, epochs=finetune_epochs, verbose=verbose,
+    finetune_history = clf.fit(train, epochs=finetune_epochs, verbose=verbose, shuffle=False,
                                callbacks=finetune_callbacks)
     metrics["finetune_seconds"] = round(time.time() - t0, 2)
     if backup:
@@ -172,7 +174,6 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
                 atomic_save(model, path)
                 metrics[key] = str(path)
     if samples:
-        from tfrbm import viz
         fantasies = dbn.sample(64, steps=config.sample_steps, seed=config.seed)
         viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
                        title=f"DBN samples ({config.sample_steps} Gibbs steps in the top RBM)",
