@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tfrbm.data import images as im
-from tfrbm.data import paths, pipeline
+from tfrbm.data import paths, pipeline, remote
 from tfrbm.data.images import IDXFormatError, read_idx, write_idx
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -215,7 +215,7 @@ def test_load_images_or_digits_falls_back_only_when_mnist_is_missing(tmp_path, m
 
 
 def _fake_tfds(calls, fail=False):
-    def load(name, split, batch_size, as_supervised):
+    def load(name, split, batch_size, as_supervised, data_dir=None, download=True):
         calls.append((name, split, batch_size, as_supervised))
         if fail:
             raise ConnectionError("no network")
@@ -232,7 +232,7 @@ def test_tfds_source_and_auto_fallback(tmp_path, monkeypatch):
     assert x.shape == (3, 784) and x.dtype == np.float32 and x.max() == 1.0
     assert y.tolist() == [1, 2, 3]
     # an explicit data folder is authoritative: no files there is an error, never a download
-    with pytest.raises(FileNotFoundError, match="data_dir argument"):
+    with pytest.raises(FileNotFoundError, match="--data-dir.*never replaced by a download"):
         im.load_mnist("test", data_dir=tmp_path, source="auto")
     assert calls[-1][0] == "fashion_mnist", "tfds must not be tried for an explicit data_dir"
     # with no folder named anywhere and none found, "auto" falls back to tfds
@@ -242,7 +242,11 @@ def test_tfds_source_and_auto_fallback(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "_REPO", tmp_path / "nowhere" / "repo")
     x, _ = im.load_mnist("test", source="auto", flatten=False)
     assert x.shape == (3, 28, 28) and calls[-1][0] == "mnist"
+    # a failed download: tfds's error and the fix both reach the user (tfrbm.data.remote asks
+    # the network first; here it "answers", so the fake download runs and fails)
     monkeypatch.setitem(sys.modules, "tensorflow_datasets", _fake_tfds(calls, fail=True))
+    monkeypatch.setattr(remote, "network_answers", lambda *a, **k: True)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     with pytest.raises(FileNotFoundError) as info:
         im.load_mnist("test", source="auto")
     assert "no network" in str(info.value) and "--data-dir" in str(info.value)

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "tfrbm"
 #: the layers, bottom first; a module may import its own layer and those below. The first
 #: matching pattern gives a module's layer. Keep in step with docs/ARCHITECTURE.md.
 LAYERS = [
-    ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
+    ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|backupdir|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
     ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|tracing|serving|testing"
              r"|ranking_metrics|dropout"

@@ -13,13 +13,26 @@ import argparse
 import math
 import os
 import pathlib
+import tempfile
+
+from tfrbm.backupdir import check_backup_dir
+from tfrbm.errors import UserError
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float",
            "unit_interval", "existing_file", "existing_dir", "output_dir", "output_file",
-           "keras_file", "input_file", "add_output_options", "model_path"]
+           "keras_file", "input_file", "add_output_options", "model_path", "backup_dir",
+           "probe_writable", "seed", "MAX_SEED", "export_version", "model_to_update"]
+
+#: the largest seed every random generator here takes (NumPy's and Keras's: 32 bits)
+MAX_SEED = 2**32 - 1
+#: the largest export version (TF Serving reads versions as int64)
+MAX_VERSION = 2**63 - 1
 
 
 def _number(text, kind):
+    if not str(text).isascii():   # int("١") is 1: a non-ASCII digit is refused, not reinterpreted
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'} in ASCII digits, got {text!r}")
     try:
         value = kind(text)
     except (TypeError, ValueError):
@@ -50,6 +63,22 @@ positive_float = _at_least("positive_float", float, 0, strict=True)
 nonnegative_float = _at_least("nonnegative_float", float, 0)
 
 
+def seed(text):
+    """A random seed: an integer in [0, 2**32 - 1]."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text!r}")
+    return value
+
+
+def export_version(text):
+    """An export version: an integer in [0, 2**63 - 1] (TF Serving's int64)."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_VERSION:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63 - 1, got {text!r}")
+    return value
+
+
 def unit_interval(text):
     """A number in [0, 1) (momentum, dropout)."""
     value = _number(text, float)
@@ -67,6 +96,14 @@ def existing_file(text):
     return str(path)
 
 
+def model_to_update(text):
+    """An existing model file that the command trains and saves back: its folder must be
+    writable (proved with a real file) before any training."""
+    path = existing_file(text)
+    probe_writable(pathlib.Path(path).parent, text)
+    return path
+
+
 def input_file(text):
     """An existing file, or '-' for standard input."""
     return text if text == "-" else existing_file(text)
@@ -80,27 +117,54 @@ def existing_dir(text):
     return str(path)
 
 
+def probe_writable(folder, text):
+    """Prove ``folder`` writable by creating and removing a real temporary file in it.
+
+    ``os.access`` says yes for root and on pseudo-filesystems (``/proc``) where no file can be
+    made, so the only proof is a file: ``.tfrbm-probe-*`` is created exclusively (mkstemp) and
+    unlinked at once; it is the one file this check deletes, and it made it.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tfrbm-probe-", dir=folder)
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: {folder} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _writable_parent(path, text):
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise argparse.ArgumentTypeError(f"cannot create {text!r}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {parent} is not writable")
+    probe_writable(parent, text)
 
 
-def output_dir(text):
+def output_dir(text, what="--output"):
     """A folder to write into: an existing writable folder, or one that can be created."""
     path = pathlib.Path(text).expanduser()
     if path.exists():
         if not path.is_dir():
-            raise argparse.ArgumentTypeError(f"{text!r} is a file; --output is a folder")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise argparse.ArgumentTypeError(f"folder {text!r} is not writable")
+            raise argparse.ArgumentTypeError(f"{text!r} is a file; {what} is a folder")
+        probe_writable(path, text)
     else:
         _writable_parent(path, text)
     return str(path)
+
+
+def backup_dir(text):
+    """``--backup DIR``: a new or empty folder, or an earlier tfrbm backup, that is writable.
+
+    A folder holding anything tfrbm's backup did not write is refused here, before training:
+    the backup is deleted when training ends, and tfrbm deletes only what it created.
+    """
+    try:
+        check_backup_dir(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("--backup ", "", 1)) from None
+    return output_dir(text, "--backup")
 
 
 def output_file(suffix):

@@ -112,6 +112,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("tfrbm: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # the file system said no (full disk, permissions, a name too long): the user's to fix
+        print(f"tfrbm: error: {one_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:
         # the backstop for sizes no explicit check caught: out of memory is the user's to fix
         tf = sys.modules.get("tensorflow")

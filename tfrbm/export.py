@@ -104,6 +104,22 @@ def _fresh_folder(parent, name):
             continue
 
 
+def check_replaceable(target):
+    """Refuse to overwrite ``target`` unless it is missing, an empty folder or a SavedModel.
+
+    An overwrite replaces the whole folder (the old one is removed once the new one is in
+    place), so a folder holding anything else (a user's files, say ``--base .``) is refused:
+    tfrbm deletes only what an export made.
+    """
+    target = pathlib.Path(target)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ExportError(f"{target} is a file or a link, not an exported model; refusing to "
+                          "replace it")
+    if target.is_dir() and any(target.iterdir()) and not (target / "saved_model.pb").is_file():
+        raise ExportError(f"{target} is a folder that is not a SavedModel (no saved_model.pb); "
+                          "refusing to replace it and delete its files; export somewhere else")
+
+
 def publish_directory(write, parent, version=None, overwrite=False):
     """Build a folder with ``write(tmp)`` and publish it as ``parent/<version>`` atomically.
 
@@ -120,6 +136,8 @@ def publish_directory(write, parent, version=None, overwrite=False):
         target = None if version is None else parent / str(version)
     if target is not None and target.exists() and not overwrite:
         raise ExportError(f"{target} already exists; pass overwrite=True or another version")
+    if target is not None and overwrite:
+        check_replaceable(target)
     parent.mkdir(parents=True, exist_ok=True)
     tmp = _fresh_folder(parent, target.name if target is not None else "version")
     aside = None

@@ -25,28 +25,76 @@ float32; binary states are exact in bfloat16, so the error is the kernel's round
 """
 import contextlib
 import math
+import warnings
 
 import keras
 import tensorflow as tf
 
 from tfrbm.errors import UserError
+from tfrbm.limits import check_allocation
 from tfrbm.units import get_units
 from tfrbm.validation import POSITIVE_INT, check_param
 
-__all__ = ["MATMUL_DTYPES", "RBMLayer", "matmul"]
+__all__ = ["BFLOAT16_MATMUL_TOLERANCE", "MATMUL_DTYPES", "RBMLayer", "matmul", "native_bfloat16",
+           "visible_size"]
 
 #: dtypes the RBM's matrix products can run in
 MATMUL_DTYPES = ("float32", "bfloat16")
 
 
 def check_matmul_dtype(value):
-    """Validate a ``matmul_dtype`` option ("float32" or "bfloat16"; None means "float32")."""
+    """Validate a ``matmul_dtype`` option ("float32" or "bfloat16"; None means "float32").
+
+    "bfloat16" on a machine with no native bfloat16 arithmetic (no GPU, and a CPU without
+    AVX512-BF16 or AMX) warns once per process: it is slower there than float32, and no more
+    accurate than :data:`BFLOAT16_MATMUL_TOLERANCE` guarantees.
+    """
     if value is None:
         return "float32"
     name = getattr(value, "name", value)
     if name not in MATMUL_DTYPES:
         raise UserError(f"matmul_dtype must be one of {', '.join(MATMUL_DTYPES)}, got {value!r}")
+    if name == "bfloat16":
+        _warn_emulated_bfloat16()
     return name
+
+
+#: what the bfloat16 path guarantees on every machine: each element of ``matmul(a, b,
+#: "bfloat16")`` is within ``BFLOAT16_MATMUL_TOLERANCE * (|a16| @ |b16|)`` of the exact product
+#: of the bfloat16-rounded inputs a16, b16 (two units of bfloat16's 2**-8 precision, relative to
+#: the magnitude of the summed terms). With native bfloat16 units (AMX, AVX512-BF16, GPUs) the
+#: products accumulate in float32 and only the result is rounded (error <= 2**-9 |a16 @ b16|);
+#: CPUs without them (AVX2-only AMD EPYC) accumulate in blocks rounded to bfloat16 and were
+#: measured up to 0.44 of this bound (0.7% of |a16 @ b16| where the sum cancels).
+BFLOAT16_MATMUL_TOLERANCE = 2.0 ** -7
+
+_BF16_WARNED = []
+
+
+def native_bfloat16():
+    """True when TensorFlow has native bfloat16 matmuls here: a GPU, or a CPU with AVX512-BF16
+    or AMX-BF16 (read from /proc/cpuinfo; True where it cannot be read)."""
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), None)
+    except OSError:
+        return True
+    if flags is None:
+        return True
+    names = set(flags.split(":", 1)[-1].split())
+    return bool(names & {"avx512_bf16", "amx_bf16"})
+
+
+def _warn_emulated_bfloat16():
+    if _BF16_WARNED or native_bfloat16():
+        return
+    _BF16_WARNED.append(True)
+    warnings.warn("matmul_dtype='bfloat16' on a CPU without native bfloat16 units (no AVX512-BF16 "
+                  "or AMX): the products are emulated, slower than float32, and accurate to "
+                  f"{BFLOAT16_MATMUL_TOLERANCE:g} of the summed magnitudes; prefer float32 here",
+                  RuntimeWarning, stacklevel=3)
 
 
 def matmul(a, b, dtype="float32", transpose_a=False, transpose_b=False):
@@ -74,6 +122,18 @@ class LogVarianceBounds(keras.constraints.Constraint):
 
     def __call__(self, w):
         return tf.clip_by_value(w, math.log(MIN_VARIANCE), math.log(MAX_VARIANCE))
+
+
+def visible_size(value):
+    """A number of visible units from a shape (a config is data: 1e9, -3 or NaN are refused)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"the number of visible units must be a positive integer, got {value!r}") \
+            from None
+    if n < 1 or n != value:
+        raise UserError(f"the number of visible units must be a positive integer, got {value!r}")
+    return n
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
@@ -141,7 +201,11 @@ class RBMLayer(keras.layers.Layer):
         n_visible = input_shape[-1]
         if n_visible is None:
             raise UserError("RBMLayer needs a known number of visible units (last input dimension)")
-        n_visible = int(n_visible)
+        n_visible = visible_size(n_visible)
+        # checked here, before any weight exists: a .keras file's build_config (a layer's own
+        # included, which Keras builds while deserializing, before the model's check) is data
+        check_allocation(f"an RBM layer of {n_visible:,} visible x {self.units:,} hidden units",
+                         4 * (n_visible * self.units + n_visible + self.units))
         if getattr(self.visible_units, "k", None) and n_visible % self.visible_units.k:
             raise UserError(f"softmax visible units need a multiple of k={self.visible_units.k} "
                              f"features, got {n_visible}")

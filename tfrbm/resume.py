@@ -25,17 +25,18 @@ every layer in one Keras ``fit``, which TrainingBackup resumes exactly.
 import json
 import os
 import pathlib
-import shutil
 import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm.backupdir import check_backup_dir, claim_backup_dir, is_backup_file, remove_backup
+from tfrbm.data.pipeline import make_dataset
 from tfrbm.errors import UserError
 from tfrbm.safety import atomic_path, non_finite_variables
 
-__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "SeedStateMixin", "backup_file",
+__all__ = ["TrainingBackup", "DBNPretrainBackup", "EpochCounter", "epoch_keyed_dataset", "SeedStateMixin", "backup_file",
            "seed_generator_states", "set_seed_generator_states", "read_backup_metadata"]
 
 _META = "training_metadata.json"
@@ -150,6 +151,22 @@ class EpochCounter(keras.callbacks.Callback):
         self.variable.assign(int(epoch))
 
 
+def epoch_keyed_dataset(x, y=None, callbacks=None, **kwargs):
+    """``(dataset, callbacks)`` for ``fit``: :func:`make_dataset` keyed on the epoch ``fit`` runs.
+
+    Each epoch's order (and stochastic binarization) is a function of (seed, epoch), so a fit
+    resumed from a backup at epoch e sees the uninterrupted run's epoch e, not epoch 0's order
+    again. Pass both to ``fit``: the callbacks are ``callbacks`` plus the :class:`EpochCounter`
+    the dataset reads. A ``keras.callbacks.CallbackList`` (no place for the counter) keeps the
+    per-pass reshuffle.
+    """
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        return make_dataset(x, y, **kwargs), callbacks
+    counter = EpochCounter()
+    return (make_dataset(x, y, epoch=counter.variable, **kwargs),
+            [*(callbacks or []), counter])
+
+
 # ----------------------------------------------------------------------------- batch skipping
 def _skip_batches(model, n, before_first=None):
     """Make the next ``n`` calls of ``model.train_function`` draw a batch and discard it."""
@@ -177,9 +194,13 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     """Back up the complete training state every epoch or every ``save_freq`` steps; resume exactly.
 
     Args:
-        backup_dir: folder for this run's backup only (created if missing).
+        backup_dir: folder for this run's backup only: a new or empty folder (created and
+            marked as a tfrbm backup), or the folder of an earlier tfrbm backup. A folder holding
+            anything else is refused (UserError), so a user's files are never in it.
         save_freq: ``"epoch"`` or an integer number of training steps between backups.
-        delete_checkpoint: remove the backup when ``fit`` completes (default True).
+        delete_checkpoint: remove the backup when ``fit`` completes (default True): only the
+            files the backup wrote are deleted, by name (:func:`tfrbm.backupdir.remove_backup`),
+            and the folder itself only when it is then empty and the backup created it.
 
     Use it like ``keras.callbacks.BackupAndRestore``: pass it to ``fit`` and, after a crash, run
     the same script again. The model must be built (RBMModel builds itself in ``fit``).
@@ -190,6 +211,7 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
                                      or save_freq < 1):
             raise UserError(f"save_freq must be 'epoch' or a positive integer, got {save_freq!r}")
+        check_backup_dir(backup_dir, "backup folder")
         super().__init__(backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint)
         self.backup_dir = str(backup_dir)
         self._epoch = 0
@@ -209,8 +231,7 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
                           f"NaN/Inf in {', '.join(bad)}; the previous backup is kept",
                           RuntimeWarning, stacklevel=2)
             return
-        folder = pathlib.Path(self.backup_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = claim_backup_dir(self.backup_dir, "backup folder")
         old = read_backup_metadata(folder) or {}
         serial = int(old.get("serial", 0)) + 1
         weights = f"state-{serial}.weights.h5"
@@ -226,7 +247,9 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
             "serial": serial, "epoch": epoch, "batches_done": batches, "weights": weights,
             "rng": rng, "rng_paths": [p for p, _ in states]})
         for name in (old.get("weights"), old.get("rng")):   # the commit is done: drop the old files
-            if name and name not in (weights, rng):
+            # only a name of tfrbm's own pattern: tampered metadata naming a user's file in
+            # the folder (say notes.txt) is never followed to delete it
+            if name and name not in (weights, rng) and is_backup_file(str(name)):
                 try:
                     backup_file(folder, name).unlink()
                 except (FileNotFoundError, UserError):
@@ -245,6 +268,7 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     def on_train_begin(self, logs=None):
         self._since_save = 0
         self._skipping = None
+        claim_backup_dir(self.backup_dir, "backup folder")   # before anything is written there
         meta = read_backup_metadata(self.backup_dir)
         if meta is None:
             return
@@ -294,8 +318,8 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         self.model._initial_epoch = None
         if self.model.stop_training and non_finite_variables(self.model):
             return   # diverged: keep the last good backup
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
-            shutil.rmtree(self.backup_dir, ignore_errors=True)
+        if self.delete_checkpoint:
+            remove_backup(self.backup_dir)   # tfrbm's own files only, never the user's
 
 
 class DBNPretrainBackup(TrainingBackup):

@@ -33,7 +33,8 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from tfrbm.validation import POSITIVE, POSITIVE_INT, SIZES, Interval, Real, check_param, validate_params
+from tfrbm.validation import (POSITIVE, POSITIVE_INT, SIZES, Integral, Interval, Real, check_param,
+                              validate_params)
 
 __all__ = ["RBMTransformer", "DBNTransformer"]
 
@@ -68,9 +69,17 @@ _SHARED_CONSTRAINTS = {
 
 
 def _check_params(est):
-    """The shared arguments of ``est``, checked (:mod:`tfrbm.validation`)."""
-    return validate_params({name: getattr(est, name) for name in _SHARED_CONSTRAINTS},
-                           _SHARED_CONSTRAINTS, type(est))
+    """The shared arguments of ``est``, checked (:mod:`tfrbm.validation`): never truncated
+    (``n_components=2.5`` is refused, not made 2) and an integer ``random_state`` within the
+    seeds NumPy takes (a ``RandomState`` or None is scikit-learn's to use)."""
+    params = {name: getattr(est, name) for name in _SHARED_CONSTRAINTS}
+    constraints = dict(_SHARED_CONSTRAINTS)
+    if hasattr(est, "n_components"):
+        params["n_components"], constraints["n_components"] = est.n_components, POSITIVE_INT
+    if isinstance(est.random_state, numbers.Integral):
+        params["random_state"] = est.random_state
+        constraints["random_state"] = [Interval(Integral, 0, 2**32 - 1)]
+    return validate_params(params, constraints, type(est))
 
 
 def _dense(X):

@@ -28,7 +28,7 @@ from tfrbm.errors import UserError
 
 __all__ = ["Interval", "Options", "Instance", "Predicate", "check_param", "validate_params",
            "POSITIVE_INT", "NON_NEGATIVE_INT", "NON_NEGATIVE", "POSITIVE", "BOOLEAN", "SIZES",
-           "whole_number", "finite_number", "Integral", "Real"]
+           "whole_number", "finite_number", "Integral", "Real", "MAX_RATING_LEVELS", "RATING_LEVELS"]
 
 
 class Interval:
@@ -173,24 +173,37 @@ def _is_whole(value, low):
     return int(value) == value and value >= low
 
 
-def whole_number(low):
-    """A whole number >= ``low``, integral or float (``100`` or ``100.0``), converted to ``int``.
+def whole_number(low, high=None, why=""):
+    """A whole number >= ``low`` (and <= ``high``), integral or float (``100`` or ``100.0``),
+    converted to ``int``; ``why`` explains the upper bound in the message.
 
     Unlike ``Interval(Integral, ...)`` this accepts a float with no fractional part, as the
     recommender classes always have.
     """
-    return Predicate(lambda v: _is_whole(v, low), f"a whole number >= {low}", convert=int)
+    if high is None:
+        return Predicate(lambda v: _is_whole(v, low), f"a whole number >= {low}", convert=int)
+    return Predicate(lambda v: _is_whole(v, low) and v <= high,
+                     f"a whole number from {low} to {high}{why}", convert=int)
+
+
+#: rating matrices are uint8 (0 = missing): K levels 1..K fit when K <= 255
+MAX_RATING_LEVELS = 255
+#: the constraint on ``n_levels`` of every ratings model
+RATING_LEVELS = whole_number(2, MAX_RATING_LEVELS, " (ratings are stored as 8-bit levels)")
 
 
 def finite_number(low=None, high=None, low_open=False):
-    """Anything ``float()`` turns into a finite number within the bounds, converted to ``float``.
+    """A number (not a string or a bool) that ``float()`` turns into a finite number within
+    the bounds, converted to ``float``.
 
     ``low`` is inclusive unless ``low_open``; ``high`` is inclusive.
     """
     def test(value):
+        if isinstance(value, (str, bytes, bool, np.bool_)):
+            return False   # "0.1" is a typo for 0.1 (or a config read as text): say so
         try:
             v = float(value)
-        except OverflowError:
+        except (OverflowError, TypeError, ValueError):
             return False
         return (math.isfinite(v) and (low is None or (v > low if low_open else v >= low))
                 and (high is None or v <= high))

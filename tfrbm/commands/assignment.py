@@ -15,7 +15,7 @@ defaults are :class:`tfrbm.pipelines.likelihood.LikelihoodConfig`'s.
 import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, backup_callbacks, print_json
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
 from tfrbm.pipelines.likelihood import LikelihoodConfig, estimate_likelihood
 
 #: the pipeline's defaults, shown in --help
@@ -69,7 +69,7 @@ def register(subparsers):
                    help="resampling checkpoints, comma-separated (default 100,1000,10000)")
     p.add_argument("--limit", type=_positive_int, default=None, help="train on the first N images")
     p.add_argument("--images", type=_positive_int, default=64, help="images per grid (multiple of 8)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=at.seed, default=0)
     p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     add_training_options(p)
     p.set_defaults(func=run_assignment_command)
@@ -92,17 +92,19 @@ def register(subparsers):
     q.add_argument("--time-budget", type=float, default=_LIKELIHOOD.time_budget,
                    help=f"seconds for --max-betas auto's schedule search (default "
                         f"{_LIKELIHOOD.time_budget:g})")
-    q.add_argument("--seed", type=int, default=_LIKELIHOOD.seed)
+    q.add_argument("--seed", type=at.seed, default=_LIKELIHOOD.seed)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_likelihood_command)
 
 
 def run_assignment_command(args):
     from tfrbm.course import assignment
+    callbacks = backup_callbacks(args)
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
         batch_size=args.batch_size, learning_rate=args.lr, steps=args.steps, limit=args.limit,
-        n_images=args.images, seed=args.seed, callbacks=backup_callbacks(args))
+        n_images=args.images, seed=args.seed, callbacks=callbacks)
+    report_resume(callbacks)
     summary.pop("model", None)
     print(f"wrote {len(summary['files'])} figures to {args.output}; recall accuracy "
           f"{summary['recall_accuracy']} (pixel-mean fill {summary['recall_baseline_accuracy']:.3f}); "

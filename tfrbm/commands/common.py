@@ -19,10 +19,11 @@ def add_training_options(parser, backup=True):
     (the device it runs on is printed at start)."""
     if backup:
         parser.add_argument(
-            "--backup", metavar="DIR", type=argtypes.output_dir, default=None,
-            help="back up the full training state to DIR after every epoch; if the run is "
-                 "killed, the same command with the same --backup resumes where it stopped "
-                 "(the backup is removed when training ends)")
+            "--backup", metavar="DIR", type=argtypes.backup_dir, default=None,
+            help="back up the full training state to DIR (a new or empty folder) after every "
+                 "epoch; if the run is killed, the same command with the same --backup resumes "
+                 "where it stopped (the backup's own files are removed when training ends; a "
+                 "folder holding other files is refused)")
     parser.set_defaults(trains=True)
 
 

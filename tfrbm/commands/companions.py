@@ -7,7 +7,7 @@ and evaluates on the first N examples (images) or tokens (text) so a smoke run i
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, backup_callbacks, print_json
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
 from tfrbm.course import register_keras_classes, training
 from tfrbm.errors import DataNotFoundError, UserError
 
@@ -56,10 +56,12 @@ def _output(args):
 
 
 def _extra(args):
-    return backup_callbacks(args)
+    args.backup_callbacks = backup_callbacks(args)
+    return args.backup_callbacks
 
 
 def _report(args, metrics):
+    report_resume(getattr(args, "backup_callbacks", []))
     if args.json:
         print_json(metrics)
     else:
@@ -157,7 +159,7 @@ def _sampling(p, default_mode, modes, n):
     p.add_argument("--n", type=at.positive_int, default=n, help="how many tokens to generate")
     p.add_argument("--mode", default=default_mode, choices=modes)
     p.add_argument("--temperature", type=at.positive_float, default=1.0)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=at.seed, default=None)
     p.add_argument("--json", action="store_true")
 
 

@@ -86,7 +86,7 @@ def register(subparsers):
                         "and Fashion-MNIST, no for the digits)")
     t.add_argument("--limit", type=at.positive_int, default=None,
                    help="use the first N train/test examples")
-    t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    t.add_argument("--seed", type=at.seed, default=_DEFAULTS.seed)
     at.add_output_options(t, "model.keras (the classifier), dbm.keras and samples.png")
     t.add_argument("--dbm-output", type=at.keras_file, default=None, help="save the DBM (.keras)")
     t.add_argument("--samples", type=at.output_file(".png"), default=None,

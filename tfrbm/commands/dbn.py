@@ -99,7 +99,7 @@ def register(subparsers):
                    type=at.positive_float, default=_DEFAULTS.finetune_lr, help="Adam learning rate")
     t.add_argument("--limit", type=at.positive_int, default=None,
                    help="use the first N train/test examples")
-    t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    t.add_argument("--seed", type=at.seed, default=_DEFAULTS.seed)
     at.add_output_options(t, "model.keras (the fine-tuned classifier), dbn.keras and samples.png")
     t.add_argument("--dbn-output", type=at.keras_file, default=None,
                    help="save the pre-trained DBN (.keras)")

@@ -4,14 +4,32 @@
     tfrbm export --model rbm.keras --name rbm_mnist --version 7 --base /srv/models
     tfrbm export --model recommender.npz --name movielens --json
 """
+import argparse
 import pathlib
 
 import tfrbm
+from tfrbm import argtypes as at
 from tfrbm.commands.common import print_json
 from tfrbm.errors import UserError
 
 __all__ = ["register", "load_any_model"]
 
+#: the longest folder name most file systems take (bytes)
+_NAME_MAX = 255
+
+
+def _base(text):
+    """``--base``: a folder to export into (existing, or creatable), proved writable."""
+    return at.output_dir(text, "--base")
+
+
+def _name(text):
+    """``--name``: one folder name (checked again by tfrbm.export), short enough to create."""
+    if len(text.encode("utf-8", "surrogateescape")) > _NAME_MAX - 20:
+        raise argparse.ArgumentTypeError(
+            f"a name of {len(text)} characters is too long; at most {_NAME_MAX - 20} "
+            "(it becomes a folder name)")
+    return text
 
 
 def load_any_model(path):
@@ -55,10 +73,12 @@ def register(subparsers):
     p = subparsers.add_parser("export", help="export a model as a TF Serving SavedModel",
                               description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="a .keras model or an .npz recommender")
-    p.add_argument("--name", required=True, help="model name: saved_models/<name>/<version>/")
-    p.add_argument("--version", type=int, default=None, dest="model_version",
+    p.add_argument("--name", required=True, type=_name,
+                   help="model name: saved_models/<name>/<version>/")
+    p.add_argument("--version", type=at.export_version, default=None, dest="model_version",
                    help="version number (default: the next free one)")
-    p.add_argument("--base", default="saved_models", help="base folder (default saved_models)")
+    p.add_argument("--base", type=_base, default="saved_models",
+                   help="base folder (default saved_models)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     p.set_defaults(func=_export)

@@ -15,9 +15,11 @@ echen's own spellings run too: the model file first and underscores in the verbs
 ``tfrbm rbmstate.keras train 5000 < rows.txt``, ``tfrbm rbmstate.keras run_visible``,
 ``tfrbm rbmstate.keras daydream_trace 3`` (see :func:`tfrbm.cli.rbmcmd_order`).
 """
+import argparse
 import pathlib
 import re
 import sys
+import zipfile
 
 import numpy as np
 
@@ -63,11 +65,11 @@ def _add_verbs(sub):
     p.add_argument("--binarize", choices=["stochastic", "threshold", "none"],
                    help="binarization, drawn fresh each epoch when stochastic (default)")
     p.add_argument("--limit", type=at.positive_int, help="use only the first N training examples")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0)")
     p.add_argument("--output", type=at.output_dir, help="output folder (default tfrbm_output)")
     p.add_argument("--json", action="store_true", help="end with one JSON line of final metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--model", type=at.existing_file,
+    p.add_argument("--model", type=at.model_to_update,
                    help="rbmcmd mode: the model file to train (see tfrbm init)")
     p.add_argument("--input", type=at.input_file, default="-",
                    help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
@@ -81,7 +83,7 @@ def _add_verbs(sub):
     p.add_argument("n_visible", type=at.positive_int)
     p.add_argument("n_hidden", type=at.positive_int)
     p.add_argument("learning_rate", type=at.positive_float, nargs="?", default=0.1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=at.seed, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     p.set_defaults(func=_init)
 
@@ -93,26 +95,26 @@ def _add_verbs(sub):
                        help="file of rows, '-' for stdin (default)")
         p.add_argument("--probabilities", action="store_true",
                        help="print probabilities instead of sampled 0/1 states")
-        p.add_argument("--seed", type=int)
+        p.add_argument("--seed", type=at.seed)
         p.set_defaults(func=_run_visible if name == "run-visible" else _run_hidden)
 
     p = sub.add_parser("daydream", help="rbmcmd: N samples after STEPS Gibbs steps")
     p.add_argument("model", type=at.existing_file)
     p.add_argument("steps", type=at.positive_int)
     p.add_argument("n", type=at.positive_int, nargs="?", default=1)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=at.seed)
     p.set_defaults(func=_daydream)
 
     p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step",
                        aliases=["daydream_trace"])
     p.add_argument("model", type=at.existing_file)
     p.add_argument("steps", type=at.positive_int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=at.seed)
     p.set_defaults(func=_daydream_trace)
 
 
 # ---------------------------------------------------------------------------- helpers
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)   # "١" is not 1
 
 
 def _parse_row(line):
@@ -133,12 +135,20 @@ def _parse_row(line):
 def _read_rows(source):
     """Rows of numbers from a file or stdin ('-'), one example per line."""
     if source == "-":
-        text, where = sys.stdin.read(), "standard input"
+        try:
+            text, where = sys.stdin.read(), "standard input"
+        except UnicodeDecodeError:
+            raise UserError("standard input is not text (rows of numbers); it looks like binary "
+                            "data") from None
     else:
         path = pathlib.Path(source)
         if not path.is_file():
             raise UserError(f"input file {source} does not exist")
-        text, where = path.read_text(), source
+        try:
+            text, where = path.read_text(encoding="utf-8"), source
+        except UnicodeDecodeError:
+            raise UserError(f"input file {source} is not text (rows of numbers); it looks like "
+                            "a binary file") from None
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -166,6 +176,9 @@ def _load(path):
     from tfrbm.models.rbm import RBMModel
     if not pathlib.Path(path).is_file():
         raise UserError(f"model file {path} does not exist; create one with `tfrbm init {path} N_VISIBLE N_HIDDEN`")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not a .keras model file (not a zip archive); create one with "
+                        f"`tfrbm init {path} N_VISIBLE N_HIDDEN`")
     try:
         model = keras.models.load_model(path)
     except Exception as exc:  # a corrupt or foreign file
@@ -259,6 +272,11 @@ def _train_rows(args):
 
 
 def _train_images(args):
+    if args.output is None:   # the default folder is proved writable before training, too
+        try:
+            args.output = at.output_dir("tfrbm_output")
+        except argparse.ArgumentTypeError as exc:
+            raise UserError(f"--output: {exc}") from None
     given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
              "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
              "momentum": args.momentum, "cd_k": args.cd_k, "n_chains": args.n_chains,

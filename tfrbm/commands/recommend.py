@@ -35,7 +35,7 @@ def _model_args(p):
     p.add_argument("--learning-rate", "--lr", type=at.positive_float, default=None)
     p.add_argument("--weight-decay", type=at.nonnegative_float, default=None)
     p.add_argument("--batch-size", type=at.positive_int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=at.seed, default=0)
     add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
 
@@ -157,7 +157,7 @@ def register(subparsers):
     t.set_defaults(func=_train)
     d = sub.add_parser("demo", help="echen's six-movie example through the same API")
     d.add_argument("--epochs", type=at.positive_int, default=300)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=at.seed, default=0)
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_demo)
     group.set_defaults(func=lambda args: (group.print_help(), 2)[1])

@@ -23,10 +23,11 @@ import tensorflow as tf
 
 from tfrbm import gibbs, viz
 from tfrbm.data.images import image_shape, load_images
-from tfrbm.data.pipeline import check_array, make_dataset
+from tfrbm.data.pipeline import check_array
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
+from tfrbm.resume import epoch_keyed_dataset
 from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["assignment_model", "binarize_once", "reconstructions", "half_mask", "recall",
@@ -254,10 +255,12 @@ def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=N
     keras.utils.set_random_seed(seed)
     model = assignment_model(n_hidden, seed=seed)
     model.optimizer.learning_rate = float(learning_rate)
-    dataset = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=seed, binarize="stochastic")
+    dataset, callbacks = epoch_keyed_dataset(x_train, callbacks=list(callbacks),
+                                             batch_size=batch_size, shuffle=True, seed=seed,
+                                             binarize="stochastic")
     t0 = time.perf_counter()
     history = model.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False,
-                        callbacks=list(callbacks))
+                        callbacks=callbacks)
     train_s = time.perf_counter() - t0
 
     ncols = 8

@@ -53,6 +53,12 @@ def _head(arrays, limit):
     return arrays if limit is None else tuple(a[:limit] for a in arrays)
 
 
+def _seed_everything(seed):
+    """Seed Python, NumPy and Keras (initial weights, dropout) so that a run is repeatable and a
+    run resumed from a backup is the run it continues."""
+    _keras().utils.set_random_seed(int(seed))
+
+
 def _save(model, output):
     if output:
         path = pathlib.Path(output)
@@ -82,12 +88,14 @@ def _mnist(data_dir, limit, source="auto"):
 
 def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed,
                     callbacks=()):
+    from tfrbm.resume import epoch_keyed_dataset   # loads TensorFlow: only when training
     from tfrbm.course.cnn import compile_classifier
     (x, y), (xt, yt) = _mnist(data_dir, limit)
     compile_classifier(model, lr)
     timer = EpochTimer()
-    model.fit(make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
+    train, callbacks = epoch_keyed_dataset(x, y, [timer, *callbacks], batch_size=batch_size,
+                                           shuffle=True, seed=seed)
+    model.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
     loss, acc = model.evaluate(make_dataset(xt, yt, batch_size=500, shuffle=False), verbose=0)
     return _finish({"test_accuracy": acc, "test_loss": loss}, timer, epochs, limit,
                    _save(model, output))
@@ -98,6 +106,7 @@ def train_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate
     """Train the course CNN on MNIST; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.course.cnn import build_cnn, plot_conv1
+    _seed_everything(seed)   # the initial weights too: a rerun (or a resume) is the same run
     model = build_cnn()
     metrics = _run_classifier(model, learning_rate, batch_size, data_dir, epochs, limit, output,
                               verbose, seed, callbacks)
@@ -111,6 +120,7 @@ def train_sequence_classifier(data_dir=None, epochs=10, limit=None, batch_size=1
     """Train the row-by-row MNIST LSTM; returns test accuracy/loss and seconds per epoch."""
     _check_common(epochs, limit)
     from tfrbm.course.sequence import build_sequence_classifier
+    _seed_everything(seed)
     return _run_classifier(build_sequence_classifier(units=units), learning_rate, batch_size,
                            data_dir, epochs, limit, output, verbose, seed, callbacks)
 
@@ -123,6 +133,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     folder for the reconstruction grid (and, for "deep", the latent scatter and manifold).
     """
     _check_common(epochs, limit)
+    from tfrbm.resume import epoch_keyed_dataset
     from tfrbm.course import autoencoders as ae
     defaults = {"course": (256, 0.01), "deep": (50, 1e-4), "denoising": (256, 0.01)}
     if kind not in defaults:
@@ -130,6 +141,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     batch_size = batch_size or defaults[kind][0]
     learning_rate = learning_rate or defaults[kind][1]
     (x, y), (xt, yt) = _mnist(data_dir, None)
+    _seed_everything(seed)
     if kind == "deep":
         (x, y), (xt, yt) = ae.select_digits(x, y), ae.select_digits(xt, yt)
         model = ae.build_deep_autoencoder()
@@ -140,8 +152,9 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     (x, y), (xt, yt) = _head((x, y), limit), _head((xt, yt), limit)
     ae.compile_autoencoder(model, learning_rate)
     timer = EpochTimer()
-    model.fit(make_dataset(x, x, batch_size=batch_size, shuffle=True, seed=seed), epochs=epochs,
-              callbacks=[timer, *callbacks], shuffle=False, verbose=verbose)
+    train, callbacks = epoch_keyed_dataset(x, x, [timer, *callbacks], batch_size=batch_size,
+                                           shuffle=True, seed=seed)
+    model.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
     metrics = {"test_mse": ae.reconstruction_mse(model, xt), "train_mse": ae.reconstruction_mse(model, x),
                "kind": kind}
     if plots:
@@ -157,7 +170,7 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
 # --------------------------------------------------------------------------------------- text
 
 def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, output=None, verbose=2,
-           callbacks=(), **overrides):
+           callbacks=(), seed=1234, **overrides):
     """Train a PTB word LM for a named configuration; returns valid/test perplexity.
 
     Test perplexity is measured in one pass with batch 1 and the state carried (as the labs);
@@ -165,6 +178,7 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
     """
     from tfrbm.course.language import build_word_lm, compile_word_lm, evaluate_perplexity
     data = load_ptb(data_dir)
+    _seed_everything(seed)
     model, cfg = build_word_lm(config, vocab_size=data.vocab_size, vocabulary=data.vocabulary,
                                **{k: v for k, v in overrides.items() if v is not None})
     epochs = epochs or cfg["epochs"]
@@ -185,10 +199,11 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
 
 
 def train_char_lm(data_dir=None, epochs=None, limit=None, output=None, verbose=2, source="auto",
-             sample_chars=200, callbacks=(), **overrides):
+             sample_chars=200, callbacks=(), seed=1234, **overrides):
     """Train the char LSTM on tiny-shakespeare; returns validation bits per character and a sample."""
     from tfrbm.course.char import build_char_model, compile_char_model
     data = load_tiny_shakespeare(data_dir, source=source)
+    _seed_everything(seed)
     model, cfg = build_char_model(data.chars, **{k: v for k, v in overrides.items() if v is not None})
     epochs = epochs or cfg["epochs"]
     _check_common(epochs, limit)

@@ -23,6 +23,7 @@ import numpy as np
 
 from tfrbm.data.paths import ENV_VAR, resolve_data_dir
 from tfrbm.data.pipeline import make_dataset
+from tfrbm.data.remote import folder_named, tfds_load
 from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = [
@@ -231,7 +232,19 @@ def _idx_folder(name, prefix, data_dir):
         if not (base / name).is_dir() and any(
                 (base / n).is_file() for n in _idx_candidates(prefix, "images", 3)):
             return base
-    return resolve_data_dir(name, data_dir)
+    try:
+        return resolve_data_dir(name, data_dir)
+    except DataNotFoundError:
+        if not folder_named(data_dir):
+            raise
+    where, label = ((data_dir, "--data-dir") if data_dir is not None
+                    else (os.environ.get(ENV_VAR), f"${ENV_VAR}"))
+    files = " and ".join(_idx_candidates(prefix, kind, rank)[0]
+                         for kind, rank in (("images", 3), ("labels", 1)))
+    raise DataNotFoundError(
+        f"{name} is not in the data folder {str(where)!r} ({label}): expected "
+        f"{pathlib.Path(where).expanduser() / name}/ with {files}; a named data folder is never "
+        "replaced by a download")
 
 
 def _load_idx_pair(name, split, data_dir):
@@ -259,22 +272,12 @@ def _load_idx_pair(name, split, data_dir):
     return images, labels
 
 
-def _load_tfds(name, split):
-    try:
-        import tensorflow_datasets as tfds
-        import importlib_resources  # noqa: F401  (tfds imports it lazily inside load())
-    except ImportError as exc:
-        raise DataNotFoundError(
-            f"tensorflow-datasets cannot load {name!r}: module {exc.name!r} is missing "
-            f"(pip install tensorflow-datasets importlib_resources, or pass --data-dir with the "
-            f"IDX files)") from exc
-    try:
-        data = tfds.as_numpy(tfds.load(name, split=split, batch_size=-1, as_supervised=True))
-    except Exception as exc:  # network, checksum or preparation failures
-        raise DataNotFoundError(
-            f"tensorflow-datasets could not load {name!r} split {split!r}: "
-            f"{type(exc).__name__}: {exc}. Without internet access, pass --data-dir (or set "
-            f"{ENV_VAR}) to a folder holding {name}/ with the IDX .gz files") from exc
+def _load_tfds(name, split, asked=True):
+    prefix = _IDX_PREFIX[split]
+    expected = (f"{name}/ with {_idx_candidates(prefix, 'images', 3)[0]} and "
+                f"{_idx_candidates(prefix, 'labels', 1)[0]}")
+    data = tfds_load(name, expected=expected, asked=asked, split=split, batch_size=-1,
+                     as_supervised=True, as_numpy=True)
     images, labels = data
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
@@ -300,13 +303,13 @@ def _load_idx_dataset(name, split, data_dir, source, flatten):
     try:
         pair = _load_idx_pair(name, split, data_dir)
     except FileNotFoundError as files_error:
-        if source == "files" or data_dir is not None:
-            raise  # an explicit data folder is authoritative: never a download instead
+        if source == "files" or folder_named(data_dir):
+            raise  # a named data folder is authoritative: never a download instead
         try:
-            pair = _load_tfds(name, split)
+            pair = _load_tfds(name, split, asked=False)
         except FileNotFoundError as tfds_error:
             raise DataNotFoundError(
-                f"{name} is unavailable. Files: {files_error} TFDS: {tfds_error}") from tfds_error
+                f"{name} is unavailable. Files: {files_error} TFDS: {tfds_error}") from None
     return _to_xy(*pair, flatten)
 
 

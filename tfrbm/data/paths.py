@@ -5,7 +5,8 @@ Search order for a data set folder ``name`` (for example ``"mnist"``):
 1. the ``data_dir`` argument: either a parent that contains ``name/``, or the data set folder
    itself (accepted when its last component is ``name``, or when it holds every file named in
    ``required``);
-2. the environment variable ``TFRBM_DATA_DIR``: a parent folder containing ``name/``;
+2. the environment variable ``TFRBM_DATA_DIR``: a parent folder containing ``name/`` (when set,
+   only it is searched);
 3. ``../shared/datasets/name`` relative to the current working directory;
 4. ``../shared/datasets/name`` relative to the repository (the folder holding ``tfrbm/``).
 
@@ -33,6 +34,7 @@ def _candidates(name, data_dir):
     env = os.environ.get(ENV_VAR)
     if env:
         yield f"${ENV_VAR}", pathlib.Path(env).expanduser() / name
+        return  # a named folder is authoritative too: a wrong one is reported, not bypassed
     yield "current directory", pathlib.Path.cwd().parent / "shared" / "datasets" / name
     yield "repository", _REPO.parent / "shared" / "datasets" / name
 

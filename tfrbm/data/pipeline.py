@@ -18,6 +18,7 @@ import numpy as np
 
 from tfrbm.validation import POSITIVE_INT, check_param
 from tfrbm.errors import UserError
+from tfrbm.limits import check_allocation
 
 __all__ = [
     "BINARIZE_MODES",
@@ -103,6 +104,9 @@ def check_array(x, name="x", n_features=None, bernoulli=False):
     if _is_tensor(x):
         x = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
     if hasattr(x, "toarray") and hasattr(x, "tocsr"):  # scipy.sparse: visible layers are dense
+        rows, cols = x.shape
+        check_allocation(f"{name} densified from a sparse {rows:,} x {cols:,} matrix",
+                         4 * rows * cols)
         x = x.toarray()
     try:
         arr = np.asarray(x)

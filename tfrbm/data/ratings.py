@@ -23,6 +23,7 @@ import pathlib
 import numpy as np
 
 from tfrbm.data.paths import resolve_data_dir
+from tfrbm.data.remote import tfds_load
 from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["movielens", "RatingsData", "RatingsFormatError", "read_ratings_file",
@@ -321,10 +322,10 @@ def _from_files(variant, folder):
 
 
 def _from_tfds(variant, data_dir=None, download=True):
-    import tensorflow_datasets as tfds
-    ds = tfds.load(VARIANTS[variant]["tfds"], split="train", data_dir=data_dir,
-                   download=download, batch_size=-1)
-    ds = tfds.as_numpy(ds)
+    spec = VARIANTS[variant]
+    ds = tfds_load(spec["tfds"], expected=f"{spec['folder']}/ with {spec['ratings']}",
+                   asked=True, data_dir=data_dir, split="train", batch_size=-1, as_numpy=True,
+                   download=download)
     users = np.array([int(u) for u in ds["user_id"]], dtype=np.int64)
     movies = np.array([int(m) for m in ds["movie_id"]], dtype=np.int64)
     ratings = np.asarray(ds["user_rating"]).round().astype(np.int64)

@@ -26,6 +26,7 @@ import numpy as np
 
 from tfrbm.data.paths import resolve_data_dir
 from tfrbm.data.pipeline import make_dataset
+from tfrbm.data.remote import folder_named, tfds_load
 from tfrbm.errors import DataNotFoundError, UserError
 from tfrbm.validation import POSITIVE_INT, check_param
 
@@ -215,12 +216,13 @@ class CharData:
         return "".join(self.chars[int(i)] for i in np.asarray(ids).ravel())
 
 
-def _read_shakespeare_tfds(data_dir):
-    import tensorflow_datasets as tfds
+def _read_shakespeare_tfds(data_dir, asked):
     parts = []
     for split in ("train", "validation", "test"):
-        ds = tfds.load("tiny_shakespeare", split=split, data_dir=data_dir)
-        parts.append("".join(ex["text"].decode("utf-8") for ex in tfds.as_numpy(ds)))
+        ds = tfds_load("tiny_shakespeare", expected="tiny_shakespeare/ with input.txt",
+                       asked=asked, data_dir=None if asked else data_dir, split=split,
+                       as_numpy=True)
+        parts.append("".join(ex["text"].decode("utf-8") for ex in ds))
     return parts
 
 
@@ -246,10 +248,10 @@ def load_tiny_shakespeare(data_dir=None, source="auto", splits=(0.9, 0.05, 0.05)
             n_valid = int(round(len(text) * splits[1]))
             parts = [text[:n_train], text[n_train:n_train + n_valid], text[n_train + n_valid:]]
         except FileNotFoundError:
-            if source == "files":
-                raise
+            if source == "files" or folder_named(data_dir):
+                raise   # a named data folder is authoritative: never a download instead
     if parts is None:
-        parts = _read_shakespeare_tfds(data_dir)
+        parts = _read_shakespeare_tfds(data_dir, asked=source == "tfds")
     chars, char_to_id = build_char_vocab("".join(parts))
     streams = [np.asarray([char_to_id[c] for c in part], dtype=np.int32) for part in parts]
     return CharData(*streams, chars, char_to_id)

@@ -43,7 +43,7 @@ from tfrbm import gibbs, serving
 from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, visible_size
 from tfrbm.likelihood import dbm as dbm_likelihood
 from tfrbm.likelihood.ais import base_rate_biases
 from tfrbm.limits import check_allocation
@@ -221,7 +221,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         n = input_shape[-1]
         if n is None:
             raise UserError("DBMModel needs a known number of visible units")
-        n = int(n)
+        n = visible_size(n)   # a .keras config is data: 1e9, -3 or NaN are refused
         if self.rbms[0].built and self.rbms[0].n_visible != n:
             raise UserError(f"data width does not match: the data has {n} features but the DBM "
                             f"has {self.rbms[0].n_visible} visible units")

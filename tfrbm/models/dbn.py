@@ -25,15 +25,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import _compat, gibbs, serving
-from tfrbm.data.pipeline import check_array, make_dataset
+from tfrbm.data.pipeline import check_array
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
 from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
                             with_progbar)
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, visible_size
+from tfrbm.limits import check_allocation
 from tfrbm.models.rbm import RBMModel
 from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
-from tfrbm.resume import SeedStateMixin
+from tfrbm.resume import SeedStateMixin, epoch_keyed_dataset
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.stages import stage_callbacks
 from tfrbm.summary import ModelSummary, layer_row
@@ -273,7 +274,12 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         n = input_shape[-1]
         if n is None:
             raise UserError("DBNModel needs a known number of input features")
-        n = int(n)
+        n = visible_size(n)
+        # the whole stack is checked before any layer builds (a .keras config is data)
+        widths = [n] + [layer.units for layer in self.rbms]
+        check_allocation(f"a DBN of layers {' x '.join(f'{w:,}' for w in widths)}",
+                         4 * 3 * sum((a + self._n_labels_into(i)) * b + a + b
+                                     for i, (a, b) in enumerate(zip(widths, widths[1:]))))
         first = self.rbms[0]
         first_width = first.n_visible - self._n_labels_into(0) if first.built else None
         if first.built and first_width != n:
@@ -636,8 +642,9 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         self._keep_init_rows(x, y)
         if not isinstance(x, tf.data.Dataset):
             seed = None if self.seed is None else int(self.seed) + 104729
-            x = make_dataset(x, y, batch_size=schedule_batch,
-                             shuffle=bool(shuffle), seed=seed, cache=False)
+            # keyed on the epoch fit runs: a fit resumed by a backup replays the right order
+            x, callbacks = epoch_keyed_dataset(x, y, callbacks, batch_size=schedule_batch,
+                                               shuffle=bool(shuffle), seed=seed, cache=False)
         if not self.compiled:
             self.compile()
         self._attach_optimizers()

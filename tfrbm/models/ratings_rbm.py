@@ -44,7 +44,7 @@ from tfrbm.fastpath import with_progbar
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
 from tfrbm.safety import check_learning_rate
-from tfrbm.validation import validate_params, whole_number
+from tfrbm.validation import RATING_LEVELS, validate_params, whole_number
 
 __all__ = ["RatingsRBM", "CDSchedule", "cd_schedule", "CaseView"]
 
@@ -160,7 +160,7 @@ class RatingsRBM(RBMModel):
         **RBMModel._parameter_constraints,
         "n_items": [whole_number(1)],
         "n_hidden": [whole_number(1)],
-        "n_levels": [whole_number(2)],
+        "n_levels": [RATING_LEVELS],
     }
 
     def __init__(self, n_items=None, n_hidden=100, n_levels=5, conditional=False, layer=None,

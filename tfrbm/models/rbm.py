@@ -22,7 +22,7 @@ from tfrbm.export import ServingMixin
 from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
                             with_progbar)
 from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
-from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul
+from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul, visible_size
 from tfrbm.likelihood.ais import base_rate_biases
 from tfrbm.limits import check_allocation
 from tfrbm.models.training import (AUTO_STEPS_PER_EXECUTION, batch_problem, named_data_errors,
@@ -154,7 +154,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
     stops ``fit``/``evaluate`` with a :class:`tfrbm.errors.UserError` naming the batch, the
     training step, the row, the column and the value, before the weights see it. The check
     costs one comparison and one reduction per batch (measured in benchmarks/RESULTS.md, issue
-    20); under XLA (``jit_compile=True``) the assertion is compiled out.
+    20). XLA compiles the assertion out, so ``jit_compile=True`` is refused while
+    ``check_batches`` is on (set ``model.check_batches = False`` to train under XLA unchecked),
+    and ``jit_compile="auto"`` does not pick XLA.
     """
 
     _parameter_constraints = {
@@ -258,7 +260,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
-        n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
+        n_in, n_hidden = visible_size(input_shape[-1]), int(self.layer.units)
         # weights, their gradient and an optimizer slot, plus the persistent chains
         check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
                          4 * (3 * (n_in * n_hidden + n_in + n_hidden) + self.n_chains * n_in))
@@ -419,6 +421,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
 
     def fit(self, x=None, y=None, **kwargs):
         """``keras.Model.fit`` plus input checks and, on the first call, data-dependent init."""
+        self._check_xla_keeps_data_check()
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         for name in ("sample_weight", "class_weight"):
@@ -516,10 +519,23 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         auto, steps = check_steps_per_execution(steps_per_execution)
         super().compile(*args, steps_per_execution=steps,
                         **kwargs)
+        if self.check_batches and self.jit_compile and kwargs.get("jit_compile") is not True:
+            self.jit_compile = False   # "auto" chose XLA (a GPU): keep the per-batch data check
+        self._check_xla_keeps_data_check()
         self._auto_steps_per_execution = auto
         if auto:
             _compat.set_compile_config_value(self, "steps_per_execution", "auto")
         _compat.install_multi_worker_fixes(self.distribute_strategy)
+
+    def _check_xla_keeps_data_check(self):
+        """XLA compiles the per-batch data check's assertion out (a NaN at row 25,000 of a
+        stream would silently make the weights NaN): refuse ``jit_compile=True`` while the check
+        is on."""
+        if self.check_batches and getattr(self, "compiled", False) and self.jit_compile:
+            raise UserError(
+                "jit_compile=True would compile out RBMModel's per-batch data check (NaN/Inf or "
+                "out-of-range values would reach the weights silently); leave jit_compile off, "
+                "or set model.check_batches = False to train under XLA without the check")
 
     def compile_from_config(self, config):
         """Re-compile from a saved compile config (needed because ``compile`` is overridden)."""

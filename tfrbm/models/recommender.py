@@ -80,7 +80,7 @@ from tfrbm.models.recommender_baselines import (RatingModel, Recommendations, ch
                                                 fit_biases)
 from tfrbm.models.recommender_network import RecommenderNetwork
 from tfrbm.safety import atomic_save
-from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
+from tfrbm.validation import RATING_LEVELS, Predicate, finite_number, validate_params, whole_number
 
 __all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVIES",
            "six_movie_demo"]
@@ -139,7 +139,7 @@ class RBMRecommender(RatingModel):
         "n_hidden": [whole_number(1)],
         "kind": [Predicate(lambda v: isinstance(v, str) and v in KINDS,
                            "one of " + ", ".join(repr(k) for k in KINDS))],
-        "n_levels": [whole_number(2)],
+        "n_levels": [RATING_LEVELS],
         "learning_rate": [finite_number(0, low_open=True)],
         "momentum": [finite_number(0, high=0.999)],
         "weight_decay": [finite_number(0)],
@@ -158,7 +158,9 @@ class RBMRecommender(RatingModel):
         "implicit_weight_decay": [finite_number(0)],
         "implicit_negatives": [whole_number(1)],
         "implicit_batch_size": [whole_number(1)],
-        "seed": [None, whole_number(0)],
+        "seed": [None, whole_number(0, 2**32 - 1)],
+        "conditional": [Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False")],
+        "blend_baseline": [Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False")],
     }
 
     def __init__(self, n_hidden=100, kind="both", conditional=True, n_levels=5,
@@ -179,7 +181,8 @@ class RBMRecommender(RatingModel):
              "implicit_learning_rate": implicit_learning_rate,
              "implicit_weight_decay": implicit_weight_decay,
              "implicit_negatives": implicit_negatives,
-             "implicit_batch_size": implicit_batch_size, "seed": seed},
+             "implicit_batch_size": implicit_batch_size, "seed": seed, "conditional": conditional,
+             "blend_baseline": blend_baseline},
             self._parameter_constraints, type(self))
         cd_schedule(cd_k, 1)                        # a dict's entries (epochs, k) in detail
         for name, value in p.items():

@@ -13,13 +13,13 @@ sets).
 import dataclasses
 import math
 import pathlib
-import shutil
 import time
 from numbers import Integral
 
 import numpy as np
 
 from tfrbm import viz
+from tfrbm.backupdir import claim_backup_dir, remove_backup
 from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
@@ -120,6 +120,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     import keras
 
     from tfrbm.models.dbn import DBNModel, default_schedule
+    from tfrbm.resume import epoch_keyed_dataset
 
     config = dataclasses.replace(config or DBNTrainingConfig(), **settings)
     _keras_path(output, "output")
@@ -139,6 +140,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     pretrain_callbacks, finetune_callbacks = [], []
     if backup:
         from tfrbm.resume import DBNPretrainBackup, TrainingBackup
+        claim_backup_dir(backup)   # a new, empty or tfrbm backup folder: nothing of the user's
         # the pre-training backup is kept until fine-tuning ends, so a kill during fine-tuning
         # does not pre-train again
         pretrain_callbacks = [DBNPretrainBackup(dbn, str(pathlib.Path(backup) / "pretrain"),
@@ -155,11 +157,14 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     clf = dbn.to_classifier(int(max(y.max(), yt.max())) + 1,
                             optimizer=keras.optimizers.Adam(config.finetune_lr))
     t0 = time.time()
-    finetune_history = clf.fit(x, y, epochs=finetune_epochs, batch_size=batch_size,
-                               verbose=verbose, callbacks=finetune_callbacks)
+    # keyed on the epoch: a fine-tuning resumed from the backup replays the right order
+    train, finetune_callbacks = epoch_keyed_dataset(x, y, finetune_callbacks, batch_size=batch_size,
+                                                    shuffle=True, seed=config.seed)
+    finetune_history = clf.fit(train, epochs=finetune_epochs, verbose=verbose, shuffle=False,
+                               callbacks=finetune_callbacks)
     metrics["finetune_seconds"] = round(time.time() - t0, 2)
     if backup:
-        shutil.rmtree(pathlib.Path(backup) / "pretrain", ignore_errors=True)
+        remove_backup(backup)   # the sub-backups and the marker, by name; never a user's file
     loss, acc = clf.evaluate(xt, yt, verbose=0, batch_size=1000)
     metrics.update(test_accuracy=float(acc), test_loss=float(loss), finetune_epochs=finetune_epochs)
     if output or dbn_output:

@@ -17,7 +17,7 @@ import time
 
 from tfrbm import viz
 from tfrbm.data import images
-from tfrbm.data.pipeline import binarize as binarize_array, make_dataset
+from tfrbm.data.pipeline import binarize as binarize_array
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Integral, Options, Real,
                               validate_params)
 
@@ -89,6 +89,7 @@ def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, 
 
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
+    from tfrbm.resume import epoch_keyed_dataset
     from tfrbm.safety import atomic_save
 
     default_hidden, default_epochs, default_batch, default_lr = IMAGE_DEFAULTS[data]
@@ -101,7 +102,11 @@ def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, 
     x_test, _ = images.load_images(data, split="test", data_dir=data_dir)
     if limit:
         x_train = x_train[:limit]
-    train_ds = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=seed, binarize=mode)
+    # each epoch's order and binarization are keyed on (seed, epoch), so a run resumed from a
+    # backup at epoch e sees what the uninterrupted run saw at epoch e (not epoch 0's again)
+    train_ds, callbacks = epoch_keyed_dataset(x_train, callbacks=list(callbacks),
+                                              batch_size=batch_size, shuffle=True, seed=seed,
+                                              binarize=mode)
     x_test_bin = binarize_array(x_test, mode, seed=seed) if mode else x_test
 
     model = RBMModel(RBMLayer(hidden, hidden=hidden_units), cd_k=cd_k, persistent=persistent, n_chains=n_chains,
@@ -118,7 +123,7 @@ def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, 
                       learning_rate=learning_rate, cd_k=cd_k, persistent=persistent))
     start = time.perf_counter()
     history = model.fit(train_ds, epochs=epochs, validation_data=(x_test_bin,), verbose=verbose,
-                        callbacks=list(callbacks))
+                        callbacks=callbacks)
     seconds = time.perf_counter() - start
 
     atomic_save(model, out / "model.keras")
