@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs
+from tfrbm import _compat, anomaly, gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.resume import SeedStateMixin
@@ -990,22 +990,35 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         The free energy of the top RBM with each label clamped in turn scores the classes
         (Hinton, Osindero & Teh 2006, before fine-tuning). Returns (N, n_labels) probabilities.
         """
+        neg_f = -self.class_free_energies(x, batch_size=batch_size, what="classify")
+        return np.exp(neg_f - np.logaddexp.reduce(neg_f, axis=1, keepdims=True)).astype(np.float32)
+
+    def class_free_energies(self, x, batch_size=1000, what="class_free_energies"):
+        """F_k = F_top([features(x), e_k]) for each label k: shape (N, n_labels), float64."""
         if not self.n_labels:
-            raise UserError("classify needs a DBN trained with labels (n_labels)")
+            raise UserError(f"{what} needs a DBN trained with labels (n_labels)")
         from tfrbm.data.pipeline import check_array
         self._require_built()
         x = check_array(x, name="x", n_features=self.n_visible)
         top = self.rbms[-1]
         eye = tf.eye(self.n_labels, dtype=top.kernel.dtype)
 
-        def scores(b):
+        def energies(b):
             f = self.features(b, len(self.rbms) - 1)
-            neg_f = [-top.free_energy(self._with_labels(f, tf.broadcast_to(
-                eye[k], [tf.shape(f)[0], self.n_labels]))) for k in range(self.n_labels)]
-            return tf.nn.softmax(tf.stack(neg_f, axis=-1), axis=-1)
-        fn = tf.function(scores, reduce_retracing=True)
-        return np.concatenate([fn(x[i:i + batch_size]).numpy()
+            return tf.stack([top.free_energy(self._with_labels(f, tf.broadcast_to(
+                eye[k], [tf.shape(f)[0], self.n_labels]))) for k in range(self.n_labels)], axis=-1)
+        fn = tf.function(energies, reduce_retracing=True)
+        return np.concatenate([fn(x[i:i + batch_size]).numpy().astype(np.float64)
                                for i in range(0, len(x), batch_size)], axis=0)
+
+    def anomaly_scores(self, x, method="auto", batch_size=1000):
+        """Label-aware anomaly scores of a labelled DBN (higher = more anomalous) from the
+        class-conditional free energies: ``"entropy"`` of p(label | x) (``"auto"``,
+        :data:`tfrbm.anomaly.AUTO_LABEL_METHOD`), ``"margin"`` between the two best classes,
+        ``"class_free_energy"`` (the best one); see :mod:`tfrbm.anomaly`."""
+        method = anomaly.resolve_method(method, anomaly.LABEL_METHODS, anomaly.AUTO_LABEL_METHOD)
+        return anomaly.label_scores(method, self.class_free_energies(
+            x, batch_size=batch_size, what="DBNModel.anomaly_scores"))
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self):

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs
+from tfrbm import _compat, anomaly, gibbs
+from tfrbm.anomaly import AnomalyReferenceMixin
 from tfrbm.errors import UserError
 from tfrbm.interrupt import between_chunks
 from tfrbm.layers import RBMLayer, matmul
@@ -177,7 +178,7 @@ def named_data_errors(what, units):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -479,6 +480,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                 raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
         self.initialize_from_data(x)
+        training_data = x
         if not isinstance(x, tf.data.Dataset):
             x, kwargs = self._array_dataset(x, y, kwargs)
         if not self.compiled:
@@ -495,7 +497,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
         with named_data_errors("training data", self.layer.visible_units):
-            return super().fit(x, y, **kwargs)
+            history = super().fit(x, y, **kwargs)
+        self.fit_anomaly_reference(training_data)   # issue 35: the anomaly scores' summary
+        return history
 
     def fit_in_memory(self, x, epochs=1, batch_size=32, shuffle=True, verbose=0):
         """Train on an in-memory array by the same CD step as ``fit``, without ``fit``'s
@@ -520,8 +524,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         check_learning_rate(self.optimizer)
         seed = None if self.seed is None else int(self.seed) + 104729
         with named_data_errors("training data", self.layer.visible_units):
-            return train_in_memory(self, x, epochs, batch_size, shuffle=bool(shuffle), seed=seed,
+            logs = train_in_memory(self, x, epochs, batch_size, shuffle=bool(shuffle), seed=seed,
                                    verbose=verbose)
+        self.fit_anomaly_reference(x)     # issue 35: the anomaly scores' training summary
+        return logs
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
@@ -956,6 +962,39 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if isinstance(log_z, tuple):
             log_z = log_z[0]
         return float(np.mean(-self.free_energy(v).astype(np.float64)) - float(log_z))
+
+    # ------------------------------------------------------------------ anomaly scores (issue 35)
+    def anomaly_scores(self, v, method="auto", batch_size=1):
+        """Anomaly scores of the rows of ``v``: higher means more anomalous (unlike
+        :meth:`score_samples`). ``method``: ``"auto"`` (:data:`tfrbm.anomaly.AUTO_METHOD`, the
+        best measured), ``"free_energy"``, ``"ratio"`` (against the pixel model fitted to the
+        training data), ``"complexity"`` (minus the compression length) or ``"typicality"`` (on
+        consecutive batches of ``batch_size`` rows); :mod:`tfrbm.anomaly` says when each helps.
+        """
+        method = anomaly.resolve_method(method, anomaly.METHODS, anomaly.AUTO_METHOD)
+        batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
+        v = self._check_visible(v)
+        self._require_built()
+        units = self.layer.visible_units
+        background = None
+        if method == "ratio":
+            if float(self.initialized.numpy()) <= 0:
+                raise UserError("the 'ratio' anomaly score needs the pixel model fitted to the "
+                                "training data: fit the model first")
+            background = anomaly.background_log_prob(units, self.base_rate_bias, v)
+        if method == "complexity" and not units.binary:
+            raise UserError(f"the 'complexity' anomaly score compresses binary states; these "
+                            f"visible units are {units.name}")
+        return anomaly.unlabelled_scores(method, self.free_energy(v), v, background,
+                                         self.anomaly_reference, batch_size)
+
+    def fit_anomaly_reference(self, x):
+        """Summarise training data ``x`` (array or tf.data, its first 20,000 rows) for the
+        anomaly scores: ``fit`` calls it at its end; call it for a model saved without one."""
+        sample = self._check_visible(self._first_batches(x), name="training data")
+        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
+            self.free_energy(sample))
+        return self.anomaly_reference
 
     # ------------------------------------------------------------------ steps shared with serving
     def _reconstruct_means(self, v):
