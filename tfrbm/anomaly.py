@@ -39,6 +39,11 @@ one-layer DBN, i.e. a labelled RBM, whose top RBM models [features | one-hot lab
 class-conditional free energies F_k = F([f(v), e_k]):
 
 ``"entropy"``: the entropy of p(k | v) = softmax(-F_k): high when no class explains the input.
+``"guarded_entropy"``: the entropy, plus max(0, z - 3), where z = (F(v) - mean) / sd is the
+    z-score of the label-marginal free energy F(v) = -log sum_k exp(-F_k) against the training
+    data's (the model's :class:`AnomalyReference`). The entropy alone misses inputs far from
+    every class (noise can be confidently "a 1"); the guard adds their distance and leaves the
+    typical inputs (z < 3) to the entropy.
 ``"margin"``: -(F_(2) - F_(1)), the (negated) gap between the best and second-best class, i.e.
     -log p(k_1 | v) / p(k_2 | v).
 ``"class_free_energy"``: min_k F_k, the best class-conditional free energy (a likelihood score,
@@ -57,30 +62,33 @@ import zlib
 from statistics import NormalDist
 
 import numpy as np
-import tensorflow as tf
 
 from tfrbm.errors import UserError
 
 __all__ = ["METHODS", "LABEL_METHODS", "AUTO_METHOD", "AUTO_LABEL_METHOD", "AnomalyReference",
            "AnomalyReferenceMixin", "background_log_prob", "complexity_bits", "unlabelled_scores",
-           "label_scores", "resolve_method", "fpr_threshold", "binomial_interval"]
+           "label_scores", "marginal_free_energy", "resolve_method", "GUARD_Z", "fpr_threshold", "binomial_interval"]
 
 #: methods of an unlabelled RBM, in the order the benchmark reports them
 METHODS = ("free_energy", "ratio", "complexity", "typicality")
 #: methods of a labelled model
-LABEL_METHODS = ("entropy", "margin", "class_free_energy")
+LABEL_METHODS = ("guarded_entropy", "entropy", "margin", "class_free_energy")
 #: what ``method="auto"`` means: the best mean leave-one-class-out AUROC on MNIST
 #: (benchmarks/RESULTS.md, issue 35)
 AUTO_METHOD = "ratio"
-AUTO_LABEL_METHOD = "entropy"
+AUTO_LABEL_METHOD = "guarded_entropy"
+#: the guard of "guarded_entropy": free-energy z-scores above it add to the entropy
+GUARD_Z = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
 class AnomalyReference:
     """What a model keeps of its training data for the anomaly scores (saved in its config).
 
-    free_energy_mean, free_energy_std: mean and standard deviation of F(v) over ``rows``
-    training rows, measured at the end of ``fit`` (the typicality test's reference).
+    free_energy_mean, free_energy_std: mean and standard deviation of the free energy over
+    ``rows`` training rows, measured at the end of ``fit``: F(v) of an RBM (the typicality test's
+    reference), the label-marginal free energy of a labelled DBN (the guard of
+    "guarded_entropy").
     """
     free_energy_mean: float
     free_energy_std: float
@@ -137,10 +145,10 @@ def resolve_method(method, allowed, auto):
 def background_log_prob(units, bias, v):
     """log p_0(v) of the independent-unit (base-rate) model with visible biases ``bias``:
     -e(v; b) - log_marginal(0; b), one value per row (float64 numpy)."""
-    v = tf.convert_to_tensor(v, tf.float32)
-    bias = tf.convert_to_tensor(bias, tf.float32)
-    log_z = units.log_marginal(tf.zeros_like(bias), bias)
-    return (-units.energy_term(v, bias) - log_z).numpy().astype(np.float64)
+    v = np.asarray(v, dtype=np.float32)
+    bias = np.asarray(bias, dtype=np.float32)
+    log_z = units.log_marginal(np.zeros_like(bias), bias)
+    return np.asarray(-units.energy_term(v, bias) - log_z, dtype=np.float64)
 
 
 def complexity_bits(v):
@@ -182,11 +190,25 @@ def unlabelled_scores(method, free_energy, v=None, background=None, reference=No
     raise UserError(f"unknown anomaly method {method!r}")
 
 
-def label_scores(method, class_free_energies):
-    """Label-aware scores from F_k, shape (N, K) (see the module docstring)."""
+def marginal_free_energy(class_free_energies):
+    """-log sum_k exp(-F_k): the free energy of the features with the label summed out."""
+    fk = np.asarray(class_free_energies, dtype=np.float64)
+    return -np.logaddexp.reduce(-fk, axis=1)
+
+
+def label_scores(method, class_free_energies, reference=None):
+    """Label-aware scores from F_k, shape (N, K) (see the module docstring); ``reference``: the
+    :class:`AnomalyReference` of the marginal free energy (``"guarded_entropy"``)."""
     fk = np.asarray(class_free_energies, dtype=np.float64)
     if fk.ndim != 2 or fk.shape[1] < 2:
         raise UserError(f"class free energies must have shape (rows, classes >= 2), got {fk.shape}")
+    if method == "guarded_entropy":
+        if reference is None:
+            raise UserError("the guarded_entropy score needs the training data's free-energy "
+                            "summary: fit the model (or call fit_anomaly_reference(x_train))")
+        z = (marginal_free_energy(fk) - reference.free_energy_mean) / max(
+            reference.free_energy_std, 1e-12)
+        return label_scores("entropy", fk) + np.maximum(0.0, z - GUARD_Z)
     if method == "class_free_energy":
         return fk.min(axis=1)
     if method == "margin":

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import _compat, anomaly, gibbs
+from tfrbm.anomaly import AnomalyReferenceMixin
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.resume import SeedStateMixin
@@ -117,7 +118,7 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -640,8 +641,11 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
         from tfrbm.models.rbm import named_data_errors
         with named_data_errors("training data", self.rbms[0].visible_units):
-            return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
-                               shuffle=False, **kwargs)
+            history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
+                                  shuffle=False, **kwargs)
+        if self.n_labels:     # issue 35: the label-aware anomaly scores' training summary
+            self.fit_anomaly_reference(self._init_rows[0])
+        return history
 
     def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
         """Greedy pre-training on an in-memory array by the same per-layer CD step as ``fit``,
@@ -1013,12 +1017,22 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def anomaly_scores(self, x, method="auto", batch_size=1000):
         """Label-aware anomaly scores of a labelled DBN (higher = more anomalous) from the
-        class-conditional free energies: ``"entropy"`` of p(label | x) (``"auto"``,
-        :data:`tfrbm.anomaly.AUTO_LABEL_METHOD`), ``"margin"`` between the two best classes,
-        ``"class_free_energy"`` (the best one); see :mod:`tfrbm.anomaly`."""
+        class-conditional free energies: ``"guarded_entropy"`` (``"auto"``,
+        :data:`tfrbm.anomaly.AUTO_LABEL_METHOD`), ``"entropy"`` of p(label | x), ``"margin"``
+        between the two best classes, ``"class_free_energy"`` (the best one); see
+        :mod:`tfrbm.anomaly` for the formulas and when each helps."""
         method = anomaly.resolve_method(method, anomaly.LABEL_METHODS, anomaly.AUTO_LABEL_METHOD)
         return anomaly.label_scores(method, self.class_free_energies(
-            x, batch_size=batch_size, what="DBNModel.anomaly_scores"))
+            x, batch_size=batch_size, what="DBNModel.anomaly_scores"), self.anomaly_reference)
+
+    def fit_anomaly_reference(self, x):
+        """Summarise training rows ``x`` for the anomaly scores: the mean and spread of the
+        label-marginal free energy -log sum_k exp(-F_k); ``fit`` calls it at its end (on up to
+        10,000 rows); call it for a labelled DBN saved without one."""
+        fk = self.class_free_energies(x, what="fit_anomaly_reference")
+        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
+            anomaly.marginal_free_energy(fk))
+        return self.anomaly_reference
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self):
