@@ -128,8 +128,18 @@ def test_label_scores_match_enumeration():
                                atol=2e-4)
     p = np.exp(-fk) / np.exp(-fk).sum(1, keepdims=True)       # p(label | x), enumerated
     entropy = -(p * np.log(p)).sum(1)
-    np.testing.assert_allclose(dbn.anomaly_scores(x), entropy, atol=2e-4)
+    np.testing.assert_allclose(dbn.anomaly_scores(x, method="entropy"), entropy, atol=2e-4)
     np.testing.assert_allclose(dbn.classify(x), p, atol=1e-5)
+    # guarded entropy: + max(0, z - 3), z the marginal free energy's z-score vs the reference
+    marginal = -np.log(np.exp(-fk).sum(1))
+    typical = np.argsort(marginal)[:6]              # the reference: the 6 most probable inputs
+    ref = dbn.fit_anomaly_reference(x[typical])
+    assert ref.free_energy_mean == pytest.approx(marginal[typical].mean(), abs=1e-4)
+    assert ref.free_energy_std == pytest.approx(marginal[typical].std(ddof=1), abs=1e-4)
+    z = (marginal - marginal[typical].mean()) / marginal[typical].std(ddof=1)
+    expected = entropy + np.maximum(0, z - anomaly.GUARD_Z)
+    assert (z > anomaly.GUARD_Z).any()           # the guard is exercised
+    np.testing.assert_allclose(dbn.anomaly_scores(x), expected, atol=5e-4)
 
 
 def test_fit_keeps_a_summary_that_survives_the_keras_round_trip(tmp_path):
@@ -200,6 +210,8 @@ def test_bad_input_gets_clear_errors():
         unlabelled.anomaly_scores(np.zeros((2, 4), "float32"))
     with pytest.raises(UserError, match="unknown anomaly method 'ratio'"):
         _toy_labelled().anomaly_scores(np.zeros((2, 4), "float32"), method="ratio")
+    with pytest.raises(UserError, match="fit_anomaly_reference"):
+        _toy_labelled().anomaly_scores(np.zeros((2, 4), "float32"))   # no summary yet
     with pytest.raises(UserError, match=r"\(0, 1\)"):
         anomaly.fpr_threshold(np.zeros(100), 1.5)
     with pytest.raises(UserError, match="at least 100 held-out normal rows"):
@@ -208,3 +220,82 @@ def test_bad_input_gets_clear_errors():
         anomaly.fpr_threshold(np.r_[np.zeros(100), np.nan], 0.05)
     with pytest.raises(UserError, match="anomaly_reference"):
         anomaly.AnomalyReference.from_config({"rows": 3})
+
+
+# ----------------------------------------------------------------------------- pipeline and command
+def test_labelled_dbn_keeps_its_summary_through_fit_and_the_keras_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.random((200, 10)) < 0.3).astype("float32")
+    y = rng.integers(0, 3, 200).astype("int32")
+    dbn = DBNModel([RBMLayer(4)], n_labels=3, seed=0)
+    dbn.fit(x, y, epochs=1, batch_size=50, verbose=0)
+    ref = dbn.anomaly_reference
+    assert ref is not None and ref.rows == 200
+    path = tmp_path / "dbn.keras"
+    dbn.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.anomaly_reference == ref
+    np.testing.assert_allclose(loaded.anomaly_scores(x[:10]), dbn.anomaly_scores(x[:10]), atol=1e-5)
+
+
+def test_detector_threshold_fpr_on_held_out_normal_data_is_within_its_binomial_interval(tmp_path):
+    from tfrbm.pipelines.anomaly import detect_anomalies
+    fpr = 0.1
+    result = detect_anomalies(data="digits", normal=tuple(range(9)), hidden=32, epochs=10,
+                              fpr=fpr, calibration=0.3, output=tmp_path / "d.keras")
+    m = result.metrics
+    assert m["novel_classes"] == "9" and m["test_normal_rows"] > 200
+    assert m["calibration_rows"] >= 10 and m["threshold"] == result.threshold
+    # the realized rate on the test split's normal rows, within its interval (widened by the
+    # calibration quantile's own sampling noise)
+    n_fp = round(m["test_fpr"] * m["test_normal_rows"])
+    lo, hi = anomaly.binomial_interval(n_fp, m["test_normal_rows"], level=0.99)
+    slack = 3 * math.sqrt(fpr * (1 - fpr) / m["calibration_rows"])
+    assert lo - slack <= fpr <= hi + slack, m
+    assert (m["test_fpr_low"], m["test_fpr_high"]) == pytest.approx(
+        anomaly.binomial_interval(n_fp, m["test_normal_rows"]))
+    assert m["noise_detection_rate"] > 0.9
+    assert 0.0 <= m["novel_detection_rate"] <= 1.0
+    loaded = keras.saving.load_model(tmp_path / "d.keras")
+    assert loaded.anomaly_reference == result.detector.anomaly_reference
+
+
+@pytest.mark.parametrize("setting, value, match", [
+    ("fpr", 0.7, "fpr must be"), ("calibration", 1.0, "calibration must be"),
+    ("normal", (), "normal must be"), ("method", "ratio", "'ratio' is a score of the unlabelled"),
+    ("method", "nope", "unknown anomaly method 'nope'"),
+    ("hidden", 0, "hidden must be"), ("data", "cifar", "data must be")])
+def test_anomaly_config_rejects_bad_settings_by_name(setting, value, match):
+    from tfrbm.pipelines.anomaly import AnomalyConfig
+    with pytest.raises(UserError, match=match):
+        AnomalyConfig(**{setting: value})
+
+
+def test_anomaly_pipeline_names_bad_classes_and_too_few_rows():
+    from tfrbm.pipelines.anomaly import detect_anomalies
+    with pytest.raises(UserError, match=r"normal classes \[42\] are not in digits"):
+        detect_anomalies(normal=(1, 42))
+    with pytest.raises(UserError, match="at least two normal classes"):
+        detect_anomalies(normal=(3,))
+    with pytest.raises(UserError, match="needs at least 100"):
+        detect_anomalies(normal=(0, 1), fpr=0.01, calibration=0.1)
+    with pytest.raises(UserError, match="output must end in .keras"):
+        detect_anomalies(output="d.h5")
+
+
+def test_anomaly_command_defaults_are_the_pipelines_and_bad_arguments_are_one_line(capsys):
+    from tfrbm import cli
+    from tfrbm.pipelines.anomaly import AnomalyConfig
+    args = cli.build_parser().parse_args(["anomaly", "detect"])
+    defaults = AnomalyConfig()
+    for name in ("data", "normal", "method", "hidden", "epochs", "learning_rate", "fpr",
+                 "calibration", "limit", "seed"):
+        assert getattr(args, name) == getattr(defaults, name), name
+    assert args.unlabelled is (not defaults.labels)
+    for argv, match in ((["--fpr", "0.9"], "--fpr"), (["--normal", "a,b"], "--normal"),
+                        (["--calibration", "0"], "--calibration"),
+                        (["--normal", "0", "--limit", "50"], "at least two normal classes"),
+                        (["--method", "ratio"], "'ratio' is a score of the unlabelled detector")):
+        code = cli.main(["anomaly", "detect", *argv])
+        out, err = capsys.readouterr()
+        assert code == 2 and match in err and err.count("\n") <= 2, (argv, err)

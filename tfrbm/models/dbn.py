@@ -1011,7 +1011,9 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             f = self.features(b, len(self.rbms) - 1)
             return tf.stack([top.free_energy(self._with_labels(f, tf.broadcast_to(
                 eye[k], [tf.shape(f)[0], self.n_labels]))) for k in range(self.n_labels)], axis=-1)
-        fn = tf.function(energies, reduce_retracing=True)
+        fn = getattr(self, "_class_energies_fn", None)
+        if fn is None:     # traced once per model (weights are read when it runs)
+            fn = self._class_energies_fn = tf.function(energies, reduce_retracing=True)
         return np.concatenate([fn(x[i:i + batch_size]).numpy().astype(np.float64)
                                for i in range(0, len(x), batch_size)], axis=0)
 

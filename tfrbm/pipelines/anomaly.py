@@ -80,7 +80,13 @@ class AnomalyConfig:
             object.__setattr__(self, name, value)
         if self.normal is not None:
             object.__setattr__(self, "normal", tuple(sorted({int(c) for c in self.normal})))
-        allowed = anomaly.LABEL_METHODS if self.labels else anomaly.METHODS
+        allowed, other = ((anomaly.LABEL_METHODS, anomaly.METHODS) if self.labels
+                          else (anomaly.METHODS, anomaly.LABEL_METHODS))
+        if self.method in other:
+            raise UserError(f"method {self.method!r} is a score of the "
+                            f"{'unlabelled' if self.labels else 'labelled'} detector "
+                            f"({'labels=False, --unlabelled' if self.labels else 'labels=True'}); "
+                            f"this one's are {', '.join(allowed)}")
         anomaly.resolve_method(self.method, allowed, None)   # a clear error for a bad method
 
 
