@@ -58,7 +58,7 @@ def _train_models(x, y, args, seed, held):
         paths = [pathlib.Path(args.models) / f"held{held}_{kind}_h{args.hidden}_e{args.epochs}.keras"
                  for kind in ("rbm", "labelled")]
         if all(p.exists() for p in paths):
-            return tuple(keras.saving.load_model(p) for p in paths)
+            return (*(keras.saving.load_model(p) for p in paths), False)
     keras.utils.set_random_seed(seed)
     rbm = RBMModel(RBMLayer(args.hidden), persistent=True, centering=True, seed=seed)
     rbm.compile(optimizer=keras.optimizers.SGD(args.learning_rate, momentum=0.9))
@@ -72,7 +72,7 @@ def _train_models(x, y, args, seed, held):
         pathlib.Path(args.models).mkdir(parents=True, exist_ok=True)
         rbm.save(paths[0])
         dbn.save(paths[1])
-    return rbm, dbn
+    return rbm, dbn, True
 
 
 def _baselines(x_train, rbm, seed):
@@ -99,13 +99,34 @@ def _baselines(x_train, rbm, seed):
     }
 
 
-def _scorers(rbm, dbn, x_train, seed):
+def _score_all(rbm, dbn, baselines, v):
+    """Every score of rows ``v``: name -> scores. The labelled scores share one computation of
+    the class free energies (``DBNModel.anomaly_scores`` is exactly ``label_scores`` of them,
+    tests/test_anomaly.py)."""
     from tfrbm import anomaly
-    out = {f"rbm {m}": (lambda v, m=m: rbm.anomaly_scores(v, method=m)) for m in anomaly.METHODS}
-    out.update({f"labelled {m}": (lambda v, m=m: dbn.anomaly_scores(v, method=m))
+    out = {f"rbm {m}": rbm.anomaly_scores(v, method=m) for m in anomaly.METHODS}
+    fk = dbn.class_free_energies(v)
+    out.update({f"labelled {m}": anomaly.label_scores(m, fk, dbn.anomaly_reference)
                 for m in anomaly.LABEL_METHODS})
-    out.update(_baselines(x_train, rbm, seed))
+    out.update({name: score(v) for name, score in baselines.items()})
     return out
+
+
+def _summarize(result):
+    import numpy as np
+    names = [k for k in next(iter(result["per_class"].values())) if k not in ("train_s", "score_s")]
+    summary = {}
+    for name in names:
+        rows = [r[name] for r in result["per_class"].values()]
+        summary[name] = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+        summary[name]["min_auroc"] = float(min(r["auroc"] for r in rows))
+    result["mean"] = summary
+    print(f"classes: {','.join(result['per_class'])}")
+    print(f"{'score':45s} {'AUROC':>6s} {'AUPR':>6s} {'min':>6s} {'noise':>6s} {'fashion':>7s}")
+    for name, s in summary.items():
+        print(f"{name:45s} {s['auroc']:6.3f} {s['aupr']:6.3f} {s['min_auroc']:6.3f} "
+              f"{s['auroc_vs_noise']:6.3f} {s['auroc_vs_fashion_mnist']:7.3f}")
+    return result
 
 
 def main(argv=None):
@@ -117,9 +138,27 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=None, help="write the full results as JSON (after each class)")
+    p.add_argument("--n-sanity", type=int, default=2000,
+                   help="noise and Fashion-MNIST images in the sanity rows (default 2000)")
+    p.add_argument("--summarize", nargs="+", default=None, metavar="JSON",
+                   help="merge the per-class results of earlier runs' --out files and print "
+                        "the table (no training)")
     p.add_argument("--models", default=None, metavar="DIR",
                    help="save the trained models here; a rerun loads them instead of training")
     args = p.parse_args(argv)
+
+    if args.summarize:
+        merged = {"per_class": {}, "runs": []}
+        for path in args.summarize:
+            run = json.loads(pathlib.Path(path).read_text())
+            merged["per_class"].update(run["per_class"])
+            merged["runs"].append({"file": path, "settings": run["settings"],
+                                   "wall_s": run.get("wall_s")})
+        merged["per_class"] = dict(sorted(merged["per_class"].items()))
+        _summarize(merged)
+        if args.out:
+            pathlib.Path(args.out).write_text(json.dumps(merged, indent=1))
+        return 0
 
     import numpy as np
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -134,26 +173,30 @@ def main(argv=None):
     fashion = load_fashion_mnist("test", data_dir=args.data_dir)[0]
     x, xt, fashion = _binarize(x, rng), _binarize(xt, rng), _binarize(fashion, rng)
     noise = (rng.random(xt.shape, dtype=np.float32) < 0.5).astype(np.float32)
+    fashion, noise = fashion[:args.n_sanity], noise[:args.n_sanity]
     result = {"settings": {k: v for k, v in vars(args).items() if k != "out"},
               "default_labelled": anomaly.AUTO_LABEL_METHOD, "default_unlabelled": anomaly.AUTO_METHOD,
               "per_class": {}}
     for held in args.classes:
         t0 = time.perf_counter()
         keep = y != held
-        rbm, dbn = _train_models(x[keep], y[keep], args, args.seed + held, held)
+        rbm, dbn, trained = _train_models(x[keep], y[keep], args, args.seed + held, held)
         t_train = time.perf_counter() - t0
         is_new = (yt == held).astype(int)
-        known = xt[yt != held]
-        row = {"train_s": round(t_train, 1)}
-        for name, score in _scorers(rbm, dbn, x[keep], args.seed + held).items():
-            s = score(xt)
+        row = {"train_s": round(t_train, 1) if trained else None}
+        baselines = _baselines(x[keep], rbm, args.seed + held)
+        test = _score_all(rbm, dbn, baselines, xt)
+        others = {name: _score_all(rbm, dbn, baselines, other)
+                  for name, other in (("noise", noise), ("fashion_mnist", fashion))}
+        for name, s in test.items():
             s_known = s[yt != held]
             row[name] = {"auroc": float(roc_auc_score(is_new, s)),
                          "aupr": float(average_precision_score(is_new, s))}
-            for other_name, other in (("noise", noise), ("fashion_mnist", fashion)):
-                s_other = score(other)
-                labels = np.r_[np.zeros(len(known)), np.ones(len(other))]
-                row[name][f"auroc_vs_{other_name}"] = float(roc_auc_score(labels, np.r_[s_known, s_other]))
+            for other_name, scores in others.items():
+                s_other = scores[name]
+                labels = np.r_[np.zeros(len(s_known)), np.ones(len(s_other))]
+                row[name][f"auroc_vs_{other_name}"] = float(
+                    roc_auc_score(labels, np.r_[s_known, s_other]))
         row["score_s"] = round(time.perf_counter() - t0 - t_train, 1)
         result["per_class"][str(held)] = row
         if args.out:
@@ -161,18 +204,8 @@ def main(argv=None):
         print(json.dumps({"held_out": held, **{k: (v if not isinstance(v, dict) else
                                                    round(v["auroc"], 4)) for k, v in row.items()}}),
               flush=True)
-    names = [k for k in next(iter(result["per_class"].values())) if k not in ("train_s", "score_s")]
-    summary = {}
-    for name in names:
-        rows = [r[name] for r in result["per_class"].values()]
-        summary[name] = {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
-        summary[name]["min_auroc"] = float(min(r["auroc"] for r in rows))
-    result["mean"] = summary
+    _summarize(result)
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
-    print(f"{'score':45s} {'AUROC':>6s} {'AUPR':>6s} {'min':>6s} {'noise':>6s} {'fashion':>7s}")
-    for name, s in summary.items():
-        print(f"{name:45s} {s['auroc']:6.3f} {s['aupr']:6.3f} {s['min_auroc']:6.3f} "
-              f"{s['auroc_vs_noise']:6.3f} {s['auroc_vs_fashion_mnist']:7.3f}")
     if args.out:
         pathlib.Path(args.out).write_text(json.dumps(result, indent=1))
     print(json.dumps({"wall_s": result["wall_s"]}), flush=True)
