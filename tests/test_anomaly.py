@@ -299,3 +299,13 @@ def test_anomaly_command_defaults_are_the_pipelines_and_bad_arguments_are_one_li
         code = cli.main(["anomaly", "detect", *argv])
         out, err = capsys.readouterr()
         assert code == 2 and match in err and err.count("\n") <= 2, (argv, err)
+
+
+def test_auto_is_the_best_measured_method():
+    model = _tiny_rbm()
+    x = _states(6)[:10].astype("float32")
+    np.testing.assert_allclose(model.anomaly_scores(x),
+                               model.anomaly_scores(x, method=anomaly.AUTO_METHOD))
+    gauss = RBMModel(RBMLayer(3, visible="gaussian"), seed=0)
+    gauss.build((None, 6))
+    np.testing.assert_allclose(gauss.anomaly_scores(x), gauss.free_energy(x), atol=1e-6)

@@ -65,7 +65,7 @@ import numpy as np
 
 from tfrbm.errors import UserError
 
-__all__ = ["METHODS", "LABEL_METHODS", "AUTO_METHOD", "AUTO_LABEL_METHOD", "AnomalyReference",
+__all__ = ["METHODS", "LABEL_METHODS", "AUTO_METHOD", "AUTO_METHOD_REAL", "AUTO_LABEL_METHOD", "AnomalyReference",
            "AnomalyReferenceMixin", "background_log_prob", "complexity_bits", "unlabelled_scores",
            "label_scores", "marginal_free_energy", "resolve_method", "GUARD_Z", "fpr_threshold", "binomial_interval"]
 
@@ -75,7 +75,9 @@ METHODS = ("free_energy", "ratio", "complexity", "typicality")
 LABEL_METHODS = ("guarded_entropy", "entropy", "margin", "class_free_energy")
 #: what ``method="auto"`` means: the best mean leave-one-class-out AUROC on MNIST
 #: (benchmarks/RESULTS.md, issue 35)
-AUTO_METHOD = "ratio"
+AUTO_METHOD = "complexity"
+#: "auto" for real-valued visible units, which "complexity" cannot compress
+AUTO_METHOD_REAL = "free_energy"
 AUTO_LABEL_METHOD = "guarded_entropy"
 #: the guard of "guarded_entropy": free-energy z-scores above it add to the entropy
 GUARD_Z = 3.0

@@ -967,15 +967,16 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     def anomaly_scores(self, v, method="auto", batch_size=1):
         """Anomaly scores of the rows of ``v``: higher means more anomalous (unlike
         :meth:`score_samples`). ``method``: ``"auto"`` (:data:`tfrbm.anomaly.AUTO_METHOD`, the
-        best measured), ``"free_energy"``, ``"ratio"`` (against the pixel model fitted to the
+        best measured; ``AUTO_METHOD_REAL`` for real-valued visible units), ``"free_energy"``, ``"ratio"`` (against the pixel model fitted to the
         training data), ``"complexity"`` (minus the compression length) or ``"typicality"`` (on
         consecutive batches of ``batch_size`` rows); :mod:`tfrbm.anomaly` says when each helps.
         """
-        method = anomaly.resolve_method(method, anomaly.METHODS, anomaly.AUTO_METHOD)
+        units = self.layer.visible_units
+        method = anomaly.resolve_method(method, anomaly.METHODS, anomaly.AUTO_METHOD
+                                        if units.binary else anomaly.AUTO_METHOD_REAL)
         batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         v = self._check_visible(v)
         self._require_built()
-        units = self.layer.visible_units
         background = None
         if method == "ratio":
             if float(self.initialized.numpy()) <= 0:
