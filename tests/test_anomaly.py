@@ -220,6 +220,11 @@ def test_bad_input_gets_clear_errors():
         anomaly.fpr_threshold(np.r_[np.zeros(100), np.nan], 0.05)
     with pytest.raises(UserError, match="anomaly_reference"):
         anomaly.AnomalyReference.from_config({"rows": 3})
+    with pytest.raises(UserError, match="at least 2"):
+        model.fit_anomaly_reference(x[:1])
+    one = RBMModel(RBMLayer(2), seed=0)
+    one.fit(x[:1], epochs=1, verbose=0)                  # one row: fits, keeps no summary
+    assert one.anomaly_reference is None
 
 
 # ----------------------------------------------------------------------------- pipeline and command

@@ -644,7 +644,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
                                   shuffle=False, **kwargs)
         if self.n_labels:     # issue 35: the label-aware anomaly scores' training summary
-            self.fit_anomaly_reference(self._init_rows[0])
+            self.fit_anomaly_reference(self._init_rows[0], strict=False)
         return history
 
     def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
@@ -1027,10 +1027,14 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         return anomaly.label_scores(method, self.class_free_energies(
             x, batch_size=batch_size, what="DBNModel.anomaly_scores"), self.anomaly_reference)
 
-    def fit_anomaly_reference(self, x):
+    def fit_anomaly_reference(self, x, strict=True):
         """Summarise training rows ``x`` for the anomaly scores: the mean and spread of the
         label-marginal free energy -log sum_k exp(-F_k); ``fit`` calls it at its end (on up to
-        10,000 rows); call it for a labelled DBN saved without one."""
+        10,000 rows); call it for a labelled DBN saved without one. Fewer than 2 rows: a
+        UserError, or with ``strict=False`` no summary (None)."""
+        if not strict and len(x) < 2:
+            self.anomaly_reference = None
+            return None
         fk = self.class_free_energies(x, what="fit_anomaly_reference")
         self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
             anomaly.marginal_free_energy(fk))

@@ -498,7 +498,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
         with named_data_errors("training data", self.layer.visible_units):
             history = super().fit(x, y, **kwargs)
-        self.fit_anomaly_reference(training_data)   # issue 35: the anomaly scores' summary
+        self.fit_anomaly_reference(training_data, strict=False)   # issue 35: the scores' summary
         return history
 
     def fit_in_memory(self, x, epochs=1, batch_size=32, shuffle=True, verbose=0):
@@ -526,7 +526,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         with named_data_errors("training data", self.layer.visible_units):
             logs = train_in_memory(self, x, epochs, batch_size, shuffle=bool(shuffle), seed=seed,
                                    verbose=verbose)
-        self.fit_anomaly_reference(x)     # issue 35: the anomaly scores' training summary
+        self.fit_anomaly_reference(x, strict=False)   # issue 35: the anomaly scores' summary
         return logs
 
     def _array_dataset(self, x, y, kwargs):
@@ -989,10 +989,14 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         return anomaly.unlabelled_scores(method, self.free_energy(v), v, background,
                                          self.anomaly_reference, batch_size)
 
-    def fit_anomaly_reference(self, x):
+    def fit_anomaly_reference(self, x, strict=True):
         """Summarise training data ``x`` (array or tf.data, its first 20,000 rows) for the
-        anomaly scores: ``fit`` calls it at its end; call it for a model saved without one."""
+        anomaly scores: ``fit`` calls it at its end; call it for a model saved without one.
+        Fewer than 2 rows: a UserError, or with ``strict=False`` no summary (None)."""
         sample = self._check_visible(self._first_batches(x), name="training data")
+        if not strict and len(sample) < 2:
+            self.anomaly_reference = None
+            return None
         self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
             self.free_energy(sample))
         return self.anomaly_reference
