@@ -20,7 +20,7 @@ def isolated(model, batch, repeats, n=200):
     (so Python and call overhead cancel): a steadier figure than whole epochs on a busy machine."""
     import tensorflow as tf
 
-    from tfrbm.models.rbm import _batch_problem
+    from tfrbm.models.training import batch_problem
     units = model.layer.visible_units
     x = tf.constant(batch)
     one = tf.constant(1, tf.int64)
@@ -28,7 +28,7 @@ def isolated(model, batch, repeats, n=200):
     @tf.function
     def checks(x):
         def body(i, acc):
-            y = _batch_problem(x + tf.cast(i, x.dtype) * 0.0, units, one, one)
+            y = batch_problem(x + tf.cast(i, x.dtype) * 0.0, units, one, one)
             return i + 1, acc + y[0, 0]
         return tf.while_loop(lambda i, _: i < n, body, (0, 0.0))[1]
 

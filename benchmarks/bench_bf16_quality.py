@@ -39,7 +39,7 @@ from _isolation import write_json  # noqa: E402
 
 
 def ais_summary(model, runs, n_betas, base, matmul_dtype, seed=3):
-    from tfrbm import ais
+    from tfrbm.likelihood import ais
     log_w, log_z0 = ais.ais_log_weights(model.layer, n_runs=runs, betas=ais.make_betas(n_betas),
                                         base_data=base, seed=seed, matmul_dtype=matmul_dtype)
     res = ais.summarize_log_weights(log_w, log_z0)

@@ -114,7 +114,7 @@ def main(argv=None):
 
     import warnings
 
-    from tfrbm.ais import AISWarning
+    from tfrbm.likelihood.ais import AISWarning
     result["train10k_neg_free_energy"] = float(np.mean(-model.free_energy(
         (np.random.default_rng(1).random((10000, 784), dtype=np.float32) < x_train[:10000]).astype(np.float32)
     ).astype(np.float64)))

@@ -4,7 +4,7 @@
   while loop) against the numpy loop
       h = (U < sigmoid(v W + c)); v_mean = sigmoid(h W^T + b); v = (U' < v_mean)
   in float32 with numpy's Generator.
-* AIS: ``tfrbm.ais.ais_log_weights`` (Salakhutdinov & Murray's schedule, 14,500 betas by
+* AIS: ``tfrbm.likelihood.ais.ais_log_weights`` (Salakhutdinov & Murray's schedule, 14,500 betas by
   default) against a numpy loop that does the same per-beta work: x = v W + c, the float64 log
   weight update, h ~ sigmoid(beta x), v ~ sigmoid((1 - beta) b_A + beta (b + h W^T)).
 
@@ -85,7 +85,7 @@ def numpy_daydream(W, b, c, n_chains, steps, seed=0):
 
 
 def numpy_ais(W, b, c, b_a, betas, n_runs, seed=0):
-    """Reference AIS loop (same work per beta as tfrbm.ais); returns the float64 log weights."""
+    """Reference AIS loop (same work per beta as tfrbm.likelihood.ais); returns the float64 log weights."""
     rng = np.random.default_rng(seed)
     W, b, c, b_a = (np.asarray(a, np.float32) for a in (W, b, c, b_a))
     db = (b.astype(np.float64) - b_a.astype(np.float64))
@@ -112,7 +112,7 @@ class TfrbmSide:
     """tfrbm's daydream and AIS (in a worker process)."""
 
     def __init__(self, hidden, chains, steps, runs, n_betas, matmul_dtype="float32"):
-        from tfrbm import ais
+        from tfrbm.likelihood import ais
         self.ais = ais
         self.model = make_model(n_hidden=hidden, matmul_dtype=matmul_dtype)
         self.dtype = matmul_dtype
@@ -155,7 +155,7 @@ class NumpySide:
 
 
 def _make_betas(n):
-    """tfrbm.ais.make_betas without importing TensorFlow (tfrbm.ais imports it)."""
+    """tfrbm.likelihood.ais.make_betas without importing TensorFlow (tfrbm.ais imports it)."""
     segments = ((0.5, 500), (0.9, 4000), (1.0, 10000))
     total = sum(s for _, s in segments)
     counts = [max(1, round(n * s / total)) for _, s in segments]

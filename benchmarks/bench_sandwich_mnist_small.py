@@ -16,7 +16,7 @@ import warnings  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfrbm import ais  # noqa: E402
+from tfrbm.likelihood import ais  # noqa: E402
 from tfrbm.data.images import load_mnist, mnist  # noqa: E402
 from tfrbm.layers import RBMLayer  # noqa: E402
 from tfrbm.models.rbm import RBMModel  # noqa: E402

@@ -9,7 +9,7 @@ is the cost of the kernels themselves. Removing one part at a time shows what it
   p * 2^32 (integer comparison instead of float), without momentum, the matrix products alone
   (chained as in CD), one product alone. ``--dtype bfloat16`` runs every product with bfloat16
   inputs (the kernel rounded once per step), as ``matmul_dtype="bfloat16"`` does.
-* ``ais``: 3,000 betas of the AIS loop with 100 runs (as tfrbm.ais does it). Variants: the full step,
+* ``ais``: 3,000 betas of the AIS loop with 100 runs (as tfrbm.likelihood.ais does it). Variants: the full step,
   without the random draws, and the two products with sigmoids and threshold sampling alone.
 
     python benchmarks/profile_speed.py cd --batch 100 --hidden 500

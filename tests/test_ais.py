@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from tfrbm import ais, likelihood
+from tfrbm import likelihood
+from tfrbm.likelihood import ais
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
 from tfrbm.testing import random_layer as _random_layer

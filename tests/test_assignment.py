@@ -96,7 +96,7 @@ def test_cli_assignment_and_likelihood(tmp_path, capsys):
     m.fit(load_digits("train")[0][:100], epochs=1, verbose=0)
     m.save(tmp_path / "m.keras")
     rc = cli.main(["likelihood", "--model", str(tmp_path / "m.keras"), "--data", "digits",
-                   "--runs", "8", "--betas", "50", "--json"])
+                   "--runs", "8", "--max-betas", "50", "--json"])
     # strict JSON: an infinite bound must not print as -Infinity
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1],
                         parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfrbm import ais, likelihood
+from tfrbm import likelihood
+from tfrbm.likelihood import ais
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer, matmul
 from tfrbm.models.rbm import RBMModel

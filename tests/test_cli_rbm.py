@@ -51,3 +51,37 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     result = _tfrbm("run-visible", str(tmp_path / "missing.keras"), stdin="1 0\n")
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_echen_rbmcmd_command_lines_run_as_written(tmp_path):
+    """The tutorial's rbmcmd session (echen, "rbmcmd"), word for word apart from the program
+    name and the state file's extension (a Keras model file ends in .keras)."""
+    rows = "1 1 1 0 0 0\n1 0 1 0 0 0\n1 1 1 0 0 0\n0 0 1 1 1 0\n0 0 1 1 0 0\n0 0 1 1 1 0\n"
+    state = "rbmstate.keras"
+    assert _tfrbm(state, "init", "6", "2", "0.1", cwd=tmp_path).returncode == 0
+    trained = _tfrbm(state, "train", "5000", cwd=tmp_path, stdin=rows)
+    assert trained.returncode == 0, trained.stderr
+    assert "for 5000 epochs" in trained.stdout
+    hidden = _tfrbm(state, "run_visible", cwd=tmp_path, stdin="0 0 0 1 1 0\n")
+    assert hidden.returncode == 0, hidden.stderr
+    assert sorted(hidden.stdout.split()) == ["0", "1"]   # George turns on one unit: "1 0" or "0 1"
+    unit = hidden.stdout.split().index("1")
+    george_unit = " ".join("1" if j == unit else "0" for j in range(2))
+    visible = _tfrbm(state, "run_hidden", cwd=tmp_path, stdin=george_unit + "\n")
+    assert visible.returncode == 0 and len(visible.stdout.split()) == 6, visible.stderr
+    assert visible.stdout.split()[3] == "1"   # Gladiator, George's film, comes back
+    trace = _tfrbm(state, "daydream_trace", "3", cwd=tmp_path)
+    assert trace.returncode == 0 and len(trace.stdout.strip().splitlines()) == 3, trace.stderr
+    dream = _tfrbm(state, "daydream", "3", "5", cwd=tmp_path)
+    assert dream.returncode == 0 and len(dream.stdout.strip().splitlines()) == 5, dream.stderr
+
+
+def test_rbmcmd_order_and_its_limits():
+    from tfrbm.cli import rbmcmd_order
+    verbs = {"train", "init", "run_visible", "rbm"}
+    assert rbmcmd_order(["s.keras", "train", "5000"], verbs) == ["train", "--model", "s.keras", "5000"]
+    assert rbmcmd_order(["s.keras", "run_visible"], verbs) == ["run_visible", "s.keras"]
+    for unchanged in (["train", "--epochs", "2"], ["rbm", "train"], ["--version"], ["s.keras"]):
+        assert rbmcmd_order(unchanged, verbs) == unchanged
+    both = _tfrbm("train", "3")
+    assert both.returncode == 2 and "needs a model file" in both.stderr

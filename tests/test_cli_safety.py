@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from tfrbm import cli
+from tfrbm.commands import common
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
@@ -185,7 +186,7 @@ def test_library_refuses_a_nan_momentum():
 
 
 def test_json_is_strict_nan_becomes_null_with_the_reason(capsys):
-    cli.print_json({"loss": float("nan"), "ok": 1.5, "n": 3, "xs": [1.0, float("inf")]})
+    common.print_json({"loss": float("nan"), "ok": 1.5, "n": 3, "xs": [1.0, float("inf")]})
     line = capsys.readouterr().out.strip()
     data = json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
     assert data == {"loss": None, "ok": 1.5, "n": 3, "xs": [1.0, None],

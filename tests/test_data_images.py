@@ -194,6 +194,26 @@ def test_corrupt_file_is_not_hidden_by_tfds_fallback(tmp_path, monkeypatch):
         im.load_mnist("test", data_dir=tmp_path, source="auto")
 
 
+def test_load_images_or_digits_falls_back_only_when_mnist_is_missing(tmp_path, monkeypatch):
+    """The course notebooks' loader: MNIST when found, the bundled digits when not; never a corrupt
+    file hidden behind the fallback."""
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
+    name, shape, (x, y), (xt, yt) = im.load_images_or_digits("auto", n_train=100, n_test=50, data_dir=tmp_path)
+    assert (name, shape, x.shape, y.shape, xt.shape, yt.shape) == ("digits", (8, 8), (100, 64), (100,),
+                                                                   (50, 64), (50,))
+    imgs, labs = _fake_mnist(tmp_path / "mnist")
+    for kind, arr in (("images-idx3", imgs), ("labels-idx1", labs)):
+        write_idx(tmp_path / "mnist" / f"train-{kind}-ubyte.gz", arr)
+    name, shape, (x, y), (xt, yt) = im.load_images_or_digits("auto", n_train=5, data_dir=tmp_path)
+    assert (name, shape, x.shape, xt.shape) == ("mnist", (28, 28), (5, 784), (12, 784))
+    np.testing.assert_array_equal(yt, labs)
+    assert im.load_images_or_digits("digits", n_test=7)[3][0].shape == (7, 64)
+    path = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(IDXFormatError, match="t10k-images-idx3-ubyte.gz"):
+        im.load_images_or_digits("auto", data_dir=tmp_path)
+
+
 def _fake_tfds(calls, fail=False):
     def load(name, split, batch_size, as_supervised):
         calls.append((name, split, batch_size, as_supervised))
@@ -411,7 +431,7 @@ def test_public_names_reachable_from_package():
     import tfrbm.data as data
     for name in ["resolve_data_dir", "make_dataset", "binarize", "binarize_tensor", "check_array",
                  "read_idx", "IDXFormatError", "load_mnist", "load_fashion_mnist", "load_digits",
-                 "mnist", "fashion_mnist", "digits", "image_shape"]:
+                 "mnist", "fashion_mnist", "digits", "image_shape", "load_images_or_digits"]:
         assert callable(getattr(data, name)), name
 
 

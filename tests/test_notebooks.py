@@ -32,6 +32,20 @@ def test_notebooks_exist_and_are_small():
         assert "SMALL = True" in tagged[0].source, f"{name}: SMALL must default to True"
 
 
+def test_sources_and_notebooks_are_paired():
+    """Every notebook is a jupytext pair: the .py source (percent format) holds exactly the cells of
+    the .ipynb (which adds the outputs); `python notebooks/_build.py sync` restores a pair."""
+    jupytext = pytest.importorskip("jupytext")
+    sources = sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
+    assert sources == NOTEBOOKS
+    for name in NOTEBOOKS:
+        text = jupytext.read(NOTEBOOK_DIR / f"{name}.py", fmt="py:percent")
+        nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        assert nb.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent", name
+        assert [(c.cell_type, c.source) for c in text.cells] == [(c.cell_type, c.source) for c in nb.cells], \
+            f"{name}.py and {name}.ipynb differ: run `python notebooks/_build.py sync {name}`"
+
+
 def _code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 
@@ -63,6 +77,56 @@ def test_committed_notebook_hygiene(name):
         assert last.cell_type == "markdown" and last.source.startswith("## What you saw"), name
     import papermill  # a test dependency: `papermill -p SMALL True` must see the parameter
     assert "SMALL" in papermill.inspect_notebook(str(path)), "papermill does not see SMALL"
+
+
+# a number as written in prose or printed: 12, -0.5, 1,000, 60,000.5, 97.1%
+_NUMBER = re.compile(r"(?<![\w.])[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?")
+_NOT_QUOTED = re.compile(r"`[^`]*`|\$[^$]*\$|\bnotebooks? \d\d\w*(?:(?:,| and| or) \d\d\w*)*")   # code, maths, cross-references
+
+
+def _numbers(text):
+    """(value, decimals, percent) of every number in ``text``."""
+    found = []
+    for m in _NUMBER.finditer(text):
+        token = m.group(0).replace("−", "-").rstrip("%").replace(",", "")
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        found.append((float(token), decimals, m.group(0).endswith("%")))
+    return found
+
+
+def _output_text(nb):
+    parts = []
+    for cell in _code_cells(nb):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out.get("text", ""))
+            else:
+                parts.append(out.get("data", {}).get("text/plain", ""))
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(parts))   # without terminal colour codes
+
+
+def _shown(value, decimals, percent, printed):
+    """Whether a printed number, rounded as the prose rounds it, is ``value`` (or ``value``% of 1)."""
+    tolerance = 0.5 * 10 ** -decimals + 1e-9
+    return any(abs(p - value) <= tolerance or (percent and abs(100 * p - value) <= tolerance)
+               for p in printed)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_summary_quotes_only_numbers_the_outputs_show(name):
+    """Every number in the closing "What you saw" is one that an output cell printed (as printed or
+    rounded, a percentage also as a fraction). Numbers in `code` and $maths$ are not quotes; a
+    summary that cites "notebook NN" may quote that notebook's outputs too."""
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    summary = nb.cells[-1].source
+    assert summary.startswith("## What you saw"), name
+    cited = {name} | {n for n in NOTEBOOKS for ref in re.findall(r"\bnotebooks? (\d\d\w*)", summary)
+                      if n.startswith(ref)}
+    printed = [v for n in sorted(cited)
+               for v, _, _ in _numbers(_output_text(nbformat.read(NOTEBOOK_DIR / f"{n}.ipynb", as_version=4)))]
+    prose = _NOT_QUOTED.sub(" ", summary.split("\n", 1)[1])
+    unshown = [f"{v:g}{'%' if pct else ''}" for v, d, pct in _numbers(prose) if not _shown(v, d, pct, printed)]
+    assert not unshown, f"{name}: the summary quotes numbers no output shows: {unshown}"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from tfrbm.errors import UserError
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
-from tfrbm.pipelines.likelihood import estimate_likelihood
+from tfrbm.pipelines.likelihood import LikelihoodConfig, estimate_likelihood
 from tfrbm.pipelines.rbm_images import train_rbm_on_images
 
 
@@ -61,7 +61,8 @@ def test_rbm_image_training_rejects_bad_settings_by_name(setting, value, tmp_pat
 
 
 @pytest.mark.parametrize("setting, value", [
-    ("betas", 5), ("betas", "many"), ("runs", 0), ("split", "validation")])
+    ("max_betas", 5), ("max_betas", "many"), ("max_betas", "auto"), ("runs", 0),
+    ("split", "validation")])
 def test_likelihood_rejects_bad_settings_by_name(setting, value, tmp_path):
     with pytest.raises(UserError, match=f"{setting} must be"):
         estimate_likelihood(tmp_path / "missing.keras", **{setting: value})
@@ -73,3 +74,24 @@ def test_likelihood_names_a_missing_or_foreign_file(tmp_path):
     (tmp_path / "junk.keras").write_text("not a zip")
     with pytest.raises(UserError, match="cannot load model file"):
         estimate_likelihood(tmp_path / "junk.keras", data="digits")
+
+
+def test_likelihood_max_betas_gets_its_default_once_and_keeps_its_name_down_to_ais(tmp_path):
+    from tfrbm.cli import build_parser
+    from tfrbm.likelihood.ais import make_betas
+    config = LikelihoodConfig()
+    assert config.max_betas == len(make_betas()) - 1 == 14500   # the paper's schedule
+    assert config.schedule() == {"n_betas": "auto", "start_betas": 7250, "max_betas": 14500,
+                                 "time_budget": None}
+    assert LikelihoodConfig(max_betas=None, time_budget=60.0).schedule() == {
+        "n_betas": "auto", "time_budget": 60.0}
+    parser = build_parser()
+    (tmp_path / "m.keras").write_text("")
+    base = ["likelihood", "--model", str(tmp_path / "m.keras")]
+    args = parser.parse_args(base)
+    for name in ("data", "split", "runs", "max_betas", "raise_rows", "time_budget", "seed"):
+        assert getattr(args, name) == getattr(config, name), name
+    assert parser.parse_args(base + ["--max-betas", "auto"]).max_betas is None
+    # the old spelling is a hidden alias
+    assert parser.parse_args(base + ["--betas", "50"]).max_betas == 50
+    assert parser.parse_args(base + ["--betas", "auto"]).max_betas is None

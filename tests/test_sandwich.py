@@ -10,7 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from tfrbm import ais, likelihood, reverse_ais
+from tfrbm import likelihood
+from tfrbm.likelihood import ais, reverse_ais
 from tfrbm.layers import RBMLayer
 from tfrbm.testing import exact_samples as _model_samples, random_layer as _layer
 
@@ -164,7 +165,7 @@ def test_json_of_an_infinite_bound_is_strict_json_with_a_flag():
     (a dominated run) becomes null plus a ``non_finite`` entry, never the invalid -Infinity."""
     import json
 
-    from tfrbm.cli import json_line
+    from tfrbm.commands.common import json_line
     layer = _layer(20, 12, seed=5, scale=4.0)       # sharp: 3 runs, one dominates
     data = _model_samples(layer, 20, seed=1)
     with warnings.catch_warnings():

@@ -21,11 +21,12 @@ _PUBLIC = {
     # models
     "RBMModel": "tfrbm.models.rbm",
     "DBNModel": "tfrbm.models.dbn",
+    "DBMModel": "tfrbm.models.dbm",
     "RBMRecommender": "tfrbm.models.recommender",
     # distributed training of your own Keras models under MultiWorkerMirroredStrategy
     "install_multi_worker_fixes": "tfrbm._compat",
 }
-_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "ais", "monitors", "models", "viz",
+_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
                "errors", "sklearn", "pipelines")
 

@@ -21,6 +21,7 @@ Private pieces used:
 import logging
 import re
 
+import keras
 import tensorflow as tf
 
 #: inclusive (major, minor) range of Keras versions these shims were tested with
@@ -29,7 +30,6 @@ TESTED_KERAS = ((3, 15), (3, 15))
 
 def keras_version():
     """The installed Keras version as a (major, minor) tuple."""
-    import keras
     match = re.match(r"(\d+)\.(\d+)", keras.__version__)
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 

@@ -7,14 +7,15 @@ its traceback.
 """
 import argparse
 import importlib
-import json
 import math
 import os
 import pkgutil
 import sys
 
-
-from tfrbm.errors import UserError  # noqa: F401  (re-exported: commands raise cli.UserError)
+import tfrbm
+from tfrbm._quiet import import_tensorflow_quietly
+import tfrbm.commands as commands
+from tfrbm.errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,43 +34,11 @@ def build_parser():
         description="Restricted Boltzmann machines, DBNs and companion models on TensorFlow 2.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import tfrbm.commands as commands
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"tfrbm.commands.{info.name}")
         if hasattr(module, "register"):
             module.register(sub)
     return parser
-
-
-def add_training_options(parser, backup=True):
-    """Options every training command shares: ``--backup DIR``; marks the command as training
-    (the device it runs on is printed at start)."""
-    from tfrbm import argtypes
-    if backup:
-        parser.add_argument(
-            "--backup", metavar="DIR", type=argtypes.output_dir, default=None,
-            help="back up the full training state to DIR after every epoch; if the run is "
-                 "killed, the same command with the same --backup resumes where it stopped "
-                 "(the backup is removed when training ends)")
-    parser.set_defaults(trains=True)
-
-
-def backup_callbacks(args):
-    """``[TrainingBackup(args.backup)]`` when ``--backup`` is given, else ``[]``."""
-    folder = getattr(args, "backup", None)
-    if not folder:
-        return []
-    from tfrbm.resume import TrainingBackup
-    return [TrainingBackup(folder)]
-
-
-def report_resume(callbacks):
-    """Say on stderr when a ``--backup`` run resumed from an earlier, killed run."""
-    for cb in callbacks:
-        restored = getattr(cb, "restored_from", None)
-        if restored:
-            print(f"tfrbm: resumed from the backup in {cb.backup_dir} at epoch "
-                  f"{restored['epoch'] + 1}", file=sys.stderr, flush=True)
 
 
 def device_line():
@@ -88,40 +57,6 @@ def device_line():
     return f"tfrbm: running on CPU ({os.cpu_count()} cores; TensorFlow sees no GPU)"
 
 
-def _json_safe(value, path, non_finite):
-    """``value`` with numbers made floats and NaN/Inf made ``null`` (their keys recorded)."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v, f"{path}.{k}" if path else str(k), non_finite)
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v, f"{path}[{i}]", non_finite) for i, v in enumerate(value)]
-    if isinstance(value, (str, bool)) or value is None:
-        return value
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return value
-    if not math.isfinite(number):
-        non_finite[path] = str(number)       # "nan", "inf" or "-inf"
-        return None
-    return int(value) if isinstance(value, int) else number
-
-
-def json_line(metrics):
-    """The ``--json`` line: strict JSON. NaN and Inf (not JSON) become ``null``, and a field
-    ``"non_finite"`` maps each such key to "nan", "inf" or "-inf" so the reason is not lost."""
-    non_finite = {}
-    clean = _json_safe(dict(metrics), "", non_finite)
-    if non_finite:
-        clean["non_finite"] = non_finite
-    return json.dumps(clean, sort_keys=True, allow_nan=False)
-
-
-def print_json(metrics):
-    """Print the one closing JSON line that ``--json`` promises (see :func:`json_line`)."""
-    print(json_line(metrics), flush=True)
-
-
 def check_finite_arguments(args):
     """Refuse NaN/Inf in any float option (argparse's ``type=float`` accepts "nan" and "inf")."""
     for name, value in sorted(vars(args).items()):
@@ -135,24 +70,36 @@ def one_line(exc, limit=600):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def rbmcmd_order(argv, commands):
+    """echen's ``rbmcmd FILE VERB ARGS...`` order as tfrbm's ``VERB FILE ARGS...``.
+
+    ``FILE train N`` becomes ``train --model FILE N`` (train takes its model file as ``--model``);
+    anything whose second word is not a command, or whose first is one, is left as it is.
+    """
+    argv = list(argv)
+    if len(argv) >= 2 and argv[0] not in commands and not argv[0].startswith("-") and argv[1] in commands:
+        model, verb, *rest = argv
+        return [verb, "--model", model, *rest] if verb == "train" else [verb, model, *rest]
+    return argv
+
+
 def main(argv=None):
     """Run one command; user errors print ``tfrbm: error: ...`` and return 2, Ctrl-C returns 130."""
     parser = build_parser()
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    argv = rbmcmd_order(sys.argv[1:] if argv is None else argv, commands)
     try:   # every argument, input file and output path is checked here, before any training
         args = parser.parse_args(argv)
     except SystemExit as exc:   # argparse's error (status 2) or --help (0)
         return exc.code if isinstance(exc.code, int) else 2
     if args.version:
-        from tfrbm import __version__
-        print(__version__)
+        print(tfrbm.__version__)
         return 0
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     # TensorFlow loads only now that a command runs (``--help``/``--version`` never load it)
-    from tfrbm._quiet import import_tensorflow_quietly
     import_tensorflow_quietly()
-    import tfrbm
     tfrbm.register_keras_classes()
     if getattr(args, "trains", False):
         print(device_line(), file=sys.stderr, flush=True)

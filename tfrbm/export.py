@@ -37,12 +37,15 @@ import re
 import secrets
 import shutil
 
+import keras
 import numpy as np
 
 from tfrbm.errors import ExportError
-from tfrbm.serving import endpoints_of
+from tfrbm.safety import check_finite_weights, current_umask
+from tfrbm.serving import endpoints_of, keras_model_endpoints
 
-__all__ = ["export_model", "export_named", "next_version", "signature_names", "ExportError"]
+__all__ = ["ServingMixin", "atomic_export", "export_model", "export_named", "next_version",
+           "signature_names", "ExportError"]
 
 _FORMATS = ("tf_saved_model",)
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -81,8 +84,7 @@ def check_name(name):
 # ------------------------------------------------------------------ atomic, exclusive publishing
 def _apply_umask_modes(root):
     """Give every folder 0777 & ~umask and every file 0666 & ~umask (as if freshly created)."""
-    from tfrbm.safety import _umask
-    mask = _umask()
+    mask = current_umask()
     os.chmod(root, 0o777 & ~mask)
     for folder, dirs, files in os.walk(root):
         for d in dirs:
@@ -184,8 +186,6 @@ def export_model(model, filepath, format="tf_saved_model", version=None, overwri
         overwrite: replace an existing version directory (atomically) instead of failing.
         verbose: print the signatures written.
     """
-    import keras
-    from tfrbm.safety import check_finite_weights
     if format not in _FORMATS:
         raise ExportError(f"unknown export format {format!r}; supported: {', '.join(_FORMATS)}")
     version = _check_version(version)
@@ -206,3 +206,31 @@ def export_named(model, name, base="saved_models", version=None, overwrite=False
     """Export to ``<base>/<name>/<version>/``; returns the directory written."""
     return export_model(model, pathlib.Path(base) / check_name(name), version=version,
                         overwrite=overwrite)
+
+
+def atomic_export(model, path, check_finite=True, **kwargs):
+    """A SavedModel of ``model``'s serving endpoints at ``path`` (no version folder), replacing
+    what is there atomically: :func:`export_model` with ``version=False``, the one atomic folder
+    writer. NaN/Inf weights are always refused."""
+    kwargs.setdefault("overwrite", True)
+    return export_model(model, path, version=False, **kwargs)
+
+
+class ServingMixin:
+    """Gives a model tfrbm's ``export``: versioned, atomic SavedModels of its endpoints.
+
+    A class using it defines ``serving_endpoints()``; the default serves a single-input Keras
+    model's outputs as ``predict``.
+    """
+
+    def serving_endpoints(self):
+        return keras_model_endpoints(self)
+
+    def export(self, filepath, format="tf_saved_model", version=None, overwrite=False,
+               verbose=False):
+        """Write ``filepath/<version>/``, a SavedModel of :meth:`serving_endpoints`.
+
+        See :func:`export_model` (``version=None`` takes the next free number).
+        """
+        return export_model(self, filepath, format=format, version=version,
+                                   overwrite=overwrite, verbose=verbose)

@@ -25,10 +25,14 @@ that would keep the fast path.
 as ``first + steps_per_execution - 1`` even when the epoch ends sooner ("32/13").
 """
 import logging
+import sys
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from tfrbm import _compat
+from tfrbm.validation import Integral, Interval, Options, check_param
 
 __all__ = ["single_step_reason", "choose_steps_per_execution", "check_steps_per_execution",
            "StepProgbar", "with_progbar", "train_in_memory"]
@@ -50,7 +54,6 @@ def check_steps_per_execution(value):
     integer gives ``(False, value)``; anything else is a UserError."""
     if value is None or (isinstance(value, str) and value == "auto"):
         return True, 1
-    from tfrbm.validation import Integral, Interval, Options, check_param
     return False, check_param("steps_per_execution", value,
                               [Options("auto"), Interval(Integral, 1, None)])
 
@@ -168,10 +171,7 @@ def train_in_memory(model, x, epochs, batch_size, shuffle=True, seed=None, verbo
     one line per epoch with the epoch's mean logs (of ``monitor``, default the model: the
     Keras model whose metrics the step updates). Returns the last epoch's logs as floats.
     """
-    import sys
 
-    import numpy as np
-    import tensorflow as tf
 
     n = int(x.shape[0])
     batch_size = int(batch_size)

@@ -15,7 +15,22 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["between_chunks"]
+__all__ = ["CHUNK_MULTIPLY_ADDS", "between_chunks", "steps_per_chunk"]
+
+#: a chunked loop's compiled call does at most this many multiply-adds (a second or less on one
+#: CPU core), so Ctrl-C lands between calls within about a second
+CHUNK_MULTIPLY_ADDS = 2 ** 31
+
+
+def steps_per_chunk(n_rows, n_visible, n_hidden, max_steps):
+    """Steps per compiled call of a chunked Gibbs or annealing loop over an RBM.
+
+    A step (an up and a down product) costs about 2 * rows * visible * hidden multiply-adds;
+    a call does at most :data:`CHUNK_MULTIPLY_ADDS` of them and at most ``max_steps`` steps (the
+    loop's own overhead, for tiny models), and at least one step.
+    """
+    per_step = 2 * max(1, int(n_rows)) * max(1, int(n_visible)) * max(1, int(n_hidden))
+    return int(max(1, min(int(max_steps), CHUNK_MULTIPLY_ADDS // per_step)))
 
 
 class _Pending:

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from tfrbm.errors import UserError
 from tfrbm.units import BernoulliUnits, get_units
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["MATMUL_DTYPES", "RBMLayer", "matmul"]
 
@@ -83,7 +84,6 @@ class RBMLayer(keras.layers.Layer):
                  hidden_bias_initializer="zeros", kernel_regularizer=None, matmul_dtype="float32",
                  **kwargs):
         super().__init__(**kwargs)
-        from tfrbm.validation import POSITIVE_INT, check_param
         self.units = check_param("units", units, POSITIVE_INT)
         self.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self._product_kernel = None   # see shared_product_kernel

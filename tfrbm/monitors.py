@@ -13,7 +13,10 @@ its value into the epoch logs, so it lands in ``History.history`` (e.g.
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfrbm.data.pipeline import check_array
 from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["pseudo_log_likelihood", "reconstruction_error", "free_energy_gap",
            "PseudoLogLikelihood", "ReconstructionError",
@@ -28,7 +31,6 @@ def _layer(model_or_layer):
 
 
 def _data(layer, v, name="v"):
-    from tfrbm.data.pipeline import check_array
     v = check_array(v, name=name, n_features=layer.n_visible)
     layer.visible_units.validate(v)
     return v
@@ -144,7 +146,6 @@ class ReconstructionError(_LayerMean):
 class _EveryN(keras.callbacks.Callback):
     def __init__(self, every):
         super().__init__()
-        from tfrbm.validation import POSITIVE_INT, check_param
         self.every = check_param("every", every, POSITIVE_INT)
 
     def _due(self, epoch):

@@ -30,6 +30,7 @@ import warnings
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfrbm.errors import UserError
 from tfrbm.safety import atomic_path, non_finite_variables
@@ -142,7 +143,6 @@ class EpochCounter(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        import tensorflow as tf
         with tf.init_scope():
             self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_counter")
 

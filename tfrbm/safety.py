@@ -3,7 +3,8 @@
 * :class:`StopOnNonFinite` checks the weights (and the batch metrics) every ``check_every``
   batches and ends ``fit`` with :class:`TrainingDivergedError` naming the epoch and step where a
   NaN or Inf first appeared; by default it puts back the last finite weights it saw.
-* :func:`atomic_save`, :func:`atomic_save_weights` and :func:`atomic_export` write to a temporary
+* :func:`atomic_save` and :func:`atomic_save_weights` (and :func:`tfrbm.export.atomic_export`,
+  which uses :func:`current_umask` and :func:`check_finite_weights` from here) write to a temporary
   path in the target's directory and then rename it over the target (``os.replace`` is atomic on
   POSIX), so a crash or SIGKILL mid-save leaves the previous file intact and loadable. They refuse
   to write weights that contain NaN or Inf (:class:`NonFiniteWeightsError`). The temporary is
@@ -22,10 +23,13 @@ import re
 import shutil
 import stat
 import tempfile
+import warnings
 
 import keras
 import numpy as np
+
 from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = [
     "AtomicModelCheckpoint",
@@ -33,11 +37,11 @@ __all__ = [
     "NonFiniteWeightsError",
     "StopOnNonFinite",
     "TrainingDivergedError",
-    "atomic_export",
     "atomic_path",
     "atomic_save",
     "atomic_save_weights",
     "check_finite_weights",
+    "current_umask",
     "check_learning_rate",
     "non_finite_variables",
     "remove_stale_temporaries",
@@ -91,7 +95,7 @@ TEMP_TAG = ".tfrbm-tmp"
 _TEMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[^.]+" + re.escape(TEMP_TAG))
 
 
-def _umask():
+def current_umask():
     """The process's umask, read without changing it where /proc allows."""
     try:
         with open("/proc/self/status") as f:
@@ -209,7 +213,7 @@ def _final_mode(target, is_dir):
     try:
         return stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
-        return (0o777 if is_dir else 0o666) & ~_umask()
+        return (0o777 if is_dir else 0o666) & ~current_umask()
 
 
 @contextlib.contextmanager
@@ -278,15 +282,6 @@ def atomic_save_weights(model, path, check_finite=True, **kwargs):
     return _atomic_write(model, path, "save_weights", "save weights to", check_finite, kwargs)
 
 
-def atomic_export(model, path, check_finite=True, **kwargs):
-    """A SavedModel of ``model``'s serving endpoints at ``path`` (no version folder), replacing
-    what is there atomically: :func:`tfrbm.export.export_model` with ``version=False``, the one
-    atomic folder writer. NaN/Inf weights are always refused."""
-    from tfrbm.export import export_model
-    kwargs.setdefault("overwrite", True)
-    return export_model(model, path, version=False, **kwargs)
-
-
 class AtomicSaveMixin:
     """Make ``model.save(path)`` itself atomic and NaN-refusing (mix in before ``keras.Model``).
 
@@ -333,7 +328,6 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def __init__(self, check_every=1, restore_last_finite=True, raise_error=True,
                  monitor_metrics=True):
         super().__init__()
-        from tfrbm.validation import POSITIVE_INT, check_param
         self.check_every = check_param("check_every", check_every, POSITIVE_INT)
         self.restore_last_finite = bool(restore_last_finite)
         self.raise_error = bool(raise_error)
@@ -437,7 +431,6 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
                        f"{', '.join(bad)}")
             if self.on_non_finite == "raise":
                 raise NonFiniteWeightsError(message)
-            import warnings
             warnings.warn(message, RuntimeWarning, stacklevel=2)
             return
         with atomic_path(filepath) as tmp:

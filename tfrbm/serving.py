@@ -9,13 +9,15 @@ in one place. Serving inputs are checked inside the graph with ``tf.debugging`` 
 helpers below), because a SavedModel has no Python to refuse a mask of 7 or ``steps=-5``.
 
 Keras models without ``serving_endpoints`` (the DBN's classifier, the CNN, the autoencoders)
-get :func:`keras_model_endpoints`: ``predict(inputs) -> probabilities``.
+get :func:`keras_model_endpoints`: ``predict(inputs) -> probabilities``. The mixin that gives a
+model its ``export`` method is :class:`tfrbm.export.ServingMixin` (above this module: it calls the
+writer).
 """
 import tensorflow as tf
 
 from tfrbm.errors import ExportError
 
-__all__ = ["Endpoints", "ServingMixin", "endpoints_of", "keras_model_endpoints", "spec",
+__all__ = ["Endpoints", "endpoints_of", "keras_model_endpoints", "spec",
            "require_built", "check_at_least", "check_binary", "check_finite", "check_range"]
 
 
@@ -120,24 +122,3 @@ def endpoints_of(model):
         raise ExportError(f"{type(model).__name__}.serving_endpoints() must return "
                           f"tfrbm.serving.Endpoints, got {type(endpoints).__name__}")
     return endpoints
-
-
-class ServingMixin:
-    """Gives a model tfrbm's ``export``: versioned, atomic SavedModels of its endpoints.
-
-    A class using it defines ``serving_endpoints()``; the default serves a single-input Keras
-    model's outputs as ``predict``.
-    """
-
-    def serving_endpoints(self):
-        return keras_model_endpoints(self)
-
-    def export(self, filepath, format="tf_saved_model", version=None, overwrite=False,
-               verbose=False):
-        """Write ``filepath/<version>/``, a SavedModel of :meth:`serving_endpoints`.
-
-        See :func:`tfrbm.export.export_model` (``version=None`` takes the next free number).
-        """
-        from tfrbm import export
-        return export.export_model(self, filepath, format=format, version=version,
-                                   overwrite=overwrite, verbose=verbose)

@@ -27,6 +27,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from tfrbm.validation import POSITIVE, POSITIVE_INT, SIZES, Interval, Real, check_param, validate_params
+
 __all__ = ["RBMTransformer", "DBNTransformer"]
 
 
@@ -48,18 +50,21 @@ def _store_params(estimator, arguments):
             setattr(estimator, name, value)
 
 
+#: what ``fit`` checks of the constructor arguments both transformers share (scikit-learn's rule
+#: leaves ``__init__`` unchecked); the unit and model classes check the rest
+_SHARED_CONSTRAINTS = {
+    "n_iter": POSITIVE_INT,
+    "batch_size": POSITIVE_INT,
+    "cd_k": POSITIVE_INT,
+    "learning_rate": POSITIVE,
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+}
+
+
 def _check_params(est):
-    from tfrbm.errors import UserError
-    for name in ("n_iter", "batch_size", "cd_k"):
-        value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise UserError(f"{name} must be an integer >= 1, got {value!r}")
-    for name in ("learning_rate",):
-        value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-            raise UserError(f"{name} must be a number > 0, got {value!r}")
-    if not 0 <= est.momentum < 1:
-        raise UserError(f"momentum must lie in [0, 1), got {est.momentum!r}")
+    """The shared arguments of ``est``, checked (:mod:`tfrbm.validation`)."""
+    return validate_params({name: getattr(est, name) for name in _SHARED_CONSTRAINTS},
+                           _SHARED_CONSTRAINTS, type(est))
 
 
 def _dense(X):
@@ -234,16 +239,11 @@ class DBNTransformer(_KerasEstimator):
 
     def fit(self, X, y=None):
         """Pre-train every layer on the rows of ``X`` (``y`` is ignored)."""
-        from tfrbm.errors import UserError
         from tfrbm.layers import RBMLayer
         from tfrbm.models.dbn import DBNModel
         _check_params(self)
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral):
-            sizes = (sizes,)
-        if not sizes or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1
-                            for n in sizes):
-            raise UserError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
+        sizes = check_param("hidden_layer_sizes", self.hidden_layer_sizes, POSITIVE_INT + [SIZES])
+        sizes = (sizes,) if isinstance(sizes, int) else sizes
         X = _dense(self._validate(X, reset=True))
         seed = _seed(self.random_state)
         layers, n_in = [], X.shape[1]

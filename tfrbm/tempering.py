@@ -2,7 +2,7 @@
 Delalleau, AISTATS 2010, "Tempered Markov chain Monte Carlo for training of RBMs").
 
 M replicas run at inverse temperatures 1 = beta_1 > beta_2 > ... > beta_M >= 0 of the same family
-AIS anneals through (:mod:`tfrbm.ais`), marginalised over h:
+AIS anneals through (:mod:`tfrbm.likelihood.ais`), marginalised over h:
 
     log f_beta(v) = -[(1 - beta) e_v(v; b_A) + beta e_v(v; b)] + sum_j softplus(beta (c_j + v W_:j)),
 

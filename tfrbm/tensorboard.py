@@ -16,7 +16,10 @@ import math
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfrbm import monitors
 from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["RBMTensorBoard", "tile_images"]
 
@@ -63,7 +66,6 @@ class RBMTensorBoard(keras.callbacks.Callback):
                  image_shape=None, n_tiles=64, n_samples=16, sample_steps=100, max_rows=1000,
                  seed=0):
         super().__init__()
-        from tfrbm.validation import POSITIVE_INT, check_param
         every = check_param("every", every, POSITIVE_INT)
         self.log_dir = str(log_dir)
         self.validation_data = None if validation_data is None else np.asarray(
@@ -81,7 +83,6 @@ class RBMTensorBoard(keras.callbacks.Callback):
     # --------------------------------------------------------------- the values logged
     def scalars(self):
         """The monitor values for the current weights: {name: float}."""
-        from tfrbm import monitors
         rbm, out = self.model, {}
         if self.validation_data is not None:
             out["reconstruction_error"] = monitors.reconstruction_error(rbm, self.validation_data)

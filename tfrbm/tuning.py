@@ -15,7 +15,14 @@ to minimise |gap| instead (useful for Gaussian visible units, where the PLL is u
 """
 import keras
 import numpy as np
+
+from tfrbm import monitors
+from tfrbm.course.language import ResetStatesCallback, StatefulLSTMModel
+from tfrbm.data.pipeline import check_array
 from tfrbm.errors import UserError
+from tfrbm.layers import RBMLayer
+from tfrbm.models.dbn import DBNModel
+from tfrbm.models.rbm import RBMModel
 
 __all__ = ["RBMHyperModel", "TuningDataError", "DBNClassifierHyperModel", "CNNHyperModel", "LSTMLMHyperModel",
            "tuner_objective"]
@@ -49,7 +56,6 @@ class TuningDataError(UserError, _fatal_base()):
 
 
 def _checked(x, name, n_features=None):
-    from tfrbm.data.pipeline import check_array
     try:
         return check_array(x, name=name, n_features=n_features)
     except UserError as exc:
@@ -109,8 +115,6 @@ class RBMHyperModel(_hp_base()):
         return tuner_objective(self.objective_name)
 
     def build(self, hp):
-        from tfrbm.layers import RBMLayer
-        from tfrbm.models.rbm import RBMModel
         units = hp.Choice("units", self.units)
         lr = hp.Float("learning_rate", *self.learning_rate, sampling="log") \
             if self.learning_rate[0] < self.learning_rate[1] else self.learning_rate[0]
@@ -143,7 +147,6 @@ class RBMHyperModel(_hp_base()):
 
 
 def _monitor_values(model, train_slice, val):
-    from tfrbm import monitors
     gap = monitors.free_energy_gap(model, train_slice, val)
     out = {"free_energy_gap": gap, "abs_free_energy_gap": abs(gap),
            "val_reconstruction_error": monitors.reconstruction_error(model, val)}
@@ -184,8 +187,6 @@ class DBNClassifierHyperModel(_hp_base()):
         self.seed = seed
 
     def build(self, hp):
-        from tfrbm.layers import RBMLayer
-        from tfrbm.models.dbn import DBNModel
         index = hp.Choice("layer_sizes", list(range(len(self.layer_sizes))))
         hp.Choice("pretrain_epochs", self.pretrain_epochs)
         hp.Float("learning_rate", *self.learning_rate, sampling="log")
@@ -262,7 +263,6 @@ class LSTMLMHyperModel(_hp_base()):
         self.batch_size, self.clipnorm = int(batch_size), float(clipnorm)
 
     def build(self, hp):
-        from tfrbm.course.language import StatefulLSTMModel
         hidden = hp.Choice("hidden", self.hidden)
         layers = hp.Choice("layers", self.layers)
         model = StatefulLSTMModel(
@@ -276,7 +276,6 @@ class LSTMLMHyperModel(_hp_base()):
         return model
 
     def fit(self, hp, model, x, y=None, validation_data=None, callbacks=None, **kwargs):
-        from tfrbm.course.language import ResetStatesCallback
         kwargs.setdefault("batch_size", self.batch_size)
         kwargs.setdefault("shuffle", False)
         for data in (x,) + (tuple(validation_data[:1]) if validation_data else ()):

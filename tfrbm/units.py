@@ -26,7 +26,10 @@ any package) round-trips through ``.keras`` files as itself, and a subclass that
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from tfrbm import serving
 from tfrbm.errors import UserError
 
 __all__ = ["Units", "BernoulliUnits", "GaussianUnits", "SoftmaxUnits", "MaskedSoftmaxUnits",
@@ -64,7 +67,6 @@ class Units:
 
         Finite values for every family; values in [0, 1] for binary families.
         """
-        from tfrbm import serving
         if self.binary:
             return serving.check_range(x, 0, 1, name)
         return serving.check_finite(x, name)
@@ -106,7 +108,6 @@ class BernoulliUnits(Units):
         return tf.reduce_sum(tf.math.softplus(a + bias), axis=-1)
 
     def validate(self, x):
-        import numpy as np
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
             raise UserError(
                 "values outside [0, 1] for Bernoulli visible units "
@@ -173,7 +174,6 @@ class SoftmaxUnits(Units):
         return tf.reduce_sum(tf.reduce_logsumexp(self._groups(a + bias), axis=-1), axis=-1)
 
     def validate(self, x):
-        import numpy as np
         if x.shape[-1] % self.k:
             raise UserError(f"softmax units need a multiple of k={self.k} features, got {x.shape[-1]}")
         if x.size and (np.min(x) < 0 or np.max(x) > 1):
@@ -294,7 +294,6 @@ class CompositeUnits(Units):
                          in zip(self.parts, self._split(a), self._split(bias))])
 
     def validate(self, x):
-        import numpy as np
         start = 0
         for (u, _), n in zip(self.parts, self.sizes(x.shape[-1])):
             u.validate(np.asarray(x)[..., start:start + n])

@@ -10,9 +10,9 @@ import argparse
 
 from tfrbm import anomaly
 from tfrbm import argtypes as at
-from tfrbm.cli import add_training_options
+from tfrbm.commands.common import add_training_options, print_json
 from tfrbm.errors import UserError
-from tfrbm.pipelines.anomaly import AnomalyConfig
+from tfrbm.pipelines.anomaly import AnomalyConfig, detect_anomalies
 
 __all__ = ["register", "parse_classes"]
 
@@ -53,8 +53,6 @@ def _fraction(text):
 
 
 def _detect(args):
-    from tfrbm.cli import print_json
-    from tfrbm.pipelines.anomaly import detect_anomalies
     config = AnomalyConfig(
         data=args.data, data_dir=args.data_dir, normal=args.normal, labels=not args.unlabelled,
         method=args.method, hidden=args.hidden, epochs=args.epochs,

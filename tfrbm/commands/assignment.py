@@ -3,22 +3,28 @@
 ``tfrbm assignment --output DIR [--data mnist|digits] [--hidden 400] [--epochs 10] [--json]``
 trains the assignment's RBM and writes every figure (see :func:`tfrbm.course.assignment.run_assignment`).
 
-``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100] [--betas 14500|auto]
-[--raise-rows 100]`` brackets the mean log-probability of the split (stochastically binarized once
-with ``--seed``) between a RAISE lower estimate and an AIS upper estimate (base-rate model fitted
-to the training split), and prints the AIS diagnostics: effective sample size, std of log w, and
-how far log Z moved when the schedule doubled (AIS runs with --betas/2 and then --betas; with
-``auto`` it doubles from 1,000 until log Z moves < 0.1 nats or --time-budget runs out).
+``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100]
+[--max-betas 14500|auto] [--raise-rows 100]`` brackets the mean log-probability of the split
+(stochastically binarized once with ``--seed``) between a RAISE lower estimate and an AIS upper
+estimate (base-rate model fitted to the training split), and prints the AIS diagnostics:
+effective sample size, std of log w, and how far log Z moved when the schedule doubled (AIS runs
+with --max-betas/2 and then --max-betas; with ``auto`` it doubles from 1,000 until log Z moves
+< 0.1 nats or --time-budget runs out). ``--betas`` is the old spelling of ``--max-betas``. The
+defaults are :class:`tfrbm.pipelines.likelihood.LikelihoodConfig`'s.
 """
+import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.cli import add_training_options
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json
+from tfrbm.pipelines.likelihood import LikelihoodConfig, estimate_likelihood
+
+#: the pipeline's defaults, shown in --help
+_LIKELIHOOD = LikelihoodConfig()
 
 __all__ = ["register", "run_assignment_command", "run_likelihood_command"]
 
 
 def _positive_int(text):
-    import argparse
     try:
         value = int(text)
     except ValueError:
@@ -29,7 +35,6 @@ def _positive_int(text):
 
 
 def _steps(text):
-    import argparse
     try:
         values = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
@@ -39,10 +44,14 @@ def _steps(text):
     return values
 
 
-def _betas(text):
+def _max_betas(text):
+    """An integer, or "auto" (None: no fixed length); the pipeline checks the range."""
     if text == "auto":
-        return text
-    return _positive_int(text)
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
 
 
 def register(subparsers):
@@ -68,23 +77,27 @@ def register(subparsers):
     q = subparsers.add_parser("likelihood", help="mean log-likelihood bracketed by RAISE (lower) and "
                               "AIS (upper), with AIS diagnostics")
     q.add_argument("--model", required=True, type=at.existing_file, help="a saved RBMModel (.keras)")
-    q.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"))
-    q.add_argument("--data-dir", type=at.existing_dir, default=None)
-    q.add_argument("--split", default="test", choices=("train", "test"))
-    q.add_argument("--runs", type=_positive_int, default=100)
-    q.add_argument("--betas", type=_betas, default=14500,
-                   help="number of intermediate distributions, or 'auto' (double until log Z settles)")
-    q.add_argument("--raise-rows", type=_positive_int, default=100,
-                   help="rows of the split that RAISE runs reverse chains on (default 100)")
-    q.add_argument("--time-budget", type=float, default=600.0,
-                   help="seconds for --betas auto's schedule search (default 600)")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--data", default=_LIKELIHOOD.data, choices=("mnist", "digits", "fashion_mnist"))
+    q.add_argument("--data-dir", type=at.existing_dir, default=_LIKELIHOOD.data_dir)
+    q.add_argument("--split", default=_LIKELIHOOD.split, choices=("train", "test"))
+    q.add_argument("--runs", type=_positive_int, default=_LIKELIHOOD.runs)
+    q.add_argument("--max-betas", type=_max_betas, default=_LIKELIHOOD.max_betas,
+                   help="the longest AIS schedule (intermediate distributions; AIS runs half of "
+                        "it first, to see how far log Z moves on doubling), or 'auto' (double "
+                        f"from 1,000 until log Z settles); default {_LIKELIHOOD.max_betas}")
+    q.add_argument("--betas", type=_max_betas, dest="max_betas", help=argparse.SUPPRESS)
+    q.add_argument("--raise-rows", type=_positive_int, default=_LIKELIHOOD.raise_rows,
+                   help=f"rows of the split that RAISE runs reverse chains on (default "
+                        f"{_LIKELIHOOD.raise_rows})")
+    q.add_argument("--time-budget", type=float, default=_LIKELIHOOD.time_budget,
+                   help=f"seconds for --max-betas auto's schedule search (default "
+                        f"{_LIKELIHOOD.time_budget:g})")
+    q.add_argument("--seed", type=int, default=_LIKELIHOOD.seed)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_likelihood_command)
 
 
 def run_assignment_command(args):
-    from tfrbm.cli import backup_callbacks
     from tfrbm.course import assignment
     summary = assignment.run_assignment(
         args.output, n_hidden=args.hidden, epochs=args.epochs, data=args.data, data_dir=args.data_dir,
@@ -95,7 +108,6 @@ def run_assignment_command(args):
           f"{summary['recall_accuracy']} (pixel-mean fill {summary['recall_baseline_accuracy']:.3f}); "
           f"F(digits) {summary['free_energy_digits']:.1f} vs F(noise) {summary['free_energy_noise']:.1f}")
     if args.json:
-        from tfrbm.cli import print_json
         flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
         for k, v in summary["recall_accuracy"].items():
             flat[f"recall_accuracy_{k}"] = v
@@ -106,12 +118,12 @@ def run_assignment_command(args):
 
 def run_likelihood_command(args):
     """Print the bracket that :func:`tfrbm.pipelines.likelihood.estimate_likelihood` finds."""
-    from tfrbm.ais import AUTO_TOLERANCE
-    from tfrbm.pipelines.likelihood import estimate_likelihood
-    report = estimate_likelihood(args.model, data=args.data, data_dir=args.data_dir,
-                                 split=args.split, runs=args.runs, betas=args.betas,
-                                 raise_rows=args.raise_rows, time_budget=args.time_budget,
-                                 seed=args.seed)
+    from tfrbm.likelihood.ais import AUTO_TOLERANCE
+    config = LikelihoodConfig(data=args.data, data_dir=args.data_dir, split=args.split,
+                              runs=args.runs, max_betas=args.max_betas,
+                              raise_rows=args.raise_rows, time_budget=args.time_budget,
+                              seed=args.seed)
+    report = estimate_likelihood(args.model, config)
     s, a = report.sandwich, report.sandwich.ais
     print(f"mean log p(v) on {args.data} {args.split}: between {s.lower:.2f} +- {s.lower_se:.2f} "
           f"(RAISE, lower; chains on {s.raise_result.n_sampled} of {s.raise_result.n_rows} rows) and "
@@ -123,10 +135,10 @@ def run_likelihood_command(args):
           f"{a.n_betas} betas); ESS {a.ess:.1f} of {a.n_runs}, std log w {a.log_w_std:.2f}{moved}")
     if not report.converged:
         print(f"not converged: log Z still moves by {abs(doubling):.2f} >= {AUTO_TOLERANCE} nats "
-              "per doubling; read the interval, not either end, and use more betas (or --betas auto)")
+              "per doubling; read the interval, not either end, and use more betas (a larger "
+              "--max-betas, or --max-betas auto)")
     for message in report.warnings:
         print(f"warning: {message}")
     if args.json:
-        from tfrbm.cli import print_json
         print_json(report.metrics)
     return 0

@@ -5,6 +5,10 @@ and prints its metrics; with ``--json`` it ends with one JSON line of them. ``--
 and evaluates on the first N examples (images) or tokens (text) so a smoke run is fast.
 """
 import pathlib
+
+from tfrbm import argtypes as at
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json
+from tfrbm.course import register_keras_classes, training
 from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["register"]
@@ -17,7 +21,6 @@ def _keras():
 
 def _load(path):
     keras = _keras()
-    from tfrbm.course import register_keras_classes
     register_keras_classes()
     path = pathlib.Path(path)
     if not path.is_file():
@@ -31,8 +34,6 @@ def _load(path):
 # ---------------------------------------------------------------------------------------- CLI
 
 def _common(p, epochs_help):
-    from tfrbm import argtypes as at
-    from tfrbm.cli import add_training_options
     p.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder holding the data sets (or the data set folder)")
     p.add_argument("--epochs", type=at.positive_int, default=None, help=epochs_help)
@@ -46,23 +47,19 @@ def _common(p, epochs_help):
 
 
 def _learning_rate(p, default, help_text=None):
-    from tfrbm import argtypes as at
     p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=default,
                    help=help_text)
 
 
 def _output(args):
-    from tfrbm import argtypes as at
     return at.model_path(args)
 
 
 def _extra(args):
-    from tfrbm.cli import backup_callbacks
     return backup_callbacks(args)
 
 
 def _report(args, metrics):
-    from tfrbm.cli import print_json
     if args.json:
         print_json(metrics)
     else:
@@ -77,7 +74,6 @@ def _verbose(args):
 
 
 def _training():
-    from tfrbm.course import training
     return training
 
 
@@ -125,7 +121,6 @@ def _load_kind(path, cls, what):
 
 def _print_text(args, text, **extra):
     if args.json:
-        from tfrbm.cli import print_json
         print_json({"text": text, **extra})
     else:
         print(text)
@@ -156,7 +151,6 @@ def _cmd_char_sample(args):
 
 
 def _sampling(p, default_mode, modes, n):
-    from tfrbm import argtypes as at
     p.add_argument("--model", required=True, type=at.existing_file,
                    help="a .keras file saved by the train command")
     p.add_argument("--prime", default="The " if n == 200 else "the")
@@ -169,7 +163,6 @@ def _sampling(p, default_mode, modes, n):
 
 def register(subparsers):
     """Add ``cnn``, ``seqcnn``, ``lm``, ``char`` and ``ae`` to the ``tfrbm`` command."""
-    from tfrbm import argtypes as at
     def group(name, help_text):
         parser = subparsers.add_parser(name, help=help_text)
         return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")

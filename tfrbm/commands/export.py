@@ -6,13 +6,16 @@
 """
 import pathlib
 
+import tfrbm
+from tfrbm.commands.common import print_json
+from tfrbm.errors import UserError
+
 __all__ = ["register", "load_any_model"]
 
 
 
 def load_any_model(path):
     """Load a ``.keras`` model (any tfrbm class) or an ``.npz`` RBMRecommender."""
-    from tfrbm.cli import UserError
     path = pathlib.Path(path)
     if not path.exists():
         raise UserError(f"model file {path} does not exist")
@@ -25,10 +28,7 @@ def load_any_model(path):
     if path.suffix not in (".keras", ".h5"):
         raise UserError(f"{path}: expected a .keras model or an .npz recommender")
     import keras
-    from tfrbm.course import register_keras_classes
-    from tfrbm.models import _import_all
-    _import_all()                 # the classes a .keras file may name
-    register_keras_classes()
+    tfrbm.register_keras_classes()    # the classes a .keras file may name
     try:
         return keras.saving.load_model(path)
     except Exception as exc:   # a corrupt file, or one naming a class tfrbm does not know
@@ -36,7 +36,6 @@ def load_any_model(path):
 
 
 def _export(args):
-    from tfrbm.cli import UserError, print_json
     from tfrbm import export
     if args.model_version is not None and args.model_version < 0:
         raise UserError(f"--version must be >= 0, got {args.model_version}")

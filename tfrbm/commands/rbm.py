@@ -10,14 +10,22 @@ Every verb is ``tfrbm rbm VERB``; echen's top-level spellings below are kept as 
     echo "1 0" | tfrbm run-hidden state.keras
     tfrbm daydream state.keras 3 5               # 5 samples after 3 steps each
     tfrbm daydream-trace state.keras 3           # one chain, every step
+
+echen's own spellings run too: the model file first and underscores in the verbs,
+``tfrbm rbmstate.keras train 5000 < rows.txt``, ``tfrbm rbmstate.keras run_visible``,
+``tfrbm rbmstate.keras daydream_trace 3`` (see :func:`tfrbm.cli.rbmcmd_order`).
 """
 import pathlib
 import re
 import sys
 
+import numpy as np
+
+import tfrbm
 from tfrbm import argtypes as at
-from tfrbm.cli import UserError, add_training_options, backup_callbacks, print_json, report_resume
-from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS
+from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
+from tfrbm.errors import UserError
+from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS, train_rbm_on_images
 
 
 def register(sub):
@@ -61,6 +69,8 @@ def _add_verbs(sub):
                    help="rbmcmd mode: the model file to train (see tfrbm init)")
     p.add_argument("--input", type=at.input_file, default="-",
                    help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
+    p.add_argument("rbmcmd_epochs", nargs="?", type=at.positive_int, metavar="EPOCHS",
+                   help="rbmcmd mode: epochs, as echen's `rbmcmd FILE train EPOCHS` (same as --epochs)")
     add_training_options(p)
     p.set_defaults(func=_train)
 
@@ -75,7 +85,7 @@ def _add_verbs(sub):
 
     for name, helptext in (("run-visible", "rbmcmd: hidden units for visible rows on stdin"),
                            ("run-hidden", "rbmcmd: visible units for hidden rows on stdin")):
-        p = sub.add_parser(name, help=helptext)
+        p = sub.add_parser(name, help=helptext, aliases=[name.replace("-", "_")])
         p.add_argument("model", type=at.existing_file)
         p.add_argument("--input", type=at.input_file, default="-",
                        help="file of rows, '-' for stdin (default)")
@@ -91,7 +101,8 @@ def _add_verbs(sub):
     p.add_argument("--seed", type=int)
     p.set_defaults(func=_daydream)
 
-    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step")
+    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step",
+                       aliases=["daydream_trace"])
     p.add_argument("model", type=at.existing_file)
     p.add_argument("steps", type=at.positive_int)
     p.add_argument("--seed", type=int)
@@ -99,12 +110,6 @@ def _add_verbs(sub):
 
 
 # ---------------------------------------------------------------------------- helpers
-def _positive(name, value):
-    if value is not None and value <= 0:
-        raise UserError(f"--{name} must be positive, got {value}")
-    return value
-
-
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
@@ -145,12 +150,10 @@ def _read_rows(source):
             raise UserError(f"{where}, line {lineno}: {len(rows[-1])} values, but line 1 has {len(rows[0])}")
     if not rows:
         raise UserError(f"no rows read from {where}")
-    import numpy as np
     return np.array(rows, np.float32)
 
 
 def _print_rows(rows):
-    import numpy as np
     for row in np.atleast_2d(rows):
         print(" ".join(f"{v:g}" if float(v).is_integer() else f"{v:.4f}" for v in row))
 
@@ -158,7 +161,6 @@ def _print_rows(rows):
 def _load(path):
     import keras
 
-    import tfrbm  # noqa: F401  (registers the custom objects)
     from tfrbm.models.rbm import RBMModel
     if not pathlib.Path(path).is_file():
         raise UserError(f"model file {path} does not exist; create one with `tfrbm init {path} N_VISIBLE N_HIDDEN`")
@@ -182,10 +184,6 @@ def _save(model, path):
 def _init(args):
     import keras
 
-    import tfrbm
-    _positive("n_visible", args.n_visible)
-    _positive("n_hidden", args.n_hidden)
-    _positive("learning_rate", args.learning_rate)
     if pathlib.Path(args.model).exists() and not args.overwrite:
         raise UserError(f"{args.model} exists (perhaps a trained model); pass --overwrite to "
                         "replace it")
@@ -200,8 +198,13 @@ def _init(args):
 
 
 def _train(args):
-    for name in ("hidden", "epochs", "batch_size", "lr", "cd_k", "n_chains", "limit"):
-        _positive(name.replace("_", "-"), getattr(args, name))
+    if args.rbmcmd_epochs is not None:
+        if args.epochs is not None and args.epochs != args.rbmcmd_epochs:
+            raise UserError(f"EPOCHS {args.rbmcmd_epochs} and --epochs {args.epochs} disagree; give one")
+        if not args.model:
+            raise UserError(f"EPOCHS {args.rbmcmd_epochs} is rbmcmd's form and needs a model file: "
+                            f"`tfrbm FILE.keras train {args.rbmcmd_epochs}` or `tfrbm train --model FILE.keras`")
+        args.epochs = args.rbmcmd_epochs
     if args.model:
         return _train_rows(args)
     return _train_images(args)
@@ -254,7 +257,6 @@ def _train_rows(args):
 
 
 def _train_images(args):
-    from tfrbm.pipelines.rbm_images import train_rbm_on_images
     given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
              "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
              "momentum": args.momentum, "cd_k": args.cd_k, "n_chains": args.n_chains,
@@ -298,8 +300,6 @@ def _run_hidden(args):
 
 def _daydream(args):
     model = _load(args.model)
-    _positive("steps", args.steps)
-    _positive("n", args.n)
     _print_rows(model.daydream(args.n, steps=args.steps, sample=True, seed=args.seed,
                                progress=True))
     return 0
@@ -307,7 +307,6 @@ def _daydream(args):
 
 def _daydream_trace(args):
     model = _load(args.model)
-    _positive("steps", args.steps)
     _, trace = model.daydream(1, steps=args.steps, trace=True, sample=True, seed=args.seed,
                               progress=True)
     _print_rows(trace[:, 0])

@@ -6,12 +6,16 @@
 """
 import time
 
+from tfrbm import argtypes as at
+from tfrbm.commands.common import add_training_options, print_json
+from tfrbm.data.ratings import movielens
+from tfrbm.errors import UserError
+from tfrbm.models.recommender_baselines import evaluate
+
 __all__ = ["register"]
 
 
 def _model_args(p):
-    from tfrbm import argtypes as at
-    from tfrbm.cli import add_training_options
     p.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder holding movielens_100k/ (or the data set folder itself)")
     p.add_argument("--variant", choices=("100k", "1m"), default="100k")
@@ -41,7 +45,6 @@ def _make(args):
 
 
 def _recommend(args):
-    from tfrbm.cli import UserError, print_json
     from tfrbm.models.recommender import RBMRecommender
     if args.n < 1:
         raise UserError(f"-n must be at least 1, got {args.n}")
@@ -53,7 +56,6 @@ def _recommend(args):
         except Exception as exc:   # a missing, foreign, corrupt or tampered file
             raise UserError(f"cannot load recommender {args.model}: {exc}") from None
     else:
-        from tfrbm.data.ratings import movielens
         data = movielens(args.variant, data_dir=args.data_dir)
         rec = _make(args).fit(data, epochs=args.epochs)
         if args.save:
@@ -72,9 +74,6 @@ def _recommend(args):
 
 
 def _train(args):
-    from tfrbm.cli import print_json
-    from tfrbm.data.ratings import movielens
-    from tfrbm.models.recommender_baselines import evaluate
     data = movielens(args.variant, data_dir=args.data_dir)
     if args.fold:
         train, test = data.fold(args.fold)
@@ -97,7 +96,6 @@ def _train(args):
 
 
 def _demo(args):
-    from tfrbm.cli import print_json
     from tfrbm.models.recommender import SIX_MOVIE_USERS, SIX_MOVIES, six_movie_demo
     rec, recs = six_movie_demo(epochs=args.epochs, seed=args.seed)
     print("six-movie example (1 = wants to watch):")
@@ -113,7 +111,6 @@ def _demo(args):
 
 
 def _recommend_args(p):
-    from tfrbm import argtypes as at
     _model_args(p)
     p.add_argument("--user", type=int, required=True, help="MovieLens user id")
     p.add_argument("-n", type=at.positive_int, default=10, help="how many movies (default 10)")
@@ -127,7 +124,6 @@ def _recommend_args(p):
 
 
 def register(subparsers):
-    from tfrbm import argtypes as at
     # `tfrbm recommend` is kept as an alias of `tfrbm recommender recommend`
     _recommend_args(subparsers.add_parser(
         "recommend", help="top-N movies for a MovieLens user (alias of `recommender recommend`)"))

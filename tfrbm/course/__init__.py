@@ -10,11 +10,12 @@ These are the course's non-energy-based models, kept apart from the RBM core (:m
 * :mod:`~tfrbm.course.assignment`: the "Training your RBM on MNIST" assignment;
 * :mod:`~tfrbm.course.training`: ``train_cnn``, ``train_sequence_classifier``,
   ``train_autoencoder``, ``train_word_lm``, ``train_char_lm``: load data, fit, evaluate and
-  return the metrics. The ``tfrbm`` command and the benchmarks call these.
+  return the metrics. The ``tfrbm`` command and the benchmarks call these;
+* :mod:`~tfrbm.course.notebook`: ``setup(seed)``, the set-up line of every course notebook.
 """
 import importlib
 
-_MODULES = ("cnn", "sequence", "language", "char", "autoencoders", "assignment", "training")
+_MODULES = ("cnn", "sequence", "language", "char", "autoencoders", "assignment", "training", "notebook")
 
 __all__ = list(_MODULES)
 

@@ -17,10 +17,16 @@ import math
 import pathlib
 import time
 
+import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm import gibbs, viz
+from tfrbm.data.images import image_shape, load_images
+from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
+from tfrbm.layers import RBMLayer
+from tfrbm.models.rbm import RBMModel
 from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["assignment_model", "binarize_once", "reconstructions", "half_mask", "recall",
@@ -30,8 +36,6 @@ DEFAULT_STEPS = (100, 1000, 10000)
 
 
 def _rbm():
-    from tfrbm.layers import RBMLayer
-    from tfrbm.models.rbm import RBMModel
     return RBMLayer, RBMModel
 
 
@@ -42,7 +46,6 @@ def _seed_t(seed):
 def assignment_model(n_hidden=400, seed=0, cd_k=1, persistent=False):
     """The assignment's RBM: Bernoulli units, weights and visible biases ~ U(-0.01, 0.01),
     hidden biases 0, compiled with plain SGD at eta = 0.1 (no momentum)."""
-    import keras
     RBMLayer, RBMModel = _rbm()
     init = keras.initializers.RandomUniform(-0.01, 0.01, seed=seed)
     layer = RBMLayer(int(n_hidden), kernel_initializer=init,
@@ -63,7 +66,6 @@ def reconstructions(model, v, seed=0):
 
     ``sampled`` draws h ~ p(h|v) then v' ~ p(v|h); ``probabilities`` is p(v' = 1 | h) for that same h.
     """
-    from tfrbm.data.pipeline import check_array
     layer = model.layer
     v = check_array(v, "v", n_features=layer.n_visible, bernoulli=True)
     seed_t = _seed_t(seed)
@@ -117,7 +119,6 @@ def recall(model, v, mask, pixel_means, steps=(1, 10), method="mean_field", seed
     (dropped pixels filled with the thresholded pixel means), ``filled`` {steps: images with
     the probabilities filled in}, ``masked`` (the input as the model sees it) and ``mask``.
     """
-    from tfrbm.data.pipeline import check_array
     n_visible = model.layer.n_visible
     v = check_array(v, "v", n_features=n_visible, bernoulli=True)
     if not np.isin(v, (0.0, 1.0)).all():
@@ -158,8 +159,6 @@ def resample(model, v, steps=DEFAULT_STEPS, seed=0):
     Returns {steps: sampled visible states} plus ``"final_probabilities"``: p(v | h) at the
     very last step (the assignment's SampleVisibleProb of the last sample).
     """
-    from tfrbm import gibbs
-    from tfrbm.data.pipeline import check_array
     if not len(steps):
         raise UserError("steps must be a non-empty list of positive integers")
     steps = sorted(check_param("steps", s, POSITIVE_INT) for s in steps)
@@ -196,7 +195,6 @@ def free_energy_digits_vs_noise(model, digits, n_noise=None, seed=0):
 
 def free_energy_figure(result, path=None, title="Free energy: digits vs uniform noise"):
     """Histogram of F(v) for digits and noise (from :func:`free_energy_digits_vs_noise`)."""
-    from tfrbm import viz
     fig = viz.new_figure((6, 4))
     ax = fig.add_subplot(1, 1, 1)
     ax.hist(result["per_digit"], bins=30, alpha=0.7, label=f"digits (mean {result['free_energy_digits']:.1f})")
@@ -212,7 +210,6 @@ def free_energy_figure(result, path=None, title="Free energy: digits vs uniform 
 
 
 def _training_data(data, data_dir, limit):
-    from tfrbm.data.images import image_shape, load_images
     if isinstance(data, str):
         name = data.lower().replace("-", "_")
         split_train = "train"
@@ -247,9 +244,6 @@ def run_assignment(output_dir, n_hidden=400, epochs=10, data="mnist", data_dir=N
     Recall drops the bottom half of each image; ``recall_steps`` are mean-field iterations,
     ``gibbs_recall_steps`` clamped Gibbs steps.
     """
-    import keras
-    from tfrbm import viz
-    from tfrbm.data.pipeline import make_dataset
 
     for name, value in (("n_hidden", n_hidden), ("epochs", epochs), ("batch_size", batch_size),
                         ("n_images", n_images)):

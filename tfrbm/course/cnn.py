@@ -4,8 +4,10 @@ Architecture (TF1 lab, rebuilt in Keras): 28x28x1 -> conv 5x5x32 (same, ReLU) ->
 conv 5x5x64 (same, ReLU) -> max-pool 2x2 -> dense 1024 (ReLU) -> dropout 0.5 -> softmax 10.
 Weights start truncated-normal(0.1), biases at 0.1; trained with Adam at 1e-4, batch 50.
 """
-import numpy as np
 import keras
+import numpy as np
+
+from tfrbm import viz
 from tfrbm.errors import UserError
 
 __all__ = ["build_cnn", "compile_classifier", "conv1_filters", "feature_maps", "plot_conv1"]
@@ -67,7 +69,6 @@ def plot_conv1(model, image, path=None):
 
     Saved to ``path`` when given; returns the figure (made by :func:`tfrbm.viz.new_figure`).
     """
-    from tfrbm import viz
     filters, maps = conv1_filters(model), feature_maps(model, image)
     n = filters.shape[0]
     cols = 8

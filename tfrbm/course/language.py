@@ -14,12 +14,14 @@ arXiv:1409.2329 (2014): test perplexity 114.5 (small) and 82.7 (medium).
 """
 import math
 
-import numpy as np
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
+from tfrbm import serving
 from tfrbm.errors import UserError
-from tfrbm.serving import ServingMixin
+from tfrbm.export import ServingMixin
 from tfrbm.validation import (BOOLEAN, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SIZES, Integral, Interval, Predicate, Real,
                               validate_params)
 
@@ -304,7 +306,6 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
 
     # ------------------------------------------------------------------ inference helpers
     def _next_probs_fn(self):
-        import tensorflow as tf
         if getattr(self, "_probs_fn", None) is None:
             @tf.function(input_signature=[tf.TensorSpec([None, None], "int32"),
                                           self._state_signature()])
@@ -323,8 +324,6 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
 
         ``ids`` must lie in [0, vocab_size) with at least one step (checked in the graph).
         """
-        import tensorflow as tf
-        from tfrbm import serving
         serving.require_built(self.built, "language model")
 
         def next_token(ids):
@@ -338,12 +337,10 @@ class StatefulLSTMModel(ServingMixin, keras.Model):
             ("next_token", next_token, [serving.spec((None, None), tf.int32, "ids")])])
 
     def _state_signature(self):
-        import tensorflow as tf
         return [[tf.TensorSpec([None, lstm.units], "float32")] * 2 for lstm in self.lstms]
 
     def _chunk_loss_fn(self):
         """A traced function ``(x, y, states) -> (summed cross-entropy, new states)`` for any length."""
-        import tensorflow as tf
         if getattr(self, "_loss_fn", None) is None:
             ids_spec = tf.TensorSpec([None, None], "int32")
 

@@ -11,6 +11,9 @@ these.
 import pathlib
 import time
 
+from tfrbm.data.images import load_mnist
+from tfrbm.data.pipeline import make_dataset
+from tfrbm.data.text import char_dataset, load_ptb, load_tiny_shakespeare, ptb_dataset
 from tfrbm.errors import UserError
 from tfrbm.validation import POSITIVE_INT, check_param
 
@@ -72,7 +75,6 @@ def _finish(metrics, timer, epochs, limit, output_path):
 # ------------------------------------------------------------------------------------- images
 
 def _mnist(data_dir, limit, source="auto"):
-    from tfrbm.data.images import load_mnist
     train = _head(load_mnist("train", data_dir=data_dir, source=source), limit)
     test = _head(load_mnist("test", data_dir=data_dir, source=source), limit)
     return train, test
@@ -80,7 +82,6 @@ def _mnist(data_dir, limit, source="auto"):
 
 def _run_classifier(model, lr, batch_size, data_dir, epochs, limit, output, verbose, seed,
                     callbacks=()):
-    from tfrbm.data.pipeline import make_dataset
     from tfrbm.course.cnn import compile_classifier
     (x, y), (xt, yt) = _mnist(data_dir, limit)
     compile_classifier(model, lr)
@@ -101,7 +102,6 @@ def train_cnn(data_dir=None, epochs=15, limit=None, batch_size=50, learning_rate
     metrics = _run_classifier(model, learning_rate, batch_size, data_dir, epochs, limit, output,
                               verbose, seed, callbacks)
     if plot:
-        from tfrbm.data.images import load_mnist
         plot_conv1(model, load_mnist("test", data_dir=data_dir)[0][0], path=plot)
     return metrics
 
@@ -123,7 +123,6 @@ def train_autoencoder(kind="course", data_dir=None, epochs=20, limit=None, batch
     folder for the reconstruction grid (and, for "deep", the latent scatter and manifold).
     """
     _check_common(epochs, limit)
-    from tfrbm.data.pipeline import make_dataset
     from tfrbm.course import autoencoders as ae
     defaults = {"course": (256, 0.01), "deep": (50, 1e-4), "denoising": (256, 0.01)}
     if kind not in defaults:
@@ -164,7 +163,6 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
     Test perplexity is measured in one pass with batch 1 and the state carried (as the labs);
     ``overrides`` change configuration entries (``hidden_sizes``, ``batch_size``, ``num_steps``...).
     """
-    from tfrbm.data.text import load_ptb, ptb_dataset
     from tfrbm.course.language import build_word_lm, compile_word_lm, evaluate_perplexity
     data = load_ptb(data_dir)
     model, cfg = build_word_lm(config, vocab_size=data.vocab_size, vocabulary=data.vocabulary,
@@ -189,7 +187,6 @@ def train_word_lm(config="course", data_dir=None, epochs=None, limit=None, outpu
 def train_char_lm(data_dir=None, epochs=None, limit=None, output=None, verbose=2, source="auto",
              sample_chars=200, callbacks=(), **overrides):
     """Train the char LSTM on tiny-shakespeare; returns validation bits per character and a sample."""
-    from tfrbm.data.text import char_dataset, load_tiny_shakespeare
     from tfrbm.course.char import build_char_model, compile_char_model
     data = load_tiny_shakespeare(data_dir, source=source)
     model, cfg = build_char_model(data.chars, **{k: v for k, v in overrides.items() if v is not None})

@@ -12,6 +12,7 @@ offline; MNIST and Fashion-MNIST come from a folder of the standard IDX .gz file
 """
 import functools
 import gzip
+import io
 import math
 import numbers
 import os
@@ -34,6 +35,7 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_images",
+    "load_images_or_digits",
     "load_mnist",
     "mnist",
     "read_idx",
@@ -95,7 +97,6 @@ def _gunzip_bounded(path, raw):
     soon as the data exceeds the declared size (or MAX_IDX_BYTES), so a gzip bomb (a small
     file that inflates to gigabytes) is refused after about one piece, in bounded memory.
     """
-    import io
     with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
         head = stream.read(4 + 4 * 255)
         declared = _declared_size(path, head)
@@ -401,6 +402,26 @@ def load_images(name, split="train", data_dir=None, source="auto", flatten=True,
         return load_fashion_mnist(split, data_dir=data_dir, source=source, flatten=flatten)
     raise UserError(f"unknown image data set {name!r}; expected one of "
                      + ", ".join(repr(n) for n in IMAGE_DATASETS))
+
+
+def load_images_or_digits(name="auto", n_train=None, n_test=None, data_dir=None):
+    """The images a course notebook asks for, as ``(name, shape, (x_train, y_train), (x_test, y_test))``.
+
+    ``name`` is "mnist", "fashion_mnist", "digits" or "auto": MNIST when it can be loaded (see
+    :func:`load_mnist`), else scikit-learn's bundled 8x8 digits, so that a notebook runs offline.
+    Only a missing data set falls back; a corrupt file still raises. ``n_train`` / ``n_test``
+    keep the first N images of each split (None keeps them all). The returned name says which
+    set was used.
+    """
+    if name == "auto":
+        try:
+            load_mnist("test", data_dir=data_dir)
+            name = "mnist"
+        except FileNotFoundError:   # DataNotFoundError included: no MNIST here
+            name = "digits"
+    train = _limit(*load_images(name, "train", data_dir=data_dir), n_train)
+    test = _limit(*load_images(name, "test", data_dir=data_dir), n_test)
+    return name, image_shape(name), train, test
 
 
 def _limit(x, y, limit):

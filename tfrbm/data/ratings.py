@@ -21,6 +21,8 @@ import dataclasses
 import pathlib
 
 import numpy as np
+
+from tfrbm.data.paths import resolve_data_dir
 from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["movielens", "RatingsData", "RatingsFormatError", "read_ratings_file",
@@ -128,7 +130,6 @@ def as_triples(data, name="triples"):
     """An (N, 3) int64 array of user id, movie id, rating from a RatingsData or array-like."""
     if isinstance(data, RatingsData):
         return data.triples
-    from tfrbm.errors import UserError
     try:
         arr = np.asarray(data)
     except ValueError:
@@ -357,7 +358,6 @@ def movielens(variant="100k", path=None, *, data_dir=None, source="files", downl
     if source != "files":
         raise UserError(f"source must be 'files' or 'tfds', got {source!r}")
     if path is None:
-        from tfrbm.data.paths import resolve_data_dir
         path = resolve_data_dir(VARIANTS[variant]["folder"], data_dir,
                                 required=(VARIANTS[variant]["ratings"],))
     return _from_files(variant, path)

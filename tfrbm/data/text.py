@@ -23,7 +23,11 @@ import dataclasses
 import pathlib
 
 import numpy as np
+
+from tfrbm.data.paths import resolve_data_dir
+from tfrbm.data.pipeline import make_dataset
 from tfrbm.errors import DataNotFoundError, UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = [
     "EOS", "UNK",
@@ -119,7 +123,6 @@ def load_ptb(data_dir=None, vocab_size=10000, unk=UNK):
     ``data_dir`` is resolved by :func:`tfrbm.data.paths.resolve_data_dir`. The vocabulary comes
     from train only; ``unk`` is the out-of-vocabulary policy of :func:`words_to_ids`.
     """
-    from tfrbm.data.paths import resolve_data_dir
     folder = resolve_data_dir("ptb", data_dir)
     missing = [f for f in _PTB_FILES.values() if not (folder / f).is_file()]
     if missing:
@@ -133,7 +136,6 @@ def load_ptb(data_dir=None, vocab_size=10000, unk=UNK):
 
 
 def _check_window_args(batch_size, num_steps):
-    from tfrbm.validation import POSITIVE_INT, check_param
     for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
         check_param(name, value, POSITIVE_INT)
 
@@ -165,7 +167,6 @@ def ptb_iterator(ids, batch_size, num_steps):
 
 def _window_dataset(x, y, repeat):
     """Consecutive windows as a tf.data stream on the shared pipeline (never shuffled)."""
-    from tfrbm.data.pipeline import make_dataset
     epoch_size, batch_size, num_steps = x.shape
     return make_dataset(x.reshape(-1, num_steps), y.reshape(-1, num_steps), batch_size=batch_size,
                         shuffle=False, cache=True, prefetch=True, drop_remainder=True,
@@ -236,7 +237,6 @@ def load_tiny_shakespeare(data_dir=None, source="auto", splits=(0.9, 0.05, 0.05)
         raise UserError(f"splits must be three non-negative fractions summing to 1, got {splits!r}")
     parts = None
     if source in ("auto", "files"):
-        from tfrbm.data.paths import resolve_data_dir
         try:
             path = resolve_data_dir("tiny_shakespeare", data_dir) / "input.txt"
             if not path.is_file():

@@ -24,15 +24,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, anomaly, gibbs
+from tfrbm import _compat, anomaly, gibbs, serving
 from tfrbm.anomaly import AnomalyReferenceMixin
+from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
+from tfrbm.export import ServingMixin
+from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
+                            with_progbar)
 from tfrbm.layers import RBMLayer
+from tfrbm.models.rbm import RBMModel
+from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
 from tfrbm.resume import SeedStateMixin
-from tfrbm.safety import AtomicSaveMixin
-from tfrbm.serving import ServingMixin
+from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.units import CompositeUnits
-from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
+from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Options, Predicate, check_param,
+                              validate_params)
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 
@@ -50,10 +56,6 @@ _LAYER_KEYS = _RBM_KEYS + ("sample", "epochs")
 _INIT_ROWS = 10000
 #: the default number of CD updates per layer (see :func:`default_schedule`)
 DEFAULT_UPDATES_PER_LAYER = 3000
-
-
-def _positive(name, value):
-    return check_param(name, value, POSITIVE_INT)
 
 
 def _is_list(value):
@@ -288,7 +290,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
     def _build_trainers(self):
         """One RBMModel per layer, sharing the layer's weights: its CD step trains the layer."""
-        from tfrbm.models.rbm import RBMModel
         if getattr(self, "trainers", None):
             return
         trainers = []
@@ -341,7 +342,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
     def transform(self, x, upto=None, batch_size=1000):
         """Numpy top-layer (or layer ``upto``) mean-field features of numpy rows ``x``."""
-        from tfrbm.data.pipeline import check_array
         x = check_array(x, name="x", n_features=self.n_visible if self.built else None)
         if not self.built:
             self.build((None, x.shape[-1]))
@@ -385,8 +385,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         ``steps_per_execution="auto"`` (default) runs several CD steps per graph call, as for
         :class:`RBMModel`. ``loss`` is never used: the update is each layer's CD statistic.
         """
-        from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION  # noqa: F401  (documented there)
-        from tfrbm.fastpath import check_steps_per_execution
         auto, steps = check_steps_per_execution(steps_per_execution)
         if optimizer is None:
             optimizer = keras.optimizers.SGD(learning_rate=0.1, momentum=0.5)
@@ -527,7 +525,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
                                 f"layer), got {epochs!r}")
         else:
             epochs = [epochs] * n_layers
-        return [_positive(f"epochs of layer {i + 1}", e) for i, e in enumerate(epochs)]
+        return [check_param(f"epochs of layer {i + 1}", e, POSITIVE_INT) for i, e in enumerate(epochs)]
 
     def _keep_init_rows(self, x, y):
         """Rows of the training data for each layer's data-dependent initialisation."""
@@ -569,7 +567,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             callbacks, verbose, validation_data, initial_epoch, ...: as in ``keras.Model.fit``;
                 epochs are numbered over all layers (layer 1's epochs first).
         """
-        from tfrbm.data.pipeline import check_array, make_dataset
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
         n_rows = None
@@ -609,7 +606,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             units = self.rbms[0].visible_units
             (units.parts[0][0] if self._n_labels_into(0) else units).validate(x)
         if batch_size is not None:
-            batch_size = _positive("batch_size", batch_size)
+            batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         schedule_batch = batch_size
         if n_rows is not None and batch_size is None:
             schedule_batch = default_schedule(n_rows)[0]
@@ -622,24 +619,19 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if not self.compiled:
             self.compile()
         self._attach_optimizers()
-        from tfrbm.safety import check_learning_rate
         for i, trainer in enumerate(self.trainers):
             check_learning_rate(trainer.optimizer, name=f"learning rate of layer {i + 1}")
         # every layer's traced step reads the options it was traced with: retrace per fit
         self.train_function = self.test_function = None
         if getattr(self, "_auto_steps_per_execution", False):
-            from tfrbm.fastpath import choose_steps_per_execution
-            from tfrbm.models.rbm import AUTO_STEPS_PER_EXECUTION
             distributed = (tf.distribute.has_strategy()
                            or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
             self.steps_per_execution = choose_steps_per_execution(
                 callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
         _compat.install_multi_worker_fixes(self.distribute_strategy)
-        from tfrbm.fastpath import with_progbar
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
         cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
-        from tfrbm.models.rbm import named_data_errors
         with named_data_errors("training data", self.rbms[0].visible_units):
             history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
                                   shuffle=False, **kwargs)
@@ -658,12 +650,9 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         (``fit(x, y)`` trains label units). ``verbose``: 0 silent, else a line per epoch.
         Returns the last epoch's logs of each layer (floats).
         """
-        from tfrbm.data.pipeline import check_array
-        from tfrbm.fastpath import train_in_memory
-        from tfrbm.models.rbm import named_data_errors
         if self.n_labels:
             raise UserError("fit_in_memory trains an unlabelled DBN; use fit(x, y) for label units")
-        batch_size = _positive("batch_size", batch_size)
+        batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         x = check_array(x, name="training data")
         self._check_width(x.shape[-1], "the training data")
         if not self.built:
@@ -674,7 +663,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if not self.compiled:
             self.compile()
         self._attach_optimizers()
-        from tfrbm.safety import check_learning_rate
         for i, trainer in enumerate(self.trainers):
             check_learning_rate(trainer.optimizer, name=f"learning rate of layer {i + 1}")
         base = None if self.seed is None else int(self.seed) + 104729
@@ -717,7 +705,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             a list of ``keras.callbacks.History``, one per layer (also kept in ``self.histories``),
             each with ``loss``, ``reconstruction_error`` and ``free_energy`` per epoch.
         """
-        from tfrbm.models.rbm import RBMModel
         if seed is not None and seed != self.seed:
             raise UserError(f"pretrain(seed={seed!r}) differs from the model's seed {self.seed!r}: "
                             "give the seed to DBNModel(seed=...)")
@@ -785,9 +772,8 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         from Keras' default (Glorot) initialisation, the baseline for pre-training. Compiled
         with sparse categorical cross-entropy and accuracy unless ``compile=False``.
         """
-        n_classes = _positive("n_classes", n_classes)
-        if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+        n_classes = check_param("n_classes", n_classes, POSITIVE_INT)
+        init = check_param("init", init, Options("pretrained", "random"))
         self._require_built()
         model = mlp_classifier(self.sizes, n_classes, dropout=dropout,
                                name=name or f"{self.name}_classifier")
@@ -811,8 +797,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         ``fit(x, x)``; compiled with ``loss`` (cross-entropy, as in the paper) and MSE.
         ``init="random"`` gives the same architecture from Glorot initialisation.
         """
-        if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+        init = check_param("init", init, Options("pretrained", "random"))
         self._require_built()
         output_activation = "linear" if self.rbms[0].visible_units.name == "gaussian" else "sigmoid"
         model = deep_autoencoder(self.sizes, code_activation=code_activation,
@@ -852,13 +837,12 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         or from samples of the top RBM's visible-bias-only model. Returns (n, n_visible) means.
         In a labelled DBN the label units run free (see :meth:`generate` to choose the class).
         """
-        n = _positive("n", n)
-        steps = _positive("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         seed_t = self._seed_tensor(seed)
         top = self.rbms[-1]
         if init is not None:
-            from tfrbm.data.pipeline import check_array
             init = check_array(init, name="init", n_features=self.n_visible)
             v0 = self.features(init[:n], len(self.rbms) - 1)
             if self.n_labels:
@@ -898,7 +882,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         ``inputs`` must be finite states of the first layer's visible units; ``n_samples`` and
         ``steps`` >= 1 and label ids in [0, n_labels) (checked in the graph).
         """
-        from tfrbm import serving
         serving.require_built(self.built, "DBN")
         dtype = self.rbms[0].kernel.dtype
         first_units = self.rbms[0].visible_units
@@ -974,8 +957,8 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if not self.n_labels:
             raise UserError("generate(label, ...) needs a DBN trained with labels: this one has "
                             "no label units (build it with DBNModel(..., n_labels=K) and fit(x, y))")
-        n = _positive("n", n)
-        steps = _positive("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         labels = self._check_labels(label, n, what="label")
         fn = getattr(self, "_generate_compiled", None)
@@ -1001,7 +984,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         """F_k = F_top([features(x), e_k]) for each label k: shape (N, n_labels), float64."""
         if not self.n_labels:
             raise UserError(f"{what} needs a DBN trained with labels (n_labels)")
-        from tfrbm.data.pipeline import check_array
         self._require_built()
         x = check_array(x, name="x", n_features=self.n_visible)
         top = self.rbms[-1]

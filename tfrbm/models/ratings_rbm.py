@@ -38,10 +38,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import gibbs
+from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
+from tfrbm.safety import check_learning_rate
 from tfrbm.validation import validate_params, whole_number
 
 __all__ = ["RatingsRBM", "CDSchedule", "cd_schedule"]
@@ -180,7 +181,6 @@ class RatingsRBM(RBMModel):
             raise UserError(f"the layer's visible units must be softmax with k={n_levels}")
         self.n_items, self.n_levels = int(n_items), int(n_levels)
         self.conditional = bool(conditional)
-        from tfrbm import _compat
         self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
 
     @property
@@ -450,7 +450,6 @@ class RatingsRBM(RBMModel):
             validation_data = self._dataset(xv, yv, batch_size=256)
         if not self.compiled:
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9))
-        from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(callbacks)
         return keras.Model.fit(self, ds, epochs=epochs, validation_data=validation_data,

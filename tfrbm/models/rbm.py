@@ -7,36 +7,38 @@ at the data (CD) or continues from persistent fantasy particles (PCD, Tieleman 2
 gradients go through the compiled Keras optimizer, so momentum, Adam, schedules and the
 optimizer's own weight decay behave as in any Keras model.
 """
-import contextlib
+import sys
+import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, anomaly, gibbs
+from tfrbm import _compat, anomaly, centering, gibbs, likelihood, serving, tempering
 from tfrbm.anomaly import AnomalyReferenceMixin
+from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
-from tfrbm.interrupt import between_chunks
-from tfrbm.layers import RBMLayer, matmul
-from tfrbm.resume import SeedStateMixin
-from tfrbm.safety import AtomicSaveMixin
-from tfrbm.serving import ServingMixin
+from tfrbm.export import ServingMixin
+from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
+                            with_progbar)
+from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
+from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul
+from tfrbm.likelihood.ais import base_rate_biases
+from tfrbm.limits import check_allocation
+from tfrbm.models.training import (AUTO_STEPS_PER_EXECUTION, batch_problem, named_data_errors,
+                                   warn_if_unscaled)
+from tfrbm.resume import EpochCounter, SeedStateMixin
+from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.tempering import temperature_ladder
 from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
 __all__ = ["RBMModel"]
 
-#: CD steps ``fit`` runs per call into the compiled graph when ``compile`` gets
-#: ``steps_per_execution="auto"`` (the default) and no callback hooks single batches. It removes
-#: Keras' per-batch Python overhead (about a third of a 100 x 784 x 500 CD-1 step on 2 CPU cores,
-#: see benchmarks/RESULTS.md) and computes exactly the same updates in the same order.
-AUTO_STEPS_PER_EXECUTION = 32
-
-#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most this many
-#: multiply-adds (well under a second on 2 CPU cores) and at most CHUNK_MAX_STEPS steps (the
-#: loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can be
-#: shown; a run that fits in one chunk is exactly what one call would compute
-CHUNK_MULTIPLY_ADDS = 2 ** 31
+#: a long Gibbs run (daydream, gibbs, inpaint) is cut into compiled calls of at most
+#: :data:`tfrbm.interrupt.CHUNK_MULTIPLY_ADDS` multiply-adds and at most CHUNK_MAX_STEPS steps
+#: (the loop's own overhead, for tiny models), so Ctrl-C stops it between calls and progress can
+#: be shown; a run that fits in one chunk is exactly what one call would compute
 CHUNK_MAX_STEPS = 500
 
 #: CD-k runs k Gibbs steps inside one compiled training step, which Ctrl-C cannot interrupt;
@@ -45,9 +47,8 @@ MAX_CD_K = 10_000
 
 
 def _chunk_steps(n_rows, layer, steps):
-    """Gibbs steps per compiled call: each step costs about 2 * rows * visible * hidden MACs."""
-    per_step = 2 * max(1, n_rows) * max(1, layer.n_visible) * max(1, layer.units)
-    return int(max(1, min(steps, CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
+    """Gibbs steps per compiled call (:func:`tfrbm.interrupt.steps_per_chunk`)."""
+    return steps_per_chunk(n_rows, layer.n_visible, layer.units, min(steps, CHUNK_MAX_STEPS))
 
 
 class _Progress:
@@ -55,7 +56,6 @@ class _Progress:
     a callable gets ``(steps_done, steps_total)`` after every chunk, None is silent."""
 
     def __init__(self, what, total, progress):
-        import time
         self.what, self.total, self.progress = what, total, progress
         self.start = self.last = time.monotonic()
         self.printed = False
@@ -66,8 +66,6 @@ class _Progress:
         if callable(self.progress):
             self.progress(done, self.total)
             return
-        import sys
-        import time
         now = time.monotonic()
         if now - self.start < 2.0 or (now - self.last < 5.0 and done < self.total):
             return
@@ -77,104 +75,6 @@ class _Progress:
         print(f"{self.what}: {done:,}/{self.total:,} Gibbs steps, {rate:,.0f} steps/s, "
               f"about {eta:,.0f} s left (Ctrl-C stops)", file=sys.stderr, flush=True)
         self.printed = True
-
-
-_DATA_CHECK_TAG = "TFRBM_BAD_BATCH"
-
-
-#: real-valued (Gaussian, unit-variance) visible data whose column means or standard deviations
-#: exceed this is "far from standardized": fit warns
-UNSCALED_LIMIT = 5.0
-
-
-def _warn_if_unscaled(sample):
-    """Warn when real-valued training data is far from standardized (it saturates the hiddens).
-
-    Gaussian visible units here have unit variance, so p(h | v) = sigmoid(c + v W) sees v on
-    its raw scale: pixels in 0..255 push every hidden unit to 0 or 1 and CD learns nothing.
-    """
-    import warnings
-    mean = np.abs(sample.mean(axis=0)).max()
-    std = sample.std(axis=0).max()
-    if mean > UNSCALED_LIMIT or std > UNSCALED_LIMIT:
-        warnings.warn(
-            f"Gaussian visible units expect standardized data, but the training data has column "
-            f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
-            "unscaled data saturates every hidden unit. Standardize each feature first: "
-            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
-            UserWarning, stacklevel=3)
-
-
-def _batch_problem(x, units, batch_number, step):
-    """The in-graph data check: ``x`` unchanged if every value is allowed, else an assertion.
-
-    Allowed: finite values, and for binary visible units (Bernoulli, softmax) values in [0, 1].
-    The success path is three read-only reductions of the batch (min, max and sum: the sum is
-    NaN if any value is, whatever min/max do with NaN) and a few scalar comparisons, about 1%
-    of a 100 x 784 x 500 CD-1 step (benchmarks/RESULTS.md, issue 20). Only a failing batch
-    looks for the first bad value, so the error can name the batch, the row, the column and
-    the value.
-    """
-    lo, hi, total = tf.reduce_min(x), tf.reduce_max(x), tf.reduce_sum(x)
-    if units.binary:
-        ok = (lo >= 0) & (hi <= 1) & tf.math.is_finite(total)
-    else:
-        ok = tf.math.is_finite(lo) & tf.math.is_finite(hi) & tf.math.is_finite(total)
-
-    def fail():
-        if units.binary:
-            bad = tf.logical_not((x >= 0) & (x <= 1))          # NaN fails both comparisons
-        else:
-            bad = tf.logical_not(tf.math.is_finite(x))
-            # all finite but the sum overflowed: point at the largest value
-            bad = tf.cond(tf.reduce_any(bad), lambda: bad,
-                          lambda: tf.abs(x) >= tf.reduce_max(tf.abs(x)))
-        first = tf.where(bad)[0]
-        value = tf.cast(tf.gather_nd(x, first), tf.float32)
-        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
-        check = tf.debugging.Assert(False, [_DATA_CHECK_TAG, batch_number, step, first[0],
-                                            first[1], value, n_bad], summarize=8)
-        with tf.control_dependencies([check]):
-            return tf.identity(x)
-
-    return tf.cond(ok, lambda: tf.identity(x), fail)
-
-
-def _data_error(exc, what, units):
-    """Turn the in-graph data assertion into a UserError naming the data, or None if not ours."""
-    import re
-
-    text = str(getattr(exc, "message", exc))
-    if _DATA_CHECK_TAG not in text:
-        return None
-    fields = re.findall(r"\[([^\]]*)\]", text[text.index(_DATA_CHECK_TAG):])
-    try:
-        batch, step, row, col = (int(float(f)) for f in fields[:4])
-        value, n_bad = fields[4], int(float(fields[5]))
-    except (ValueError, IndexError):
-        return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
-    allowed = ("finite values in [0, 1]" if units.binary else "finite values")
-    when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
-    return UserError(
-        f"{what}: {when} has value {value} at row {row}, column {col} ({n_bad} bad value"
-        f"{'s' if n_bad != 1 else ''} in the batch); {units.name} visible units need {allowed}. "
-        "The data is at fault, not the learning rate: drop or fix the rows"
-        + (", or rescale it to [0, 1] (e.g. divide pixels by 255)" if units.binary else "")
-        + "."
-        + (" The weights were not updated with this batch." if step else ""))
-
-
-@contextlib.contextmanager
-def named_data_errors(what, units):
-    """Re-raise the in-graph data assertion of a training or evaluation loop as the UserError
-    of :func:`_data_error` (naming ``what``, the batch, row and column); other errors pass."""
-    try:
-        yield
-    except tf.errors.InvalidArgumentError as exc:
-        error = _data_error(exc, what, units)
-        if error is None:
-            raise
-        raise error from None
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
@@ -289,7 +189,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             self._parameter_constraints, type(self))
         self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
         if matmul_dtype is not None:
-            from tfrbm.layers import check_matmul_dtype
             self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self.cd_k = p["cd_k"]
         if self.cd_k > MAX_CD_K:
@@ -306,10 +205,9 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         self.init_visible_bias = init_visible_bias
         self.monitor_reconstruction = bool(monitor_reconstruction)
         if tempering is not None:
-            from tfrbm.tempering import temperature_ladder
             tempering = p["tempering"]
             if not self.persistent:
-                raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
+                raise UserError("tempering (parallel tempering) replaces the persistent chains: "
                                  "use it with persistent=True")
             self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
         self.tempering = tempering
@@ -332,7 +230,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
-        from tfrbm.limits import check_allocation
         n_in, n_hidden = int(input_shape[-1]), int(self.layer.units)
         # weights, their gradient and an optimizer slot, plus the persistent chains
         check_allocation(f"an RBM of {n_in:,} visible x {n_hidden:,} hidden units",
@@ -396,14 +293,12 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     # ------------------------------------------------------------------ input checks
     def _check_visible(self, v, name="v"):
         """Validate user data for the visible layer and return it as float32 numpy."""
-        from tfrbm.data.pipeline import check_array
         n_features = self.layer.n_visible if self.layer.built else None
         v = check_array(v, name=name, n_features=n_features)
         self.layer.visible_units.validate(v)
         return v
 
     def _check_hidden(self, h):
-        from tfrbm.data.pipeline import check_array
         self._require_built()
         return check_array(h, name="h", n_features=self.layer.units, bernoulli=True)
 
@@ -437,14 +332,13 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         """
         sample = self._check_visible(self._first_batches(x), name="training data")
         if not self.layer.visible_units.binary:
-            _warn_if_unscaled(sample)
+            warn_if_unscaled(sample)
         if not self.built:
             with self.distribute_strategy.scope():
                 self.build((None, sample.shape[-1]))
         if float(self.initialized.numpy()) > 0:
             return
         units = self.layer.visible_units
-        from tfrbm.ais import base_rate_biases
         # the base-rate model's biases: the data's log-odds (Hinton's guide, section 8)
         bias = base_rate_biases(sample, units).astype(np.float32)
         self.base_rate_bias.assign(bias)
@@ -486,11 +380,9 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if not self.compiled:
             # the RBM default: plain SGD with a little momentum; ``loss`` is never used
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
-        from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(kwargs.get("callbacks"))
         _compat.install_multi_worker_fixes(self.distribute_strategy)
-        from tfrbm.fastpath import with_progbar
         kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))  # counts real steps
         validation_data = kwargs.get("validation_data")
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
@@ -513,14 +405,12 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         differ from ``fit``'s. Uncompiled, it uses ``fit``'s default optimizer. ``verbose``: 0
         silent, 1 or 2 one line per epoch. Returns the last epoch's mean logs (floats).
         """
-        from tfrbm.fastpath import train_in_memory
         epochs = check_param("epochs", epochs, POSITIVE_INT)
         batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         x = self._check_visible(x, name="training data")
         self.initialize_from_data(x)
         if not self.compiled:
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
-        from tfrbm.safety import check_learning_rate
         check_learning_rate(self.optimizer)
         seed = None if self.seed is None else int(self.seed) + 104729
         with named_data_errors("training data", self.layer.visible_units):
@@ -544,8 +434,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if (y is not None or kwargs.get("sample_weight") is not None
                 or kwargs.get("validation_split") or kwargs.get("steps_per_epoch") is not None):
             return x, kwargs
-        from tfrbm.data.pipeline import make_dataset
-        from tfrbm.resume import EpochCounter
         kwargs = dict(kwargs)
         batch_size = kwargs.pop("batch_size", None) or 32
         shuffle = bool(kwargs.pop("shuffle", True))
@@ -568,7 +456,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         "auto" runs :data:`AUTO_STEPS_PER_EXECUTION` steps per graph call unless a callback of
         that ``fit`` hooks single batches (then 1). An integer is used as given.
         """
-        from tfrbm.fastpath import check_steps_per_execution
         auto, steps = check_steps_per_execution(steps_per_execution)
         super().compile(*args, steps_per_execution=steps,
                         **kwargs)
@@ -588,7 +475,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         """Apply the "auto" steps_per_execution for this fit (a new value retraces)."""
         if not getattr(self, "_auto_steps_per_execution", False):
             return
-        from tfrbm.fastpath import choose_steps_per_execution
         distributed = (tf.distribute.has_strategy()
                        or getattr(self.distribute_strategy, "num_replicas_in_sync", 1) > 1)
         steps = choose_steps_per_execution(callbacks, AUTO_STEPS_PER_EXECUTION, distributed)
@@ -601,7 +487,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     def evaluate(self, x=None, y=None, **kwargs):
         if x is not None and not isinstance(x, tf.data.Dataset):
             x = self._check_visible(x, name="evaluation data")
-        from tfrbm.fastpath import with_progbar
         kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
         with named_data_errors("evaluation data", self.layer.visible_units):
             return super().evaluate(x, y, **kwargs)
@@ -609,7 +494,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     def predict(self, x, *args, **kwargs):
         """``keras.Model.predict``: p(h = 1 | v) for each row (its progress bar counts real steps)."""
         if len(args) < 4:    # callbacks not given positionally
-            from tfrbm.fastpath import with_progbar
             kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))
         return super().predict(x, *args, **kwargs)
 
@@ -667,7 +551,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             d_hidden += penalty
             d_kernel += tf.tensordot(tf.reduce_mean(v0, axis=0), penalty, axes=0)
         if self.centering:
-            from tfrbm import centering
             rate = self.centering_rate
             self.visible_offset.assign(centering.slide_offset(
                 self.visible_offset, tf.reduce_mean(v0, axis=0), rate))
@@ -687,7 +570,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
     def _tempered_negative(self, seed):
         """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
-        from tfrbm import tempering
         layer = self.layer
         v, betas, b_a = self.tempered_chains, self._tempering_betas, self.base_rate_bias
         v = tf.convert_to_tensor(v)
@@ -706,12 +588,11 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             return x
         batch_number = tf.cast(self.free_energy_tracker.count, tf.int64) + 1
         step = tf.constant(0, tf.int64) if step is None else tf.cast(step, tf.int64) + 1
-        return _batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
+        return batch_problem(tf.convert_to_tensor(x), self.layer.visible_units, batch_number, step)
 
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:   # a dataset yielding (x, y, w): refuse rather than ignore
-            from tfrbm.errors import UserError
             raise UserError("RBMModel does not support sample weights: the CD statistics are "
                             "unweighted means over the batch; drop the weights from the data set")
         x = self._checked(x, self.optimizer.iterations)
@@ -863,7 +744,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         Memory is checked before anything is allocated; long runs go in compiled chunks that
         Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
-        from tfrbm.limits import check_allocation
         n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
         steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
@@ -931,7 +811,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
     def log_partition(self, method="exact", **kwargs):
         """log Z: ``"exact"`` enumerates the smaller layer (<= 25 units); ``"ais"`` estimates it."""
-        from tfrbm import likelihood
         self._require_built()
         if method == "exact":
             return likelihood.exact_log_partition(self.layer, **kwargs)
@@ -951,7 +830,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         (keyword arguments as :func:`tfrbm.likelihood.sandwich_log_likelihood`).
         """
         if method == "sandwich":
-            from tfrbm import likelihood
             self._require_built()
             v = self._check_visible(v)
             if ("base_data" not in kwargs and "base_biases" not in kwargs
@@ -1049,7 +927,6 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         ``visible`` must be finite and a state of the visible units (Bernoulli/softmax in
         [0, 1]); ``mask`` only 0 and 1 and the shape of ``visible``; ``n_samples``, ``steps`` >= 1.
         """
-        from tfrbm import serving
         serving.require_built(self.built, "RBM")
         layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
         visible = serving.spec((None, n_vis), tf.float32, "visible")

@@ -52,13 +52,17 @@ Example::
 """
 import pathlib
 
+import keras
 import numpy as np
 
+from tfrbm import export
 from tfrbm.data.ratings import as_triples
 from tfrbm.errors import UserError
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM, cd_schedule
 from tfrbm.models.recommender_baselines import (RatingModel, Recommendations, check_unique_pairs,
                                                 fit_biases)
+from tfrbm.models.recommender_network import RecommenderNetwork
+from tfrbm.safety import atomic_save
 from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
 
 __all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVIES",
@@ -187,7 +191,6 @@ class RBMRecommender(RatingModel):
         :func:`evaluate`) and never used for stopping: stopping uses the held-out part of
         ``data``. ``callbacks`` go to every RBM's Keras ``fit``. Returns self.
         """
-        import keras
         epochs = validate_params({"epochs": epochs}, {"epochs": [whole_number(1)]},
                                  type(self))["epochs"]
         triples = as_triples(data)
@@ -362,7 +365,6 @@ class RBMRecommender(RatingModel):
 
     def export(self, filepath, version=None, overwrite=False):
         """Write a versioned SavedModel (see :func:`tfrbm.export.export_model`)."""
-        from tfrbm import export
         return export.export_model(self, filepath, version=version, overwrite=overwrite)
 
     # ---- saving --------------------------------------------------------------------------
@@ -374,15 +376,12 @@ class RBMRecommender(RatingModel):
             path = path.with_name(path.name + ".keras")
         path.parent.mkdir(parents=True, exist_ok=True)
         net = self.network
-        from tfrbm.safety import atomic_save
         atomic_save(net, path)
         return path
 
     @classmethod
     def load(cls, path):
         """Rebuild a fitted recommender written by :meth:`save`."""
-        import keras
-        from tfrbm.models.recommender_network import RecommenderNetwork
         path = pathlib.Path(path)
         if not path.is_file() and path.with_name(path.name + ".keras").is_file():
             path = path.with_name(path.name + ".keras")
@@ -396,7 +395,6 @@ class RBMRecommender(RatingModel):
     @property
     def network(self):
         """The fitted model(s) as one Keras model (:class:`RecommenderNetwork`), for export."""
-        from tfrbm.models.recommender_network import RecommenderNetwork
         self._check_fitted()
         key = tuple(id(m) for m in self.models.values())
         if getattr(self, "_network_key", None) != key:

@@ -16,8 +16,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfrbm import serving
+from tfrbm.export import ServingMixin
 from tfrbm.models.ratings_rbm import RatingsRBM
-from tfrbm.serving import ServingMixin
 from tfrbm.validation import Instance, Predicate, validate_params
 
 __all__ = ["RecommenderNetwork"]
@@ -170,7 +171,6 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         training ratings; an unknown user id gets the baseline mu + b_i of every movie and
         ``known_user`` False (the estimator's documented fallback).
         """
-        from tfrbm import serving
         meta = self.metadata
         if not meta or not hasattr(self, "_ratings"):
             raise serving.ExportError("this RecommenderNetwork carries no fitted recommender "

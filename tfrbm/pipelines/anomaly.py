@@ -19,7 +19,10 @@ import dataclasses
 import pathlib
 from numbers import Integral, Real
 
+import numpy as np
+
 from tfrbm import anomaly
+from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Options,
                               Predicate, validate_params)
@@ -101,7 +104,6 @@ class AnomalyResult:
 
 def _fit_detector(config, x, y, epochs, batch_size):
     import keras
-    import numpy as np
 
     from tfrbm.layers import RBMLayer
     from tfrbm.models.dbn import DBNModel
@@ -126,10 +128,8 @@ def detect_anomalies(config=None, *, output=None, **settings):
     held-out normal rows and evaluate it on the test split; ``output`` saves the detector
     (``.keras``, atomically). Keyword ``settings`` replace single fields of ``config``.
     Returns an :class:`AnomalyResult`."""
-    import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from tfrbm.data.images import load_images
     from tfrbm.models.dbn import default_schedule
 
     config = dataclasses.replace(config or AnomalyConfig(), **settings)

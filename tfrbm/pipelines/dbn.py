@@ -13,9 +13,14 @@ sets).
 import dataclasses
 import math
 import pathlib
+import shutil
 import time
 from numbers import Integral
 
+import numpy as np
+
+from tfrbm import viz
+from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
                               validate_params)
@@ -113,9 +118,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     Returns a :class:`DBNTrainingResult`.
     """
     import keras
-    import numpy as np
 
-    from tfrbm.data.images import image_shape, load_images
     from tfrbm.models.dbn import DBNModel, default_schedule
 
     config = dataclasses.replace(config or DBNTrainingConfig(), **settings)
@@ -156,7 +159,6 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
                                verbose=verbose, callbacks=finetune_callbacks)
     metrics["finetune_seconds"] = round(time.time() - t0, 2)
     if backup:
-        import shutil
         shutil.rmtree(pathlib.Path(backup) / "pretrain", ignore_errors=True)
     loss, acc = clf.evaluate(xt, yt, verbose=0, batch_size=1000)
     metrics.update(test_accuracy=float(acc), test_loss=float(loss), finetune_epochs=finetune_epochs)
@@ -167,7 +169,6 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
                 atomic_save(model, path)
                 metrics[key] = str(path)
     if samples:
-        from tfrbm import viz
         fantasies = dbn.sample(64, steps=config.sample_steps, seed=config.seed)
         viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
                        title=f"DBN samples ({config.sample_steps} Gibbs steps in the top RBM)",

@@ -15,6 +15,9 @@ import json
 import pathlib
 import time
 
+from tfrbm import viz
+from tfrbm.data import images
+from tfrbm.data.pipeline import binarize as binarize_array, make_dataset
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Integral, Options, Real,
                               validate_params)
 
@@ -80,9 +83,6 @@ def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, 
         _PARAMETER_CONSTRAINTS)
     import keras
 
-    from tfrbm import viz
-    from tfrbm.data import images
-    from tfrbm.data.pipeline import binarize as binarize_array, make_dataset
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
     from tfrbm.safety import atomic_save

@@ -1,12 +1,12 @@
 """Reverse AIS (RAISE): a conservative estimate of an RBM's log-likelihood on held-out data.
 
 Burda, Grosse & Salakhutdinov (AISTATS 2015), "Accurate and conservative estimates of MRF
-log-likelihood using reverse annealing". Forward AIS (:mod:`tfrbm.ais`) underestimates log Z and so
+log-likelihood using reverse annealing". Forward AIS (:mod:`tfrbm.likelihood.ais`) underestimates log Z and so
 overestimates log p(v); RAISE starts chains at the test data and anneals them back to the
 base-rate model, which errs the other way.
 
 Derivation (the one implemented). Let f_k(v) = p*_k(v) be the unnormalised intermediate
-distributions of :mod:`tfrbm.ais` *marginalised over h* (f_0 = base-rate model x 2^H with
+distributions of :mod:`tfrbm.likelihood.ais` *marginalised over h* (f_0 = base-rate model x 2^H with
 Z_0 = Z_A 2^H, f_K(v) = exp(-F(v)) the RBM), and T_k(v' | v) = sum_h p_k(h | v) p_k(v' | h) the
 two-half-step Gibbs kernel at beta_k. T_k is reversible with respect to p_k (p_k(v) T_k(v'|v) =
 sum_h p_k(v, h) p_k(v', h) / p_k(h) is symmetric in v, v'), so it is its own reversal.
@@ -35,7 +35,7 @@ E_{p}[log p] by Gibbs' inequality). Tests check it against enumeration, includin
 Working over (v, h) with the joint intermediate distributions gives the same estimator in
 expectation but noisier weights (the hidden states' contribution is sampled instead of summed);
 the marginal form uses the same closed-form increments as forward AIS, so both directions share
-one compiled loop (:func:`tfrbm.ais.run_annealing`): reverse AIS runs it on the decreasing
+one compiled loop (:func:`tfrbm.likelihood.ais.run_annealing`): reverse AIS runs it on the decreasing
 schedule [1, beta_K = 1, beta_{K-1}, ..., beta_0] from v_0 = data (the leading 1 makes the
 first iteration a pure Gibbs step at beta = 1 with a zero increment).
 
@@ -45,21 +45,13 @@ p_ann(v), and a tighter bound.
 import math
 
 import numpy as np
-import tensorflow as tf
 
-from tfrbm import ais
 from tfrbm.errors import UserError
+from tfrbm.likelihood import ais
+from tfrbm.likelihood.common import built_layer, free_energy64, seed_tensor
+from tfrbm.validation import POSITIVE_INT, Integral, Interval, check_param
 
 __all__ = ["RAISEResult", "raise_log_likelihoods", "raise_mean_log_likelihood"]
-
-
-def _free_energy64(layer, v):
-    W = tf.constant(layer.kernel.numpy().astype(np.float64))
-    b = tf.constant(layer.visible_bias.numpy().astype(np.float64))
-    c = tf.constant(layer.hidden_bias.numpy().astype(np.float64))
-    v = tf.constant(np.asarray(v, np.float64))
-    return (layer.visible_units.energy_term(v, b)
-            - tf.reduce_sum(tf.math.softplus(tf.matmul(v, W) + c), axis=-1)).numpy()
 
 
 def raise_log_likelihoods(layer, data, betas=None, n_betas=None, base_data=None, base_biases=None,
@@ -71,27 +63,26 @@ def raise_log_likelihoods(layer, data, betas=None, n_betas=None, base_data=None,
         data: (N, n_visible) visible vectors (the held-out data).
         betas / n_betas: the forward schedule (0 -> 1; default the paper's 14,500 betas); the
             chains run it backwards.
-        base_data / base_biases: the base-rate model, as in :func:`tfrbm.ais.ais_log_partition`.
+        base_data / base_biases: the base-rate model, as in :func:`tfrbm.likelihood.ais.ais_log_partition`.
         chains: reverse chains per row (their weights are averaged).
         seed: seed of the stateless sampler.
 
     Returns a float64 array of N estimates (nats).
     """
-    layer = ais._layer_of(layer)
-    if isinstance(chains, bool) or not isinstance(chains, (int, np.integer)) or chains < 1:
-        raise UserError(f"chains must be a positive integer, got {chains!r}")
+    layer = built_layer(layer)
+    chains = check_param("chains", chains, POSITIVE_INT)
     data = np.asarray(data, np.float32)
     if data.ndim != 2 or data.shape[1] != layer.n_visible or data.shape[0] == 0:
         raise UserError(f"data must have shape (N > 0, {layer.n_visible}), got {data.shape}")
     layer.visible_units.validate(data)
-    betas = ais._schedule(betas, n_betas)
-    b_a = ais._base_biases(layer, base_data, base_biases)
+    betas = ais.resolve_schedule(betas, n_betas)
+    b_a = ais.resolve_base_biases(layer, base_data, base_biases)
     log_z0 = ais.base_log_partition(layer, b_a)
     reverse = np.concatenate([[1.0], betas[::-1]])
-    v0 = np.repeat(data, int(chains), axis=0)
-    log_w, _ = ais.run_annealing(layer, v0, reverse, b_a, ais._seed_tensor(seed), jit_compile)
-    log_w = ais.log_mean_exp(log_w.reshape(len(data), int(chains)), axis=1)
-    return -_free_energy64(layer, data) - log_z0 + log_w
+    v0 = np.repeat(data, chains, axis=0)
+    log_w, _ = ais.run_annealing(layer, v0, reverse, b_a, seed_tensor(seed), jit_compile)
+    log_w = ais.log_mean_exp(log_w.reshape(len(data), chains), axis=1)
+    return -free_energy64(layer, data) - log_z0 + log_w
 
 
 class RAISEResult(tuple):
@@ -133,27 +124,27 @@ def raise_mean_log_likelihood(layer, data, n_sampled=None, betas=None, n_betas=N
     the choice of subset and the chains' noise together (with every row sampled it still counts
     the rows' spread of L, which overstates the chains' own noise: a conservative spread).
     """
-    layer = ais._layer_of(layer)
+    layer = built_layer(layer)
     data = np.asarray(data, np.float32)
     if data.ndim != 2 or data.shape[0] == 0:
         raise UserError(f"data must be a non-empty 2-D array, got shape {data.shape}")
     n = len(data)
-    m = n if n_sampled is None else int(n_sampled)
-    if not 1 <= m <= n:
-        raise UserError(f"n_sampled must be between 1 and the {n} rows, got {n_sampled!r}")
+    n_sampled = check_param(f"n_sampled (of the {n} rows)", n_sampled,
+                            [None, Interval(Integral, 1, n)])
+    m = n if n_sampled is None else n_sampled
     rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
     rows = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
     sub = data[rows]
     log_w = raise_log_likelihoods(layer, sub, betas=betas, n_betas=n_betas, base_data=base_data,
                                   base_biases=base_biases, chains=chains, seed=seed,
                                   jit_compile=jit_compile)
-    neg_f_all = -_free_energy64(layer, data)
+    neg_f_all = -free_energy64(layer, data)
     per_row_log_z = neg_f_all[rows] - log_w
     mean = float(neg_f_all.mean() - per_row_log_z.mean())
     if m > 1:
         se = float(per_row_log_z.std(ddof=1) / math.sqrt(m))
     else:
         se = float("nan")
-    n_betas_used = len(ais._schedule(betas, n_betas)) - 1
+    n_betas_used = len(ais.resolve_schedule(betas, n_betas)) - 1
     return RAISEResult(mean, se, n_rows=n, n_sampled=m, chains=int(chains), n_betas=n_betas_used,
                        log_z_per_row=per_row_log_z, rows=rows)

@@ -20,7 +20,7 @@ log-likelihood is an optimistic (upper) estimate. When one run dominates the wei
 is far from converged; :class:`AISResult` carries the effective sample size (ESS) of the weights,
 the standard deviation of log w and the schedule, and :func:`ais_log_partition` warns when the ESS
 is below 10% of the runs or a bound is infinite. ``n_betas="auto"`` doubles the schedule until log
-Z settles (:func:`auto_log_partition`). For the conservative side see :mod:`tfrbm.reverse_ais`.
+Z settles (:func:`auto_log_partition`). For the conservative side see :mod:`tfrbm.likelihood.reverse_ais`.
 """
 import math
 import time
@@ -31,6 +31,11 @@ import tensorflow as tf
 
 from tfrbm import gibbs
 from tfrbm.errors import UserError
+from tfrbm.interrupt import between_chunks, steps_per_chunk
+from tfrbm.layers import check_matmul_dtype, matmul
+from tfrbm.likelihood.common import built_layer, seed_tensor
+from tfrbm.units import get_units
+from tfrbm.validation import POSITIVE, POSITIVE_INT, Integral, Interval, check_param
 
 __all__ = [
     "AUTO_MAX_BETAS",
@@ -49,6 +54,8 @@ __all__ = [
     "effective_sample_size",
     "log_mean_exp",
     "make_betas",
+    "resolve_base_biases",
+    "resolve_schedule",
     "summarize_log_weights",
 ]
 
@@ -251,20 +258,12 @@ def check_betas(betas):
     return arr
 
 
-def _layer_of(model_or_layer):
-    layer = getattr(model_or_layer, "layer", model_or_layer)
-    if not hasattr(layer, "kernel") or not getattr(layer, "built", False):
-        raise UserError("AIS needs a built RBMLayer (or RBMModel): train or build it first")
-    return layer
-
-
 def base_rate_biases(data, visible="bernoulli"):
     """Visible biases of the base-rate model fitted to ``data`` (maximum likelihood, no weights).
 
     Bernoulli: log(p / (1 - p)) of the pixel means p, clipped to [1e-3, 1 - 1e-3];
     Gaussian (unit variance): the means; softmax: log of each group's class frequencies.
     """
-    from tfrbm.units import get_units
     units = get_units(visible)
     x = np.asarray(data, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
@@ -279,7 +278,9 @@ def base_rate_biases(data, visible="bernoulli"):
     return np.log(p / (1 - p))
 
 
-def _base_biases(layer, base_data, base_biases):
+def resolve_base_biases(layer, base_data, base_biases):
+    """The base-rate model's visible biases: fitted to ``base_data``, given as ``base_biases``,
+    or zeros (the uniform distribution for Bernoulli units) with neither."""
     n_visible = layer.n_visible
     if base_data is not None and base_biases is not None:
         raise UserError("give either base_data or base_biases, not both")
@@ -298,20 +299,11 @@ def _base_biases(layer, base_data, base_biases):
     return biases
 
 
-def _seed_tensor(seed):
-    if seed is None:
-        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise UserError(f"seed must be an integer or None, got {seed!r}")
-    return tf.constant([int(seed), 0], dtype=tf.int64)
-
-
 _COMPILED = {}
 
 
 def _compiled_run(units, jit_compile, matmul_dtype="float32"):
     """One tf.function per (unit family, jit, product dtype) that runs every AIS chain over every beta."""
-    from tfrbm.layers import matmul
     key = (repr(units), bool(jit_compile), matmul_dtype)
     fn = _COMPILED.get(key)
     if fn is not None:
@@ -379,19 +371,17 @@ def base_log_partition(layer, b_a):
         + layer.units * math.log(2.0)
 
 
-#: the annealing loop runs in compiled calls of at most this many multiply-adds (about a
-#: second or less on one CPU core) and at most CHUNK_MAX_STEPS transitions, so Ctrl-C stops a
-#: long AIS or RAISE run between calls; chunking does not change the result (the random stream
-#: is keyed by the transition's index in the whole schedule, log w accumulates in float64 in
-#: the same order)
-CHUNK_MULTIPLY_ADDS = 2 ** 31
+#: the annealing loop runs in compiled calls of at most
+#: :data:`tfrbm.interrupt.CHUNK_MULTIPLY_ADDS` multiply-adds and at most CHUNK_MAX_STEPS
+#: transitions, so Ctrl-C stops a long AIS or RAISE run between calls; chunking does not change
+#: the result (the random stream is keyed by the transition's index in the whole schedule, log w
+#: accumulates in float64 in the same order)
 CHUNK_MAX_STEPS = 2000
 
 
 def annealing_chunk_steps(n_rows, layer):
-    """Transitions per compiled call: each costs about 2 * rows * visible * hidden MACs."""
-    per_step = 2 * max(1, int(n_rows)) * max(1, layer.n_visible) * max(1, layer.units)
-    return int(max(1, min(CHUNK_MAX_STEPS, CHUNK_MULTIPLY_ADDS // per_step)))
+    """Transitions per compiled call (:func:`tfrbm.interrupt.steps_per_chunk`)."""
+    return steps_per_chunk(n_rows, layer.n_visible, layer.units, CHUNK_MAX_STEPS)
 
 
 def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=None,
@@ -400,7 +390,7 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=N
 
     For k = 1..len(betas)-1: log w += log p*_{betas[k]}(v) - log p*_{betas[k-1]}(v), then one
     Gibbs step that leaves p_{betas[k]} invariant. Forward AIS passes an increasing schedule and
-    v0 drawn from the base model; reverse AIS (:mod:`tfrbm.reverse_ais`) passes a decreasing one
+    v0 drawn from the base model; reverse AIS (:mod:`tfrbm.likelihood.reverse_ais`) passes a decreasing one
     and v0 = data. The betas are not checked here.
 
     The loop runs in compiled calls of ``chunk_steps`` transitions (default
@@ -408,20 +398,17 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=N
     result is the same for every ``chunk_steps``. ``progress``, if given, is called with
     (transitions done, transitions in all) after each call.
     """
-    from tfrbm.layers import check_matmul_dtype
     fn = _compiled_run(layer.visible_units, jit_compile, check_matmul_dtype(matmul_dtype))
     dtype = layer.kernel.dtype
     betas = np.asarray(betas, np.float64)
     n_steps = len(betas) - 1
-    chunk = annealing_chunk_steps(np.shape(v0)[0], layer) if chunk_steps is None else int(chunk_steps)
-    if chunk < 1:
-        raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
+    chunk_steps = check_param("chunk_steps", chunk_steps, [None] + POSITIVE_INT)
+    chunk = annealing_chunk_steps(np.shape(v0)[0], layer) if chunk_steps is None else chunk_steps
     weights = [tf.convert_to_tensor(layer.kernel), tf.convert_to_tensor(layer.visible_bias),
                tf.convert_to_tensor(layer.hidden_bias), tf.constant(np.asarray(b_a), dtype)]
     v = tf.cast(v0, dtype)
     log_w = tf.zeros(tf.shape(v)[:1], tf.float64)
     done = 0
-    from tfrbm.interrupt import between_chunks
     with between_chunks() as interrupt:   # Ctrl-C raises between two chunks
         while done < n_steps:
             end = min(n_steps, done + chunk)
@@ -441,26 +428,23 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
 
     log Z_B ~= log_z0 + logmeanexp(log_w). Arguments as in :func:`ais_log_partition`.
     """
-    layer = _layer_of(layer)
-    _check_runs(n_runs)
+    layer = built_layer(layer)
+    check_param("n_runs", n_runs, POSITIVE_INT)
     betas = make_betas() if betas is None else check_betas(betas)
-    b_a = _base_biases(layer, base_data, base_biases)
+    b_a = resolve_base_biases(layer, base_data, base_biases)
     units = layer.visible_units
     dtype = layer.kernel.dtype
     log_z0 = base_log_partition(layer, b_a)
-    seed_t = _seed_tensor(seed)
+    seed_t = seed_tensor(seed)
     v0 = gibbs.base_rate_samples(units, tf.constant(b_a, dtype), int(n_runs),
                                  tf.random.experimental.stateless_fold_in(seed_t, -1))
     log_w, _ = run_annealing(layer, v0, betas, b_a, seed_t, jit_compile, matmul_dtype)
     return log_w, log_z0
 
 
-def _check_runs(n_runs):
-    from tfrbm.validation import POSITIVE_INT, check_param
-    return check_param("n_runs", n_runs, POSITIVE_INT)
-
-
-def _schedule(betas, n_betas):
+def resolve_schedule(betas=None, n_betas=None):
+    """The schedule from ``betas`` (checked) or its length ``n_betas`` (:func:`make_betas`);
+    the paper's 14,500 betas with neither."""
     if betas is not None and n_betas is not None:
         raise UserError("give either betas (a schedule) or n_betas (its length), not both")
     if n_betas is None:
@@ -517,7 +501,7 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
                                     max_betas=max_betas, start_betas=start_betas,
                                     matmul_dtype=matmul_dtype)
     else:
-        betas = _schedule(betas, n_betas)
+        betas = resolve_schedule(betas, n_betas)
         log_w, log_z0 = ais_log_weights(layer, n_runs=n_runs, betas=betas, base_data=base_data,
                                         base_biases=base_biases, seed=seed, jit_compile=jit_compile,
                                         matmul_dtype=matmul_dtype)
@@ -542,12 +526,12 @@ def auto_log_partition(layer, n_runs=100, base_data=None, base_biases=None, seed
     and ``stop_reason`` set. A slowly rising log Z is AIS's bias shrinking, so "converged" means
     the bias is below about ``tolerance`` only if the rise keeps slowing; read ``history``.
     """
-    start_betas = int(start_betas)
-    if start_betas < len(DEFAULT_SEGMENTS):
-        raise UserError(f"start_betas must be >= {len(DEFAULT_SEGMENTS)}, got {start_betas}")
-    tolerance = float(tolerance)
-    if not tolerance > 0:
-        raise UserError(f"tolerance must be a positive number of nats, got {tolerance!r}")
+    start_betas = check_param("start_betas", start_betas,
+                              Interval(Integral, len(DEFAULT_SEGMENTS), None))
+    max_betas = check_param("max_betas", max_betas, Interval(Integral, start_betas, None))
+    tolerance = check_param("tolerance (nats)", tolerance, POSITIVE)
+    time_budget = check_param("time_budget (seconds)", time_budget, [None] + POSITIVE)
+    check_param("n_runs", n_runs, POSITIVE_INT)
     t0 = time.perf_counter()
     history, previous, k = [], None, start_betas
     while True:

@@ -1,0 +1,78 @@
+"""What the ``tfrbm`` sub-commands share: the training options, ``--backup`` callbacks and the
+closing ``--json`` line.
+
+This module registers no command (it has no ``register``); :mod:`tfrbm.cli` builds the parser
+from the other modules of this package, which import from here, never from :mod:`tfrbm.cli`.
+Importing it loads no TensorFlow (``tfrbm --help`` stays instant).
+"""
+import json
+import math
+import sys
+
+from tfrbm import argtypes
+
+__all__ = ["add_training_options", "backup_callbacks", "json_line", "print_json", "report_resume"]
+
+
+def add_training_options(parser, backup=True):
+    """Options every training command shares: ``--backup DIR``; marks the command as training
+    (the device it runs on is printed at start)."""
+    if backup:
+        parser.add_argument(
+            "--backup", metavar="DIR", type=argtypes.output_dir, default=None,
+            help="back up the full training state to DIR after every epoch; if the run is "
+                 "killed, the same command with the same --backup resumes where it stopped "
+                 "(the backup is removed when training ends)")
+    parser.set_defaults(trains=True)
+
+
+def backup_callbacks(args):
+    """``[TrainingBackup(args.backup)]`` when ``--backup`` is given, else ``[]``."""
+    folder = getattr(args, "backup", None)
+    if not folder:
+        return []
+    from tfrbm.resume import TrainingBackup   # loads TensorFlow: only when --backup is given
+    return [TrainingBackup(folder)]
+
+
+def report_resume(callbacks):
+    """Say on stderr when a ``--backup`` run resumed from an earlier, killed run."""
+    for cb in callbacks:
+        restored = getattr(cb, "restored_from", None)
+        if restored:
+            print(f"tfrbm: resumed from the backup in {cb.backup_dir} at epoch "
+                  f"{restored['epoch'] + 1}", file=sys.stderr, flush=True)
+
+
+def _json_safe(value, path, non_finite):
+    """``value`` with numbers made floats and NaN/Inf made ``null`` (their keys recorded)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v, f"{path}.{k}" if path else str(k), non_finite)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v, f"{path}[{i}]", non_finite) for i, v in enumerate(value)]
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    if not math.isfinite(number):
+        non_finite[path] = str(number)       # "nan", "inf" or "-inf"
+        return None
+    return int(value) if isinstance(value, int) else number
+
+
+def json_line(metrics):
+    """The ``--json`` line: strict JSON. NaN and Inf (not JSON) become ``null``, and a field
+    ``"non_finite"`` maps each such key to "nan", "inf" or "-inf" so the reason is not lost."""
+    non_finite = {}
+    clean = _json_safe(dict(metrics), "", non_finite)
+    if non_finite:
+        clean["non_finite"] = non_finite
+    return json.dumps(clean, sort_keys=True, allow_nan=False)
+
+
+def print_json(metrics):
+    """Print the one closing JSON line that ``--json`` promises (see :func:`json_line`)."""
+    print(json_line(metrics), flush=True)
