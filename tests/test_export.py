@@ -104,7 +104,8 @@ def exported(tmp_path_factory):
     path = export.export_named(rec, "recommender", base=tmp / "saved_models")
     users = np.arange(3)
     cases["recommend"] = (path, "recommend", {"user_ids": rec.user_ids[:3].astype(np.int64)},
-                          {"scores": rec.score_users(users)})
+                          {"ratings": rec.score_users(users),
+                           "scores": rec.ranking_scores(users)})
 
     from tfrbm.course.language import StatefulLSTMModel
     lm = StatefulLSTMModel(vocab_size=9, hidden_sizes=(8, 6), embedding_dim=5, batch_size=2)

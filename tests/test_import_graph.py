@@ -26,7 +26,8 @@ PACKAGE = ROOT / "tfrbm"
 LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
-    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing|anomaly"
+    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing"
+             r"|ranking_metrics|anomaly"
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),

@@ -45,10 +45,10 @@ from tfrbm.models.rbm import RBMModel
 from tfrbm.safety import check_learning_rate
 from tfrbm.validation import validate_params, whole_number
 
-__all__ = ["RatingsRBM", "CDSchedule", "cd_schedule"]
+__all__ = ["RatingsRBM", "CDSchedule", "cd_schedule", "CaseView"]
 
 
-class _CaseView:
+class CaseView:
     """An RBMLayer as one batch of cases sees it: masked softmax visibles and extra hidden input.
 
     ``units`` is the layer's softmax family restricted to the batch's rated items; ``extra``
@@ -227,7 +227,7 @@ class RatingsRBM(RBMModel):
     def _view(self, mask, r):
         units = self.layer.visible_units.observed(mask)
         extra = None if r is None else tf.matmul(r, self.rated_kernel)
-        return _CaseView(self.layer, units, extra)
+        return CaseView(self.layer, units, extra)
 
     def hidden_input(self, x):
         """x_j = c_j + sum_{i,k} V_ik W_ikj (+ sum_i r_i D_ij): (B, F)."""
