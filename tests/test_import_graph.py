@@ -27,7 +27,7 @@ LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
     ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing"
-             r"|ranking_metrics|anomaly"
+             r"|ranking_metrics|dropout|anomaly"
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),

@@ -25,7 +25,7 @@ def base_rate_samples(units, bias, n, seed):
     starts (``daydream``, persistent chains, DBN fantasies, AIS).
     """
     b = tf.broadcast_to(bias, tf.stack([n, tf.shape(bias)[-1]]))
-    return units.sample(units.mean(b), seed)
+    return units.draw(b, seed)
 
 
 def _step(layer, h, seed):

@@ -122,6 +122,8 @@ class RBMTransformer(_KerasEstimator):
         persistent: persistent CD (PCD; scikit-learn's BernoulliRBM uses PCD-1).
         weight_decay: L2 coefficient on the weights.
         visible: "bernoulli" (values in [0, 1]) or "gaussian" (any real values).
+        hidden_units: the hidden unit family: "bernoulli" (default; features p(h = 1 | v)),
+            "gaussian" or "relu" (stepped-sigmoid rectified units; features E[h | v]).
         random_state: seed (int, RandomState or None) of weights, Gibbs noise and batch order.
         verbose: 0 silent, 1 Keras' progress bar, 2 one line per epoch.
 
@@ -147,7 +149,7 @@ class RBMTransformer(_KerasEstimator):
 
     def __init__(self, n_components=256, *, learning_rate=0.2, batch_size=20, n_iter=10,
                  cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0, visible="bernoulli",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, hidden_units="bernoulli"):
         _store_params(self, locals())
 
     def fit(self, X, y=None):
@@ -157,7 +159,7 @@ class RBMTransformer(_KerasEstimator):
         _check_params(self)
         X = _dense(self._validate(X, reset=True))
         seed = _seed(self.random_state)
-        layer = RBMLayer(int(self.n_components), visible=self.visible,
+        layer = RBMLayer(int(self.n_components), visible=self.visible, hidden=self.hidden_units,
                          kernel_initializer=_initializer(X.shape[1], seed))
         model = RBMModel(layer, cd_k=self.cd_k, persistent=self.persistent,
                          n_chains=min(int(self.batch_size), 100) if self.persistent else 100,

@@ -17,6 +17,8 @@ from tfrbm.errors import UserError
 from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = [
+    "conv_filters",
+    "feature_maps",
     "gibbs_chain",
     "image_grid",
     "new_figure",
@@ -193,6 +195,36 @@ def weight_tiles(kernel, shape=None, n=100, ncols=None, path=None, title=None, c
         else:
             ax.set_axis_off()
     return _finish(fig, path)
+
+
+def conv_filters(kernel, n=100, ncols=None, channel=0, path=None, title=None, cmap="gray"):
+    """A convolutional RBM's filters, one k x k tile per feature map (of input ``channel``).
+
+    ``kernel``: a (k, k, C, F) array, a :class:`tfrbm.ConvRBMLayer` or a model holding one.
+    Each tile is min-max scaled to its own range, as in :func:`weight_tiles`.
+    """
+    w = _numpy(_kernel_of(kernel), "kernel")
+    if w.ndim != 4:
+        raise UserError(f"a convolutional kernel has shape (k, k, channels, filters), got {w.shape}")
+    if not 0 <= int(channel) < w.shape[2]:
+        raise UserError(f"channel must be in 0..{w.shape[2] - 1}, got {channel}")
+    w = w[:, :, int(channel), :]
+    return weight_tiles(w.reshape(-1, w.shape[-1]), shape=w.shape[:2], n=n, ncols=ncols,
+                        path=path, title=title, cmap=cmap)
+
+
+def feature_maps(maps, n=64, ncols=8, path=None, title=None, cmap="gray"):
+    """One image's feature maps (height, width, F), e.g. ``layer(images)[0]`` of a ConvRBMLayer,
+    as a grid of F grayscale images on a common scale."""
+    maps = _numpy(maps, "maps")
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise UserError(f"feature maps have shape (height, width, maps), got {maps.shape}")
+    n = min(check_param("n", n, POSITIVE_INT), maps.shape[-1])
+    ncols = min(check_param("ncols", ncols, POSITIVE_INT), n)
+    return image_grid(np.moveaxis(maps[..., :n], -1, 0), nrows=math.ceil(n / ncols), ncols=ncols,
+                      title=title, path=path, cmap=cmap)
 
 
 def reconstructions(originals, reconstructions, shape=None, n=10, path=None, title=None,

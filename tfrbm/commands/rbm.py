@@ -49,6 +49,8 @@ def _add_verbs(sub):
     p.add_argument("--data-dir", type=at.existing_dir,
                    help="folder with the data set (or set TFRBM_DATA_DIR)")
     p.add_argument("--hidden", type=at.positive_int, help="hidden units (default: 64 digits, 500 MNIST)")
+    p.add_argument("--hidden-units", choices=["bernoulli", "gaussian", "relu"],
+                   help="hidden unit family (default bernoulli; relu: stepped-sigmoid units)")
     p.add_argument("--epochs", type=at.positive_int, help="epochs (default: 30 digits, 5 MNIST)")
     p.add_argument("--batch-size", type=at.positive_int,
                    help="batch size (default: 32 digits, 100 MNIST)")
@@ -260,7 +262,8 @@ def _train_images(args):
     given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
              "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
              "momentum": args.momentum, "cd_k": args.cd_k, "n_chains": args.n_chains,
-             "binarize": args.binarize, "limit": args.limit, "output": args.output}
+             "binarize": args.binarize, "limit": args.limit, "output": args.output,
+             "hidden_units": args.hidden_units}
     quiet = args.quiet or args.json
 
     def announce(s):

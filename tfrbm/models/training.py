@@ -41,7 +41,8 @@ def warn_if_unscaled(sample):
             f"Gaussian visible units expect standardized data, but the training data has column "
             f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
             "unscaled data saturates every hidden unit. Standardize each feature first: "
-            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std; "
+            "tfrbm.data.Standardizer does it)",
             UserWarning, stacklevel=3)
 
 
