@@ -268,7 +268,7 @@ def test_save_load_round_trip(trained, digits, tmp_path):
 def test_served_signatures_from_a_fresh_process_without_tfrbm(trained, digits, tmp_path):
     dbm, _ = trained
     x, _ = digits
-    out = dbm.export(str(tmp_path / "served"), version=1)
+    out = dbm.export(str(tmp_path / "served"))
     np.save(tmp_path / "x.npy", x[:5])
     script = tmp_path / "serve.py"
     script.write_text(

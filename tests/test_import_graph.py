@@ -26,10 +26,10 @@ PACKAGE = ROOT / "tfrbm"
 LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
-    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing"
+    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|tracing|serving|testing"
              r"|ranking_metrics|dropout|anomaly"
              r"|likelihood(\..*)?)"),
-    ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
+    ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|stages|summary|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),
     ("companions and adapters", r"tfrbm\.(course(\.(?!training$).*)?|sklearn|tuning)"),
     ("pipelines", r"tfrbm\.(pipelines(\..*)?|course\.training)"),

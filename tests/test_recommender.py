@@ -312,7 +312,7 @@ def test_save_load_and_export(small, tmp_path):
     assert back.get_config() == rec.get_config()
     np.testing.assert_allclose(back.ranking_scores([0, 1]), rec.ranking_scores([0, 1]),
                                rtol=1e-5, atol=1e-5)
-    served = tf.saved_model.load(str(rec.export(tmp_path / "served", version=1)))
+    served = tf.saved_model.load(str(rec.export(tmp_path / "served")))
     out = served.signatures["recommend"](user_ids=tf.constant([1, 424242], tf.int64))
     np.testing.assert_allclose(out["ratings"].numpy()[0], rec.score_users([0])[0], rtol=1e-5)
     np.testing.assert_allclose(out["scores"].numpy()[0], rec.ranking_scores([0])[0], rtol=1e-5,

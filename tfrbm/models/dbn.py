@@ -36,6 +36,9 @@ from tfrbm.models.rbm import RBMModel
 from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.stages import stage_callbacks
+from tfrbm.summary import ModelSummary, layer_row
+from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
 from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Options, Predicate, check_param,
                               validate_params)
@@ -120,7 +123,8 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin,
+               OneTracePerModel, ModelSummary, keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -429,6 +433,19 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     def metrics(self):
         return [m for t in getattr(self, "trainers", None) or [] for m in t.metrics]
 
+    def summary_rows(self):
+        """One row per RBM layer (not the internal per-layer trainers, which share the layers'
+        weights) and each layer's training state in use (see :mod:`tfrbm.summary`)."""
+        state = {}
+        for trainer in getattr(self, "trainers", None) or []:
+            for what, n in trainer.summary_rows()[1]:
+                state[what] = state.get(what, 0) + n
+        return [layer_row(layer) for layer in self.rbms], list(state.items())
+
+    def progress_steps(self):
+        """Steps the trained layer ran this epoch (see :meth:`RBMModel.progress_steps`)."""
+        return self.trainers[self._training_layer].progress_steps()
+
     def _start_layer(self, i, verbose=0, epochs=None):
         """Make layer ``i`` the trained one; initialise it from its input on its first epoch."""
         self._training_layer = int(i)
@@ -565,7 +582,13 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             epochs: epochs per layer: an int (every layer) or a list (one per layer); default
                 from ``layer_options`` or :func:`default_schedule` (about 3,000 updates a layer).
             callbacks, verbose, validation_data, initial_epoch, ...: as in ``keras.Model.fit``;
-                epochs are numbered over all layers (layer 1's epochs first).
+                epochs are numbered over all layers (layer 1's epochs first). Learning-rate
+                callbacks act on the layer being trained, ``ReduceLROnPlateau`` per layer,
+                ``EarlyStopping`` and ``ModelCheckpoint(save_best_only=True)`` on the last
+                layer's epochs only (see :mod:`tfrbm.stages`).
+
+        Returns the Keras History (one entry per epoch, with ``layer``); ``self.histories``
+        then holds one History per layer.
         """
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
@@ -631,10 +654,12 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         _compat.install_multi_worker_fixes(self.distribute_strategy)
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
-        cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
+        cbs = with_progbar(stage_callbacks(self, schedule,
+                                           _LayerSchedule(self, schedule, verbose_flag), callbacks))
         with named_data_errors("training data", self.rbms[0].visible_units):
             history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
                                   shuffle=False, **kwargs)
+        self.histories = _split_history(history, len(self.rbms))
         if self.n_labels:     # issue 35: the label-aware anomaly scores' training summary
             self.fit_anomaly_reference(self._init_rows[0], strict=False)
         return history

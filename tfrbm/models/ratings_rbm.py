@@ -40,6 +40,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
+from tfrbm.fastpath import with_progbar
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
 from tfrbm.safety import check_learning_rate
@@ -453,12 +454,13 @@ class RatingsRBM(RBMModel):
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(callbacks)
         return keras.Model.fit(self, ds, epochs=epochs, validation_data=validation_data,
-                               callbacks=callbacks, shuffle=False, **kwargs)
+                               callbacks=with_progbar(callbacks), shuffle=False, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=256, **kwargs):
         if not isinstance(x, tf.data.Dataset):
             x = self._dataset(self.check_inputs(x), y, batch_size=batch_size)
             y = None
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))   # counts real steps
         return keras.Model.evaluate(self, x, y, **kwargs)
 
     def predict_pairs(self, x, cases, items, batch_size=256):

@@ -30,7 +30,9 @@ from tfrbm.models.training import (AUTO_STEPS_PER_EXECUTION, batch_problem, name
                                    warn_if_unscaled)
 from tfrbm.resume import EpochCounter, SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tempering import temperature_ladder
+from tfrbm.tracing import OneTracePerModel
 from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
@@ -79,7 +81,8 @@ class _Progress:
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin,
+               OneTracePerModel, ModelSummary, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -302,6 +305,33 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     def metrics(self):
         # one container, so that Keras' monitoring callbacks see each metric's direction
         return [self._metric_container]
+
+    def training_state(self):
+        """[(what, variable)]: the non-trainable variables this model's training uses (the
+        persistent chains only under PCD, the offsets only with centering, ...)."""
+        if not self.built:
+            return []
+        state = [("base-rate biases", self.base_rate_bias), ("initialised flag", self.initialized)]
+        if self.persistent:
+            state.append(("persistent chains", self.persistent_chains))
+        if self.tempering:
+            state.append(("tempered chains", self.tempered_chains))
+        if self.centering:
+            state += [("visible offsets", self.visible_offset),
+                      ("hidden offsets", self.hidden_offset)]
+        if self.sparsity_target is not None and self.sparsity_cost:
+            state.append(("sparsity running mean", self.sparsity_q))
+        return state
+
+    def summary_rows(self):
+        """The layer row and the non-trainable numbers in use (see :mod:`tfrbm.summary`)."""
+        return [layer_row(self.layer)], [(what, int(np.prod(v.shape)))
+                                         for what, v in self.training_state()]
+
+    def progress_steps(self):
+        """Steps run since the metrics were last reset (this epoch, or this evaluation): the
+        progress bar's count when the data's length is unknown (:class:`tfrbm.fastpath.StepProgbar`)."""
+        return int(self.free_energy_tracker.count.numpy())
 
     def _log_values(self, recon_error, free_energy):
         """Update the trackers; ``loss`` is the reconstruction error (omitted when it is not

@@ -472,9 +472,10 @@ class RBMRecommender(RatingModel):
         self._check_fitted()
         return self.network.serving_endpoints()
 
-    def export(self, filepath, version=None, overwrite=False):
-        """Write a versioned SavedModel (see :func:`tfrbm.export.export_model`)."""
-        return export.export_model(self, filepath, version=version, overwrite=overwrite)
+    def export(self, filepath, overwrite=False):
+        """Write a SavedModel at ``filepath`` (as Keras' ``Model.export``); TF Serving's
+        numbered versions: :func:`tfrbm.export.export_model`."""
+        return export.export_model(self, filepath, version=False, overwrite=overwrite)
 
     # ---- saving --------------------------------------------------------------------------
     def save(self, path):
