@@ -27,7 +27,7 @@ LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|backupdir|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
     ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|tracing|serving|testing"
-             r"|ranking_metrics|dropout"
+             r"|ranking_metrics|dropout|anomaly"
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|stages|summary|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),

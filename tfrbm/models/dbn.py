@@ -24,7 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs, serving
+from tfrbm import _compat, anomaly, gibbs, serving
+from tfrbm.anomaly import AnomalyReferenceMixin
 from tfrbm.data.pipeline import check_array
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
@@ -123,8 +124,8 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
-               keras.Model):
+class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin,
+               OneTracePerModel, ModelSummary, keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -666,6 +667,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
             history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
                                   shuffle=False, **kwargs)
         self.histories = _split_history(history, len(self.rbms))
+        if self.n_labels:     # issue 35: the label-aware anomaly scores' training summary
+            self.fit_anomaly_reference(self._init_rows[0], strict=False)
         return history
 
     def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
@@ -1006,21 +1009,50 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         The free energy of the top RBM with each label clamped in turn scores the classes
         (Hinton, Osindero & Teh 2006, before fine-tuning). Returns (N, n_labels) probabilities.
         """
+        neg_f = -self.class_free_energies(x, batch_size=batch_size, what="classify")
+        return np.exp(neg_f - np.logaddexp.reduce(neg_f, axis=1, keepdims=True)).astype(np.float32)
+
+    def class_free_energies(self, x, batch_size=1000, what="class_free_energies"):
+        """F_k = F_top([features(x), e_k]) for each label k: shape (N, n_labels), float64."""
         if not self.n_labels:
-            raise UserError("classify needs a DBN trained with labels (n_labels)")
+            raise UserError(f"{what} needs a DBN trained with labels (n_labels)")
         self._require_built()
         x = check_array(x, name="x", n_features=self.n_visible)
         top = self.rbms[-1]
         eye = tf.eye(self.n_labels, dtype=top.kernel.dtype)
 
-        def scores(b):
+        def energies(b):
             f = self.features(b, len(self.rbms) - 1)
-            neg_f = [-top.free_energy(self._with_labels(f, tf.broadcast_to(
-                eye[k], [tf.shape(f)[0], self.n_labels]))) for k in range(self.n_labels)]
-            return tf.nn.softmax(tf.stack(neg_f, axis=-1), axis=-1)
-        fn = tf.function(scores, reduce_retracing=True)
-        return np.concatenate([fn(x[i:i + batch_size]).numpy()
+            return tf.stack([top.free_energy(self._with_labels(f, tf.broadcast_to(
+                eye[k], [tf.shape(f)[0], self.n_labels]))) for k in range(self.n_labels)], axis=-1)
+        fn = getattr(self, "_class_energies_fn", None)
+        if fn is None:     # traced once per model (weights are read when it runs)
+            fn = self._class_energies_fn = tf.function(energies, reduce_retracing=True)
+        return np.concatenate([fn(x[i:i + batch_size]).numpy().astype(np.float64)
                                for i in range(0, len(x), batch_size)], axis=0)
+
+    def anomaly_scores(self, x, method="auto", batch_size=1000):
+        """Label-aware anomaly scores of a labelled DBN (higher = more anomalous) from the
+        class-conditional free energies: ``"guarded_entropy"`` (``"auto"``,
+        :data:`tfrbm.anomaly.AUTO_LABEL_METHOD`), ``"entropy"`` of p(label | x), ``"margin"``
+        between the two best classes, ``"class_free_energy"`` (the best one); see
+        :mod:`tfrbm.anomaly` for the formulas and when each helps."""
+        method = anomaly.resolve_method(method, anomaly.LABEL_METHODS, anomaly.AUTO_LABEL_METHOD)
+        return anomaly.label_scores(method, self.class_free_energies(
+            x, batch_size=batch_size, what="DBNModel.anomaly_scores"), self.anomaly_reference)
+
+    def fit_anomaly_reference(self, x, strict=True):
+        """Summarise training rows ``x`` for the anomaly scores: the mean and spread of the
+        label-marginal free energy -log sum_k exp(-F_k); ``fit`` calls it at its end (on up to
+        10,000 rows); call it for a labelled DBN saved without one. Fewer than 2 rows: a
+        UserError, or with ``strict=False`` no summary (None)."""
+        if not strict and len(x) < 2:
+            self.anomaly_reference = None
+            return None
+        fk = self.class_free_energies(x, what="fit_anomaly_reference")
+        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
+            anomaly.marginal_free_energy(fk))
+        return self.anomaly_reference
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self):

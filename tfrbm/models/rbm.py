@@ -14,7 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, centering, gibbs, likelihood, serving, tempering
+from tfrbm import _compat, anomaly, centering, gibbs, likelihood, serving, tempering
+from tfrbm.anomaly import AnomalyReferenceMixin
 from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.dropout import DropoutView, dropout_mask
 from tfrbm.errors import UserError
@@ -80,8 +81,8 @@ class _Progress:
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
-               keras.Model):
+class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMixin,
+               OneTracePerModel, ModelSummary, keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -439,6 +440,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
                 raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
         self.initialize_from_data(x)
+        training_data = x
         if not isinstance(x, tf.data.Dataset):
             x, kwargs = self._array_dataset(x, y, kwargs)
         if not self.compiled:
@@ -453,7 +455,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
         with named_data_errors("training data", self.layer.visible_units):
-            return super().fit(x, y, **kwargs)
+            history = super().fit(x, y, **kwargs)
+        self.fit_anomaly_reference(training_data, strict=False)   # issue 35: the scores' summary
+        return history
 
     def fit_in_memory(self, x, epochs=1, batch_size=32, shuffle=True, verbose=0):
         """Train on an in-memory array by the same CD step as ``fit``, without ``fit``'s
@@ -476,8 +480,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         check_learning_rate(self.optimizer)
         seed = None if self.seed is None else int(self.seed) + 104729
         with named_data_errors("training data", self.layer.visible_units):
-            return train_in_memory(self, x, epochs, batch_size, shuffle=bool(shuffle), seed=seed,
+            logs = train_in_memory(self, x, epochs, batch_size, shuffle=bool(shuffle), seed=seed,
                                    verbose=verbose)
+        self.fit_anomaly_reference(x, strict=False)   # issue 35: the anomaly scores' summary
+        return logs
 
     def _array_dataset(self, x, y, kwargs):
         """In-memory training arrays go through tfrbm's pipeline (``make_dataset``: tf.data's
@@ -967,6 +973,44 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         if isinstance(log_z, tuple):
             log_z = log_z[0]
         return float(np.mean(-self.free_energy(v).astype(np.float64)) - float(log_z))
+
+    # ------------------------------------------------------------------ anomaly scores (issue 35)
+    def anomaly_scores(self, v, method="auto", batch_size=1):
+        """Anomaly scores of the rows of ``v``: higher means more anomalous (unlike
+        :meth:`score_samples`). ``method``: ``"auto"`` (:data:`tfrbm.anomaly.AUTO_METHOD`, the
+        best measured; ``AUTO_METHOD_REAL`` for real-valued visible units), ``"free_energy"``, ``"ratio"`` (against the pixel model fitted to the
+        training data), ``"complexity"`` (minus the compression length) or ``"typicality"`` (on
+        consecutive batches of ``batch_size`` rows); :mod:`tfrbm.anomaly` says when each helps.
+        """
+        units = self.layer.visible_units
+        method = anomaly.resolve_method(method, anomaly.METHODS, anomaly.AUTO_METHOD
+                                        if units.binary else anomaly.AUTO_METHOD_REAL)
+        batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
+        v = self._check_visible(v)
+        self._require_built()
+        background = None
+        if method == "ratio":
+            if float(self.initialized.numpy()) <= 0:
+                raise UserError("the 'ratio' anomaly score needs the pixel model fitted to the "
+                                "training data: fit the model first")
+            background = anomaly.background_log_prob(units, self.base_rate_bias, v)
+        if method == "complexity" and not units.binary:
+            raise UserError(f"the 'complexity' anomaly score compresses binary states; these "
+                            f"visible units are {units.name}")
+        return anomaly.unlabelled_scores(method, self.free_energy(v), v, background,
+                                         self.anomaly_reference, batch_size)
+
+    def fit_anomaly_reference(self, x, strict=True):
+        """Summarise training data ``x`` (array or tf.data, its first 20,000 rows) for the
+        anomaly scores: ``fit`` calls it at its end; call it for a model saved without one.
+        Fewer than 2 rows: a UserError, or with ``strict=False`` no summary (None)."""
+        sample = self._check_visible(self._first_batches(x), name="training data")
+        if not strict and len(sample) < 2:
+            self.anomaly_reference = None
+            return None
+        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
+            self.free_energy(sample))
+        return self.anomaly_reference
 
     # ------------------------------------------------------------------ steps shared with serving
     def _reconstruct_means(self, v):

@@ -9,7 +9,10 @@
 * :mod:`~tfrbm.pipelines.rbm_images`: :func:`~tfrbm.pipelines.rbm_images.train_rbm_on_images`,
   an RBM trained on an image data set with its figures (``tfrbm train``);
 * :mod:`~tfrbm.pipelines.likelihood`: :func:`~tfrbm.pipelines.likelihood.estimate_likelihood`,
-  a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm likelihood``).
+  a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm likelihood``);
+* :mod:`~tfrbm.pipelines.anomaly`: :func:`~tfrbm.pipelines.anomaly.detect_anomalies`, an
+  anomaly detector with a threshold at a chosen false-positive rate (``tfrbm anomaly detect``);
+  its defaults live in :class:`~tfrbm.pipelines.anomaly.AnomalyConfig`.
 
 Each returns a result object or dict; printing is the caller's (the ``tfrbm`` command's) job.
 The course companions' pipelines are in :mod:`tfrbm.course.training`. Importing this package
@@ -17,7 +20,7 @@ loads no TensorFlow: each pipeline imports it when it runs.
 """
 import importlib
 
-_MODULES = ("dbn", "dbm", "rbm_images", "likelihood")
+_MODULES = ("dbn", "dbm", "rbm_images", "likelihood", "anomaly")
 
 __all__ = list(_MODULES)
 
