@@ -488,6 +488,8 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
     -inf when mean - 3 std <= 0. They describe the spread of the weights, not AIS's bias: AIS
     tends to underestimate log Z, so log-likelihoods computed with it tend to be optimistic.
     """
+    # the auto search's settings are checked even when a fixed schedule makes them unused
+    check_param("time_budget (seconds)", time_budget, [None] + POSITIVE)
     if isinstance(n_betas, str):
         if n_betas != "auto":
             raise UserError(f"n_betas must be a positive integer or 'auto', got {n_betas!r}")
