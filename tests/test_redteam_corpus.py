@@ -19,6 +19,7 @@ import pytest
 import tfrbm
 from tfrbm import cli
 from tfrbm.errors import UserError
+from tfrbm.likelihood import ais, reverse_ais
 
 NOTE = "important\n"
 
@@ -246,3 +247,151 @@ def test_sparse_input_is_size_checked_before_densifying(monkeypatch):
     monkeypatch.setenv("TFRBM_MAX_BYTES", str(10**8))
     with pytest.raises(UserError, match="sparse 30,000 x 30,000"):
         check_array(sp.csr_matrix(([1.0], ([5], [7])), shape=(30000, 30000)))
+
+
+# ----------------------------------------------------------------------------- NaN weights
+@pytest.fixture(scope="module")
+def nan_model(tmp_path_factory):
+    """A model file whose weights are NaN (written with the explicit debugging escape)."""
+    path = tmp_path_factory.mktemp("nan") / "nan.keras"
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(2), seed=0)
+    model.build((None, 6))
+    model.layer.kernel.assign(np.full((6, 2), np.nan, "float32"))
+    model.save(path, allow_non_finite=True)
+    return path
+
+
+@pytest.mark.parametrize("argv", [
+    ["run-visible", "{model}", "--input", "{rows}"],
+    ["run-hidden", "{model}", "--input", "{hrows}"],
+    ["daydream", "{model}", "2"],
+], ids=["run-visible", "run-hidden", "daydream"])
+def test_nan_weights_file_is_refused_by_the_cli(nan_model, tmp_path, capsys, argv):
+    (tmp_path / "rows.txt").write_text("0 1 0 1 0 1\n")
+    (tmp_path / "hrows.txt").write_text("0 1\n")
+    code = cli.main([a.format(model=nan_model, rows=tmp_path / "rows.txt",
+                              hrows=tmp_path / "hrows.txt") for a in argv])
+    out = capsys.readouterr()
+    err = [line for line in out.err.splitlines() if not line.startswith("tfrbm: running on")]
+    assert code == 2 and "nan" not in out.out.lower()
+    assert len(err) == 1 and "NaN or Inf weights" in err[0], err
+
+
+def test_nan_weights_file_is_refused_by_the_likelihood_loader(nan_model):
+    from tfrbm.pipelines.likelihood import load_rbm_file
+    with pytest.raises(UserError, match="NaN or Inf weights"):
+        load_rbm_file(nan_model)
+
+
+@pytest.mark.parametrize("writer", ["keras.saving.save_model", "save_weights"])
+def test_every_keras_writer_refuses_nan_weights(tmp_path, writer):
+    from tfrbm.safety import NonFiniteWeightsError
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(2), seed=0)
+    model.build((None, 6))
+    model.layer.kernel.assign(np.full((6, 2), np.nan, "float32"))
+    with pytest.raises(NonFiniteWeightsError, match="NaN or Inf"):
+        if writer == "save_weights":
+            model.save_weights(tmp_path / "w.weights.h5")
+        else:
+            keras.saving.save_model(model, tmp_path / "m.keras")
+
+
+# ----------------------------------------------------------------------------- likelihood
+@pytest.fixture(scope="module")
+def small_rbm():
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(2), seed=0)
+    model.build((None, 6))
+    return model
+
+
+def _data_with_nan():
+    x = np.zeros((4, 6), "float32")
+    x[1, 2] = np.nan
+    return x
+
+
+LIKELIHOOD_CASES = {
+    "RAISE NaN data": (lambda m: reverse_ais.raise_log_likelihoods(
+        m, _data_with_nan(), n_betas=10), "data contains NaN"),
+    "AIS NaN base_data": (lambda m: ais.ais_log_partition(
+        m, n_runs=4, n_betas=10, base_data=_data_with_nan()), "base_data contains NaN"),
+    "AIS n_runs 1e9": (lambda m: ais.ais_log_partition(
+        m, n_runs=10**9, n_betas=10), "n_runs=1,000,000,000"),
+    "RAISE chains 1e8": (lambda m: reverse_ais.raise_log_likelihoods(
+        m, np.zeros((4, 6), "float32"), n_betas=10, chains=10**8), "chains=100,000,000"),
+    "AIS seed 2**70": (lambda m: ais.ais_log_partition(
+        m, n_runs=4, n_betas=10, seed=2**70), "64 bits"),
+    "AIS time_budget -1": (lambda m: ais.ais_log_partition(
+        m, n_runs=4, n_betas=10, time_budget=-1), "time_budget"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIKELIHOOD_CASES))
+def test_likelihood_bad_input_is_a_user_error(small_rbm, monkeypatch, case):
+    monkeypatch.setenv("TFRBM_MAX_BYTES", str(10**8))
+    call, fragment = LIKELIHOOD_CASES[case]
+    with pytest.raises(UserError, match=fragment):
+        call(small_rbm)
+
+
+# ----------------------------------------------------------------------------- sizes and steps
+@pytest.fixture(scope="module")
+def labelled_dbn():
+    model = tfrbm.DBNModel([3], n_labels=2, seed=0)
+    model.build((None, 6))
+    return model
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"n": 10**9}, "generate"),
+    ({"steps": 10**12}, "steps"),
+], ids=["DBN generate n 1e9", "DBN generate steps 1e12"])
+def test_dbn_generate_sizes_are_checked(labelled_dbn, monkeypatch, kwargs, fragment):
+    monkeypatch.setenv("TFRBM_MAX_BYTES", str(10**8))
+    with pytest.raises(UserError, match=fragment):
+        labelled_dbn.generate(0, **kwargs)
+
+
+def test_rbm_daydream_steps_above_int32_is_refused(small_rbm):
+    with pytest.raises(UserError, match="steps"):
+        small_rbm.daydream(1, steps=10**12)
+
+
+# ----------------------------------------------------------------------------- the recommender
+@pytest.fixture(scope="module")
+def fitted_baseline():
+    from tfrbm.models.recommender_baselines import ItemMeanBaseline
+    triples = np.array([[1, 10, 5], [1, 11, 3], [2, 10, 4], [2, 12, 2], [3, 11, 5]])
+    return ItemMeanBaseline().fit(triples)
+
+
+@pytest.mark.parametrize("n", ["abc", 2.7, 0], ids=["n 'abc'", "n 2.7", "n 0"])
+def test_recommend_n_is_a_whole_number(fitted_baseline, n):
+    with pytest.raises(UserError, match="n must be"):
+        fitted_baseline.recommend(1, n=n)
+
+
+def test_recommend_n_whole_float_still_works(fitted_baseline):
+    assert len(fitted_baseline.recommend(1, n=1.0, exclude_seen=False)) == 1
+
+
+@pytest.mark.parametrize("triples", [
+    [[-1, 2, 5], [0, -1, 3], [1, 1, 4]],
+    [[-5, -7, 5], [-4, -8, 3], [-5, -8, 4]],
+], ids=["negative user and movie", "all negative"])
+def test_negative_ids_are_not_reported_as_duplicates(triples):
+    from tfrbm.models.recommender_baselines import check_unique_pairs
+    check_unique_pairs(np.array(triples))
+    with pytest.raises(UserError, match="more than once"):
+        check_unique_pairs(np.array(triples + [triples[0][:2] + [1]]))
+
+
+@pytest.mark.parametrize("ids", [[np.inf], [np.nan], [-np.inf]], ids=["inf", "nan", "-inf"])
+def test_recommender_predict_refuses_non_finite_ids(ids):
+    from tfrbm.models.recommender import RBMRecommender
+    triples = np.array([[1, 10, 5], [1, 11, 3], [2, 10, 4], [2, 12, 2], [3, 11, 5]])
+    model = RBMRecommender(n_hidden=2, implicit_hidden=2).fit(triples)
+    with pytest.raises(UserError, match="NaN or Inf"):
+        model.predict(ids, [10])
+    with pytest.raises(UserError, match="NaN or Inf"):
+        model.predict([1], ids)

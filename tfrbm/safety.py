@@ -88,6 +88,17 @@ def check_finite_weights(model, what="save"):
             "training diverged (try a smaller learning rate)")
 
 
+def check_loaded_weights(model, path):
+    """Return ``model`` (just loaded from ``path``), or raise :class:`NonFiniteWeightsError` if
+    its weights hold NaN or Inf: running it would only print NaN."""
+    bad = non_finite_variables(model)
+    if bad:
+        raise NonFiniteWeightsError(
+            f"model file {path} has NaN or Inf weights in {', '.join(bad)}; it cannot be used "
+            "(it was saved from a diverged training run); retrain it or use an earlier backup")
+    return model
+
+
 # ----------------------------------------------------------------------------- atomic writes
 #: every temporary file or folder of an atomic write is named ``.<target>.<pid>.<random><TAG><ext>``
 #: so that one left by a killed process can be recognised (and is removed by the next save)
@@ -292,6 +303,20 @@ class AtomicSaveMixin:
     """
 
     def save(self, filepath, overwrite=True, zipped=None, allow_non_finite=False, **kwargs):
+        self._tfrbm_allow_non_finite = bool(allow_non_finite)
+        try:
+            return self._checked_save(filepath, overwrite, zipped, allow_non_finite, **kwargs)
+        finally:
+            self._tfrbm_allow_non_finite = False
+
+    def save_own_variables(self, store):
+        # every Keras writer (``keras.saving.save_model``, ``save_weights``, checkpoints) comes
+        # through here, so none of them writes NaN/Inf weights unless ``save`` allowed it
+        if not getattr(self, "_tfrbm_allow_non_finite", False):
+            check_finite_weights(self, what="save")
+        return super().save_own_variables(store)
+
+    def _checked_save(self, filepath, overwrite, zipped, allow_non_finite, **kwargs):
         if isinstance(filepath, (str, os.PathLike)) and zipped is not False \
                 and not str(filepath).startswith("hf://"):
             return atomic_save(self, filepath, check_finite=not allow_non_finite,

@@ -27,7 +27,7 @@ import numpy as np
 from tfrbm.errors import UserError
 
 __all__ = ["Interval", "Options", "Instance", "Predicate", "check_param", "validate_params",
-           "POSITIVE_INT", "NON_NEGATIVE_INT", "NON_NEGATIVE", "POSITIVE", "BOOLEAN", "SIZES",
+           "POSITIVE_INT", "NON_NEGATIVE_INT", "STEPS", "NON_NEGATIVE", "POSITIVE", "BOOLEAN", "SIZES",
            "whole_number", "finite_number", "Integral", "Real", "MAX_RATING_LEVELS", "RATING_LEVELS"]
 
 
@@ -158,6 +158,8 @@ POSITIVE_INT = [Interval(Integral, 1, None)]
 NON_NEGATIVE_INT = [Interval(Integral, 0, None)]
 POSITIVE = [Interval(Real, 0, None, closed="neither")]
 NON_NEGATIVE = [Interval(Real, 0, None)]
+#: a count of Gibbs steps: the samplers' loop counters are int32
+STEPS = [Interval(Integral, 1, 2**31 - 1)]
 #: True or False (numpy booleans too), converted to a Python bool
 BOOLEAN = Predicate(lambda v: isinstance(v, (bool, np.bool_)), "True or False", convert=bool)
 #: layer sizes: a non-empty sequence of positive integers, converted to a tuple of ints

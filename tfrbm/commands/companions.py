@@ -20,15 +20,17 @@ def _keras():
 
 
 def _load(path):
+    from tfrbm.safety import check_loaded_weights
     keras = _keras()
     register_keras_classes()
     path = pathlib.Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"model file {str(path)!r} does not exist")
     try:
-        return keras.models.load_model(path)
+        model = keras.models.load_model(path)
     except (ValueError, TypeError, OSError, KeyError) as exc:
         raise UserError(f"cannot load {path}: {exc}") from None
+    return check_loaded_weights(model, path)
 
 
 # ---------------------------------------------------------------------------------------- CLI

@@ -46,11 +46,14 @@ def load_any_model(path):
     if path.suffix not in (".keras", ".h5"):
         raise UserError(f"{path}: expected a .keras model or an .npz recommender")
     import keras
+
+    from tfrbm.safety import check_loaded_weights
     tfrbm.register_keras_classes()    # the classes a .keras file may name
     try:
-        return keras.saving.load_model(path)
+        model = keras.saving.load_model(path)
     except Exception as exc:   # a corrupt file, or one naming a class tfrbm does not know
         raise UserError(f"cannot load model file {path}: {exc}") from None
+    return check_loaded_weights(model, path)
 
 
 def _export(args):

@@ -174,6 +174,7 @@ def _load(path):
     import keras
 
     from tfrbm.models.rbm import RBMModel
+    from tfrbm.safety import check_loaded_weights
     if not pathlib.Path(path).is_file():
         raise UserError(f"model file {path} does not exist; create one with `tfrbm init {path} N_VISIBLE N_HIDDEN`")
     if not zipfile.is_zipfile(path):
@@ -183,6 +184,7 @@ def _load(path):
         model = keras.models.load_model(path)
     except Exception as exc:  # a corrupt or foreign file
         raise UserError(f"cannot load model file {path}: {exc}") from None
+    check_loaded_weights(model, path)
     if not isinstance(model, RBMModel):
         raise UserError(f"{path} holds a {type(model).__name__}, not an RBM; this command needs a "
                         "model made by `tfrbm init` or `tfrbm train`")

@@ -33,6 +33,7 @@ from tfrbm import gibbs
 from tfrbm.errors import UserError
 from tfrbm.interrupt import between_chunks, steps_per_chunk
 from tfrbm.layers import check_matmul_dtype, matmul
+from tfrbm.limits import check_allocation
 from tfrbm.likelihood.common import built_layer, seed_tensor
 from tfrbm.units import BernoulliUnits, get_units
 from tfrbm.validation import POSITIVE, POSITIVE_INT, Integral, Interval, check_param
@@ -268,6 +269,8 @@ def base_rate_biases(data, visible="bernoulli"):
     x = np.asarray(data, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0:
         raise UserError(f"base_data must be a non-empty 2-D array (examples, features), got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise UserError("base_data contains NaN or Inf; the base-rate model needs finite data")
     mean = x.mean(axis=0)
     if units.name == "gaussian":
         return mean
@@ -424,6 +427,7 @@ def ais_log_weights(layer, n_runs=100, betas=None, base_data=None, base_biases=N
     """
     layer = built_layer(layer)
     check_param("n_runs", n_runs, POSITIVE_INT)
+    check_allocation(f"AIS with n_runs={n_runs:,}", 4 * 4 * int(n_runs) * (layer.n_visible + layer.units))
     betas = make_betas() if betas is None else check_betas(betas)
     b_a = resolve_base_biases(layer, base_data, base_biases)
     units = layer.visible_units
@@ -484,6 +488,8 @@ def ais_log_partition(layer, n_runs=100, betas=None, base_data=None, base_biases
     -inf when mean - 3 std <= 0. They describe the spread of the weights, not AIS's bias: AIS
     tends to underestimate log Z, so log-likelihoods computed with it tend to be optimistic.
     """
+    # the auto search's settings are checked even when a fixed schedule makes them unused
+    check_param("time_budget (seconds)", time_budget, [None] + POSITIVE)
     if isinstance(n_betas, str):
         if n_betas != "auto":
             raise UserError(f"n_betas must be a positive integer or 'auto', got {n_betas!r}")

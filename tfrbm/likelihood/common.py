@@ -42,4 +42,6 @@ def seed_tensor(seed):
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise UserError(f"seed must be an integer or None, got {seed!r}")
+    if not -2**63 <= int(seed) < 2**63:
+        raise UserError(f"seed must fit in 64 bits (from -2**63 to 2**63 - 1), got {seed!r}")
     return tf.constant([int(seed), 0], dtype=tf.int64)

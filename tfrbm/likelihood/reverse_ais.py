@@ -49,6 +49,7 @@ import numpy as np
 from tfrbm.errors import UserError
 from tfrbm.likelihood import ais
 from tfrbm.likelihood.common import built_layer, free_energy64, seed_tensor
+from tfrbm.limits import check_allocation
 from tfrbm.validation import POSITIVE_INT, Integral, Interval, check_param
 
 __all__ = ["RAISEResult", "raise_log_likelihoods", "raise_mean_log_likelihood"]
@@ -74,7 +75,11 @@ def raise_log_likelihoods(layer, data, betas=None, n_betas=None, base_data=None,
     data = np.asarray(data, np.float32)
     if data.ndim != 2 or data.shape[1] != layer.n_visible or data.shape[0] == 0:
         raise UserError(f"data must have shape (N > 0, {layer.n_visible}), got {data.shape}")
+    if not np.all(np.isfinite(data)):
+        raise UserError("data contains NaN or Inf; RAISE needs finite visible vectors")
     layer.visible_units.validate(data)
+    check_allocation(f"RAISE with chains={chains:,} on {len(data):,} rows",
+                     4 * 4 * len(data) * chains * (layer.n_visible + layer.units))
     betas = ais.resolve_schedule(betas, n_betas)
     b_a = ais.resolve_base_biases(layer, base_data, base_biases)
     log_z0 = ais.base_log_partition(layer, b_a)

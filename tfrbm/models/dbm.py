@@ -51,7 +51,7 @@ from tfrbm.models.dbn import DBNModel, default_schedule
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.units import BernoulliUnits
-from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Predicate, Real, check_param,
+from tfrbm.validation import (POSITIVE_INT, STEPS, Integral, Interval, Predicate, Real, check_param,
                               validate_params)
 
 __all__ = ["DBMModel", "ScaledRBMLayer", "dbm_classifier"]
@@ -545,7 +545,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """The mean-field posterior means [mu_1, ..., mu_L] of numpy rows ``x`` (numpy out)."""
         self._require_built()
         x = self._check_visible(x)
-        steps = self.mean_field_steps if steps is None else check_param("steps", steps, POSITIVE_INT)
+        steps = self.mean_field_steps if steps is None else check_param("steps", steps, STEPS)
         tolerance = self.mean_field_tolerance if tolerance is None else float(tolerance)
         fn = self._fn(f"mean_field/{steps}/{tolerance}",
                       lambda v: self.mean_field_graph(v, steps, tolerance)[0][1:])
@@ -568,7 +568,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """``n`` fantasies: ``steps`` Gibbs sweeps from the biases-only states; visible means
         p(v | h_1) of the last sweep (states with ``sample=True``)."""
         n = check_param("n", n, POSITIVE_INT)
-        steps = check_param("steps", steps, POSITIVE_INT)
+        steps = check_param("steps", steps, STEPS)
         self._require_built()
         check_allocation("DBM chains", 4 * n * sum(self.sizes))
         mean, state = self._fn("sample", self._fantasize)(tf.constant(n), tf.constant(steps),

@@ -41,7 +41,7 @@ from tfrbm.stages import stage_callbacks
 from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
-from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Options, Predicate, check_param,
+from tfrbm.validation import (POSITIVE_INT, STEPS, Integral, Interval, Options, Predicate, check_param,
                               validate_params)
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
@@ -870,7 +870,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         In a labelled DBN the label units run free (see :meth:`generate` to choose the class).
         """
         n = check_param("n", n, POSITIVE_INT)
-        steps = check_param("steps", steps, POSITIVE_INT)
+        steps = check_param("steps", steps, STEPS)
         self._require_built()
         seed_t = self._seed_tensor(seed)
         top = self.rbms[-1]
@@ -990,8 +990,10 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             raise UserError("generate(label, ...) needs a DBN trained with labels: this one has "
                             "no label units (build it with DBNModel(..., n_labels=K) and fit(x, y))")
         n = check_param("n", n, POSITIVE_INT)
-        steps = check_param("steps", steps, POSITIVE_INT)
+        steps = check_param("steps", steps, STEPS)
         self._require_built()
+        check_allocation(f"generate(n={n:,})",
+                         8 * n * sum(rbm.n_visible + rbm.units for rbm in self.rbms))
         labels = self._check_labels(label, n, what="label")
         fn = getattr(self, "_generate_compiled", None)
         if fn is None:

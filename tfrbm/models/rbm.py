@@ -33,7 +33,7 @@ from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tempering import temperature_ladder
 from tfrbm.tracing import OneTracePerModel
-from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
+from tfrbm.validation import (BOOLEAN, POSITIVE_INT, STEPS, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
 __all__ = ["RBMModel"]
@@ -843,7 +843,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         Long runs go in compiled chunks (see :data:`CHUNK_MULTIPLY_ADDS`): Ctrl-C stops them and
         ``progress`` (True: stderr; or a callable(done, total)) reports on them.
         """
-        steps = check_param("steps", steps, POSITIVE_INT)
+        steps = check_param("steps", steps, STEPS)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self._seed(seed), "gibbs",
@@ -862,7 +862,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         Ctrl-C can stop, with ``progress`` (True: stderr; or a callable(done, total)).
         """
         n_samples = check_param("n_samples", n_samples, POSITIVE_INT)
-        steps = check_param("steps", steps, POSITIVE_INT)
+        steps = check_param("steps", steps, STEPS)
         self._require_built()
         check_allocation("daydream chains", 4 * n_samples * (self.layer.n_visible + self.layer.units))
         if trace:
@@ -888,7 +888,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         sampled states with ``sample=True``). Long runs go in compiled chunks (Ctrl-C stops
         them; ``progress`` as in :meth:`daydream`); a run of one chunk equals one call.
         """
-        steps = check_param("steps", steps, POSITIVE_INT)
+        steps = check_param("steps", steps, STEPS)
         v = self._check_visible(v)
         self._ensure_built_for(v)
         mask = np.asarray(mask)

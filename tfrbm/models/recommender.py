@@ -358,6 +358,8 @@ class RBMRecommender(RatingModel):
     # ---- prediction ----------------------------------------------------------------------
     def _known(self, ids, universe):
         ids = np.asarray(ids).reshape(-1)
+        if ids.dtype.kind == "f" and not np.all(np.isfinite(ids)):
+            raise UserError("ids must be whole numbers, got NaN or Inf")
         if ids.dtype.kind == "f" and np.any(ids != np.round(ids)):
             raise UserError("ids must be whole numbers")
         if ids.dtype.kind not in "iuf":

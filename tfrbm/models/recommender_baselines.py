@@ -24,7 +24,7 @@ import numpy as np
 from tfrbm.data.ratings import RatingsData, UserMovieCounts, as_triples
 from tfrbm.errors import UserError
 from tfrbm.ranking_metrics import ranking_report, relevant_sets, top_n
-from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
+from tfrbm.validation import Predicate, check_param, finite_number, validate_params, whole_number
 
 __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaseline",
            "PopularityBaseline", "BiasedMF",
@@ -59,11 +59,11 @@ class Recommendations:
 
 def check_unique_pairs(triples):
     """UserError when a (user, movie) pair is rated more than once (it would count twice)."""
-    keys = triples[:, 0].astype(np.int64) * (int(triples[:, 1].max()) + 1) + triples[:, 1]
-    uniq, counts = np.unique(keys, return_counts=True)
+    # unique rows, not an arithmetic key: any ids (negative or huge) stay distinct
+    pairs = triples[:, :2].astype(np.int64)
+    uniq, inverse, counts = np.unique(pairs, axis=0, return_inverse=True, return_counts=True)
     if (counts > 1).any():
-        dup = uniq[counts > 1]
-        first = np.flatnonzero(keys == dup[0])[:2]
+        first = np.flatnonzero(inverse.reshape(-1) == np.flatnonzero(counts > 1)[0])[:2]
         raise UserError(f"{int((counts > 1).sum())} (user, movie) pair(s) are rated more than "
                         f"once, e.g. user {triples[first[0], 0]} movie {triples[first[0], 1]} "
                         f"rated {triples[first[0], 2]} and {triples[first[1], 2]}; keep one "
@@ -194,13 +194,12 @@ class RatingModel(UserMovieCounts):
     def recommend(self, user, n=10, exclude_seen=True):
         """Top-``n`` movies for ``user``: a known user id, or a new user's ratings given as
         {movie id: rating} or [(movie id, rating), ...]. Returns :class:`Recommendations`."""
-        if int(n) < 1:
-            raise UserError(f"n must be at least 1, got {n}")
+        n = check_param("n", n, whole_number(1))
         scores, seen = self._user_scores_for(user)
         scores = np.array(scores, dtype=np.float64)
         if exclude_seen and len(seen):
             scores[seen] = -np.inf
-        order = np.argsort(-scores, kind="stable")[:int(n)]
+        order = np.argsort(-scores, kind="stable")[:n]
         order = order[np.isfinite(scores[order])]
         ids = self.movie_ids[order]
         titles = [self.titles.get(int(i), f"movie {int(i)}") for i in ids]

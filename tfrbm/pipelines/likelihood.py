@@ -99,6 +99,7 @@ def load_rbm_file(path):
     foreign file."""
     import keras
 
+    from tfrbm.safety import check_loaded_weights
     path = pathlib.Path(path)
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
@@ -109,7 +110,7 @@ def load_rbm_file(path):
         raise UserError(f"cannot load model file {path}: {exc}") from None
     if not hasattr(model, "log_partition"):
         raise UserError(f"{path} does not hold an RBMModel")
-    return model
+    return check_loaded_weights(model, path)
 
 
 def estimate_likelihood(model, config=None, **settings):
