@@ -167,8 +167,8 @@ def remove_stale_temporaries(path):
 _LIVE_TEMPS = set()
 
 
-def _make_temp(path, directory=False):
-    """Create (O_EXCL, via mkstemp/mkdtemp) a fresh temporary file or folder beside ``path``.
+def _make_temp(path):
+    """Create (O_EXCL, via mkstemp) a fresh temporary file beside ``path``.
 
     The file really exists when this returns and belongs to this process: it is written in place
     by name (Keras and h5py truncate it), never unlinked and re-created, so no other user can
@@ -177,11 +177,8 @@ def _make_temp(path, directory=False):
     path = pathlib.Path(path)
     suffix = "".join(pathlib.Path(path.name).suffixes[-2:])
     prefix = f".{path.name}.{os.getpid()}."
-    if directory:
-        tmp = tempfile.mkdtemp(prefix=prefix, suffix=TEMP_TAG + suffix, dir=path.parent)
-    else:
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_TAG + suffix, dir=path.parent)
-        os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TEMP_TAG + suffix, dir=path.parent)
+    os.close(fd)
     _LIVE_TEMPS.add(os.path.basename(tmp))
     return pathlib.Path(tmp)
 
@@ -197,18 +194,6 @@ def _fsync_path(path):
         pass
     finally:
         os.close(fd)
-
-
-def _swap_directory(tmp, path):
-    """Put directory ``tmp`` at ``path``: the old tree is renamed aside first, then removed."""
-    old = None
-    if path.exists():
-        old = _make_temp(path, directory=True)
-        os.replace(path, old)      # an empty folder is replaced by the old tree
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-        _LIVE_TEMPS.discard(old.name)
 
 
 def _resolve_target(path):
@@ -228,16 +213,16 @@ def _final_mode(target, is_dir):
 
 
 @contextlib.contextmanager
-def atomic_path(path, directory=False):
+def atomic_path(path):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``.
 
     Files are renamed with ``os.replace`` (atomic: readers see the old or the new file, never a
-    half-written one). A directory (e.g. a SavedModel) is swapped in with two renames, so the old
-    copy stays complete until the new one is. On error (an exception or Ctrl-C) the temporary is
-    removed and the target is left untouched.
+    half-written one). It writes files only: a folder (a SavedModel) is published by
+    :func:`tfrbm.export.export_model`, which never replaces a folder it did not make. On error (an
+    exception or Ctrl-C) the temporary is removed and the target is left untouched.
 
-    * The temporary is created exclusively (``mkstemp``; ``mkdtemp`` with ``directory=True``)
-      in the target's folder and handed over as an existing, empty file (folder) that the
+    * The temporary is created exclusively (``mkstemp``) in the target's folder and handed
+      over as an existing, empty file that the
       caller overwrites in place; it is never unlinked and re-created by name.
     * If ``path`` is a symlink, the write goes to the link's final target and the link stays.
     * The result keeps the existing target's permission bits (a private 0600 model stays 0600);
@@ -248,16 +233,12 @@ def atomic_path(path, directory=False):
     path = _resolve_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
-    tmp = _make_temp(path, directory=directory)
+    tmp = _make_temp(path)
     try:
         yield tmp
-        is_dir = tmp.is_dir()
-        os.chmod(tmp, _final_mode(path, is_dir))
-        if is_dir:
-            _swap_directory(tmp, path)
-        else:
-            _fsync_path(tmp)
-            os.replace(tmp, path)
+        os.chmod(tmp, _final_mode(path, False))
+        _fsync_path(tmp)
+        os.replace(tmp, path)
         _fsync_path(path.parent)
     finally:
         _LIVE_TEMPS.discard(tmp.name)
@@ -267,11 +248,11 @@ def atomic_path(path, directory=False):
             tmp.unlink()
 
 
-def _atomic_write(model, path, method, what, check_finite, kwargs, directory=False):
+def _atomic_write(model, path, method, what, check_finite, kwargs):
     """Call ``model.<method>(tmp)`` beside ``path`` and rename it into place; refuse NaN/Inf."""
     if check_finite:
         check_finite_weights(model, what=f"{what} {path}")
-    with atomic_path(path, directory=directory) as tmp:
+    with atomic_path(path) as tmp:
         getattr(model, method)(str(tmp), **kwargs)
     return pathlib.Path(path)
 

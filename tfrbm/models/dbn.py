@@ -1047,13 +1047,17 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         """Summarise training rows ``x`` for the anomaly scores: the mean and spread of the
         label-marginal free energy -log sum_k exp(-F_k); ``fit`` calls it at its end (on up to
         10,000 rows); call it for a labelled DBN saved without one. Fewer than 2 rows: a
-        UserError, or with ``strict=False`` no summary (None)."""
+        UserError, or with ``strict=False`` no summary (None); so are non-finite free energies
+        (a diverged model), which ``fit`` leaves to its own guard."""
         if not strict and len(x) < 2:
             self.anomaly_reference = None
             return None
-        fk = self.class_free_energies(x, what="fit_anomaly_reference")
-        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
-            anomaly.marginal_free_energy(fk))
+        free_energy = anomaly.marginal_free_energy(
+            self.class_free_energies(x, what="fit_anomaly_reference"))
+        if not strict and not np.isfinite(free_energy).all():
+            self.anomaly_reference = None
+            return None
+        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(free_energy)
         return self.anomaly_reference
 
     # ------------------------------------------------------------------ serialisation

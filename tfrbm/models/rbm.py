@@ -1003,13 +1003,14 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     def fit_anomaly_reference(self, x, strict=True):
         """Summarise training data ``x`` (array or tf.data, its first 20,000 rows) for the
         anomaly scores: ``fit`` calls it at its end; call it for a model saved without one.
-        Fewer than 2 rows: a UserError, or with ``strict=False`` no summary (None)."""
+        Fewer than 2 rows or non-finite free energies (a diverged model): a UserError, or with
+        ``strict=False`` no summary (None), so that ``fit`` leaves divergence to its own guard."""
         sample = self._check_visible(self._first_batches(x), name="training data")
-        if not strict and len(sample) < 2:
+        free_energy = self.free_energy(sample) if len(sample) else np.zeros(0)
+        if not strict and (len(sample) < 2 or not np.isfinite(free_energy).all()):
             self.anomaly_reference = None
             return None
-        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(
-            self.free_energy(sample))
+        self.anomaly_reference = anomaly.AnomalyReference.from_free_energies(free_energy)
         return self.anomaly_reference
 
     # ------------------------------------------------------------------ steps shared with serving
