@@ -104,6 +104,8 @@ rec = tfrbm.RBMRecommender(n_hidden=N_HIDDEN, kind=KIND, seed=SEED)
 rec.fit(train, epochs=EPOCHS)
 fig, ax = plt.subplots(figsize=(5, 3))
 for kind, h in rec.history.items():
+    if "rmse" not in h:                    # the implicit (ranking) model has no rating RMSE
+        continue
     ax.plot(h["rmse"], "o-", label=f"{kind}-based: train (reconstruction)")
     ax.plot(h["val_rmse"], "x--", label=f"{kind}-based: validation")
 ax.set(xlabel="epoch", ylabel="RMSE", title="RBM recommender")

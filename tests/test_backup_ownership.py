@@ -200,7 +200,7 @@ def test_cli_ctrl_c_keeps_the_user_file_and_the_backup(tmp_path):
         time.sleep(0.02)
     (folder / "notes.txt").write_text(NOTE)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "tfrbm: interrupted"
     assert (folder / "notes.txt").read_text() == NOTE

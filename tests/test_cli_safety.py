@@ -92,7 +92,7 @@ def test_export_of_an_unknown_class_is_one_error_line(capsys, files):
 @pytest.mark.parametrize("argv,expected", [
     (["init", "{root}/huge.keras", "1000000", "1000000"], "would need about"),
     (["daydream", "{rbm}", "1", "1000000000000"], "daydream chains would need"),
-    (["daydream-trace", "{rbm}", "1000000000000"], "daydream trace"),
+    (["daydream-trace", "{rbm}", "1000000000000"], "steps must be an integer in [1, "),
     (["recommend", "--model", "{rbm}", "--user", str(2 ** 70)], "not a MovieLens user id"),
     (["recommend", "--model", "{other}", "--user", "1"], "cannot load recommender"),
 ])

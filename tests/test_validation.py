@@ -139,7 +139,7 @@ def test_recommender_classes_name_the_bad_hyperparameter():
         (lambda: RBMRecommender(kind="movie"), "RBMRecommender: kind must be one of 'user'"),
         (lambda: RBMRecommender(cd_k=0), "RBMRecommender: cd_k must be an int >= 1"),
         (lambda: RatingsRBM(None), "RatingsRBM: n_items must be a whole number >= 1"),
-        (lambda: RatingsRBM(3, n_levels=1), "RatingsRBM: n_levels must be a whole number >= 2"),
+        (lambda: RatingsRBM(3, n_levels=1), "RatingsRBM: n_levels must be a whole number from 2 to 255"),
         (lambda: RatingsRBM(3, cd_k=0), "RatingsRBM: cd_k must be a positive integer"),
         (lambda: BiasedMF(n_factors=0), "BiasedMF: n_factors must be a whole number >= 1"),
         (lambda: CourseBernoulliRBM(learning_rate=float("nan")),
