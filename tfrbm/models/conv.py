@@ -383,15 +383,7 @@ class ConvRBMModel(RBMModel):
         layer = self.layer
         v0 = tf.cast(v0, layer.kernel.dtype)
         ph0, h0 = layer.sample_hidden(v0, gibbs.fold(seed, 1))
-        if self.persistent:
-            _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
-        else:
-            h_start = h0
-        v_mean1, vk, phk, hk = gibbs.k_steps(
-            layer, h_start, self.cd_k, gibbs.fold(seed, 3),
-            sample_last_hidden=self.hidden_statistics != "probabilities")
-        if self.persistent:
-            self.persistent_chains.assign(vk)
+        v_mean1, vk, phk, hk = self._negative_phase(h0, seed, layer)
         pos_h, neg_h = (ph0, phk) if self.hidden_statistics == "probabilities" else (h0, hk)
         d_kernel, d_visible, d_hidden = layer.cd_statistics(v0, pos_h, vk, neg_h)
         if self.weight_decay:

@@ -601,18 +601,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         h0 = layer.hidden_units.draw(pre0, gibbs.fold(seed, 1))
         if self.dropout:
             ph0, h0 = ph0 * layer.mask, h0 * layer.mask
-        if self.tempering:
-            v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
-        else:
-            if self.persistent:
-                _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
-            else:
-                h_start = h0
-            v_mean1, vk, phk, hk = gibbs.k_steps(
-                layer, h_start, self.cd_k, gibbs.fold(seed, 3),
-                sample_last_hidden=self.hidden_statistics != "probabilities")
-        if self.persistent:
-            self.persistent_chains.assign(vk)
+        v_mean1, vk, phk, hk = self._negative_phase(h0, seed, layer)
 
         if self.hidden_statistics == "probabilities":
             pos_h, neg_h = ph0, phk
@@ -685,6 +674,25 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if layer.learns_variance:
             out.append(layer.visible_log_variance)
         return out
+
+    def _negative_phase(self, h0, seed, layer):
+        """The negative phase: ``(v_mean1, vk, phk, hk)`` from the tempered chains, the persistent
+        chains (advanced, and stored back) or CD-k started at the data's hidden sample ``h0``,
+        sampled through ``layer`` (the model's layer, or a dropout step's view of it); seed folds
+        2 and 3. ``_cd_gradients`` of every RBM model uses this one."""
+        if self.tempering:
+            v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
+        else:
+            if self.persistent:
+                _, h_start = layer.sample_hidden(self.persistent_chains, gibbs.fold(seed, 2))
+            else:
+                h_start = h0
+            v_mean1, vk, phk, hk = gibbs.k_steps(
+                layer, h_start, self.cd_k, gibbs.fold(seed, 3),
+                sample_last_hidden=self.hidden_statistics != "probabilities")
+        if self.persistent:
+            self.persistent_chains.assign(vk)
+        return v_mean1, vk, phk, hk
 
     def _tempered_negative(self, seed):
         """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
