@@ -74,7 +74,7 @@ def _recommend(args):
              else " (not in the data: the most rated films, score = ratings):"))
     for rank, (mid, title, score) in enumerate(recs, 1):
         rating = "" if recs.ratings is None else f", predicted rating {recs.ratings[rank - 1]:.2f}"
-        print(f"{rank:3d}. {title} (movie {mid}): score {score:.4g}{rating}")
+        print(f"{rank:3d}. {title} (movie {mid}): score {score:.3f}{rating}")
     if args.json:
         out = {"user": args.user, "ranking": rec.ranking,
                "movie_ids": [int(m) for m in recs.movie_ids],
