@@ -53,10 +53,11 @@ def binary_mnist(split, limit=None):
 class CPUCap(keras.callbacks.Callback):
     """Log each epoch with the CPU time; stop after the epoch that crosses ``minutes``."""
 
-    def __init__(self, minutes):
+    def __init__(self, minutes, checkpoint=None, every=10):
         super().__init__()
         self.limit = 60.0 * minutes if minutes else 0.0
         self.epochs_done = 0
+        self.checkpoint, self.every = checkpoint, every
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs_done = epoch + 1
@@ -65,6 +66,9 @@ class CPUCap(keras.callbacks.Callback):
         if self.limit and cpu_seconds() >= self.limit:
             log(f"  CPU cap of {self.limit / 60:.0f} min reached after epoch {epoch + 1}")
             self.model.stop_training = True
+        if self.checkpoint and (epoch + 1) % self.every == 0:
+            self.model.save(self.checkpoint)
+            log(f"  checkpoint after epoch {epoch + 1}: {self.checkpoint}")
 
 
 def train(args):
@@ -88,7 +92,7 @@ def train(args):
     steps = args.epochs * int(np.ceil(len(x) / args.batch_size))
     rate = keras.optimizers.schedules.PolynomialDecay(args.lr, steps, args.lr * args.lr_end)
     dbm.compile(optimizer=keras.optimizers.SGD(rate, momentum=args.momentum))
-    cap = CPUCap(args.cpu_minutes)
+    cap = CPUCap(args.cpu_minutes, args.checkpoint, args.checkpoint_every)
     t1, c1 = time.time(), cpu_seconds()
     dbm.fit(x, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=[cap])
     out = {"hidden": hidden, "pretrain_epochs": args.pretrain_epochs, "epochs_run": cap.epochs_done,
@@ -219,6 +223,8 @@ def main(argv=None):
     t.add_argument("--cpu-minutes", type=float, default=0.0)
     t.add_argument("--save")
     t.add_argument("--init", help="a saved DBM (.keras) to continue training")
+    t.add_argument("--checkpoint", help="save the DBM here every --checkpoint-every epochs")
+    t.add_argument("--checkpoint-every", type=int, default=10)
     for q in (sub.add_parser("bound"), sub.add_parser("classify"), sub.add_parser("samples")):
         q.add_argument("model")
     b = sub.choices["bound"]
