@@ -135,3 +135,29 @@ def test_centered_model_trains_and_round_trips(tmp_path):
 def test_bad_centering_arguments_are_user_errors(bad):
     with pytest.raises(UserError):
         RBMModel(RBMLayer(3), **bad)
+
+
+def test_centering_is_the_default_and_plain_cd_files_load_as_saved(tmp_path):
+    """RBMModel defaults to centering (issue 33); a model saved with plain CD (the old default:
+    no offsets in the file) loads as plain CD, including a config written before the key
+    existed, which means centering=False."""
+    assert RBMModel(RBMLayer(3)).centering
+    data = (np.random.default_rng(0).random((60, 6)) < 0.4).astype("float32")
+    keras.utils.set_random_seed(1)
+    old = RBMModel(RBMLayer(4), centering=False, seed=2)
+    old.fit(data, batch_size=20, epochs=1, verbose=0)
+    assert not hasattr(old, "visible_offset")
+    path = tmp_path / "plain.keras"
+    old.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.centering is False and not hasattr(loaded, "visible_offset")
+    for a, b in zip(old.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    config = old.get_config()
+    assert config["centering"] is False
+    del config["centering"]                      # a config saved before the default changed
+    restored = RBMModel.from_config(config)
+    assert restored.centering is False
+    restored.build((None, 6))
+    assert len(restored.get_weights()) == len(old.get_weights())
+    np.testing.assert_allclose(loaded.free_energy(data), old.free_energy(data))

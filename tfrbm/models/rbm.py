@@ -104,7 +104,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             spaced linearly from beta = 1 to ``tempering_min_beta`` along the family that AIS
             anneals through (towards the base-rate model, which mixes freely).
         tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
-        centering: use the centering trick (Melchior, Fischer & Wiskott 2016,
+        centering: use the centering trick (on by default: the best recipe measured at an equal
+            CPU budget, benchmarks/RESULTS.md issue 14; ``centering=False`` gives plain CD/PCD;
+            a model saved before centering became the default, whose config lacks the key,
+            loads as ``centering=False``) (Melchior, Fischer & Wiskott 2016,
             :mod:`tfrbm.centering`): each update is the gradient with respect to the centered
             parameters, with offsets mu (visible) and lambda (hidden) subtracted from the units,
             mapped back to the stored natural parameters (W, b, c) -- sampling, free energy and
@@ -173,7 +176,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
-                 matmul_dtype=None, centering=False, centering_rate=0.01, **kwargs):
+                 matmul_dtype=None, centering=True, centering_rate=0.01, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -970,5 +973,8 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        # configs written before centering became the default (no "centering" key) trained
+        # without it and hold no offsets: they load as they were saved
+        config.setdefault("centering", False)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
         return cls(**config)
