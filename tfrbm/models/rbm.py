@@ -18,8 +18,8 @@ from tfrbm import _compat, centering, gibbs, likelihood, serving, tempering
 from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
-from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
-                            with_progbar)
+from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, fit_arrays,
+                            fits_in_memory, train_in_memory, with_progbar)
 from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
 from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul
 from tfrbm.likelihood.ais import base_rate_biases
@@ -332,7 +332,11 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
         Runs once (the ``initialized`` flag is saved with the model), on the first ``fit``.
         """
-        sample = self._check_visible(self._first_batches(x), name="training data")
+        self._initialize_from_sample(
+            self._check_visible(self._first_batches(x), name="training data"))
+
+    def _initialize_from_sample(self, sample):
+        """:meth:`initialize_from_data` on up to 20,000 rows already checked (float32 numpy)."""
         if not self.layer.visible_units.binary:
             warn_if_unscaled(sample)
         if not self.built:
@@ -375,9 +379,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             if not getattr(spec, "dtype", tf.float32).is_floating:
                 raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
-        self.initialize_from_data(x)
-        if not isinstance(x, tf.data.Dataset):
-            x, kwargs = self._array_dataset(x, y, kwargs)
+        if isinstance(x, tf.data.Dataset):
+            self.initialize_from_data(x)
+        else:
+            self._initialize_from_sample(self._first_batches(x))  # checked above: no second pass
         if not self.compiled:
             # the RBM default: plain SGD with a little momentum; ``loss`` is never used
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
@@ -389,6 +394,13 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
+        if fits_in_memory(self, x, y, kwargs):
+            # the fast path: Keras' loop without the tf.data pipeline, the same updates
+            seed = None if self.seed is None else int(self.seed) + 104729
+            with named_data_errors("training data", self.layer.visible_units):
+                return fit_arrays(self, x, seed=seed, **kwargs)
+        if not isinstance(x, tf.data.Dataset):
+            x, kwargs = self._array_dataset(x, y, kwargs)
         with named_data_errors("training data", self.layer.visible_units):
             return super().fit(x, y, **kwargs)
 
