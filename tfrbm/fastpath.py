@@ -243,7 +243,8 @@ _FIT_ARGUMENTS = {"batch_size", "epochs", "verbose", "callbacks", "shuffle", "in
 def fits_in_memory(model, x, y, kwargs):
     """Whether ``fit(x, y, **kwargs)`` can run :func:`fit_arrays`: an in-memory array without
     targets, validation, weights or ``steps_per_epoch``, callbacks given as a list (not a
-    ``CallbackList``), one replica, no XLA and no eager debugging."""
+    ``CallbackList``) none of which needs single steps (:func:`single_step_reason`), one
+    replica, no XLA and no eager debugging."""
     if isinstance(x, tf.data.Dataset) or y is not None:
         return False
     if any(value is not None and name not in _FIT_ARGUMENTS
@@ -251,7 +252,12 @@ def fits_in_memory(model, x, y, kwargs):
            and not (name == "validation_freq" and value == 1)
            for name, value in kwargs.items()):
         return False
-    if isinstance(kwargs.get("callbacks"), keras.callbacks.CallbackList):
+    callbacks = kwargs.get("callbacks")
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return False
+    # a callback that needs single steps may also drive Keras' train function itself
+    # (tfrbm.resume.TrainingBackup skips the done batches of a resumed epoch through it)
+    if any(single_step_reason(cb) is not None for cb in _as_list(callbacks)):
         return False
     if tf.distribute.has_strategy() or getattr(model.distribute_strategy,
                                                "num_replicas_in_sync", 1) > 1:
