@@ -3,6 +3,21 @@
     python benchmarks/bench_recommender.py                  # u1-u5 and ua/ub, all models
     python benchmarks/bench_recommender.py --folds u1 --models rbm,popularity
     python benchmarks/bench_recommender.py --memory-1m      # synthetic ML-1M-size run
+    python benchmarks/bench_recommender.py --ranking        # top-N: RBM vs ranking baselines
+
+``--ranking``: the top-N benchmark (models run in the order below, the RBM last). Every model is fitted on each fold's training pairs and
+ranks every movie the user did not rate in training; relevant = the user's test pairs ("will
+watch"), and separately the test pairs rated >= 4 ("will watch and like"); precision, recall,
+nDCG and MAP at 10 over the users with a relevant pair, and catalogue coverage
+(:mod:`tfrbm.ranking_metrics`). Models (``--models``, default all): ``rbm`` (the default
+``RBMRecommender``'s ranking model: the implicit-feedback RBM, ``kind="implicit"`` with the
+default implicit settings), ``rbm_liked`` (the same with the liked films as side input,
+``implicit_conditional=True``; not in the default list), ``popularity``, ``itemknn`` (cosine, all neighbours), ``ease``
+(EASE^R, lambda 500), ``course`` (the lab's Bernoulli RBM on ratings / 5), ``course_watched``
+(the same on the 0/1 watched matrix), ``als`` and ``bpr`` (the ``implicit`` package's
+AlternatingLeastSquares and BayesianPersonalizedRanking, one thread). Folds run in
+``--jobs`` processes; the summary gives each metric's mean over u1-u5 with a 95% t-interval
+over the five folds, the paired difference rbm - best baseline, and the ua/ub means.
 
 Prints, per model and fold group (u1-u5, ua/ub): RMSE mean and std over the folds, MAE, and
 for the ranking models (``--ranked``: the RBM, popularity, biased MF and bias baseline by
@@ -31,10 +46,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from tfrbm.data.ratings import RatingsData, movielens  # noqa: E402
 from tfrbm.models.recommender import RBMRecommender  # noqa: E402
+from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN  # noqa: E402
 from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,  # noqa: E402
                                                 CourseBernoulliRBM, GlobalMeanBaseline,
                                                 ItemMeanBaseline, PopularityBaseline,
-                                                RatingModel, evaluate)
+                                                RatingModel, evaluate, ranking_metrics)
 
 
 def _peak_rss_gib():
@@ -129,6 +145,121 @@ def make_models(names, args):
         else:
             raise SystemExit(f"unknown model {name}")
     return models
+
+
+class ImplicitLibModel(ImplicitRanker):
+    """The ``implicit`` package's ALS or BPR on the watched matrix (one thread, seeded)."""
+
+    def __init__(self, algo, **kw):
+        self.algo, self.kw = algo, kw
+
+    def _fit_matrix(self, X):
+        import scipy.sparse
+        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+        cls = {"als": AlternatingLeastSquares, "bpr": BayesianPersonalizedRanking}[self.algo]
+        self.model = cls(num_threads=1, random_state=0, **self.kw)
+        self.model.fit(scipy.sparse.csr_matrix(X), show_progress=False)
+
+    def ranking_scores(self, user_index):
+        return self.model.user_factors[user_index] @ self.model.item_factors.T
+
+
+RANKERS = {     # the baselines first: cheap, so a stopped run still compares them
+    "popularity": PopularityBaseline,
+    "itemknn": ItemKNN,
+    "ease": lambda: EASE(500.0),
+    "course": CourseBernoulliRBM,
+    "course_watched": lambda: CourseBernoulliRBM(inputs="watched"),
+    "als": lambda: ImplicitLibModel("als", factors=64, regularization=0.05, iterations=15),
+    "bpr": lambda: ImplicitLibModel("bpr", factors=64, learning_rate=0.01,
+                                    regularization=0.01, iterations=100),
+    "rbm": lambda: RBMRecommender(kind="implicit"),
+    "rbm_liked": lambda: RBMRecommender(kind="implicit", implicit_conditional=True),
+}
+DEFAULT_RANKERS = [n for n in RANKERS if n != "rbm_liked"]
+RANK_KEYS = ("precision@10", "recall@10", "ndcg@10", "map@10", "coverage")
+
+
+def rank_fold(job):
+    """One fold, every ranking model: {model: {"all": metrics, "liked": metrics, ...}}."""
+    fold, names, data_dir = job
+    data = movielens("100k", data_dir=data_dir)
+    train, test = data.fold(fold)
+    out = {}
+    for name in names:
+        t0, c0 = time.perf_counter(), time.process_time()
+        model = RANKERS[name]().fit(train)
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        row = {"train_seconds": secs, "train_cpu_seconds": cpu}
+        for label, threshold in (("all", None), ("liked", 4)):
+            m = ranking_metrics(model, train, test, n=10, threshold=threshold)
+            m.pop("per_user")
+            row[label] = m
+        out[name] = row
+        a, b = row["all"], row["liked"]
+        print(f"{fold} {name:15s} all: P@10 {a['precision@10']:.4f} R@10 {a['recall@10']:.4f} "
+              f"nDCG@10 {a['ndcg@10']:.4f} MAP@10 {a['map@10']:.4f} cov {a['coverage']:.3f} | "
+              f">=4: P@10 {b['precision@10']:.4f} R@10 {b['recall@10']:.4f} nDCG@10 "
+              f"{b['ndcg@10']:.4f} MAP@10 {b['map@10']:.4f} | train {secs:.1f}s cpu {cpu:.1f}s",
+              flush=True)
+    return fold, out
+
+
+def _interval(values):
+    """Mean and the half-width of the 95% t-interval over the values (folds)."""
+    from scipy import stats
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        return float(v.mean()), float("nan")
+    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+
+
+def run_ranking(args):
+    t_start = time.perf_counter()
+    names = args.models.split(",")
+    unknown = set(names) - set(RANKERS)
+    if unknown:
+        raise SystemExit(f"unknown ranking model(s) {sorted(unknown)}; choose from {sorted(RANKERS)}")
+    folds = args.folds.split(",")
+    jobs = [(f, names, args.data_dir) for f in folds]
+    if args.jobs > 1:
+        import multiprocessing
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+            results = dict(pool.imap_unordered(rank_fold, jobs))
+    else:
+        results = dict(map(rank_fold, jobs))
+    summary = {}
+    for gname, members in (("u1-u5", ["u1", "u2", "u3", "u4", "u5"]), ("ua/ub", ["ua", "ub"])):
+        present = [f for f in members if f in results]
+        if not present:
+            continue
+        for label in ("all", "liked"):
+            print(f"\n{gname} ({len(present)} folds), relevant = "
+                  + ("every test pair" if label == "all" else "test pairs rated >= 4")
+                  + ": mean ± 95% t-interval half-width over folds")
+            print("  model            " + "  ".join(f"{k:>17s}" for k in RANK_KEYS)
+                  + "  train CPU s/fold")
+            for name in names:
+                cells = {k: _interval([results[f][name][label][k] for f in present])
+                         for k in RANK_KEYS}
+                summary.setdefault(gname, {}).setdefault(label, {})[name] = cells
+                cpu = np.mean([results[f][name]["train_cpu_seconds"] for f in present])
+                print(f"  {name:15s}  " + "  ".join(f"{m:.4f} ± {h:.4f}" for m, h in
+                                                   cells.values()) + f"  {cpu:.1f}")
+            if "rbm" in names and len(names) > 1:
+                base = [n for n in names if not n.startswith("rbm")]
+                best = max(base, key=lambda n: summary[gname][label][n]["ndcg@10"][0])
+                for key in ("ndcg@10", "precision@10"):
+                    d = _interval([results[f]["rbm"][label][key] - results[f][best][label][key]
+                                   for f in present])
+                    print(f"  paired rbm - {best} (best baseline by nDCG@10), {key}: "
+                          f"{d[0]:+.4f} ± {d[1]:.4f}")
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    print(f"\ntotal: wall {time.perf_counter() - t_start:.0f} s, CPU {cpu:.0f} s, load "
+          f"{os.getloadavg()}")
+    print(json.dumps({"args": vars(args), "per_fold": results}, sort_keys=True, default=str))
 
 
 def _fmt(v):
@@ -277,10 +408,16 @@ def main():
     p.add_argument("--shrinkage", type=float, default=50.0)
     p.add_argument("--blend-baseline", type=int, default=1, choices=(0, 1),
                    help="add mu + b_u + b_i to the RBMs' least-squares blend (default 1)")
+    p.add_argument("--ranking", action="store_true",
+                   help="the top-N benchmark (models: " + ",".join(RANKERS) + ")")
     p.add_argument("--memory-1m", action="store_true")
     p.add_argument("--epochs-1m", type=int, default=2)
     args = p.parse_args()
-    if args.memory_1m:
+    if args.ranking:
+        if args.models == p.get_default("models"):
+            args.models = ",".join(DEFAULT_RANKERS)
+        run_ranking(args)
+    elif args.memory_1m:
         memory_1m(args)
     else:
         run_folds(args)

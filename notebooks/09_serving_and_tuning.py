@@ -66,7 +66,7 @@ rbm.fit(xb_train, epochs=EPOCHS, batch_size=50, verbose=0)
 # %% [markdown]
 # ## Export and reload
 #
-# `rbm.export(path)` writes `path/<version>/` (TF Serving's layout) with one signature per
+# `rbm.export(path)` writes the SavedModel at `path` (as Keras does; `export.export_model` writes TF Serving's numbered `path/<version>/`), one signature per
 # verb. Reloading needs only TensorFlow.
 
 # %%

@@ -7,6 +7,9 @@ import tensorflow as tf
 from tfrbm import centering, likelihood
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
+from tfrbm.models.conv import ConvRBMLayer
+from tfrbm.models.implicit_rbm import ImplicitRBM
+from tfrbm.models.ratings_rbm import RatingsRBM
 from tfrbm.models.rbm import RBMModel
 
 
@@ -161,3 +164,26 @@ def test_centering_is_the_default_and_plain_cd_files_load_as_saved(tmp_path):
     restored.build((None, 6))
     assert len(restored.get_weights()) == len(old.get_weights())
     np.testing.assert_allclose(loaded.free_energy(data), old.free_energy(data))
+
+
+def test_the_centering_default_applies_only_where_centering_is_the_recipe():
+    """centering=None (the default) resolves to True only for Bernoulli hidden units without
+    dropout or learned variances, in a model whose step centers; elsewhere to False, which the
+    config then holds, so that the model round-trips. Models whose own step does not center
+    (ConvRBMModel, RatingsRBM, ImplicitRBM) refuse centering=True."""
+    assert RBMModel(RBMLayer(3, visible="gaussian")).centering is True
+    for off in (RBMModel(RBMLayer(3, hidden="gaussian")), RBMModel(RBMLayer(3), dropout=0.5),
+                RBMModel(RBMLayer(3, visible="gaussian", visible_variance="learned"))):
+        assert off.centering is False and off.get_config()["centering"] is False
+    assert RBMModel(RBMLayer(3), dropout=0.5, centering=True).centering is True   # explicit
+    conv = RBMModel(ConvRBMLayer(filters=2, kernel_size=2))
+    assert conv.centering is False
+    assert type(conv).from_config(conv.get_config()).centering is False
+    ratings = RatingsRBM(n_items=4, n_hidden=3)
+    implicit = ImplicitRBM(n_items=4, n_hidden=3)
+    assert ratings.centering is False and implicit.centering is False
+    for make in (lambda: RBMModel(ConvRBMLayer(filters=2, kernel_size=2), centering=True),
+                 lambda: RatingsRBM(n_items=4, n_hidden=3, centering=True),
+                 lambda: ImplicitRBM(n_items=4, n_hidden=3, centering=True)):
+        with pytest.raises(UserError, match="centering"):
+            make()

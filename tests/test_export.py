@@ -104,7 +104,8 @@ def exported(tmp_path_factory):
     path = export.export_named(rec, "recommender", base=tmp / "saved_models")
     users = np.arange(3)
     cases["recommend"] = (path, "recommend", {"user_ids": rec.user_ids[:3].astype(np.int64)},
-                          {"scores": rec.score_users(users)})
+                          {"ratings": rec.score_users(users),
+                           "scores": rec.ranking_scores(users)})
 
     from tfrbm.course.language import StatefulLSTMModel
     lm = StatefulLSTMModel(vocab_size=9, hidden_sizes=(8, 6), embedding_dim=5, batch_size=2)
@@ -207,8 +208,25 @@ def test_versions_count_up_and_existing_versions_are_kept(tmp_path):
     assert export.next_version(tmp_path / "m") == 8
     with pytest.raises(export.ExportError, match="already exists"):
         export.export_model(rbm, tmp_path / "m", version=2)
-    # rbm.export delegates to export_model
-    assert rbm.export(tmp_path / "m", version=2, overwrite=True).name == "2"
+    assert export.export_model(rbm, tmp_path / "m", version=2, overwrite=True).name == "2"
+
+
+def test_model_export_writes_the_path_itself_as_keras_does(tmp_path):
+    """Issue 30 item 5: ``model.export(path)`` means what Keras' ``Model.export`` means: the
+    SavedModel is ``path`` and ``tf.saved_model.load(path)`` loads it. Numbered versions for
+    TF Serving come from ``export_model``/``export_named`` (and ``tfrbm export --name``)."""
+    rbm, _ = _rbm(n_visible=6, units=3)
+    path = tmp_path / "rbm_model"
+    assert rbm.export(path) == path
+    assert (path / "saved_model.pb").is_file() and not (path / "1").exists()
+    loaded = tf.saved_model.load(str(path))
+    assert "reconstruct" in loaded.signatures
+    with pytest.raises(export.ExportError, match="already exists"):
+        rbm.export(path)                                  # an existing export is kept
+    assert rbm.export(path, overwrite=True) == path
+    with pytest.raises(export.ExportError, match="input_signature"):
+        rbm.export(tmp_path / "other", input_signature=[tf.TensorSpec((None, 6))])
+    assert export.export_named(rbm, "rbm", base=tmp_path / "served") == tmp_path / "served/rbm/1"
 
 
 def test_interrupted_export_leaves_no_half_model(tmp_path, monkeypatch):

@@ -232,13 +232,15 @@ def test_other_models_signatures_validate_inputs(tmp_path):
 
 
 def test_every_model_exports_through_its_own_endpoints(tmp_path, rbm):
-    """One export behaviour: RBMModel.export, DBNModel.export and export_model all version."""
+    """One export behaviour: Model.export writes the path itself (Keras' meaning) for every
+    model; export_model numbers TF Serving's versions for every model."""
     from tfrbm.models.dbn import DBNModel
     dbn = DBNModel([RBMLayer(3)], seed=0)
     dbn.build((None, 8))
-    assert dbn.export(tmp_path / "dbn").name == "1"
-    assert dbn.export(tmp_path / "dbn").name == "2"
-    assert rbm.export(tmp_path / "rbm", version=4).name == "4"
+    assert dbn.export(tmp_path / "dbn") == tmp_path / "dbn"
+    assert export.export_model(dbn, tmp_path / "dbn_served").name == "1"
+    assert export.export_model(dbn, tmp_path / "dbn_served").name == "2"
+    assert export.export_model(rbm, tmp_path / "rbm", version=4).name == "4"
     assert issubclass(ExportError, UserError)
     source = pathlib.Path(export.__file__).read_text()
     for name in ("__mro__", "__name__", "tfrbm.models"):

@@ -26,9 +26,10 @@ PACKAGE = ROOT / "tfrbm"
 LAYERS = [
     ("foundation", r"tfrbm\.(errors|validation|limits|interrupt|argtypes|_quiet|_compat)"),
     ("data", r"tfrbm\.data(\..*)?"),
-    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|serving|testing"
+    ("core", r"tfrbm\.(units|layers|gibbs|centering|tempering|fastpath|tracing|serving|testing"
+             r"|ranking_metrics|dropout"
              r"|likelihood(\..*)?)"),
-    ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|tensorboard|viz)"),
+    ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|stages|summary|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),
     ("companions and adapters", r"tfrbm\.(course(\.(?!training$).*)?|sklearn|tuning)"),
     ("pipelines", r"tfrbm\.(pipelines(\..*)?|course\.training)"),
@@ -257,7 +258,9 @@ def test_no_command_imports_the_cli():
     assert users == []
 
 
-@pytest.mark.parametrize("module", ["tfrbm.cli", "tfrbm.commands.assignment", "tfrbm.validation",
-                                    "tfrbm.pipelines.likelihood", "tfrbm.pipelines.dbn"])
+@pytest.mark.parametrize("module", sorted(
+    [m for m in MODULES if m.startswith("tfrbm.commands")]
+    + ["tfrbm.cli", "tfrbm.validation", "tfrbm.pipelines.likelihood", "tfrbm.pipelines.dbn"]))
 def test_the_command_line_and_the_configs_load_no_tensorflow(module):
+    """``tfrbm --help`` imports cli.py and every command module: none may load TensorFlow."""
     assert module not in _loads_heavy()

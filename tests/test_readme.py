@@ -34,7 +34,7 @@ SUBSTITUTIONS = {
 # names the reader brings: set before the snippet runs (the MNIST RBM of the quick start is
 # the `rbm` and `x` of the serving and TensorBoard snippets)
 PRELUDES = {
-    "path = rbm.export": "rbm, x = _mnist_rbm, _mnist_x",
+    "from tfrbm import export": "rbm, x = _mnist_rbm, _mnist_x",
     "m = tf.saved_model.load": "import tensorflow as tf; x = _mnist_x[:5]",
     "from tfrbm.tensorboard import RBMTensorBoard": "rbm = _mnist_rbm",
     "import keras_tuner as kt": "x_train = (_mnist_x[:600] > 0.5).astype('float32'); "
@@ -136,6 +136,7 @@ def test_sklearn_snippet_scores_as_said_and_beats_bernoulli_rbm(readme_run, caps
 def test_export_resume_and_tuning_snippets_leave_their_files(readme_run):
     results = readme_run[1]
     cwd = results["cwd"]
-    assert str(_after(results, "path = rbm.export").get("path", "")).rstrip(os.sep).endswith(os.sep + "1")
+    assert str(_after(results, "from tfrbm import export").get("path", "")).rstrip(os.sep).endswith(
+        os.sep + "1")
     assert os.path.exists(os.path.join(cwd, "runs", "rbm", "model.keras"))
     assert _after(results, "import keras_tuner as kt")["best"] is not None

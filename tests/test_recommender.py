@@ -214,13 +214,13 @@ def test_planted_tastes_beat_item_means(planted, kind, conditional):
     train, test = planted
     rec = RBMRecommender(n_hidden=6, kind=kind, conditional=conditional, learning_rate=0.1,
                          batch_size=8, validation_fraction=0.1, blend_baseline=False,
-                         seed=0).fit(train, epochs=10)
+                         ranking="ratings", seed=0).fit(train, epochs=10)
     t = test.triples
     rmse = lambda p: float(np.sqrt(np.mean((p - t[:, 2]) ** 2)))  # noqa: E731
     base = rmse(ItemMeanBaseline().fit(train).predict(t[:, 0], t[:, 1]))
     assert base > 1.2 and rmse(rec.predict(t[:, 0], t[:, 1])) < 0.7 * base
     assert len(rec.blend) == 2
-    assert all("val_rmse" in h for h in rec.history.values())
+    assert all("val_rmse" in rec.history[o] for o in rec.models) and rec.implicit_model is None
 
 
 def test_early_stopping_waits_for_min_epochs(planted):
@@ -256,7 +256,8 @@ def test_item_orientation_is_the_transposed_model(planted):
 def small(planted):
     train, test = planted
     rec = RBMRecommender(n_hidden=4, kind="both", conditional=True, blend_baseline=True,
-                         batch_size=16, seed=0)
+                         batch_size=16, implicit_hidden=8, implicit_epochs=3,
+                         implicit_conditional=True, seed=0)
     rec.fit(train, epochs=3)
     assert len(rec.blend) == 4                      # intercept, user, item, baseline
     return rec, train, test
@@ -309,22 +310,56 @@ def test_save_load_and_export(small, tmp_path):
     np.testing.assert_allclose(back.predict(t[:, 0], t[:, 1]), rec.predict(t[:, 0], t[:, 1]),
                                rtol=1e-5)
     assert back.get_config() == rec.get_config()
-    served = tf.saved_model.load(str(rec.export(tmp_path / "served", version=1)))
+    np.testing.assert_allclose(back.ranking_scores([0, 1]), rec.ranking_scores([0, 1]),
+                               rtol=1e-5, atol=1e-5)
+    served = tf.saved_model.load(str(rec.export(tmp_path / "served")))
     out = served.signatures["recommend"](user_ids=tf.constant([1, 424242], tf.int64))
-    np.testing.assert_allclose(out["scores"].numpy()[0], rec.score_users([0])[0], rtol=1e-5)
+    np.testing.assert_allclose(out["ratings"].numpy()[0], rec.score_users([0])[0], rtol=1e-5)
+    np.testing.assert_allclose(out["scores"].numpy()[0], rec.ranking_scores([0])[0], rtol=1e-5,
+                               atol=1e-5)
     np.testing.assert_array_equal(out["known_user"].numpy(), [True, False])
+    # served and in-process recommend agree: the same top list, and the same ratings shown
+    for user in (1, 2, 424242):
+        out = served.signatures["recommend"](user_ids=tf.constant([user], tf.int64))
+        s = np.where(out["seen"].numpy()[0], -np.inf, out["scores"].numpy()[0])
+        top = out["movie_ids"].numpy()[np.argsort(-s, kind="stable")[:5]]
+        recs = rec.recommend(user, n=5)
+        np.testing.assert_array_equal(top, recs.movie_ids)
+        if user != 424242:
+            shown = out["ratings"].numpy()[0][np.searchsorted(rec.movie_ids, recs.movie_ids)]
+            np.testing.assert_allclose(shown, recs.ratings, rtol=1e-5)
+
+
+def test_implicit_kind_ranks_without_ratings(planted, tmp_path):
+    train, test = planted
+    rec = RBMRecommender(kind="implicit", implicit_hidden=6, implicit_epochs=4,
+                         seed=0).fit(train)
+    assert rec.models == {} and rec.implicit_model is not None and not rec.predicts_ratings
+    with pytest.raises(UserError, match="predicts no ratings"):
+        rec.predict([1], [101])
+    recs = rec.recommend(1, n=4)
+    assert len(recs) == 4 and recs.ratings is None
+    assert not set(recs.movie_ids.tolist()) & set(train.movies[train.users == 1].tolist())
+    metrics = evaluate(rec, train, test)
+    assert metrics["rmse"] is None and 0 < metrics["ndcg@10"] <= 1
+    back = RBMRecommender.load(rec.save(tmp_path / "implicit"))
+    np.testing.assert_array_equal(back.recommend(1, n=4).movie_ids, recs.movie_ids)
 
 
 def test_ranking_shrinks_items_with_few_ratings(small):
     """score = n_i / N * (n_i P(like) + m p0) / (n_i + m)."""
     rec, train, test = small
-    scores = rec.ranking_scores(np.array([0, 1]))
+    rec.ranking = "ratings"
+    try:
+        scores = rec.ranking_scores(np.array([0, 1]))
+        metrics = evaluate(rec, train, test)
+    finally:
+        rec.ranking = "implicit"
     n = np.bincount(rec._csr[1], minlength=rec.n_movies)
     like = rec.score_users(np.array([0, 1]), kind="like")
     p0 = np.mean(train.ratings >= 4)
     m = rec.shrinkage
     np.testing.assert_allclose(scores, n / n.sum() * (n * like + m * p0) / (n + m), rtol=1e-9)
-    metrics = evaluate(rec, train, test)
     pop = evaluate(PopularityBaseline().fit(train), train, test)
     assert 0 < metrics["coverage"] <= 1 and metrics["mean_popularity"] > 0
     assert pop["coverage"] <= metrics["coverage"]

@@ -97,7 +97,7 @@ CASES = {
     "DBNModel": Case(_dbn, lambda m: m.transform(X12), {"inputs": X12}, "features"),
     "DBN classifier": Case(_dbn_classifier, _keras_predict, {"inputs": X12}, "probabilities"),
     "RecommenderNetwork": Case(_recommender, lambda m: m(USER_IDS - 1).numpy(),
-                               {"user_ids": USER_IDS}, "scores"),
+                               {"user_ids": USER_IDS}, "ratings"),
     "WordLanguageModel": Case(_word_lm, _next_token, {"ids": IDS}, "log_probabilities"),
     "CharLanguageModel": Case(_char_lm, _next_token, {"ids": IDS}, "log_probabilities"),
     "sequence classifier": Case(_sequence, _keras_predict, {"inputs": X12}, "probabilities"),

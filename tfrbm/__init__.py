@@ -18,14 +18,18 @@ _PUBLIC = {
     "SoftmaxUnits": "tfrbm.units",
     "get_units": "tfrbm.units",
     "RBMLayer": "tfrbm.layers",
+    "ConvRBMLayer": "tfrbm.models.conv",
+    "ConvDBNModel": "tfrbm.models.conv_dbn",
+    "SteppedSigmoidUnits": "tfrbm.units",
     # models
     "RBMModel": "tfrbm.models.rbm",
     "DBNModel": "tfrbm.models.dbn",
+    "DBMModel": "tfrbm.models.dbm",
     "RBMRecommender": "tfrbm.models.recommender",
     # distributed training of your own Keras models under MultiWorkerMirroredStrategy
     "install_multi_worker_fixes": "tfrbm._compat",
 }
-_SUBMODULES = ("data", "units", "layers", "gibbs", "likelihood", "monitors", "models", "viz",
+_SUBMODULES = ("data", "units", "layers", "dropout", "gibbs", "likelihood", "monitors", "models", "viz",
                "export", "serving", "tuning", "tensorboard", "safety", "resume", "cli", "course",
                "errors", "sklearn", "pipelines")
 
@@ -52,6 +56,8 @@ def register_keras_classes():
     ``tfrbm --help`` answers at once.
     """
     importlib.import_module("tfrbm.layers")
+    importlib.import_module("tfrbm.models.conv")
+    importlib.import_module("tfrbm.models.conv_dbn")
     importlib.import_module("tfrbm.models")._import_all()
     importlib.import_module("tfrbm.course").register_keras_classes()
 

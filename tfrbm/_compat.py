@@ -219,3 +219,32 @@ def _install_symbolic_build_fix(trainer):
     _maybe_symbolic_build.__wrapped__ = original
     setattr(_maybe_symbolic_build, _INSTALLED_FLAG, True)
     cls._maybe_symbolic_build = _maybe_symbolic_build
+
+
+# ---------------------------------------------------------------------------------------------
+# tf.functions inside the functions Keras' trainer makes
+#
+# ``make_train_function``/``make_test_function`` store a plain Python closure whose cells hold
+# the tf.functions (``multi_step_on_iterator``, ``one_step_on_data``); ``make_predict_function``
+# stores a tf.function. :mod:`tfrbm.tracing` marks them (see there why).
+
+def traced_functions(fn, depth=4):
+    """The ``tf.function`` objects reachable from ``fn`` through closures and ``__wrapped__``."""
+    found, seen, todo = [], set(), [(fn, 0)]
+    while todo:
+        obj, level = todo.pop()
+        if obj is None or id(obj) in seen or level > depth:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, tf.types.experimental.PolymorphicFunction):
+            found.append(obj)
+            obj = getattr(obj, "_python_function", None)
+            if obj is None:
+                continue
+        for cell in getattr(obj, "__closure__", None) or ():
+            try:
+                todo.append((cell.cell_contents, level + 1))
+            except ValueError:                       # an empty cell
+                pass
+        todo.append((getattr(obj, "__wrapped__", None), level + 1))
+    return found

@@ -217,7 +217,7 @@ def atomic_export(model, path, check_finite=True, **kwargs):
 
 
 class ServingMixin:
-    """Gives a model tfrbm's ``export``: versioned, atomic SavedModels of its endpoints.
+    """Gives a model tfrbm's ``export``: an atomic SavedModel of its endpoints at a path.
 
     A class using it defines ``serving_endpoints()``; the default serves a single-input Keras
     model's outputs as ``predict``.
@@ -226,11 +226,21 @@ class ServingMixin:
     def serving_endpoints(self):
         return keras_model_endpoints(self)
 
-    def export(self, filepath, format="tf_saved_model", version=None, overwrite=False,
-               verbose=False):
-        """Write ``filepath/<version>/``, a SavedModel of :meth:`serving_endpoints`.
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               overwrite=False, **kwargs):
+        """Write a SavedModel of :meth:`serving_endpoints` at ``filepath``, as Keras'
+        ``Model.export`` does: ``tf.saved_model.load(filepath)`` loads it.
 
-        See :func:`export_model` (``version=None`` takes the next free number).
+        The folder is built beside ``filepath`` and renamed into place (never half written);
+        an existing ``filepath`` is kept unless ``overwrite=True``. The signatures are the
+        model's own (``input_signature`` is not taken). TF Serving's numbered version folders
+        (``<base>/<name>/<version>/``) come from :func:`export_model` (or ``export_named``,
+        which ``tfrbm export --name`` uses), not from this method.
         """
-        return export_model(self, filepath, format=format, version=version,
-                                   overwrite=overwrite, verbose=verbose)
+        if input_signature is not None:
+            raise ExportError("tfrbm models declare their signatures (serving_endpoints()); "
+                              "export takes no input_signature")
+        if kwargs:
+            raise ExportError(f"export got unexpected arguments {sorted(kwargs)}")
+        return export_model(self, filepath, format=format, version=False,
+                            overwrite=overwrite, verbose=bool(verbose))

@@ -33,10 +33,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfrbm import _compat
+from tfrbm.tracing import mark_traced_once
 from tfrbm.validation import Integral, Interval, Options, check_param
 
 __all__ = ["single_step_reason", "choose_steps_per_execution", "check_steps_per_execution",
-           "StepProgbar", "with_progbar", "train_in_memory", "fits_in_memory", "fit_arrays"]
+           "StepProgbar", "with_progbar", "train_in_memory", "fits_in_memory", "fit_arrays",
+           "compiled_loops"]
 
 _log = logging.getLogger("tfrbm")
 _warned = set()
@@ -122,12 +124,24 @@ def _as_list(callbacks):
 
 
 class StepProgbar(keras.callbacks.ProgbarLogger):
-    """Keras' progress bar, with each batch index clipped to the real number of steps."""
+    """Keras' progress bar, counting real steps.
 
-    def _clip(self, batch):
-        if self.target is not None and batch is not None:
-            return min(batch, self.target - 1)
-        return batch
+    With several steps per graph call Keras reports each call's last step as ``first +
+    steps_per_execution - 1``, past the epoch's end on its last call ("64/59"). A known number
+    of steps clips the index to it. When the data's length is unknown (a ``tf.data`` pipeline
+    of unknown cardinality: Keras would also take the inflated count as the epoch's length),
+    the model's own count of the steps it ran (``model.progress_steps()``, where the model has
+    one) is used instead.
+    """
+
+    def _clip(self, batch, counted=True):
+        if batch is None:
+            return batch
+        if self.target is None:
+            count = getattr(self.model, "progress_steps", None) if counted else None
+            real = count() if callable(count) else None
+            return real - 1 if real else batch
+        return min(batch, self.target - 1)
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(self._clip(batch), logs)
@@ -136,7 +150,8 @@ class StepProgbar(keras.callbacks.ProgbarLogger):
         super().on_test_batch_end(self._clip(batch), logs)
 
     def on_predict_batch_end(self, batch, logs=None):
-        super().on_predict_batch_end(self._clip(batch), logs)
+        # prediction updates no metric: no count of its own steps (a known length still clips)
+        super().on_predict_batch_end(self._clip(batch, counted=False), logs)
 
 
 def with_progbar(callbacks):
@@ -181,10 +196,17 @@ def _batch_loop(model, batch_size):
 
         return tf.while_loop(lambda b: b < last, body, (first,))[0]
 
-    compiled = tf.function(loop, autograph=False)
-    compiled._omit_frequent_tracing_warning = True   # one trace per model, as meant
+    # one trace per model (the step closes over it): exempt from TF's cross-call retracing
+    # count, which would warn after five fits (a GridSearchCV) (tfrbm.tracing)
+    compiled = mark_traced_once(tf.function(loop, autograph=False))
     loops[key] = (model.optimizer, compiled)
     return compiled
+
+
+def compiled_loops(model):
+    """The compiled batch loops cached for ``model`` (see :func:`_batch_loop`), e.g. to check
+    that they are traced once and marked by :func:`tfrbm.tracing.mark_traced_once`."""
+    return [compiled for _, compiled in _LOOPS.get(model, {}).values()]
 
 
 def _prepare(model, x, seed):

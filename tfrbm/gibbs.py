@@ -5,7 +5,7 @@ function takes a seed of shape (2,) and derives per-step seeds with ``fold_in``,
 reproducible from its seed, runs inside one compiled graph and exports to SavedModel.
 """
 import tensorflow as tf
-from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["fold", "base_rate_samples", "k_steps", "run_chain", "clamped_chain", "UNROLL_LIMIT"]
 
@@ -25,7 +25,7 @@ def base_rate_samples(units, bias, n, seed):
     starts (``daydream``, persistent chains, DBN fantasies, AIS).
     """
     b = tf.broadcast_to(bias, tf.stack([n, tf.shape(bias)[-1]]))
-    return units.sample(units.mean(b), seed)
+    return units.draw(b, seed)
 
 
 def _step(layer, h, seed):
@@ -44,9 +44,7 @@ def k_steps(layer, h, k, seed, sample_last_hidden=True):
     never uses it. Step i always uses the seed ``fold(seed, i)``, so skipping that draw changes
     nothing else.
     """
-    k = int(k)
-    if k < 1:
-        raise UserError(f"the number of Gibbs steps k must be >= 1, got {k}")
+    k = check_param("k (the number of Gibbs steps)", int(k), POSITIVE_INT)
     v_mean1 = None
     if k > 1:
         v_mean1, v, h_probs, h = _step(layer, h, fold(seed, 0))

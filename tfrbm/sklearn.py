@@ -16,18 +16,24 @@ fit at a time: an RBM's visible layer is dense). ``random_state`` seeds the weig
 noise and the batch order, so a fit is reproducible.
 
 Input range: Bernoulli visible units (default) need values in [0, 1] (binary data or
-intensities); ``visible="gaussian"`` takes any real values (standardise them first).
+intensities); ``visible="gaussian"`` takes any real values (standardise them first). The
+estimator tags declare the lower bound (``input_tags.positive_only``, the range tag
+scikit-learn has); values above 1 get the same clear error as negative ones.
+
+The transformers have scikit-learn's output API: ``get_feature_names_out`` (``rbmtransformer0``,
+``rbmtransformer1``, ...) and ``set_output`` (``Pipeline.set_output(transform="pandas")``).
+:class:`RBMTransformer` also has ``partial_fit`` and ``gibbs``, as ``BernoulliRBM``.
 
 The fitted Keras model is ``model_``; it pickles (Keras saves it in its ``.keras`` format).
 """
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-from tfrbm.errors import UserError
+from tfrbm.validation import POSITIVE, POSITIVE_INT, SIZES, Interval, Real, check_param, validate_params
 
 __all__ = ["RBMTransformer", "DBNTransformer"]
 
@@ -50,17 +56,21 @@ def _store_params(estimator, arguments):
             setattr(estimator, name, value)
 
 
+#: what ``fit`` checks of the constructor arguments both transformers share (scikit-learn's rule
+#: leaves ``__init__`` unchecked); the unit and model classes check the rest
+_SHARED_CONSTRAINTS = {
+    "n_iter": POSITIVE_INT,
+    "batch_size": POSITIVE_INT,
+    "cd_k": POSITIVE_INT,
+    "learning_rate": POSITIVE,
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+}
+
+
 def _check_params(est):
-    for name in ("n_iter", "batch_size", "cd_k"):
-        value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise UserError(f"{name} must be an integer >= 1, got {value!r}")
-    for name in ("learning_rate",):
-        value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-            raise UserError(f"{name} must be a number > 0, got {value!r}")
-    if not 0 <= est.momentum < 1:
-        raise UserError(f"momentum must lie in [0, 1), got {est.momentum!r}")
+    """The shared arguments of ``est``, checked (:mod:`tfrbm.validation`)."""
+    return validate_params({name: getattr(est, name) for name in _SHARED_CONSTRAINTS},
+                           _SHARED_CONSTRAINTS, type(est))
 
 
 def _dense(X):
@@ -86,19 +96,29 @@ def _output(features, X):
     return np.asarray(features, dtype=dtype)
 
 
-class _KerasEstimator(TransformerMixin, BaseEstimator):
-    """Shared input handling, tags and optimizer of the two transformers."""
+class _KerasEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared input handling, tags, output names and optimizer of the two transformers."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # Bernoulli visible units take [0, 1]; scikit-learn's tags can state the lower bound
+        tags.input_tags.positive_only = self.visible == "bernoulli"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: the lower-cased class name and the unit's index."""
+        check_is_fitted(self)
+        return super().get_feature_names_out(input_features)
+
     def _validate(self, X, reset):
-        return validate_data(self, X, accept_sparse=("csr", "csc", "coo"), reset=reset,
-                             dtype=(np.float64, np.float32), ensure_min_samples=1)
+        X = validate_data(self, X, accept_sparse=("csr", "csc", "coo"), reset=reset,
+                          dtype=(np.float64, np.float32), ensure_min_samples=1)
+        if self.visible == "bernoulli":     # scikit-learn's wording for positive_only estimators
+            check_non_negative(X, f"{type(self).__name__} (Bernoulli visible units take [0, 1])")
+        return X
 
     def _optimizer(self):
         import keras
@@ -118,6 +138,8 @@ class RBMTransformer(_KerasEstimator):
         persistent: persistent CD (PCD; scikit-learn's BernoulliRBM uses PCD-1).
         weight_decay: L2 coefficient on the weights.
         visible: "bernoulli" (values in [0, 1]) or "gaussian" (any real values).
+        hidden_units: the hidden unit family: "bernoulli" (default; features p(h = 1 | v)),
+            "gaussian" or "relu" (stepped-sigmoid rectified units; features E[h | v]).
         random_state: seed (int, RandomState or None) of weights, Gibbs noise and batch order.
         verbose: 0 silent, 1 Keras' progress bar, 2 one line per epoch.
 
@@ -143,27 +165,57 @@ class RBMTransformer(_KerasEstimator):
 
     def __init__(self, n_components=256, *, learning_rate=0.2, batch_size=20, n_iter=10,
                  cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0, visible="bernoulli",
-                 random_state=None, verbose=0):
+                 random_state=None, verbose=0, hidden_units="bernoulli"):
         _store_params(self, locals())
 
     def fit(self, X, y=None):
         """Train the RBM on the rows of ``X`` (``y`` is ignored)."""
-        from tfrbm.layers import RBMLayer
-        from tfrbm.models.rbm import RBMModel
         _check_params(self)
         X = _dense(self._validate(X, reset=True))
+        self._new_model(X)
+        self.model_.fit_in_memory(X, epochs=int(self.n_iter), batch_size=int(self.batch_size),
+                                  verbose=self.verbose)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One epoch over the rows of ``X`` (batches of ``batch_size``; one CD update when ``X``
+        has at most ``batch_size`` rows, as ``BernoulliRBM.partial_fit``), continuing from the
+        current weights, optimizer state and chains; the first call builds the RBM."""
+        first = not hasattr(self, "model_")
+        if first:
+            _check_params(self)
+        X = _dense(self._validate(X, reset=first))
+        if first:
+            self._new_model(X)
+        self.model_.fit_in_memory(X, epochs=1, batch_size=int(self.batch_size),
+                                  verbose=self.verbose)
+        return self
+
+    def _new_model(self, X):
+        from tfrbm.layers import RBMLayer
+        from tfrbm.models.rbm import RBMModel
         seed = _seed(self.random_state)
-        layer = RBMLayer(int(self.n_components), visible=self.visible,
+        layer = RBMLayer(int(self.n_components), visible=self.visible, hidden=self.hidden_units,
                          kernel_initializer=_initializer(X.shape[1], seed))
         model = RBMModel(layer, cd_k=self.cd_k, persistent=self.persistent,
                          n_chains=min(int(self.batch_size), 100) if self.persistent else 100,
                          weight_decay=self.weight_decay, seed=seed,
                          centering=False)   # the measured recipe of the docstring: plain CD
         model.compile(optimizer=self._optimizer())
-        model.fit_in_memory(X, epochs=int(self.n_iter), batch_size=int(self.batch_size),
-                            verbose=self.verbose)
         self.model_ = model
-        return self
+        self.random_state_ = check_random_state(self.random_state)
+
+    @property
+    def _n_features_out(self):
+        return int(self.n_components)
+
+    def gibbs(self, v):
+        """One Gibbs step from the rows ``v``: h ~ p(h | v), then a sample v' ~ p(v | h),
+        as ``BernoulliRBM.gibbs`` (each call draws new noise from ``random_state_``)."""
+        check_is_fitted(self)
+        v = self._validate(v, reset=False)
+        seed = int(self.random_state_.randint(np.iinfo(np.int32).max))
+        return _output(self.model_.gibbs(_dense(v), 1, sample=True, seed=seed), v)
 
     @property
     def components_(self):
@@ -239,12 +291,8 @@ class DBNTransformer(_KerasEstimator):
         from tfrbm.layers import RBMLayer
         from tfrbm.models.dbn import DBNModel
         _check_params(self)
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral):
-            sizes = (sizes,)
-        if not sizes or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1
-                            for n in sizes):
-            raise UserError(f"hidden_layer_sizes must be positive integers, got {sizes!r}")
+        sizes = check_param("hidden_layer_sizes", self.hidden_layer_sizes, POSITIVE_INT + [SIZES])
+        sizes = (sizes,) if isinstance(sizes, int) else sizes
         X = _dense(self._validate(X, reset=True))
         seed = _seed(self.random_state)
         layers, n_in = [], X.shape[1]
@@ -263,6 +311,11 @@ class DBNTransformer(_KerasEstimator):
                             verbose=self.verbose)
         self.model_ = model
         return self
+
+    @property
+    def _n_features_out(self):
+        sizes = self.hidden_layer_sizes
+        return int(sizes if isinstance(sizes, numbers.Integral) else sizes[-1])
 
     def transform(self, X):
         """The top layer's mean-field features for each row of ``X``."""

@@ -125,8 +125,11 @@ class RBMHyperModel(_hp_base()):
                          persistent=bool(persistent), n_chains=self.n_chains,
                          weight_decay=float(weight_decay), seed=self.seed)
         model.compile(optimizer=keras.optimizers.SGD(lr, momentum=self.momentum))
-        if self.n_visible is not None:      # built, so the tuner can load checkpointed weights
+        if self.n_visible is not None:
+            # built, optimizer included, so that the tuner loads a checkpoint's weights and
+            # optimizer state (get_best_models) without "Skipping variable loading for optimizer"
             model.build((None, self.n_visible))
+            model.optimizer.build(model.trainable_variables)
         return model
 
     def fit(self, hp, model, x, validation_data=None, epochs=5, batch_size=None, verbose=0,
@@ -139,11 +142,32 @@ class RBMHyperModel(_hp_base()):
         kwargs.pop("y", None)
         if self.n_visible is None:
             self.n_visible = int(x.shape[-1])
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            _declare_tuner_batch_hooks(callback)
         # the monitors go into each epoch's logs BEFORE keras-tuner's own callbacks (its
         # best-epoch checkpoint reads the objective there) and the History, which the tuner scores
         return model.fit(x, epochs=epochs, batch_size=batch_size or self.batch_size,
                          verbose=verbose, callbacks=[_MonitorLogs(x[:len(val)], val)]
-                         + list(callbacks or []), **kwargs)
+                         + callbacks, **kwargs)
+
+
+def _declare_tuner_batch_hooks(callback):
+    """keras-tuner's ``TunerCallback`` forwards every batch to its tuner's ``on_batch_begin``/
+    ``on_batch_end``, which ``kt.Tuner`` leaves empty: unless the tuner's class overrides them,
+    the callback works at any number of steps per graph call, so it keeps ``fit``'s fast path
+    (:mod:`tfrbm.fastpath`) instead of forcing one step per call."""
+    import keras_tuner as kt
+    try:
+        from keras_tuner.src.engine.tuner_utils import TunerCallback
+    except ImportError:              # another keras-tuner layout: the safe default (one step)
+        return
+    if not isinstance(callback, TunerCallback) or hasattr(callback, "needs_single_steps"):
+        return
+    tuner = type(callback.tuner)
+    hooks_used = (tuner.on_batch_begin is not kt.Tuner.on_batch_begin
+                  or tuner.on_batch_end is not kt.Tuner.on_batch_end)
+    callback.needs_single_steps = bool(hooks_used)
 
 
 def _monitor_values(model, train_slice, val):

@@ -17,6 +17,8 @@ from tfrbm.errors import UserError
 from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = [
+    "conv_filters",
+    "feature_maps",
     "gibbs_chain",
     "image_grid",
     "new_figure",
@@ -112,10 +114,6 @@ def _range(arr):
     return lo, (hi if hi > lo else lo + 1.0)
 
 
-def _positive(value, name):
-    return check_param(name, value, POSITIVE_INT)
-
-
 def _grid_axes(fig, nrows, ncols, title):
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat:
@@ -150,7 +148,7 @@ def image_grid(images, nrows=8, ncols=8, shape=None, title=None, path=None, cmap
 
     Intensities in [0, 1] are drawn on a fixed 0..1 scale; other data on its own range.
     """
-    nrows, ncols = _positive(nrows, "nrows"), _positive(ncols, "ncols")
+    nrows, ncols = check_param("nrows", nrows, POSITIVE_INT), check_param("ncols", ncols, POSITIVE_INT)
     imgs = _as_images(images, shape, "images")[: nrows * ncols]
     vmin, vmax = _range(imgs)
     fig = _figure((ncols * _TILE_INCHES, nrows * _TILE_INCHES + (0.35 if title else 0)))
@@ -181,9 +179,9 @@ def weight_tiles(kernel, shape=None, n=100, ncols=None, path=None, title=None, c
     w = _numpy(_kernel_of(kernel), "kernel")
     if w.ndim != 2:
         raise UserError(f"kernel must be 2-D (n_visible, n_hidden), got shape {w.shape}")
-    n = min(_positive(n, "n"), w.shape[1])
+    n = min(check_param("n", n, POSITIVE_INT), w.shape[1])
     rows, cols = _image_shape(w.shape[0], shape, "kernel")
-    ncols = _positive(ncols, "ncols") if ncols is not None else math.ceil(math.sqrt(n))
+    ncols = check_param("ncols", ncols, POSITIVE_INT) if ncols is not None else math.ceil(math.sqrt(n))
     nrows = math.ceil(n / ncols)
     tiles = w[:, :n].T.reshape(n, rows, cols)
     lo = tiles.min(axis=(1, 2), keepdims=True)
@@ -199,6 +197,36 @@ def weight_tiles(kernel, shape=None, n=100, ncols=None, path=None, title=None, c
     return _finish(fig, path)
 
 
+def conv_filters(kernel, n=100, ncols=None, channel=0, path=None, title=None, cmap="gray"):
+    """A convolutional RBM's filters, one k x k tile per feature map (of input ``channel``).
+
+    ``kernel``: a (k, k, C, F) array, a :class:`tfrbm.ConvRBMLayer` or a model holding one.
+    Each tile is min-max scaled to its own range, as in :func:`weight_tiles`.
+    """
+    w = _numpy(_kernel_of(kernel), "kernel")
+    if w.ndim != 4:
+        raise UserError(f"a convolutional kernel has shape (k, k, channels, filters), got {w.shape}")
+    if not 0 <= int(channel) < w.shape[2]:
+        raise UserError(f"channel must be in 0..{w.shape[2] - 1}, got {channel}")
+    w = w[:, :, int(channel), :]
+    return weight_tiles(w.reshape(-1, w.shape[-1]), shape=w.shape[:2], n=n, ncols=ncols,
+                        path=path, title=title, cmap=cmap)
+
+
+def feature_maps(maps, n=64, ncols=8, path=None, title=None, cmap="gray"):
+    """One image's feature maps (height, width, F), e.g. ``layer(images)[0]`` of a ConvRBMLayer,
+    as a grid of F grayscale images on a common scale."""
+    maps = _numpy(maps, "maps")
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise UserError(f"feature maps have shape (height, width, maps), got {maps.shape}")
+    n = min(check_param("n", n, POSITIVE_INT), maps.shape[-1])
+    ncols = min(check_param("ncols", ncols, POSITIVE_INT), n)
+    return image_grid(np.moveaxis(maps[..., :n], -1, 0), nrows=math.ceil(n / ncols), ncols=ncols,
+                      title=title, path=path, cmap=cmap)
+
+
 def reconstructions(originals, reconstructions, shape=None, n=10, path=None, title=None,
                     cmap="gray"):
     """Inputs in the top row and their reconstructions below, column by column.
@@ -211,7 +239,7 @@ def reconstructions(originals, reconstructions, shape=None, n=10, path=None, tit
     else:
         rows = [("input", originals), ("reconstruction", reconstructions)]
     imgs = [_as_images(a, shape, label) for label, a in rows]
-    count = min(_positive(n, "n"), *(len(a) for a in imgs))
+    count = min(check_param("n", n, POSITIVE_INT), *(len(a) for a in imgs))
     ref = imgs[0].shape[1:]
     for (label, _), a in zip(rows, imgs):
         if a.shape[1:] != ref:
@@ -240,12 +268,12 @@ def gibbs_chain(trace, shape=None, n_chains=8, path=None, title=None, n_steps=No
         arr = arr[:, None, :]
     if arr.ndim != 3:
         raise UserError(f"trace must be (steps, chains, n_visible), got shape {arr.shape}")
-    total, chains = arr.shape[0], min(_positive(n_chains, "n_chains"), arr.shape[1])
+    total, chains = arr.shape[0], min(check_param("n_chains", n_chains, POSITIVE_INT), arr.shape[1])
     if step_labels is not None and len(step_labels) != total:
         raise UserError(f"step_labels has {len(step_labels)} entries for {total} steps")
     if n_steps is None:
         n_steps = total if total <= 20 else 10
-    n_steps = min(_positive(n_steps, "n_steps"), total)
+    n_steps = min(check_param("n_steps", n_steps, POSITIVE_INT), total)
     picks = np.unique(np.round(np.linspace(0, total - 1, n_steps)).astype(int))
     rows, cols = _image_shape(arr.shape[2], shape, "trace")
     imgs = arr[picks][:, :chains].reshape(len(picks), chains, rows, cols)

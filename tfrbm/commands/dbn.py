@@ -12,7 +12,7 @@ from tfrbm.commands.common import add_training_options, print_json
 from tfrbm.errors import UserError
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
-__all__ = ["register", "parse_layers"]
+__all__ = ["register", "parse_layers", "layers_arg"]
 
 #: the pipeline's defaults (:class:`tfrbm.pipelines.dbn.DBNTrainingConfig`), shown in --help
 _DEFAULTS = DBNTrainingConfig()
@@ -29,7 +29,8 @@ def parse_layers(text):
     return sizes
 
 
-def _layers_arg(text):
+def layers_arg(text):
+    """argparse type of a ``--layers``-style option: :func:`parse_layers`, argparse's error."""
     try:
         return parse_layers(text)
     except ValueError as exc:
@@ -81,7 +82,7 @@ def register(subparsers):
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: the 297 test images, a fixed class-stratified draw "
                         "(default) or the last 297 (mostly unseen writers, harder)")
-    t.add_argument("--layers", type=_layers_arg, default=_DEFAULTS.layers,
+    t.add_argument("--layers", type=layers_arg, default=_DEFAULTS.layers,
                    help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.layers)))
     t.add_argument("--epochs", type=at.positive_int, default=None,
                    help="pre-training epochs per layer (default: about 3,000 updates a layer)")

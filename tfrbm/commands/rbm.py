@@ -49,6 +49,8 @@ def _add_verbs(sub):
     p.add_argument("--data-dir", type=at.existing_dir,
                    help="folder with the data set (or set TFRBM_DATA_DIR)")
     p.add_argument("--hidden", type=at.positive_int, help="hidden units (default: 64 digits, 500 MNIST)")
+    p.add_argument("--hidden-units", choices=["bernoulli", "gaussian", "relu"],
+                   help="hidden unit family (default bernoulli; relu: stepped-sigmoid units)")
     p.add_argument("--epochs", type=at.positive_int, help="epochs (default: 30 digits, 5 MNIST)")
     p.add_argument("--batch-size", type=at.positive_int,
                    help="batch size (default: 32 digits, 100 MNIST)")
@@ -110,12 +112,6 @@ def _add_verbs(sub):
 
 
 # ---------------------------------------------------------------------------- helpers
-def _positive(name, value):
-    if value is not None and value <= 0:
-        raise UserError(f"--{name} must be positive, got {value}")
-    return value
-
-
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
@@ -190,9 +186,6 @@ def _save(model, path):
 def _init(args):
     import keras
 
-    _positive("n_visible", args.n_visible)
-    _positive("n_hidden", args.n_hidden)
-    _positive("learning_rate", args.learning_rate)
     if pathlib.Path(args.model).exists() and not args.overwrite:
         raise UserError(f"{args.model} exists (perhaps a trained model); pass --overwrite to "
                         "replace it")
@@ -214,8 +207,6 @@ def _train(args):
             raise UserError(f"EPOCHS {args.rbmcmd_epochs} is rbmcmd's form and needs a model file: "
                             f"`tfrbm FILE.keras train {args.rbmcmd_epochs}` or `tfrbm train --model FILE.keras`")
         args.epochs = args.rbmcmd_epochs
-    for name in ("hidden", "epochs", "batch_size", "lr", "cd_k", "n_chains", "limit"):
-        _positive(name.replace("_", "-"), getattr(args, name))
     if args.model:
         return _train_rows(args)
     return _train_images(args)
@@ -271,7 +262,8 @@ def _train_images(args):
     given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
              "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
              "momentum": args.momentum, "cd_k": args.cd_k, "n_chains": args.n_chains,
-             "binarize": args.binarize, "limit": args.limit, "output": args.output}
+             "binarize": args.binarize, "limit": args.limit, "output": args.output,
+             "hidden_units": args.hidden_units}
     quiet = args.quiet or args.json
 
     def announce(s):
@@ -311,8 +303,6 @@ def _run_hidden(args):
 
 def _daydream(args):
     model = _load(args.model)
-    _positive("steps", args.steps)
-    _positive("n", args.n)
     _print_rows(model.daydream(args.n, steps=args.steps, sample=True, seed=args.seed,
                                progress=True))
     return 0
@@ -320,7 +310,6 @@ def _daydream(args):
 
 def _daydream_trace(args):
     model = _load(args.model)
-    _positive("steps", args.steps)
     _, trace = model.daydream(1, steps=args.steps, trace=True, sample=True, seed=args.seed,
                               progress=True)
     _print_rows(trace[:, 0])

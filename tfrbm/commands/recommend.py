@@ -20,8 +20,13 @@ def _model_args(p):
                    help="folder holding movielens_100k/ (or the data set folder itself)")
     p.add_argument("--variant", choices=("100k", "1m"), default="100k")
     p.add_argument("--hidden", type=at.positive_int, default=100, help="hidden units (default 100)")
-    p.add_argument("--kind", choices=("user", "item", "both"), default="both",
-                   help="user-based, item-based or both RBMs blended (default both)")
+    p.add_argument("--kind", choices=("user", "item", "both", "implicit"), default="both",
+                   help="rating models: user-based, item-based or both RBMs blended (default "
+                        "both); implicit: the implicit-feedback RBM alone (ranks, no ratings)")
+    p.add_argument("--ranking", choices=("implicit", "ratings"), default="implicit",
+                   help="implicit (default): rank by the implicit-feedback RBM trained on what "
+                        "users watched, show the rating model's predicted ratings; ratings: "
+                        "rank by P(watch) x shrunk P(rating >= 4) from the rating models")
     p.add_argument("--conditional", type=int, choices=(0, 1), default=1,
                    help="1 (default): conditional RBMs (hidden units also see which movies were "
                         "rated); 0: plain softmax RBMs")
@@ -37,7 +42,7 @@ def _model_args(p):
 def _make(args):
     from tfrbm.models.recommender import RBMRecommender
     kw = {"n_hidden": args.hidden, "seed": args.seed, "kind": args.kind,
-          "conditional": bool(args.conditional)}
+          "conditional": bool(args.conditional), "ranking": args.ranking}
     for name in ("learning_rate", "weight_decay", "batch_size"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
@@ -62,14 +67,21 @@ def _recommend(args):
             print(f"saved {rec.save(args.save)}")
     recs = rec.recommend(args.user, n=args.n, exclude_seen=not args.include_seen)
     known = args.user in set(rec.user_ids.tolist())
+    what = ("log-odds that the user watches it (implicit-feedback RBM)"
+            if rec.ranking == "implicit" else "P(watch) x shrunk P(rating >= 4)")
     print(f"top {len(recs)} for user {args.user}"
-          + (":" if known else " (not in the data: the most rated films):"))
+          + (f", ranked by the {what}:" if known
+             else " (not in the data: the most rated films, score = ratings):"))
     for rank, (mid, title, score) in enumerate(recs, 1):
-        print(f"{rank:3d}. {title} (movie {mid}): score {score:.4g}"
-              + (" (P(watch) x shrunk P(rating >= 4))" if known else " (ratings)"))
+        rating = "" if recs.ratings is None else f", predicted rating {recs.ratings[rank - 1]:.2f}"
+        print(f"{rank:3d}. {title} (movie {mid}): score {score:.4g}{rating}")
     if args.json:
-        print_json({"user": args.user, "movie_ids": [int(m) for m in recs.movie_ids],
-                    "scores": [round(float(s), 4) for s in recs.scores]})
+        out = {"user": args.user, "ranking": rec.ranking,
+               "movie_ids": [int(m) for m in recs.movie_ids],
+               "scores": [round(float(s), 4) for s in recs.scores]}
+        if recs.ratings is not None:
+            out["predicted_ratings"] = [round(float(r), 4) for r in recs.ratings]
+        print_json(out)
     return 0
 
 
@@ -84,12 +96,16 @@ def _train(args):
     rec.fit(train, epochs=args.epochs, verbose=0 if args.json else 1)
     seconds = time.perf_counter() - t0
     metrics = evaluate(rec, train, test)
+    metrics.pop("per_user")
     metrics.update(train_seconds=round(seconds, 2), epochs=args.epochs, hidden=args.hidden)
     if args.save:
         metrics["saved"] = str(rec.save(args.save))
-    print(f"test RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  precision@10 "
-          f"{metrics['precision@10']:.4f}  recall@10 {metrics['recall@10']:.4f}  nDCG@10 "
-          f"{metrics['ndcg@10']:.4f}  ({seconds:.1f}s training)")
+    rmse = "-" if metrics["rmse"] is None else f"{metrics['rmse']:.4f}"
+    mae = "-" if metrics["mae"] is None else f"{metrics['mae']:.4f}"
+    print(f"test RMSE {rmse}  MAE {mae}  (top 10, relevant = test rating >= 4, ranking "
+          f"{rec.ranking}:) precision@10 {metrics['precision@10']:.4f}  recall@10 "
+          f"{metrics['recall@10']:.4f}  nDCG@10 {metrics['ndcg@10']:.4f}  MAP@10 "
+          f"{metrics['map@10']:.4f}  ({seconds:.1f}s training)")
     if args.json:
         print_json(metrics)
     return 0

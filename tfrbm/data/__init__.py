@@ -5,7 +5,7 @@ Names are looked up lazily in the submodules below (each declares ``__all__``), 
 """
 import importlib
 
-_MODULES = ("paths", "pipeline", "images", "text", "ratings")
+_MODULES = ("paths", "pipeline", "images", "text", "ratings", "scaling")
 
 
 def _public_names():

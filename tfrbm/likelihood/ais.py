@@ -34,7 +34,7 @@ from tfrbm.errors import UserError
 from tfrbm.interrupt import between_chunks, steps_per_chunk
 from tfrbm.layers import check_matmul_dtype, matmul
 from tfrbm.likelihood.common import built_layer, seed_tensor
-from tfrbm.units import get_units
+from tfrbm.units import BernoulliUnits, get_units
 from tfrbm.validation import POSITIVE, POSITIVE_INT, Integral, Interval, check_param
 
 __all__ = [
@@ -302,9 +302,12 @@ def resolve_base_biases(layer, base_data, base_biases):
 _COMPILED = {}
 
 
-def _compiled_run(units, jit_compile, matmul_dtype="float32"):
-    """One tf.function per (unit family, jit, product dtype) that runs every AIS chain over every beta."""
-    key = (repr(units), bool(jit_compile), matmul_dtype)
+def _compiled_run(units, jit_compile, matmul_dtype="float32", hidden=None):
+    """One tf.function per (unit families, jit, product dtype) that runs every AIS chain over every
+    beta. ``hidden`` (default Bernoulli) owns the hidden part of the path: its
+    ``annealing_increment`` and ``annealed_input`` (:class:`tfrbm.units.Units`)."""
+    hidden = BernoulliUnits() if hidden is None else hidden
+    key = (repr(units), bool(jit_compile), matmul_dtype, repr(hidden))
     fn = _COMPILED.get(key)
     if fn is not None:
         return fn
@@ -320,37 +323,24 @@ def _compiled_run(units, jit_compile, matmul_dtype="float32"):
         def body(k, v, log_w):
             beta_prev, beta = betas[k - 1], betas[k]
             beta_t = tf.cast(beta, dtype)
-            x = matmul(v, W, matmul_dtype) + c
-            ph = tf.sigmoid(beta_t * x)
+            x = matmul(v, W, matmul_dtype)
             # log w += log p*_beta(v) - log p*_beta'(v). The visible part is linear in beta:
-            # -(beta - beta') (e(v, b_B) - e(v, b_A)), exact for every unit family. The hidden part
-            # sum_j softplus(beta x_j) - softplus(beta' x_j) is a small difference of large
-            # terms; written as (beta - beta') relu(x) - log1p(sigmoid(-beta |x|) expm1((beta -
-            # beta') |x|)) it has no cancellation in float32 for either sign of x or of
-            # beta - beta' (the log1p argument stays above -1/2), and the sum is accumulated in
-            # float64. Where |(beta - beta') x| > 30 expm1 could overflow, and there the plain
-            # difference of the two softplus terms is large enough to be accurate.
+            # -(beta - beta') (e(v, b_B) - e(v, b_A)), exact for every unit family; the hidden
+            # part is the hidden family's (for Bernoulli units a cancellation-free form of
+            # sum_j softplus(beta x_j) - softplus(beta' x_j), see BernoulliUnits)
             d_beta = beta - beta_prev
             v64 = tf.cast(v, tf.float64)
             vis = -d_beta * (units.energy_term(v64, b_a64 + db) - units.energy_term(v64, b_a64))
-            d_beta_t = tf.cast(d_beta, dtype)
-            ax = tf.abs(x)
-            dx = d_beta_t * ax
-            safe = tf.abs(dx) < 30
-            hid = tf.where(
-                safe,
-                d_beta_t * tf.nn.relu(x) - tf.math.log1p(tf.sigmoid(-beta_t * ax)
-                                                         * tf.math.expm1(tf.where(safe, dx, 0))),
-                tf.math.softplus(beta_t * x) - tf.math.softplus(tf.cast(beta_prev, dtype) * x))
-            log_w = log_w + vis + tf.reduce_sum(tf.cast(hid, tf.float64), axis=-1)
+            hid = hidden.annealing_increment(x, c, beta, beta_prev)
+            log_w = log_w + vis + hid
             # one Gibbs step leaving p_beta invariant
             step = tf.random.experimental.stateless_fold_in(seed, k + k_offset)
             s_h = tf.random.experimental.stateless_fold_in(step, 0)
             s_v = tf.random.experimental.stateless_fold_in(step, 1)
-            h = tf.cast(tf.random.stateless_uniform(tf.shape(ph), seed=s_h, dtype=dtype) < ph, dtype)
+            h = hidden.draw(hidden.annealed_input(x, c, beta_t), s_h)
             down = matmul(h, W, matmul_dtype, transpose_b=True)
             a = (1 - beta_t) * tf.cast(b_a, dtype) + beta_t * (b_b + down)
-            v = units.sample(units.mean(a), s_v)
+            v = units.draw(a, s_v)
             return k + 1, v, log_w
 
         _, v, log_w = tf.while_loop(lambda k, *_: k <= n_steps, body, (tf.constant(1), v0, log_w0),
@@ -363,12 +353,15 @@ def _compiled_run(units, jit_compile, matmul_dtype="float32"):
 
 
 def base_log_partition(layer, b_a):
-    """log Z_0 = log Z_A + H log 2, where the annealing starts: at beta = 0 every hidden unit
-    contributes softplus(0) = log 2 and the visible units form the base-rate model A."""
+    """log Z_0 = log Z_A + the hidden part at beta = 0, where the annealing starts: there the
+    visible units form the base-rate model A and (Bernoulli hidden units) every hidden unit
+    contributes softplus(0) = log 2, H log 2 in all (other families: their own
+    ``annealing_base_log_marginal``)."""
     units = layer.visible_units
+    layer.check_normalizable()
     return float(units.log_marginal(tf.zeros((1, layer.n_visible), tf.float64),
                                     tf.constant(np.asarray(b_a, np.float64)))[0].numpy()) \
-        + layer.units * math.log(2.0)
+        + layer.hidden_units.annealing_base_log_marginal(layer.hidden_bias)
 
 
 #: the annealing loop runs in compiled calls of at most
@@ -398,7 +391,8 @@ def run_annealing(layer, v0, betas, b_a, seed, jit_compile=False, matmul_dtype=N
     result is the same for every ``chunk_steps``. ``progress``, if given, is called with
     (transitions done, transitions in all) after each call.
     """
-    fn = _compiled_run(layer.visible_units, jit_compile, check_matmul_dtype(matmul_dtype))
+    fn = _compiled_run(layer.visible_units, jit_compile, check_matmul_dtype(matmul_dtype),
+                       layer.hidden_units)
     dtype = layer.kernel.dtype
     betas = np.asarray(betas, np.float64)
     n_steps = len(betas) - 1

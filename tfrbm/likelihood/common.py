@@ -23,14 +23,17 @@ def weights64(layer):
 
 
 def free_energy64(layer, v, weights=None):
-    """F(v) = e_v(v; b) - sum_j softplus(c_j + v W_:j) per row, in float64 (a numpy array).
+    """F(v) = e_v(v; b) - hidden.log_marginal(v W, c) per row, in float64 (a numpy array).
 
-    ``weights``: (W, b, c) from :func:`weights64`, when the caller already has them.
+    Every hidden unit family (:mod:`tfrbm.units`): for Bernoulli hidden units the hidden part is
+    sum_j softplus(c_j + v W_:j). ``weights``: (W, b, c) from :func:`weights64`, when the caller
+    already has them.
     """
     W, b, c = weights64(layer) if weights is None else weights
     v = tf.constant(np.asarray(v, np.float64))
+    c = tf.constant(np.asarray(c, np.float64))
     return (layer.visible_units.energy_term(v, tf.constant(b))
-            - tf.reduce_sum(tf.math.softplus(tf.matmul(v, tf.constant(W)) + c), axis=-1)).numpy()
+            - layer.hidden_units.log_marginal_of_total(tf.matmul(v, tf.constant(W)) + c, c)).numpy()
 
 
 def seed_tensor(seed):

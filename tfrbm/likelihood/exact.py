@@ -72,7 +72,16 @@ def _check_small(layer, which):
 
 
 def exact_log_partition(layer):
-    """log Z by enumerating the smaller layer (the hidden one for non-Bernoulli visible units)."""
+    """log Z by enumerating the smaller layer (the hidden one for non-Bernoulli visible units).
+
+    Other hidden unit families (:mod:`tfrbm.units`): a Bernoulli visible layer is enumerated
+    whatever the hidden family; discrete hidden units with more than two ``levels`` (relu) are
+    enumerated over their levels; unit-variance Gaussian units on both sides have the closed
+    form of a Gaussian integral (refused when W's largest singular value is >= 1, where there
+    is no finite Z).
+    """
+    if layer.hidden_units.name != "bernoulli":
+        return _exact_log_partition_units(layer)
     n = _check_small(layer, "auto")
     weights = weights64(layer)
     W, b, c = weights
@@ -87,6 +96,46 @@ def exact_log_partition(layer):
     return _logsumexp_chunks(lambda v: -free_energy64(layer, v, weights), layer.n_visible)
 
 
+def _level_grid(levels, n, other):
+    """Every state of ``n`` units that each take one of ``levels`` (float64, len(levels)**n
+    rows), refused when it (times the ``other`` layer's units) is too much work."""
+    n_states = len(levels) ** n
+    if n_states > (1 << MAX_EXACT_UNITS) or n_states * max(1, other) > MAX_EXACT_MULTIPLY_ADDS:
+        raise UserError(f"exact enumeration needs {len(levels)}**{n} states; use method='ais' "
+                        "for this model")
+    return np.stack(np.meshgrid(*[np.asarray(levels, np.float64)] * n, indexing="ij"),
+                    -1).reshape(-1, n)
+
+
+def _exact_log_partition_units(layer):
+    """log Z for hidden unit families other than Bernoulli (see :func:`exact_log_partition`)."""
+    layer.check_normalizable()
+    visible, hidden = layer.visible_units, layer.hidden_units
+    weights = weights64(layer)
+    W, b, c = weights
+    if visible.name == "bernoulli" and layer.n_visible <= MAX_EXACT_UNITS:
+        _check_small(layer, "visible")
+        return _logsumexp_chunks(lambda v: -free_energy64(layer, v, weights), layer.n_visible)
+    if visible.levels is not None and hidden.levels is None:
+        grid = _level_grid(visible.levels, layer.n_visible, layer.units)
+        return float(tf.reduce_logsumexp(-free_energy64(layer, grid, weights)).numpy())
+    if visible.quadratic and hidden.quadratic:
+        # E = 1/2 x^T P x - x.m + 1/2 (|b|^2 + |c|^2), x = [v; h], P = [[I, -W], [-W^T, I]]
+        n_v, n_h = W.shape
+        P = np.block([[np.eye(n_v), -W], [-W.T, np.eye(n_h)]])
+        m = np.concatenate([b, c])
+        _, logdet = np.linalg.slogdet(P)
+        return float(0.5 * (n_v + n_h) * np.log(2 * np.pi) - 0.5 * logdet
+                     + 0.5 * m @ np.linalg.solve(P, m) - 0.5 * (b @ b + c @ c))
+    if hidden.levels is None:
+        raise UserError(f"exact log Z is not available for {visible.name} visible and "
+                        f"{hidden.name} hidden units; use method='ais'")
+    h = tf.constant(_level_grid(hidden.levels, layer.units, layer.n_visible))
+    log_w = (-hidden.energy_term(h, tf.constant(c))
+             + visible.log_marginal(tf.matmul(h, tf.constant(W), transpose_b=True), tf.constant(b)))
+    return float(tf.reduce_logsumexp(log_w).numpy())
+
+
 def exact_visible_distribution(layer):
     """p(v) for every visible state (Bernoulli visible units, counting order of binary_states)."""
     _check_small(layer, "visible")
@@ -99,6 +148,8 @@ def exact_visible_distribution(layer):
 
 def exact_gradient(layer, data):
     """The exact gradient of the mean log-likelihood: (dW, db, dc) = <.>_data - <.>_model."""
+    if layer.hidden_units.name != "bernoulli":
+        raise UserError("exact_gradient is implemented for Bernoulli hidden units only")
     _check_small(layer, "visible")
     W, b, c = weights64(layer)
     data = np.asarray(data, np.float64)

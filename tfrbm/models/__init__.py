@@ -1,4 +1,4 @@
-"""The energy-based models: RBMModel, DBNModel and the RBM recommender.
+"""The energy-based models: RBMModel, DBNModel, DBMModel and the RBM recommender.
 
 The course's other models (CNN, LSTMs, autoencoders) live in :mod:`tfrbm.course`. Public names
 load lazily from their modules.
@@ -8,6 +8,7 @@ import importlib
 _PUBLIC = {
     "RBMModel": "tfrbm.models.rbm",
     "DBNModel": "tfrbm.models.dbn",
+    "DBMModel": "tfrbm.models.dbm",
     "RBMRecommender": "tfrbm.models.recommender",
     "RecommenderNetwork": "tfrbm.models.recommender_network",
 }

@@ -35,8 +35,12 @@ from tfrbm.models.rbm import RBMModel
 from tfrbm.models.training import AUTO_STEPS_PER_EXECUTION, named_data_errors
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.stages import stage_callbacks
+from tfrbm.summary import ModelSummary, layer_row
+from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
-from tfrbm.validation import POSITIVE_INT, Integral, Interval, Predicate, check_param, validate_params
+from tfrbm.validation import (POSITIVE_INT, Integral, Interval, Options, Predicate, check_param,
+                              validate_params)
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 
@@ -54,10 +58,6 @@ _LAYER_KEYS = _RBM_KEYS + ("sample", "epochs")
 _INIT_ROWS = 10000
 #: the default number of CD updates per layer (see :func:`default_schedule`)
 DEFAULT_UPDATES_PER_LAYER = 3000
-
-
-def _positive(name, value):
-    return check_param(name, value, POSITIVE_INT)
 
 
 def _is_list(value):
@@ -122,7 +122,8 @@ class _LayerSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
+               keras.Model):
     """A stack of RBMs: greedy pre-training with ``fit``, then conversion into Keras models.
 
     Args:
@@ -434,6 +435,19 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def metrics(self):
         return [m for t in getattr(self, "trainers", None) or [] for m in t.metrics]
 
+    def summary_rows(self):
+        """One row per RBM layer (not the internal per-layer trainers, which share the layers'
+        weights) and each layer's training state in use (see :mod:`tfrbm.summary`)."""
+        state = {}
+        for trainer in getattr(self, "trainers", None) or []:
+            for what, n in trainer.summary_rows()[1]:
+                state[what] = state.get(what, 0) + n
+        return [layer_row(layer) for layer in self.rbms], list(state.items())
+
+    def progress_steps(self):
+        """Steps the trained layer ran this epoch (see :meth:`RBMModel.progress_steps`)."""
+        return self.trainers[self._training_layer].progress_steps()
+
     def _start_layer(self, i, verbose=0, epochs=None):
         """Make layer ``i`` the trained one; initialise it from its input on its first epoch."""
         self._training_layer = int(i)
@@ -530,7 +544,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
                                 f"layer), got {epochs!r}")
         else:
             epochs = [epochs] * n_layers
-        return [_positive(f"epochs of layer {i + 1}", e) for i, e in enumerate(epochs)]
+        return [check_param(f"epochs of layer {i + 1}", e, POSITIVE_INT) for i, e in enumerate(epochs)]
 
     def _keep_init_rows(self, x, y):
         """Rows of the training data for each layer's data-dependent initialisation."""
@@ -570,7 +584,13 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             epochs: epochs per layer: an int (every layer) or a list (one per layer); default
                 from ``layer_options`` or :func:`default_schedule` (about 3,000 updates a layer).
             callbacks, verbose, validation_data, initial_epoch, ...: as in ``keras.Model.fit``;
-                epochs are numbered over all layers (layer 1's epochs first).
+                epochs are numbered over all layers (layer 1's epochs first). Learning-rate
+                callbacks act on the layer being trained, ``ReduceLROnPlateau`` per layer,
+                ``EarlyStopping`` and ``ModelCheckpoint(save_best_only=True)`` on the last
+                layer's epochs only (see :mod:`tfrbm.stages`).
+
+        Returns the Keras History (one entry per epoch, with ``layer``); ``self.histories``
+        then holds one History per layer.
         """
         if x is None:
             raise UserError("fit needs training data x (a numpy array or a tf.data.Dataset)")
@@ -611,7 +631,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             units = self.rbms[0].visible_units
             (units.parts[0][0] if self._n_labels_into(0) else units).validate(x)
         if batch_size is not None:
-            batch_size = _positive("batch_size", batch_size)
+            batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         schedule_batch = batch_size
         if n_rows is not None and batch_size is None:
             schedule_batch = default_schedule(n_rows)[0]
@@ -636,10 +656,13 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         _compat.install_multi_worker_fixes(self.distribute_strategy)
         schedule = [i for i, e in enumerate(per_layer) for _ in range(e)]
         verbose_flag = 1 if verbose == "auto" else verbose
-        cbs = with_progbar([_LayerSchedule(self, schedule, verbose_flag)] + list(callbacks or []))
+        cbs = with_progbar(stage_callbacks(self, schedule,
+                                           _LayerSchedule(self, schedule, verbose_flag), callbacks))
         with named_data_errors("training data", self.rbms[0].visible_units):
-            return super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
-                               shuffle=False, **kwargs)
+            history = super().fit(x, epochs=len(schedule), verbose=verbose, callbacks=cbs,
+                                  shuffle=False, **kwargs)
+        self.histories = _split_history(history, len(self.rbms))
+        return history
 
     def fit_in_memory(self, x, epochs=5, batch_size=100, shuffle=True, verbose=0):
         """Greedy pre-training on an in-memory array by the same per-layer CD step as ``fit``,
@@ -654,7 +677,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         if self.n_labels:
             raise UserError("fit_in_memory trains an unlabelled DBN; use fit(x, y) for label units")
-        batch_size = _positive("batch_size", batch_size)
+        batch_size = check_param("batch_size", batch_size, POSITIVE_INT)
         x = check_array(x, name="training data")
         self._check_width(x.shape[-1], "the training data")
         if not self.built:
@@ -774,9 +797,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         from Keras' default (Glorot) initialisation, the baseline for pre-training. Compiled
         with sparse categorical cross-entropy and accuracy unless ``compile=False``.
         """
-        n_classes = _positive("n_classes", n_classes)
-        if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+        n_classes = check_param("n_classes", n_classes, POSITIVE_INT)
+        init = check_param("init", init, Options("pretrained", "random"))
         self._require_built()
         model = mlp_classifier(self.sizes, n_classes, dropout=dropout,
                                name=name or f"{self.name}_classifier")
@@ -800,8 +822,7 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         ``fit(x, x)``; compiled with ``loss`` (cross-entropy, as in the paper) and MSE.
         ``init="random"`` gives the same architecture from Glorot initialisation.
         """
-        if init not in ("pretrained", "random"):
-            raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+        init = check_param("init", init, Options("pretrained", "random"))
         self._require_built()
         output_activation = "linear" if self.rbms[0].visible_units.name == "gaussian" else "sigmoid"
         model = deep_autoencoder(self.sizes, code_activation=code_activation,
@@ -841,8 +862,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         or from samples of the top RBM's visible-bias-only model. Returns (n, n_visible) means.
         In a labelled DBN the label units run free (see :meth:`generate` to choose the class).
         """
-        n = _positive("n", n)
-        steps = _positive("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         seed_t = self._seed_tensor(seed)
         top = self.rbms[-1]
@@ -961,8 +982,8 @@ class DBNModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if not self.n_labels:
             raise UserError("generate(label, ...) needs a DBN trained with labels: this one has "
                             "no label units (build it with DBNModel(..., n_labels=K) and fit(x, y))")
-        n = _positive("n", n)
-        steps = _positive("steps", steps)
+        n = check_param("n", n, POSITIVE_INT)
+        steps = check_param("steps", steps, POSITIVE_INT)
         self._require_built()
         labels = self._check_labels(label, n, what="label")
         fn = getattr(self, "_generate_compiled", None)

@@ -40,15 +40,16 @@ import tensorflow as tf
 
 from tfrbm import _compat, gibbs
 from tfrbm.errors import UserError
+from tfrbm.fastpath import with_progbar
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
 from tfrbm.safety import check_learning_rate
 from tfrbm.validation import validate_params, whole_number
 
-__all__ = ["RatingsRBM", "CDSchedule", "cd_schedule"]
+__all__ = ["RatingsRBM", "CDSchedule", "cd_schedule", "CaseView"]
 
 
-class _CaseView:
+class CaseView:
     """An RBMLayer as one batch of cases sees it: masked softmax visibles and extra hidden input.
 
     ``units`` is the layer's softmax family restricted to the batch's rated items; ``extra``
@@ -155,6 +156,10 @@ class RatingsRBM(RBMModel):
             (persistent chains are not supported: each case has its own set of visible units).
     """
 
+    #: centering defaults to False and True is a UserError: its CD step over each case's
+    #: rated items does not center
+    supports_centering = False
+
     _parameter_constraints = {
         **RBMModel._parameter_constraints,
         "n_items": [whole_number(1)],
@@ -227,7 +232,7 @@ class RatingsRBM(RBMModel):
     def _view(self, mask, r):
         units = self.layer.visible_units.observed(mask)
         extra = None if r is None else tf.matmul(r, self.rated_kernel)
-        return _CaseView(self.layer, units, extra)
+        return CaseView(self.layer, units, extra)
 
     def hidden_input(self, x):
         """x_j = c_j + sum_{i,k} V_ik W_ikj (+ sum_i r_i D_ij): (B, F)."""
@@ -453,12 +458,13 @@ class RatingsRBM(RBMModel):
         check_learning_rate(self.optimizer)
         self._choose_steps_per_execution(callbacks)
         return keras.Model.fit(self, ds, epochs=epochs, validation_data=validation_data,
-                               callbacks=callbacks, shuffle=False, **kwargs)
+                               callbacks=with_progbar(callbacks), shuffle=False, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=256, **kwargs):
         if not isinstance(x, tf.data.Dataset):
             x = self._dataset(self.check_inputs(x), y, batch_size=batch_size)
             y = None
+        kwargs["callbacks"] = with_progbar(kwargs.get("callbacks"))   # counts real steps
         return keras.Model.evaluate(self, x, y, **kwargs)
 
     def predict_pairs(self, x, cases, items, batch_size=256):

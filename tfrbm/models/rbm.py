@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfrbm import _compat, centering, gibbs, likelihood, serving, tempering
 from tfrbm.data.pipeline import check_array, make_dataset
+from tfrbm.dropout import DropoutView, dropout_mask
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
 from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, fit_arrays,
@@ -28,7 +29,9 @@ from tfrbm.models.training import (AUTO_STEPS_PER_EXECUTION, batch_problem, name
                                    warn_if_unscaled)
 from tfrbm.resume import EpochCounter, SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tempering import temperature_ladder
+from tfrbm.tracing import OneTracePerModel
 from tfrbm.validation import (BOOLEAN, POSITIVE_INT, Instance, Integral, Interval, Options, Real,
                               check_param, validate_params)
 
@@ -77,7 +80,8 @@ class _Progress:
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
+               keras.Model):
     """An RBM that trains with ``fit``: CD-k or persistent CD through the compiled optimizer.
 
     Args:
@@ -104,10 +108,14 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             spaced linearly from beta = 1 to ``tempering_min_beta`` along the family that AIS
             anneals through (towards the base-rate model, which mixes freely).
         tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
-        centering: use the centering trick (on by default: the best recipe measured at an equal
-            CPU budget, benchmarks/RESULTS.md issue 14; ``centering=False`` gives plain CD/PCD;
-            a model saved before centering became the default, whose config lacks the key,
-            loads as ``centering=False``) (Melchior, Fischer & Wiskott 2016,
+        centering: use the centering trick (None, the default, turns it on where it is the
+            measured recipe: the best at an equal CPU budget, benchmarks/RESULTS.md issue 14,
+            i.e. Bernoulli hidden units, no learned visible variances, no ``dropout``, and a
+            model whose training step centers (``supports_centering``; not ConvRBMModel,
+            RatingsRBM or ImplicitRBM); elsewhere it resolves to False. ``centering=False``
+            gives plain CD/PCD; ``get_config`` holds the resolved True/False; a model saved
+            before centering became the default, whose config lacks the key, loads as
+            ``centering=False``) (Melchior, Fischer & Wiskott 2016,
             :mod:`tfrbm.centering`): each update is the gradient with respect to the centered
             parameters, with offsets mu (visible) and lambda (hidden) subtracted from the units,
             mapped back to the stored natural parameters (W, b, c) -- sampling, free energy and
@@ -116,6 +124,12 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             averages of each batch's means at rate ``centering_rate``.
         centering_rate: the offsets' sliding factor nu in (0, 1] (the paper's 0.01 by default).
         seed: seed of the model's random stream (its state is a variable, saved with the model).
+        dropout: the Dropout RBM (Srivastava et al. 2014, :mod:`tfrbm.dropout`): the
+            probability in [0, 1) that a hidden unit is dropped from a training case (0, the
+            default, is the plain RBM). Each case's CD runs on its sub-RBM; the layer's kernel
+            holds the test-time weights (scaled by the retain probability 1 - dropout), so
+            features, sampling and likelihoods use every unit. Not with ``persistent``,
+            ``tempering`` or learned visible variances.
         matmul_dtype: ``"bfloat16"`` runs the matrix products of training and sampling (the
             conditionals and the <v h> statistic) in bfloat16 with float32 accumulation; the
             weights, chains, statistics' means, sampling and the update stay float32. Sets the
@@ -165,18 +179,32 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         "seed": [None, Interval(Integral, None, None)],
         "tempering": [None, Interval(Integral, 2, None)],
         "tempering_min_beta": [Interval(Real, 0, 1, closed="left")],
-        "centering": [Instance((bool, np.bool_), "True or False")],
+        "centering": [None, Instance((bool, np.bool_), "True or False")],
         "centering_rate": [Interval(Real, 0, 1, closed="right")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     #: check each batch inside the compiled train/test step (see "Data checks" above)
     check_batches = True
 
+    #: whether the model's training step implements the centering trick (a subclass with its
+    #: own step sets False: its ``centering`` then defaults to False and True is a UserError)
+    supports_centering = True
+
+    def __new__(cls, *args, **kwargs):
+        # a layer that needs its own training step names its model class (ConvRBMLayer:
+        # tfrbm.models.conv.ConvRBMModel), so that RBMModel(layer) trains any RBM layer
+        layer = args[0] if args else kwargs.get("layer")
+        target = getattr(layer, "model_class", None)
+        if cls is RBMModel and target is not None:
+            cls = target
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(self, layer=None, cd_k=1, persistent=False, n_chains=100,
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
-                 matmul_dtype=None, centering=True, centering_rate=0.01, **kwargs):
+                 matmul_dtype=None, centering=None, centering_rate=0.01, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -187,9 +215,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
              "sparsity_decay": sparsity_decay, "init_visible_bias": init_visible_bias,
              "monitor_reconstruction": monitor_reconstruction, "seed": seed,
              "tempering": tempering, "tempering_min_beta": tempering_min_beta,
-             "centering": centering, "centering_rate": centering_rate},
+             "centering": centering, "centering_rate": centering_rate, "dropout": dropout},
             self._parameter_constraints, type(self))
-        self.layer = p["layer"] if isinstance(p["layer"], RBMLayer) else RBMLayer(p["layer"])
+        self.layer = (p["layer"] if isinstance(p["layer"], keras.layers.Layer)
+                      else RBMLayer(p["layer"]))
         if matmul_dtype is not None:
             self.layer.matmul_dtype = check_matmul_dtype(matmul_dtype)
         self.cd_k = p["cd_k"]
@@ -209,13 +238,26 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if tempering is not None:
             tempering = p["tempering"]
             if not self.persistent:
-                raise ValueError("tempering (parallel tempering) replaces the persistent chains: "
+                raise UserError("tempering (parallel tempering) replaces the persistent chains: "
                                  "use it with persistent=True")
+            if self.layer.hidden_units.name != "bernoulli":
+                raise UserError("parallel tempering (tempering=...) is implemented for Bernoulli "
+                                f"hidden units only, not {self.layer.hidden_units.name!r}")
             self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
         self.tempering = tempering
         self.tempering_min_beta = float(p["tempering_min_beta"])
-        self.centering = bool(centering)
         self.centering_rate = float(p["centering_rate"])
+        self.dropout = float(p["dropout"])
+        if self.dropout and (self.persistent or self.layer.learns_variance):
+            raise UserError("dropout (the Dropout RBM) drops hidden units per training case, so "
+                            "it works with CD-k only, not with persistent chains, tempering or "
+                            "learned visible variances")
+        if centering is None:
+            centering = self._centering_by_default()
+        elif centering and not self.supports_centering:
+            raise UserError(f"{type(self).__name__} does not support centering: its training "
+                            "step does not implement it (centering=False)")
+        self.centering = bool(centering)
         self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
@@ -229,6 +271,16 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             [self.loss_tracker, self.reconstruction_tracker, self.free_energy_tracker],
             name="rbm_metrics")
         self._compiled_fns = {}
+
+    def _centering_by_default(self):
+        """What ``centering=None`` resolves to: on where centering is the measured recipe (a
+        model whose step centers, Bernoulli hidden units, no learned visible variances, no
+        dropout), off elsewhere (see ``centering`` in ``__init__``)."""
+        layer = self.layer
+        return bool(self.supports_centering and not self.dropout
+                    and getattr(layer, "hidden_units", None) is not None
+                    and layer.hidden_units.name == "bernoulli"
+                    and not getattr(layer, "learns_variance", False))
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
@@ -279,6 +331,33 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         # one container, so that Keras' monitoring callbacks see each metric's direction
         return [self._metric_container]
 
+    def training_state(self):
+        """[(what, variable)]: the non-trainable variables this model's training uses (the
+        persistent chains only under PCD, the offsets only with centering, ...)."""
+        if not self.built:
+            return []
+        state = [("base-rate biases", self.base_rate_bias), ("initialised flag", self.initialized)]
+        if self.persistent:
+            state.append(("persistent chains", self.persistent_chains))
+        if self.tempering:
+            state.append(("tempered chains", self.tempered_chains))
+        if self.centering:
+            state += [("visible offsets", self.visible_offset),
+                      ("hidden offsets", self.hidden_offset)]
+        if self.sparsity_target is not None and self.sparsity_cost:
+            state.append(("sparsity running mean", self.sparsity_q))
+        return state
+
+    def summary_rows(self):
+        """The layer row and the non-trainable numbers in use (see :mod:`tfrbm.summary`)."""
+        return [layer_row(self.layer)], [(what, int(np.prod(v.shape)))
+                                         for what, v in self.training_state()]
+
+    def progress_steps(self):
+        """Steps run since the metrics were last reset (this epoch, or this evaluation): the
+        progress bar's count when the data's length is unknown (:class:`tfrbm.fastpath.StepProgbar`)."""
+        return int(self.free_energy_tracker.count.numpy())
+
     def _log_values(self, recon_error, free_energy):
         """Update the trackers; ``loss`` is the reconstruction error (omitted when it is not
         monitored, rather than logged as NaN, which TerminateOnNaN would stop on)."""
@@ -302,7 +381,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
 
     def _check_hidden(self, h):
         self._require_built()
-        return check_array(h, name="h", n_features=self.layer.units, bernoulli=True)
+        units = self.layer.hidden_units
+        h = check_array(h, name="h", n_features=self.layer.units, bernoulli=units.binary)
+        units.validate(h)
+        return h
 
     def _require_built(self):
         if not self.built:
@@ -353,6 +435,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         # persistent chains start as samples of the visible-bias-only (base-rate) model
         self.persistent_chains.assign(gibbs.base_rate_samples(
             units, self.layer.visible_bias, self.n_chains, self.seed_generator.next()))
+        if self.layer.learns_variance:
+            # sigma^2 starts at the data's variance (standardised data: about 1)
+            self.layer.visible_log_variance.assign(self.layer.visible_log_variance.constraint(
+                np.log(np.maximum(sample.var(axis=0), 1e-30)).astype(np.float32)))
         if self.centering:
             self.visible_offset.assign(sample.mean(axis=0).astype(np.float32))
             self.hidden_offset.assign(tf.reduce_mean(self.layer.hidden_probs(sample), axis=0))
@@ -518,12 +604,19 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             return self._cd_gradients(v0, seed)
 
     def _cd_gradients(self, v0, seed):
-        layer = self.layer
-        dtype = layer.kernel.dtype
+        dtype = self.layer.kernel.dtype
         v0 = tf.cast(v0, dtype)
+        layer = self.layer
+        if self.dropout:
+            # each case's sub-RBM (tfrbm.dropout): masked hidden units, weights kernel / retain
+            mask = dropout_mask(tf.stack([tf.shape(v0)[0], self.layer.units]), self.dropout,
+                                gibbs.fold(seed, 11), dtype)
+            layer = DropoutView(self.layer, mask, 1.0 - self.dropout)
         pre0 = layer.hidden_input(v0)
-        ph0 = tf.sigmoid(pre0)
-        h0 = layer.hidden_units.sample(ph0, gibbs.fold(seed, 1))
+        ph0 = layer.hidden_units.mean(pre0)                     # sigmoid for Bernoulli units
+        h0 = layer.hidden_units.draw(pre0, gibbs.fold(seed, 1))
+        if self.dropout:
+            ph0, h0 = ph0 * layer.mask, h0 * layer.mask
         if self.tempering:
             v_mean1, vk, phk, hk = self._tempered_negative(gibbs.fold(seed, 3))
         else:
@@ -545,11 +638,17 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         n_neg = tf.cast(tf.shape(vk)[0], dtype)
         # both phases' <v h> in one matmul, already negated: [-v0 ; vk]^T [pos_h/B ; neg_h/N]
         # (the states stay exact in bfloat16; the cancellation happens in the kernel's float32
-        # accumulator; negating the B x V states, not the V x H product, saves a pass)
-        stacked_v = tf.concat([-v0, vk], axis=0)
+        # accumulator; negating the B x V states, not the V x H product, saves a pass).
+        # With learned visible variances the statistics are of v / sigma^2 (Cho et al. 2011).
+        s0, sk = layer.scaled_visible(v0), layer.scaled_visible(vk)
+        stacked_v = tf.concat([-s0, sk], axis=0)
         stacked_h = tf.concat([pos_h / n_pos, neg_h / n_neg], axis=0)
         d_kernel = matmul(stacked_v, stacked_h, layer.matmul_dtype, transpose_a=True)
-        d_visible = -(tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0))
+        if self.dropout:
+            # the statistic is the gradient in W = kernel / retain; in the kernel it is / retain
+            d_kernel = d_kernel / (1.0 - self.dropout)
+            layer = self.layer
+        d_visible = -(tf.reduce_mean(s0, axis=0) - tf.reduce_mean(sk, axis=0))
         d_hidden = -(tf.reduce_mean(pos_h, axis=0) - tf.reduce_mean(neg_h, axis=0))
         if self.weight_decay:
             d_kernel += self.weight_decay * layer.kernel
@@ -558,7 +657,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             self.sparsity_q.assign(q)
             penalty = self.sparsity_cost * (q - self.sparsity_target)
             d_hidden += penalty
-            d_kernel += tf.tensordot(tf.reduce_mean(v0, axis=0), penalty, axes=0)
+            d_kernel += tf.tensordot(tf.reduce_mean(s0, axis=0), penalty, axes=0)
         if self.centering:
             rate = self.centering_rate
             self.visible_offset.assign(centering.slide_offset(
@@ -573,9 +672,35 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             recon_error = tf.reduce_mean(tf.square(v0 - recon))
         else:
             recon_error = tf.constant(float("nan"), dtype)
-        free_energy = tf.reduce_mean(layer.visible_units.energy_term(v0, layer.visible_bias)
-                                     - tf.reduce_sum(tf.math.softplus(pre0), axis=-1))
-        return [d_kernel, d_visible, d_hidden], recon_error, free_energy
+        if self.dropout:
+            pre0 = layer.hidden_input(v0)    # the test-time model's (all units, the kernel)
+        free_energy = tf.reduce_mean(
+            layer.visible_energy(v0)
+            - layer.hidden_units.log_marginal_of_total(pre0, layer.hidden_bias))
+        grads = [d_kernel, d_visible, d_hidden]
+        if layer.learns_variance:
+            grads.append(self._log_variance_gradient(v0, pos_h, vk, neg_h))
+        return grads, recon_error, free_energy
+
+    def _log_variance_gradient(self, v0, pos_h, vk, neg_h):
+        """<dE/dz>_data - <dE/dz>_model for z = log sigma^2 (Cho, Ilin & Raiko 2011), where
+        dE/dz_i = -(v_i - b_i)^2 / (2 sigma_i^2) + v_i (W h)_i / sigma_i^2."""
+        layer = self.layer
+        precision = layer.visible_precision()
+
+        def d_energy(v, h):
+            down = matmul(h, layer.kernel, "float32", transpose_b=True)
+            return tf.reduce_mean((-0.5 * tf.square(v - layer.visible_bias) + v * down)
+                                  * precision, axis=0)
+        return d_energy(v0, pos_h) - d_energy(vk, neg_h)
+
+    def cd_variables(self):
+        """The variables CD updates, in the order of :meth:`cd_gradients`' gradients."""
+        layer = self.layer
+        out = [layer.kernel, layer.visible_bias, layer.hidden_bias]
+        if layer.learns_variance:
+            out.append(layer.visible_log_variance)
+        return out
 
     def _tempered_negative(self, seed):
         """The negative phase under parallel tempering: cd_k PT steps, the beta = 1 replica."""
@@ -614,11 +739,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         if n_replicas > 1:
             # Keras all-reduces with SUM; each replica's statistic is a mean over its local batch
             grads = [g / n_replicas for g in grads]
-        layer = self.layer
         # CD gradients are never loss-scaled; scale them so that a LossScaleOptimizer's apply
         # (mixed precision) divides the scale back out (a no-op for every other optimizer)
         grads = [self.optimizer.scale_loss(g) for g in grads]
-        self.optimizer.apply(grads, [layer.kernel, layer.visible_bias, layer.hidden_bias])
+        self.optimizer.apply(grads, self.cd_variables())
         return self._log_values(recon_error, free_energy)
 
     def test_step(self, data):
@@ -821,14 +945,27 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def log_partition(self, method="exact", **kwargs):
         """log Z: ``"exact"`` enumerates the smaller layer (<= 25 units); ``"ais"`` estimates it."""
         self._require_built()
+        # learned visible variances: log Z = log Z_u + sum log sigma of the unit-variance twin
+        layer, log_sigma = self.layer.unit_variance_equivalent()
         if method == "exact":
-            return likelihood.exact_log_partition(self.layer, **kwargs)
+            return likelihood.exact_log_partition(layer, **kwargs) + log_sigma
         if method == "ais":
             if ("base_data" not in kwargs and "base_biases" not in kwargs
                     and float(self.initialized.numpy()) > 0):
                 # the paper's base-rate model, fitted to the training data at the first fit
                 kwargs["base_biases"] = self.base_rate_bias.numpy()
-            return likelihood.ais_log_partition(self.layer, **kwargs)
+            if self.layer.learns_variance:
+                sigma = np.exp(0.5 * self.layer.visible_log_variance.numpy())
+                if kwargs.get("base_biases") is not None:
+                    kwargs["base_biases"] = np.asarray(kwargs["base_biases"]) / sigma
+                if kwargs.get("base_data") is not None:
+                    kwargs["base_data"] = np.asarray(kwargs["base_data"]) / sigma
+                r = likelihood.ais_log_partition(layer, **kwargs)
+                return likelihood.AISResult(r[0] + log_sigma, r[1] + log_sigma, r[2] + log_sigma,
+                                 log_weights=r.log_weights, log_z0=r.log_z0 + log_sigma,
+                                 betas=r.betas, history=r.history, converged=r.converged,
+                                 stop_reason=r.stop_reason)
+            return likelihood.ais_log_partition(layer, **kwargs)
         raise UserError(f"unknown method {method!r}; use 'exact' or 'ais'")
 
     def log_likelihood(self, v, method="exact", **kwargs):
@@ -840,6 +977,9 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         """
         if method == "sandwich":
             self._require_built()
+            if self.layer.learns_variance:
+                raise UserError("method='sandwich' does not handle learned visible variances yet; "
+                                "use method='ais' or 'exact'")
             v = self._check_visible(v)
             if ("base_data" not in kwargs and "base_biases" not in kwargs
                     and float(self.initialized.numpy()) > 0):
@@ -899,9 +1039,10 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         [0, 1]); ``mask`` only 0 and 1 and the shape of ``visible``; ``n_samples``, ``steps`` >= 1.
         """
         serving.require_built(self.built, "RBM")
-        layer, dtype, n_vis = self.layer, self.layer.kernel.dtype, self.layer.n_visible
-        visible = serving.spec((None, n_vis), tf.float32, "visible")
-        mask = serving.spec((None, n_vis), tf.float32, "mask")
+        layer, dtype = self.layer, self.layer.kernel.dtype
+        shape = (None,) + tuple(layer.visible_shape)       # (None, n_visible) for RBMLayer
+        visible = serving.spec(shape, tf.float32, "visible")
+        mask = serving.spec(shape, tf.float32, "mask")
         steps = serving.spec((), tf.int32, "steps")
         seed = serving.spec((2,), tf.int64, "seed")
         n_samples = serving.spec((), tf.int32, "n_samples")
@@ -974,6 +1115,7 @@ class RBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
             "matmul_dtype": self.layer.matmul_dtype,
             "centering": self.centering,
             "centering_rate": self.centering_rate,
+            "dropout": self.dropout,
         })
         return config
 

@@ -29,7 +29,23 @@ Fallback (cold start): a pair whose user or movie the model has never seen gets 
 estimate mu + b_u + b_i (regularised biases, :func:`fit_biases`; an unknown side's bias is 0),
 and ``predict(..., return_fallback=True)`` flags it; a batch never raises for unknown ids.
 
-Ranking (``recommend`` and ``ranking_scores``): the score of movie i for user u is the chance
+Ranking (``recommend`` and ``ranking_scores``), ``ranking="implicit"`` (the default): an
+:class:`tfrbm.models.implicit_rbm.ImplicitRBM` is trained on what each user watched (every
+training pair, whatever its rating, plus the ``implicit`` pairs), and movie i is scored by the
+log-odds that u watches i given everything else u watched (the exact conditional, hidden units
+summed out). With ``implicit_conditional=True`` its hidden units also see which films u liked
+(rated >= ``like``): the conditional RBM's side-information trick. ``recommend`` then lists the
+movies in that order and shows each one's predicted rating from the rating model(s): the
+hybrid. ``kind="implicit"`` trains the implicit model alone (no ratings: ``predict`` raises).
+
+When to use which: predicted ratings (``predict``) come from the rating models (kind "user",
+"item" or "both"); a top-N list that users will watch comes from the implicit model (on
+MovieLens-100k's u1-u5 it ranks far better than the rating models' P(watch) x P(like) score;
+figures in benchmarks/RESULTS.md, "Recommender ranking").
+``ranking="ratings"`` ranks with the rating models instead, for "what would u rate highest"
+rather than "what will u watch":
+
+``ranking="ratings"``: the score of movie i for user u is the chance
 that u watches i and likes it,
 
     score(u, i) = P(u watches i) * P(r_ui >= like | u watches i)
@@ -58,6 +74,7 @@ import numpy as np
 from tfrbm import export
 from tfrbm.data.ratings import as_triples
 from tfrbm.errors import UserError
+from tfrbm.models.implicit_rbm import ImplicitRBM
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM, cd_schedule
 from tfrbm.models.recommender_baselines import (RatingModel, Recommendations, check_unique_pairs,
                                                 fit_biases)
@@ -68,7 +85,10 @@ from tfrbm.validation import Predicate, finite_number, validate_params, whole_nu
 __all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVIES",
            "six_movie_demo"]
 
-KINDS = ("user", "item", "both")
+KINDS = ("user", "item", "both", "implicit")
+RANKINGS = ("implicit", "ratings")
+IMPLICIT_EPOCHS = 15
+IMPLICIT_WEIGHT_DECAY = 1e-4
 
 
 def default_cd_schedule(epochs):
@@ -90,7 +110,10 @@ class RBMRecommender(RatingModel):
 
     Args:
       n_hidden: hidden units per RBM.
-      kind: "user", "item" or "both" (user- and item-based, blended on the validation split).
+      kind: "user", "item" or "both" (user- and item-based rating RBMs, blended on the
+        validation split), or "implicit" (the implicit-feedback RBM alone: ranking only).
+      ranking: "implicit" (default: rank with the implicit-feedback RBM, show predicted
+        ratings) or "ratings" (rank by P(watch) x shrunk P(like) from the rating models).
       conditional: the conditional RBM (hidden units also see which items were rated).
       n_levels: rating levels K (ratings are 1..K).
       learning_rate, momentum: SGD with momentum on the CD gradient (mean over the batch).
@@ -105,6 +128,10 @@ class RBMRecommender(RatingModel):
       blend_baseline: add the baseline estimate mu + b_u + b_i to the least-squares blend.
       shrinkage: m of the ranking score (pseudo-ratings; 0 ranks by the model alone).
       like: the rating from which a user is counted as liking a movie (ranking score).
+      implicit_hidden, implicit_epochs, implicit_learning_rate, implicit_weight_decay,
+        implicit_negatives, implicit_batch_size: the implicit RBM's hidden units, epochs, Adam
+        step, L2 on its weights, sampled unwatched items per user and step, users per step.
+      implicit_conditional: the implicit RBM also sees which films the user liked.
       seed: seed of the initial weights, the shuffling, the sampling and the validation split.
     """
 
@@ -123,29 +150,50 @@ class RBMRecommender(RatingModel):
         "min_epochs": [whole_number(0)],
         "shrinkage": [finite_number(0)],
         "like": [whole_number(1)],
+        "ranking": [Predicate(lambda v: isinstance(v, str) and v in RANKINGS,
+                              "one of " + ", ".join(repr(k) for k in RANKINGS))],
+        "implicit_hidden": [whole_number(1)],
+        "implicit_epochs": [whole_number(1)],
+        "implicit_learning_rate": [finite_number(0, low_open=True)],
+        "implicit_weight_decay": [finite_number(0)],
+        "implicit_negatives": [whole_number(1)],
+        "implicit_batch_size": [whole_number(1)],
         "seed": [None, whole_number(0)],
     }
 
     def __init__(self, n_hidden=100, kind="both", conditional=True, n_levels=5,
                  learning_rate=0.02, momentum=0.9, weight_decay=1e-3, cd_k="increasing",
                  batch_size=16, validation_fraction=0.05, patience=5, min_epochs=10,
-                 blend_baseline=True, shrinkage=50.0, like=4, seed=0):
+                 blend_baseline=True, shrinkage=50.0, like=4, ranking="implicit",
+                 implicit_hidden=100, implicit_epochs=IMPLICIT_EPOCHS,
+                 implicit_learning_rate=3e-3, implicit_weight_decay=IMPLICIT_WEIGHT_DECAY,
+                 implicit_negatives=400, implicit_batch_size=32, implicit_conditional=False,
+                 seed=0):
         p = validate_params(
             {"n_hidden": n_hidden, "kind": kind, "n_levels": n_levels,
              "learning_rate": learning_rate, "momentum": momentum, "weight_decay": weight_decay,
              "cd_k": cd_k, "batch_size": batch_size, "validation_fraction": validation_fraction,
              "patience": patience, "min_epochs": min_epochs, "shrinkage": shrinkage,
-             "like": like, "seed": seed},
+             "like": like, "ranking": ranking, "implicit_hidden": implicit_hidden,
+             "implicit_epochs": implicit_epochs,
+             "implicit_learning_rate": implicit_learning_rate,
+             "implicit_weight_decay": implicit_weight_decay,
+             "implicit_negatives": implicit_negatives,
+             "implicit_batch_size": implicit_batch_size, "seed": seed},
             self._parameter_constraints, type(self))
         cd_schedule(cd_k, 1)                        # a dict's entries (epochs, k) in detail
         for name, value in p.items():
             setattr(self, name, value)
         self.conditional, self.blend_baseline = bool(conditional), bool(blend_baseline)
+        self.implicit_conditional = bool(implicit_conditional)
+        if self.kind == "implicit":
+            self.ranking = "implicit"
         if self.like > self.n_levels:
             raise UserError(f"RBMRecommender: like must be at most n_levels={self.n_levels}, "
                             f"got {like}")
         self.user_ids = self.movie_ids = None
         self.models, self.history = {}, {}
+        self.implicit_model = None
 
     def get_config(self):
         return {"n_hidden": self.n_hidden, "kind": self.kind, "conditional": self.conditional,
@@ -157,7 +205,18 @@ class RBMRecommender(RatingModel):
                 "validation_fraction": self.validation_fraction, "patience": self.patience,
                 "min_epochs": self.min_epochs,
                 "blend_baseline": self.blend_baseline,
-                "shrinkage": self.shrinkage, "like": self.like, "seed": self.seed}
+                "shrinkage": self.shrinkage, "like": self.like, "ranking": self.ranking,
+                "implicit_hidden": self.implicit_hidden, "implicit_epochs": self.implicit_epochs,
+                "implicit_learning_rate": self.implicit_learning_rate,
+                "implicit_weight_decay": self.implicit_weight_decay,
+                "implicit_negatives": self.implicit_negatives,
+                "implicit_batch_size": self.implicit_batch_size,
+                "implicit_conditional": self.implicit_conditional, "seed": self.seed}
+
+    @property
+    def predicts_ratings(self):
+        """False for ``kind="implicit"`` (it ranks; it predicts no ratings)."""
+        return self.kind != "implicit"
 
     # ---- data ----------------------------------------------------------------------------
     def _matrix(self, u, m, r):
@@ -174,8 +233,17 @@ class RBMRecommender(RatingModel):
         return x
 
     def _check_fitted(self):
-        if not self.models:
+        if not self.models and self.implicit_model is None:
             raise UserError("RBMRecommender is not fitted yet: call fit() first")
+
+    def implicit_inputs(self, user_index=None):
+        """The implicit RBM's inputs for dense users (default all): watched (and liked)."""
+        rated = self.rated if user_index is None else self.rated[np.asarray(user_index)]
+        x = {"watched": rated.astype(np.float32)}
+        if self.implicit_conditional:
+            R = self.R if user_index is None else self.R[np.asarray(user_index)]
+            x["side"] = (R >= self.like).astype(np.float32)
+        return x
 
     _check_built = _check_fitted
 
@@ -220,7 +288,8 @@ class RBMRecommender(RatingModel):
         #: the validation split (dense user, movie, rating) and the matrix the RBMs trained on
         self.validation_split_ = (users[held], cols[held], vals[held])
         self.R_fit_ = R_fit
-        orientations = ("user", "item") if self.kind == "both" else (self.kind,)
+        orientations = {"both": ("user", "item"), "implicit": ()}.get(self.kind, (self.kind,))
+        self.models = {}
         schedule = cd_schedule(self.cd_k, epochs)
         for o in orientations:
             n_cols = self.n_movies if o == "user" else self.n_users
@@ -242,11 +311,27 @@ class RBMRecommender(RatingModel):
                           callbacks=cbs, verbose=verbose)
             self.models[o] = model
             self.history[o] = {k: [float(v) for v in vs] for k, vs in h.history.items()}
-        self.blend = np.array([0.0] + [1.0 / len(orientations)] * len(orientations)
-                              + [0.0] * self.blend_baseline)
-        if (len(orientations) > 1 or self.blend_baseline) and held.any():
+        self.blend = np.array([0.0] + [1.0 / max(len(orientations), 1)] * len(orientations)
+                              + [0.0] * (self.blend_baseline and bool(orientations)))
+        if orientations and (len(orientations) > 1 or self.blend_baseline) and held.any():
             self._fit_blend(users, cols, vals, held, R_fit)
+        self.implicit_model = None
+        if self.ranking == "implicit":
+            self._fit_implicit(callbacks, verbose)
         return self
+
+    def _fit_implicit(self, callbacks=None, verbose=0):
+        """The implicit-feedback RBM on every training pair (and the implicit pairs)."""
+        model = ImplicitRBM(self.n_movies, self.implicit_hidden,
+                            conditional=self.implicit_conditional,
+                            negatives=self.implicit_negatives,
+                            weight_decay=self.implicit_weight_decay, seed=self.seed,
+                            name="implicit_rbm")
+        model.compile(optimizer=keras.optimizers.Adam(self.implicit_learning_rate))
+        h = model.fit(self.implicit_inputs(), batch_size=self.implicit_batch_size,
+                      epochs=self.implicit_epochs, callbacks=callbacks, verbose=verbose)
+        self.implicit_model = model
+        self.history["implicit"] = {k: [float(v) for v in vs] for k, vs in h.history.items()}
 
     def _model_probs(self, o, u, m, R=None):
         """p(r_um = k) (P, K) from the ``o``-based RBM, conditioned on R (default all training)."""
@@ -298,6 +383,7 @@ class RBMRecommender(RatingModel):
         where mask is True for those pairs.
         """
         self._check_fitted()
+        self._check_rating_model()
         if kind not in ("expected", "proba"):
             raise UserError(f"kind must be 'expected' or 'proba', got {kind!r}")
         u, ku = self._known(user_ids, self.user_ids)
@@ -320,9 +406,16 @@ class RBMRecommender(RatingModel):
                 out[ok] = self._expected(u[ok], m[ok])
         return (out, ~ok) if return_fallback else out
 
+    def _check_rating_model(self):
+        if not self.models:
+            raise UserError("this RBMRecommender (kind='implicit') ranks from what users "
+                            "watched and predicts no ratings; fit kind='both' (or 'user', "
+                            "'item') for ratings")
+
     def score_users(self, user_index, kind="expected"):
         """Predicted ratings of every movie for dense users ``user_index``: (B, n_movies)."""
         self._check_fitted()
+        self._check_rating_model()
         user_index = np.asarray(user_index, np.int64)
         u = np.repeat(user_index, self.n_movies)
         m = np.tile(np.arange(self.n_movies), len(user_index))
@@ -338,7 +431,14 @@ class RBMRecommender(RatingModel):
         return out / len(self.models)
 
     def ranking_scores(self, user_index):
-        """P(watch) x shrunk P(like) of every movie (module docstring): (B, n_movies)."""
+        """The ranking scores of every movie for dense users ``user_index``: (B, n_movies).
+
+        ``ranking="implicit"``: log-odds p(u watches i | the rest of u's watched (and liked)
+        films) from the implicit RBM; ``"ratings"``: P(watch) x shrunk P(like) (module
+        docstring)."""
+        self._check_fitted()
+        if self.ranking == "implicit":
+            return self.implicit_model.scores(self.implicit_inputs(user_index)).astype(np.float64)
         like = self.score_users(user_index, kind="like")
         n = np.bincount(self._csr[1], minlength=self.n_movies).astype(np.float64)
         p0 = float(np.mean(self._csr[2] >= self.like))
@@ -357,15 +457,25 @@ class RBMRecommender(RatingModel):
         u = int(pos[0])
         return self.ranking_scores(np.array([u]))[0], self.seen(u)
 
+    def recommend(self, user, n=10, exclude_seen=True):
+        """Top-``n`` movies for a known user id (an unknown id gets the most rated films), in
+        the order of :meth:`ranking_scores`; with a rating model the list also carries each
+        movie's predicted rating (``Recommendations.ratings``)."""
+        recs = super().recommend(user, n=n, exclude_seen=exclude_seen)
+        if self.models and len(recs):
+            recs.ratings = self.predict(np.full(len(recs), user), recs.movie_ids)
+        return recs
+
     # ---- serving -------------------------------------------------------------------------
     def serving_endpoints(self):
         """The network's ``recommend(user_ids)`` signature (:class:`RecommenderNetwork`)."""
         self._check_fitted()
         return self.network.serving_endpoints()
 
-    def export(self, filepath, version=None, overwrite=False):
-        """Write a versioned SavedModel (see :func:`tfrbm.export.export_model`)."""
-        return export.export_model(self, filepath, version=version, overwrite=overwrite)
+    def export(self, filepath, overwrite=False):
+        """Write a SavedModel at ``filepath`` (as Keras' ``Model.export``); TF Serving's
+        numbered versions: :func:`tfrbm.export.export_model`."""
+        return export.export_model(self, filepath, version=False, overwrite=overwrite)
 
     # ---- saving --------------------------------------------------------------------------
     def save(self, path):
@@ -423,7 +533,8 @@ def six_movie_demo(epochs=300, n_hidden=2, seed=0):
     rec = RBMRecommender(n_hidden=n_hidden, kind="user", conditional=False,
                          blend_baseline=False, n_levels=2, learning_rate=0.1,
                          momentum=0.5, weight_decay=0.0, cd_k=1, batch_size=7,
-                         validation_fraction=0.0, shrinkage=0.0, like=2, seed=seed)
+                         validation_fraction=0.0, shrinkage=0.0, like=2, ranking="ratings",
+                         seed=seed)
     rec.fit(np.array(triples), epochs=epochs,
             titles={i + 1: t for i, t in enumerate(SIX_MOVIES)})
     return rec, rec.recommend(7, n=4)

@@ -14,7 +14,7 @@
 
 All share the interface of :class:`RatingModel`: ``fit(triples_or_RatingsData)``,
 ``predict(user_ids, movie_ids)``, ``score_users(user_index)`` and ``recommend(...)``.
-:func:`evaluate` measures RMSE/MAE and precision/recall/nDCG at N on a held-out set.
+:func:`evaluate` measures RMSE/MAE and precision/recall/nDCG/MAP at N on a held-out set.
 """
 import dataclasses
 import math
@@ -23,7 +23,8 @@ import numpy as np
 
 from tfrbm.data.ratings import RatingsData, UserMovieCounts, as_triples
 from tfrbm.errors import UserError
-from tfrbm.validation import finite_number, validate_params, whole_number
+from tfrbm.ranking_metrics import ranking_report, relevant_sets, top_n
+from tfrbm.validation import Predicate, finite_number, validate_params, whole_number
 
 __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaseline",
            "PopularityBaseline", "BiasedMF",
@@ -32,10 +33,15 @@ __all__ = ["RatingModel", "GlobalMeanBaseline", "ItemMeanBaseline", "BiasBaselin
 
 @dataclasses.dataclass
 class Recommendations:
-    """A top-N list: raw movie ids, their titles and scores (expected ratings), best first."""
+    """A top-N list: raw movie ids, their titles and ranking scores, best first.
+
+    ``ratings``: the predicted (expected) ratings of the listed movies when the model has a
+    rating model beside its ranking (the hybrid ``RBMRecommender``), else None.
+    """
     movie_ids: np.ndarray
     titles: list
     scores: np.ndarray
+    ratings: np.ndarray = None
 
     def __len__(self):
         return len(self.movie_ids)
@@ -44,7 +50,11 @@ class Recommendations:
         return iter(zip(self.movie_ids.tolist(), self.titles, self.scores.tolist()))
 
     def to_dicts(self):
-        return [{"movie_id": m, "title": t, "score": round(s, 4)} for m, t, s in self]
+        out = [{"movie_id": m, "title": t, "score": round(s, 4)} for m, t, s in self]
+        if self.ratings is not None:
+            for d, r in zip(out, self.ratings.tolist()):
+                d["predicted_rating"] = round(r, 4)
+        return out
 
 
 def check_unique_pairs(triples):
@@ -67,6 +77,8 @@ class RatingModel(UserMovieCounts):
     ``score_users(user_index) -> (len(user_index), n_movies)`` predicted ratings.
     """
     n_levels = 5
+    #: whether ``predict`` gives ratings (False for the rankers on the watched matrix)
+    predicts_ratings = True
 
     def _check_ratings(self, ratings):
         bad = (ratings < 1) | (ratings > self.n_levels)
@@ -332,7 +344,9 @@ class CourseBernoulliRBM(RatingModel):
     p(h=1|v) = sigmoid(c + vW), p(v=1|h) = sigmoid(b + hW^T); CD-1 with sampled h0 and v1,
     plain gradient steps of size ``learning_rate``; prediction = 5 p(v=1 | h sampled from v).
     Missing ratings enter as zeros, so the model learns "unrated" as "rated 0"; that is the
-    point of keeping it as a baseline.
+    point of keeping it as a baseline. ``inputs="watched"`` feeds the 0/1 watched matrix
+    instead of ratings / 5 (the lab's model on implicit feedback; scores are then 5 x
+    p(watched)).
     """
 
     _parameter_constraints = {
@@ -341,11 +355,14 @@ class CourseBernoulliRBM(RatingModel):
         "epochs": [whole_number(1)],
         "batch_size": [whole_number(1)],
         "seed": [None, whole_number(0)],
+        "inputs": [Predicate(lambda v: v in ("ratings", "watched"), "'ratings' or 'watched'")],
     }
 
-    def __init__(self, n_hidden=20, learning_rate=1.0, epochs=15, batch_size=100, seed=0):
+    def __init__(self, n_hidden=20, learning_rate=1.0, epochs=15, batch_size=100, seed=0,
+                 inputs="ratings"):
         p = validate_params({"n_hidden": n_hidden, "learning_rate": learning_rate,
-                             "epochs": epochs, "batch_size": batch_size, "seed": seed},
+                             "epochs": epochs, "batch_size": batch_size, "seed": seed,
+                             "inputs": inputs},
                             self._parameter_constraints, type(self))
         for name, value in p.items():
             setattr(self, name, value)
@@ -353,7 +370,7 @@ class CourseBernoulliRBM(RatingModel):
     def _dense(self, user_index):
         rows, cols, vals = self._rows_of(user_index)
         v = np.zeros((len(user_index), self.n_movies), dtype=np.float32)
-        v[rows, cols] = vals / 5.0
+        v[rows, cols] = 1.0 if self.inputs == "watched" else vals / 5.0
         return v
 
     def fit(self, data, epochs=None, verbose=0):
@@ -396,49 +413,42 @@ class CourseBernoulliRBM(RatingModel):
 
 
 def ranking_metrics(model, train, test, n=10, threshold=4, batch_size=128):
-    """precision@n, recall@n, nDCG@n, catalogue coverage and mean popularity of the top-n lists.
+    """precision@n, recall@n, nDCG@n, MAP@n, catalogue coverage and mean popularity of the
+    top-n lists (definitions: :mod:`tfrbm.ranking_metrics`).
 
-    Over test users with at least one relevant rating (test rating >= ``threshold``); candidates
-    are all movies the user did not rate in ``train``, ranked by ``model.ranking_scores`` when
-    the model has it (the ranking ``recommend`` uses), else by predicted rating. Binary-gain
-    nDCG: DCG = sum_hits 1 / log2(rank + 1), ideal over min(n, #rel). Coverage: distinct
-    movies in all the lists / movies in the catalogue. Popularity: mean number of training
-    ratings of the recommended movies.
+    Over test users with at least one relevant test pair: a test rating >= ``threshold``
+    (``threshold=None``: every test pair is relevant, "did the user watch it"). Candidates are
+    all movies the user did not rate in ``train``, ranked by ``model.ranking_scores`` when the
+    model has it (the ranking ``recommend`` uses), else by predicted rating. Popularity: mean
+    number of training ratings of the recommended movies. ``per_user`` holds each scored
+    user's values.
     """
-    tu = model._user_index(as_triples(test)[:, 0])
-    tm = model._movie_index(as_triples(test)[:, 1])
-    rel = as_triples(test)[:, 2] >= threshold
-    users = np.unique(tu[rel])
-    disc = 1.0 / np.log2(np.arange(2, n + 2))
+    t = as_triples(test)
+    tu, tm = model._user_index(t[:, 0]), model._movie_index(t[:, 1])
+    rel = np.ones(len(t), bool) if threshold is None else t[:, 2] >= threshold
+    relevant = relevant_sets(tu[rel], tm[rel], model.n_users)
+    users = np.array(sorted(relevant), np.int64)
     counts = np.bincount(model._csr[1], minlength=model.n_movies)
     score = getattr(model, "ranking_scores", model.score_users)
-    prec, rec, ndcg, shown, pop = [], [], [], set(), []
+    lists = {}
     for start in range(0, len(users), batch_size):
         chunk = users[start:start + batch_size]
-        scores = np.array(score(chunk), dtype=np.float64)
-        for row, u in enumerate(chunk):
-            s = scores[row]
-            s[model.seen(u)] = -np.inf
-            top = np.argpartition(-s, n)[:n]
-            top = top[np.argsort(-s[top], kind="stable")]
-            relevant = set(tm[(tu == u) & rel].tolist())
-            hits = np.array([t in relevant for t in top.tolist()], dtype=np.float64)
-            prec.append(hits.sum() / n)
-            rec.append(hits.sum() / len(relevant))
-            ndcg.append((hits * disc).sum() / disc[:min(n, len(relevant))].sum())
-            shown.update(top.tolist())
-            pop.append(counts[top].mean())
-    return {f"precision@{n}": float(np.mean(prec)), f"recall@{n}": float(np.mean(rec)),
-            f"ndcg@{n}": float(np.mean(ndcg)), "coverage": len(shown) / model.n_movies,
-            "mean_popularity": float(np.mean(pop)), "ranked_users": len(users)}
+        tops = top_n(score(chunk), n, exclude=[model.seen(u) for u in chunk])
+        lists.update(zip(chunk.tolist(), tops))
+    out = ranking_report(lists, relevant, model.n_movies, n)
+    out["mean_popularity"] = float(np.mean([counts[t[t >= 0]].mean() for t in lists.values()]))
+    out["ranked_users"] = out.pop("users")
+    return out
 
 
 def evaluate(model, train, test, n=10, threshold=4, ranking=True):
-    """RMSE, MAE (of predictions clipped to 1-5) and (``ranking``) the ranking metrics."""
-    t = as_triples(test)
-    pred = np.clip(model.predict(t[:, 0], t[:, 1]), 1.0, 5.0)
-    err = pred - t[:, 2]
-    out = {"rmse": float(math.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
+    """RMSE, MAE (of predictions clipped to 1-5; None for a model that predicts no ratings)
+    and (``ranking``) the ranking metrics."""
+    out = {"rmse": None, "mae": None}
+    if model.predicts_ratings:
+        t = as_triples(test)
+        err = np.clip(model.predict(t[:, 0], t[:, 1]), 1.0, 5.0) - t[:, 2]
+        out = {"rmse": float(math.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err)))}
     if ranking:
         out.update(ranking_metrics(model, train, test, n=n, threshold=threshold))
     return out

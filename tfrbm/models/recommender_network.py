@@ -6,8 +6,11 @@ estimator's bookkeeping: ids, titles, the training ratings matrix, the "rated" m
 conditional model, the baseline biases, configuration and history.
 
 ``call(user_index)`` (int32 dense user indices, (B,)) returns the blended expected rating of
-every movie for those users, (B, movies), conditioned on the stored training ratings: it is what
-the exported ``recommend`` signature serves.
+every movie for those users, (B, movies), conditioned on the stored training ratings (a
+ranking-only network, ``kind="implicit"``, returns its ranking scores). With an
+``implicit_model`` (:class:`ImplicitRBM`, the default ``ranking="implicit"``) the exported
+``recommend`` signature serves its ranking scores, the ones ``RBMRecommender.recommend``
+ranks by, beside the predicted ratings.
 """
 import json
 import os
@@ -18,6 +21,7 @@ import tensorflow as tf
 
 from tfrbm import serving
 from tfrbm.export import ServingMixin
+from tfrbm.models.implicit_rbm import ImplicitRBM
 from tfrbm.models.ratings_rbm import RatingsRBM
 from tfrbm.validation import Instance, Predicate, validate_params
 
@@ -35,33 +39,38 @@ def _is_weights(value):
 
 @keras.saving.register_keras_serializable(package="tfrbm")
 class RecommenderNetwork(ServingMixin, keras.Model):
-    """Container of a fitted recommender's RatingsRBM(s) (``user_model``, ``item_model``)."""
+    """Container of a fitted recommender's RatingsRBM(s) (``user_model``, ``item_model``) and
+    its ranking ImplicitRBM (``implicit_model``)."""
 
     _parameter_constraints = {
         "user_model": [None, Instance(RatingsRBM, "a RatingsRBM (or its serialized config)")],
         "item_model": [None, Instance(RatingsRBM, "a RatingsRBM (or its serialized config)")],
         "blend": [Predicate(_is_weights, "a sequence of numbers (blend weights)",
                             convert=lambda v: [float(w) for w in v])],
+        "implicit_model": [None, Instance(ImplicitRBM, "an ImplicitRBM (or its serialized "
+                                                       "config)")],
     }
 
-    def __init__(self, user_model=None, item_model=None, blend=(0.0, 1.0), **kwargs):
+    def __init__(self, user_model=None, item_model=None, blend=(0.0, 1.0), implicit_model=None,
+                 **kwargs):
         super().__init__(**kwargs)
-        if isinstance(user_model, dict):
-            user_model = keras.saving.deserialize_keras_object(user_model)
-        if isinstance(item_model, dict):
-            item_model = keras.saving.deserialize_keras_object(item_model)
-        p = validate_params({"user_model": user_model, "item_model": item_model, "blend": blend},
+        user_model, item_model, implicit_model = (
+            keras.saving.deserialize_keras_object(m) if isinstance(m, dict) else m
+            for m in (user_model, item_model, implicit_model))
+        p = validate_params({"user_model": user_model, "item_model": item_model, "blend": blend,
+                             "implicit_model": implicit_model},
                             self._parameter_constraints, type(self))
         self.user_model, self.item_model = p["user_model"], p["item_model"]
+        self.implicit_model = p["implicit_model"]
         self.blend = p["blend"]
         self.metadata = {}
 
     @staticmethod
     def _weights_only(model):
-        """An uncompiled copy of a fitted RatingsRBM (the optimizer state is not kept)."""
+        """An uncompiled copy of a fitted RBM (the optimizer state is not kept)."""
         if model is None:
             return None
-        copy = RatingsRBM.from_config(model.get_config())
+        copy = type(model).from_config(model.get_config())
         copy.build()
         copy.set_weights(model.get_weights())
         return copy
@@ -71,7 +80,7 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         """The network of a fitted RBMRecommender (copies of its RBMs, without optimizers)."""
         net = cls(cls._weights_only(rec.models.get("user")),
                   cls._weights_only(rec.models.get("item")), blend=list(rec.blend),
-                  name="rbm_recommender")
+                  implicit_model=cls._weights_only(rec.implicit_model), name="rbm_recommender")
         ids = np.array(sorted(rec.titles), dtype=np.int64)
         indptr, cols, vals = rec._csr
         net.metadata = {
@@ -111,6 +120,7 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         rec.models = {o: m for o, m in (("user", self.user_model), ("item", self.item_model))
                       if m is not None}
         rec.blend = np.asarray(self.blend)
+        rec.implicit_model = self.implicit_model
         rec.history = meta["history"]
         self._ratings = tf.constant(rec.R)
         self._rated = tf.constant(meta["rated"].astype(np.uint8))
@@ -124,7 +134,9 @@ class RecommenderNetwork(ServingMixin, keras.Model):
             else keras.saving.serialize_keras_object(self.user_model),
             item_model=None if self.item_model is None
             else keras.saving.serialize_keras_object(self.item_model),
-            blend=self.blend)
+            blend=self.blend,
+            implicit_model=None if self.implicit_model is None
+            else keras.saving.serialize_keras_object(self.implicit_model))
         return config
 
     @classmethod
@@ -135,13 +147,26 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         return cls(**config)
 
     def build(self, input_shape=None):
-        for m in (self.user_model, self.item_model):
+        for m in (self.user_model, self.item_model, self.implicit_model):
             if m is not None and not m.built:
                 m.build()
         self.built = True
 
+    def ranking_scores(self, user_index):
+        """The implicit RBM's log-odds p(watch i | the rest) of every movie: (B, movies)."""
+        user_index = tf.cast(user_index, tf.int32)
+        rated = tf.cast(tf.gather(self._rated, user_index), tf.float32)
+        x = {"watched": rated}
+        if self.implicit_model.conditional:
+            like = int(self.metadata["config"]["like"])
+            x["side"] = tf.cast(tf.gather(self._ratings, user_index) >= like, tf.float32)
+        return self.implicit_model.conditional_logits(x)
+
     def call(self, user_index):
-        """Blended expected rating of every movie for dense users ``user_index`` (B,)."""
+        """Blended expected rating of every movie for dense users ``user_index`` (B,) (the
+        ranking scores for a network without rating models)."""
+        if self.user_model is None and self.item_model is None:
+            return self.ranking_scores(user_index)
         n_levels = (self.user_model or self.item_model).n_levels
         levels = tf.range(1, n_levels + 1, dtype=tf.float32)
         user_index = tf.cast(user_index, tf.int32)
@@ -165,11 +190,16 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         return out
 
     def serving_endpoints(self):
-        """``recommend(user_ids) -> scores, known_user, movie_ids``.
+        """``recommend(user_ids) -> scores, ratings, seen, known_user, movie_ids``.
 
-        Raw user ids (B,) int64 to the blended expected rating of every movie given the stored
-        training ratings; an unknown user id gets the baseline mu + b_i of every movie and
-        ``known_user`` False (the estimator's documented fallback).
+        Raw user ids (B,) int64. ``scores``: what ``RBMRecommender.recommend`` ranks by: the
+        implicit RBM's log-odds of every movie (``ranking="implicit"``) or, without an implicit
+        model, the blended expected rating; ``ratings``: the blended expected rating of every
+        movie (the ranking scores for a ranking-only network); ``seen``: the movies each user
+        rated in training (``recommend`` leaves them out). An unknown user id gets
+        ``known_user`` False, the baseline mu + b_i as ratings and, as scores, the movies'
+        numbers of training ratings with an implicit model (``recommend`` lists the most rated
+        films), else mu + b_i.
         """
         meta = self.metadata
         if not meta or not hasattr(self, "_ratings"):
@@ -179,12 +209,24 @@ class RecommenderNetwork(ServingMixin, keras.Model):
         movie_ids = tf.constant(np.asarray(meta["movie_ids"], np.int64))
         fallback = tf.constant(np.clip(float(meta["mu"]) + np.asarray(meta["b_item"]), 1, None),
                                tf.float32)
+        counts = tf.constant(np.bincount(np.asarray(meta["cols"]), minlength=len(meta["movie_ids"])),
+                             tf.float32)
+        ranked = self.implicit_model is not None
+        rating_model = self.user_model is not None or self.item_model is not None
 
         def recommend(ids):
             pos = tf.minimum(tf.searchsorted(user_ids, ids), tf.size(user_ids) - 1)
             known = tf.equal(tf.gather(user_ids, pos), ids)
-            scores = tf.where(known[:, None], tf.cast(self(pos), tf.float32), fallback[None])
-            return {"scores": scores, "known_user": known, "movie_ids": tf.identity(movie_ids)}
+            ratings = tf.where(known[:, None], tf.cast(self(pos), tf.float32), fallback[None])
+            scores = ratings
+            if ranked:
+                scores = tf.where(known[:, None], tf.cast(self.ranking_scores(pos), tf.float32),
+                                  counts[None])
+                if not rating_model:
+                    ratings = scores
+            seen = tf.logical_and(known[:, None], tf.gather(self._rated, pos) > 0)
+            return {"scores": scores, "ratings": ratings, "seen": seen, "known_user": known,
+                    "movie_ids": tf.identity(movie_ids)}
 
         return serving.Endpoints(self, [
             ("recommend", recommend, [serving.spec((None,), tf.int64, "user_ids")])])

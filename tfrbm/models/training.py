@@ -3,6 +3,7 @@ becomes, the warning for unscaled real-valued data, and the steps-per-execution 
 """
 import contextlib
 import re
+import struct
 import warnings
 
 import numpy as np
@@ -41,7 +42,8 @@ def warn_if_unscaled(sample):
             f"Gaussian visible units expect standardized data, but the training data has column "
             f"means up to {mean:.3g} and standard deviations up to {std:.3g} in absolute value; "
             "unscaled data saturates every hidden unit. Standardize each feature first: "
-            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std)",
+            "x = (x - x.mean(0)) / x.std(0) (with the training set's mean and std; "
+            "tfrbm.data.Standardizer does it)",
             UserWarning, stacklevel=3)
 
 
@@ -52,8 +54,13 @@ def batch_problem(x, units, batch_number, step):
     The success path is three read-only reductions of the batch (min, max and sum: the sum is
     NaN if any value is, whatever min/max do with NaN) and a few scalar comparisons, about 1%
     of a 100 x 784 x 500 CD-1 step (benchmarks/RESULTS.md, issue 20). Only a failing batch
-    looks for the first bad value, so the error can name the batch, the row, the column and
-    the value.
+    looks for the first bad value (inside a ``tf.cond`` with no side effects), so the error can
+    name the batch, the row, the column and the value.
+
+    The assertion itself sits outside any ``tf.cond`` and carries int32 data only (the value as
+    its float32 bits), so TensorFlow adds no guard ``cond`` around it: an assertion inside a
+    branch becomes a control input of the branch's merge, which made Grappler's loop optimizer
+    warn "Skipping loop optimization ... AssertGuard" on every fit (issue 30).
     """
     lo, hi, total = tf.reduce_min(x), tf.reduce_max(x), tf.reduce_sum(x)
     if units.binary:
@@ -61,7 +68,7 @@ def batch_problem(x, units, batch_number, step):
     else:
         ok = tf.math.is_finite(lo) & tf.math.is_finite(hi) & tf.math.is_finite(total)
 
-    def fail():
+    def where_bad():
         if units.binary:
             bad = tf.logical_not((x >= 0) & (x <= 1))          # NaN fails both comparisons
         else:
@@ -69,15 +76,16 @@ def batch_problem(x, units, batch_number, step):
             # all finite but the sum overflowed: point at the largest value
             bad = tf.cond(tf.reduce_any(bad), lambda: bad,
                           lambda: tf.abs(x) >= tf.reduce_max(tf.abs(x)))
-        first = tf.where(bad)[0]
-        value = tf.cast(tf.gather_nd(x, first), tf.float32)
-        n_bad = tf.reduce_sum(tf.cast(bad, tf.int64))
-        check = tf.debugging.Assert(False, [DATA_CHECK_TAG, batch_number, step, first[0],
-                                            first[1], value, n_bad], summarize=8)
-        with tf.control_dependencies([check]):
-            return tf.identity(x)
+        first = tf.cast(tf.where(bad)[0], tf.int32)
+        value = tf.bitcast(tf.cast(tf.gather_nd(x, first), tf.float32), tf.int32)
+        n_bad = tf.reduce_sum(tf.cast(bad, tf.int32))
+        return tf.stack([first[0], first[1], value, n_bad])
 
-    return tf.cond(ok, lambda: tf.identity(x), fail)
+    details = tf.cond(ok, lambda: tf.zeros([4], tf.int32), where_bad)
+    check = tf.debugging.Assert(ok, [DATA_CHECK_TAG, tf.cast(batch_number, tf.int32),
+                                     tf.cast(step, tf.int32), details], summarize=8)
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
 
 
 def data_error(exc, what, units):
@@ -88,9 +96,10 @@ def data_error(exc, what, units):
         return None
     fields = re.findall(r"\[([^\]]*)\]", text[text.index(DATA_CHECK_TAG):])
     try:
-        batch, step, row, col = (int(float(f)) for f in fields[:4])
-        value, n_bad = fields[4], int(float(fields[5]))
-    except (ValueError, IndexError):
+        batch, step = int(fields[0]), int(fields[1])
+        row, col, bits, n_bad = (int(f) for f in fields[2].split())
+        value = f"{struct.unpack('<f', struct.pack('<i', bits))[0]:g}"
+    except (ValueError, IndexError, struct.error):
         return UserError(f"{what} holds a bad value ({text.splitlines()[0]})")
     allowed = ("finite values in [0, 1]" if units.binary else "finite values")
     when = f"batch {batch} of the epoch (training step {step})" if step else f"batch {batch}"
@@ -106,7 +115,7 @@ def data_error(exc, what, units):
 @contextlib.contextmanager
 def named_data_errors(what, units):
     """Re-raise the in-graph data assertion of a training or evaluation loop as the UserError
-    of :func:`_data_error` (naming ``what``, the batch, row and column); other errors pass."""
+    of :func:`data_error` (naming ``what``, the batch, row and column); other errors pass."""
     try:
         yield
     except tf.errors.InvalidArgumentError as exc:

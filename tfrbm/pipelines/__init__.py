@@ -3,6 +3,9 @@
 * :mod:`~tfrbm.pipelines.dbn`: :func:`~tfrbm.pipelines.dbn.train_dbn`, greedy DBN pre-training
   and a fine-tuned classifier (``tfrbm dbn train``); its defaults live in
   :class:`~tfrbm.pipelines.dbn.DBNTrainingConfig`;
+* :mod:`~tfrbm.pipelines.dbm`: :func:`~tfrbm.pipelines.dbm.train_dbm`, a deep Boltzmann machine,
+  its likelihood bound and classifier (``tfrbm dbm train``); defaults in
+  :class:`~tfrbm.pipelines.dbm.DBMTrainingConfig`;
 * :mod:`~tfrbm.pipelines.rbm_images`: :func:`~tfrbm.pipelines.rbm_images.train_rbm_on_images`,
   an RBM trained on an image data set with its figures (``tfrbm train``);
 * :mod:`~tfrbm.pipelines.likelihood`: :func:`~tfrbm.pipelines.likelihood.estimate_likelihood`,
@@ -14,7 +17,7 @@ loads no TensorFlow: each pipeline imports it when it runs.
 """
 import importlib
 
-_MODULES = ("dbn", "rbm_images", "likelihood")
+_MODULES = ("dbn", "dbm", "rbm_images", "likelihood")
 
 __all__ = list(_MODULES)
 

@@ -48,6 +48,7 @@ _PARAMETER_CONSTRAINTS = {
     "limit": [None] + POSITIVE_INT,
     "seed": [Interval(Integral, None, None)],
     "output": [Instance((str, pathlib.PurePath), "a folder path")],
+    "hidden_units": [Options("bernoulli", "gaussian", "relu")],
 }
 
 
@@ -65,7 +66,7 @@ class RBMImageTrainingResult:
 def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, batch_size=None,
                         learning_rate=None, momentum=0.9, cd_k=1, persistent=False, n_chains=100,
                         binarize="stochastic", limit=None, seed=0, output="tfrbm_output",
-                        callbacks=(), verbose="auto", on_start=None):
+                        callbacks=(), verbose="auto", on_start=None, hidden_units="bernoulli"):
     """Train an RBM on ``data`` ("digits", "mnist", "fashion_mnist"), write the model and figures.
 
     ``hidden``, ``epochs``, ``batch_size`` and ``learning_rate`` left at None take the data set's
@@ -74,12 +75,15 @@ def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, 
     The test split (binarized once with ``seed``) is the validation data, so its metrics come
     back as ``test_*``. ``callbacks`` go to ``fit``. ``on_start``, if given, is called before
     training with a dict of the resolved settings (``n_visible``, ``n_examples``, ``hidden``,
-    ``epochs``, ``batch_size``, ...). Returns an :class:`RBMImageTrainingResult`.
+    ``epochs``, ``batch_size``, ...). ``hidden_units``: the hidden unit family, "bernoulli"
+    (default), "gaussian" or "relu" (:class:`tfrbm.units.SteppedSigmoidUnits`). Returns an
+    :class:`RBMImageTrainingResult`.
     """
     settings = validate_params(
         dict(data=data, data_dir=data_dir, hidden=hidden, epochs=epochs, batch_size=batch_size,
              learning_rate=learning_rate, momentum=momentum, cd_k=cd_k, persistent=persistent,
-             n_chains=n_chains, binarize=binarize, limit=limit, seed=seed, output=output),
+             n_chains=n_chains, binarize=binarize, limit=limit, seed=seed, output=output,
+             hidden_units=hidden_units),
         _PARAMETER_CONSTRAINTS)
     import keras
 
@@ -100,7 +104,7 @@ def train_rbm_on_images(data="digits", data_dir=None, hidden=None, epochs=None, 
     train_ds = make_dataset(x_train, batch_size=batch_size, shuffle=True, seed=seed, binarize=mode)
     x_test_bin = binarize_array(x_test, mode, seed=seed) if mode else x_test
 
-    model = RBMModel(RBMLayer(hidden), cd_k=cd_k, persistent=persistent, n_chains=n_chains,
+    model = RBMModel(RBMLayer(hidden, hidden=hidden_units), cd_k=cd_k, persistent=persistent, n_chains=n_chains,
                      seed=seed)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate, momentum=momentum))
     model.build((None, x_train.shape[1]))

@@ -1,0 +1,99 @@
+"""``tfrbm dbm train``: a deep Boltzmann machine, its likelihood bound and a fine-tuned classifier.
+
+    tfrbm dbm train                            # embedded 8x8 digits, defaults from the data size
+    tfrbm dbm train --data mnist --data-dir ../shared/datasets --hidden 500,1000 \\
+        --epochs 10 --output dbm_run/
+"""
+import argparse
+import pathlib
+
+from tfrbm import argtypes as at
+from tfrbm.commands.common import add_training_options, print_json
+from tfrbm.commands.dbn import layers_arg
+from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
+
+__all__ = ["register"]
+
+#: the pipeline's defaults (:class:`tfrbm.pipelines.dbm.DBMTrainingConfig`), shown in --help
+_DEFAULTS = DBMTrainingConfig()
+
+
+def _train(args):
+    folder = pathlib.Path(args.output) if args.output else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    config = DBMTrainingConfig(
+        data=args.data, data_dir=args.data_dir, holdout=args.holdout, hidden=tuple(args.hidden),
+        pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, learning_rate=args.learning_rate,
+        n_chains=args.chains, gibbs_steps=args.gibbs_steps, batch_size=args.batch_size,
+        ais_runs=args.ais_runs, ais_betas=args.ais_betas, finetune_epochs=args.finetune_epochs,
+        finetune_lr=args.finetune_lr, binarize=args.binarize, limit=args.limit, seed=args.seed,
+        sample_steps=args.sample_steps)
+    result = train_dbm(config, output=at.model_path(args),
+                       dbm_output=args.dbm_output or (folder / "dbm.keras" if folder else None),
+                       samples=args.samples or (folder / "samples.png" if folder else None),
+                       verbose=args.verbose)
+    m = result.metrics
+    print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epochs, reconstruction error "
+          f"{m['loss']:.4f}, mean field {m['mean_field_steps']:.1f} iterations a batch", flush=True)
+    print(f"log Z (AIS, {m['ais_runs']} runs, {m['ais_betas']} betas) = {m['log_z']:.3f} "
+          f"[{m['log_z_lower']:.3f}, {m['log_z_upper']:.3f}], ESS {m['ais_ess']:.1f}, "
+          f"change on doubling the betas {m['ais_change_on_doubling']:+.3f}", flush=True)
+    print(f"variational lower bound (binarized data, nats): train {m['train_bound']:.3f}, "
+          f"test {m['test_bound']:.3f} [{m['test_bound_lower']:.3f}, {m['test_bound_upper']:.3f}] "
+          "(stochastic: log Z is an AIS estimate)", flush=True)
+    for problem in m["ais_problems"]:
+        print(f"warning: AIS: {problem}", flush=True)
+    print(f"classifier from the DBM: test accuracy {m['test_accuracy']:.4f}", flush=True)
+    if args.json:
+        print_json(m)
+    return 0
+
+
+def register(subparsers):
+    p = subparsers.add_parser("dbm", help="deep Boltzmann machines: training, bound, classifier")
+    sub = p.add_subparsers(dest="dbm_command", metavar="ACTION")
+    t = sub.add_parser("train", help="train a DBM, estimate its likelihood bound, fine-tune a "
+                                     "classifier")
+    t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data)
+    t.add_argument("--data-dir", type=at.existing_dir, default=None,
+                   help="folder holding mnist/ (IDX .gz files)")
+    t.add_argument("--holdout", choices=("stratified", "last"), default=None,
+                   help="digits only: which 297 images are the test set (default stratified)")
+    t.add_argument("--hidden", type=layers_arg, default=_DEFAULTS.hidden,
+                   help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.hidden)))
+    t.add_argument("--pretrain-epochs", type=at.positive_int, default=None,
+                   help="epochs per pretraining RBM (default: about 3,000 updates a layer)")
+    t.add_argument("--epochs", type=at.positive_int, default=None,
+                   help=f"joint training epochs (default: about {_DEFAULTS.updates:,} updates)")
+    t.add_argument("--learning-rate", "--lr", type=at.positive_float,
+                   default=_DEFAULTS.learning_rate, help="joint training SGD rate")
+    t.add_argument("--chains", type=at.positive_int, default=_DEFAULTS.n_chains,
+                   help="persistent chains")
+    t.add_argument("--gibbs-steps", type=at.positive_int, default=_DEFAULTS.gibbs_steps,
+                   help="Gibbs sweeps of the chains per update")
+    t.add_argument("--batch-size", type=at.positive_int, default=None,
+                   help="default 100, or n/50 (at least 10) for smaller data sets")
+    t.add_argument("--ais-runs", type=at.positive_int, default=_DEFAULTS.ais_runs)
+    t.add_argument("--ais-betas", type=at.positive_int, default=_DEFAULTS.ais_betas,
+                   help="the shorter AIS schedule; it is run doubled too")
+    t.add_argument("--finetune-epochs", type=at.positive_int, default=None,
+                   help=f"default: about {_DEFAULTS.finetune_updates:,} fine-tuning updates")
+    t.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
+                   type=at.positive_float, default=_DEFAULTS.finetune_lr, help="Adam learning rate")
+    t.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                   help="train on the data binarized once by sampling (default: yes for MNIST "
+                        "and Fashion-MNIST, no for the digits)")
+    t.add_argument("--limit", type=at.positive_int, default=None,
+                   help="use the first N train/test examples")
+    t.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    at.add_output_options(t, "model.keras (the classifier), dbm.keras and samples.png")
+    t.add_argument("--dbm-output", type=at.keras_file, default=None, help="save the DBM (.keras)")
+    t.add_argument("--samples", type=at.output_file(".png"), default=None,
+                   help="save an 8x8 grid of DBM samples (.png)")
+    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps)
+    t.add_argument("--verbose", type=int, default=0)
+    t.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    add_training_options(t, backup=False)
+    t.set_defaults(func=_train)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

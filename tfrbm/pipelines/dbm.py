@@ -1,0 +1,204 @@
+"""A deep Boltzmann machine, its likelihood bound and its classifier: the pipeline behind
+``tfrbm dbm train``.
+
+    from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
+    result = train_dbm(DBMTrainingConfig(data="digits"))
+    result.metrics["test_accuracy"], result.metrics["test_bound"]
+
+:class:`DBMTrainingConfig` holds the defaults. The steps: greedy pretraining of the modified
+RBM stack and joint training (:class:`tfrbm.DBMModel`), log Z by AIS with the schedule doubled
+(:func:`tfrbm.likelihood.dbm.ais_with_doubling`), the mean-field lower bound on the training
+and test data, and the classifier initialised from the DBM, fine-tuned by backprop.
+
+Binary data: the bound is a bound on log p(v) for binary v, so it is computed on a copy of the
+data binarized once by sampling (pixel ~ Bernoulli(intensity), fixed seed). ``binarize``
+(default: True for MNIST and Fashion-MNIST, False for the 8x8 digits, whose 17 grey levels carry
+much of their information) says whether training and the classifier use that binary copy too or
+the intensities as probabilities.
+"""
+import dataclasses
+import math
+import pathlib
+import time
+from numbers import Integral
+
+import numpy as np
+
+from tfrbm import viz
+from tfrbm.data.images import image_shape, load_images
+from tfrbm.errors import UserError
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
+                              validate_params)
+
+__all__ = ["DBMTrainingConfig", "DBMTrainingResult", "train_dbm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DBMTrainingConfig:
+    """Every setting of :func:`train_dbm`, with its default.
+
+    data: "digits" (embedded 8x8), "mnist" or "fashion_mnist"; data_dir: the folder holding it;
+    holdout: the digits' test images ("stratified" by default, or "last"). hidden: hidden layer
+    sizes. pretrain_epochs: epochs per pretraining RBM (None: about 3,000 updates a layer).
+    epochs: joint training epochs (None: about ``updates`` updates). learning_rate: the joint
+    training's SGD rate (momentum 0.9), decaying linearly to a tenth. n_chains, gibbs_steps,
+    mean_field_steps: as :class:`tfrbm.DBMModel`. batch_size: None for 100, or n/50 (at least
+    10). ais_runs, ais_betas: AIS runs and the shorter schedule (it is doubled for the check).
+    finetune_epochs: None for about ``finetune_updates`` updates; finetune_lr: Adam's rate.
+    binarize: None for the data set's default (see the module docstring). limit: the first N
+    train and test examples. sample_steps: Gibbs sweeps for the samples.
+    """
+    data: str = "digits"
+    data_dir: str = None
+    holdout: str = None
+    hidden: tuple = (200, 200)
+    pretrain_epochs: int = None
+    epochs: int = None
+    updates: int = 3000
+    learning_rate: float = 0.005
+    n_chains: int = 100
+    gibbs_steps: int = 5
+    mean_field_steps: int = 30
+    batch_size: int = None
+    ais_runs: int = 100
+    ais_betas: int = 2000
+    finetune_epochs: int = None
+    finetune_lr: float = 1e-3
+    finetune_updates: int = 3000
+    binarize: bool = None
+    limit: int = None
+    seed: int = 0
+    sample_steps: int = 1000
+
+    _parameter_constraints = {
+        "data": [Options("digits", "mnist", "fashion_mnist")],
+        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "holdout": [None, Options("stratified", "last")],
+        "hidden": [SIZES],
+        "pretrain_epochs": [None, Interval(Integral, 0, None)],
+        "epochs": [None] + POSITIVE_INT,
+        "updates": POSITIVE_INT,
+        "learning_rate": POSITIVE,
+        "n_chains": POSITIVE_INT,
+        "gibbs_steps": POSITIVE_INT,
+        "mean_field_steps": POSITIVE_INT,
+        "batch_size": [None] + POSITIVE_INT,
+        "ais_runs": [Interval(Integral, 2, None)],
+        "ais_betas": [Interval(Integral, 3, None)],
+        "finetune_epochs": [None] + POSITIVE_INT,
+        "finetune_lr": POSITIVE,
+        "finetune_updates": POSITIVE_INT,
+        "binarize": [None, BOOLEAN],
+        "limit": [None] + POSITIVE_INT,
+        "seed": [Interval(Integral, None, None)],
+        "sample_steps": POSITIVE_INT,
+    }
+
+    def __post_init__(self):
+        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        if self.holdout is not None and self.data != "digits":
+            raise UserError(f"holdout={self.holdout!r} applies to the digits only; {self.data} "
+                            "has one official test split")
+
+    @property
+    def binary_data(self):
+        """Whether training uses the once-binarized data (the default depends on the data)."""
+        return self.data != "digits" if self.binarize is None else bool(self.binarize)
+
+
+@dataclasses.dataclass
+class DBMTrainingResult:
+    """What :func:`train_dbm` made: the metrics (one flat JSON-ready dict), the ``dbm``, the
+    fine-tuned ``classifier``, the AIS result and the Keras histories."""
+    metrics: dict
+    dbm: object
+    classifier: object
+    ais: object
+    history: object
+    finetune_history: object
+
+
+def _binarized(x, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.random(x.shape) < x).astype(np.float32)
+
+
+def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbose=0, **settings):
+    """Train a DBM on ``config.data``, estimate its bound, fine-tune a classifier.
+
+    ``config`` is a :class:`DBMTrainingConfig` (``settings`` replace single fields);
+    ``output`` saves the classifier, ``dbm_output`` the DBM (``.keras``, atomically),
+    ``samples`` writes an 8x8 grid of samples (``.png``). Returns a :class:`DBMTrainingResult`.
+    """
+    import keras
+
+    from tfrbm.likelihood import dbm as dbm_likelihood
+    from tfrbm.models.dbm import DBMModel
+    from tfrbm.models.dbn import default_schedule
+
+    config = dataclasses.replace(config or DBMTrainingConfig(), **settings)
+    for path, what in ((output, "output"), (dbm_output, "dbm_output")):
+        if path and not str(path).endswith(".keras"):
+            raise UserError(f"{what} must end in .keras, got {str(path)!r}")
+    keras.utils.set_random_seed(config.seed)
+    holdout = (config.holdout or "stratified") if config.data == "digits" else None
+    x, y = load_images(config.data, "train", data_dir=config.data_dir, holdout=holdout)
+    xt, yt = load_images(config.data, "test", data_dir=config.data_dir, holdout=holdout)
+    if config.limit is not None:
+        x, y, xt, yt = (a[:config.limit] for a in (x, y, xt, yt))
+    xb, xtb = _binarized(x, config.seed), _binarized(xt, config.seed + 1)
+    if config.binary_data:
+        x, xt = xb, xtb
+    batch_size, _ = default_schedule(len(x), config.batch_size)
+    steps_per_epoch = math.ceil(len(x) / batch_size)
+    epochs = config.epochs or max(1, math.ceil(config.updates / steps_per_epoch))
+    dbm = DBMModel(hidden=list(config.hidden), seed=config.seed, n_chains=config.n_chains,
+                   gibbs_steps=config.gibbs_steps, mean_field_steps=config.mean_field_steps,
+                   pretrain_epochs=config.pretrain_epochs)
+    rate = keras.optimizers.schedules.PolynomialDecay(
+        config.learning_rate, epochs * steps_per_epoch, config.learning_rate / 10)
+    dbm.compile(optimizer=keras.optimizers.SGD(rate, momentum=0.9))
+    t0 = time.time()
+    history = dbm.fit(x, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    metrics = {"data": config.data, "holdout": holdout, "hidden": ",".join(map(str, config.hidden)),
+               "binary_data": config.binary_data, "epochs": epochs, "batch_size": batch_size,
+               "train_seconds": round(time.time() - t0, 2),
+               "loss": float(history.history["loss"][-1]),
+               "mean_field_steps": float(history.history["mean_field_steps"][-1])}
+    t0 = time.time()
+    ais = dbm_likelihood.ais_with_doubling(dbm, config.ais_betas, n_runs=config.ais_runs,
+                                           seed=config.seed)
+    train_u = float(np.mean(dbm.variational_bound(xb)))
+    test_u = float(np.mean(dbm.variational_bound(xtb)))
+    metrics.update(
+        log_z=ais.log_z, log_z_lower=ais.log_z_lower, log_z_upper=ais.log_z_upper,
+        ais_ess=ais.ess, ais_runs=ais.n_runs, ais_betas=ais.n_betas,
+        ais_change_on_doubling=ais.change_on_doubling, ais_problems=ais.problems(),
+        train_bound=train_u - ais.log_z, test_bound=test_u - ais.log_z,
+        test_bound_lower=test_u - ais.log_z_upper, test_bound_upper=test_u - ais.log_z_lower,
+        bound_seconds=round(time.time() - t0, 2))
+    n_classes = int(max(y.max(), yt.max())) + 1
+    clf = dbm.to_classifier(n_classes, optimizer=keras.optimizers.Adam(config.finetune_lr))
+    finetune_epochs = config.finetune_epochs or max(
+        1, math.ceil(config.finetune_updates / steps_per_epoch))
+    t0 = time.time()
+    finetune_history = clf.fit(dbm.classifier_inputs(x), y, epochs=finetune_epochs,
+                               batch_size=batch_size, verbose=verbose)
+    _, acc = clf.evaluate(dbm.classifier_inputs(xt), yt, verbose=0, batch_size=1000)
+    metrics.update(test_accuracy=float(acc), finetune_epochs=finetune_epochs,
+                   finetune_seconds=round(time.time() - t0, 2))
+    if output or dbm_output:
+        from tfrbm.safety import atomic_save
+        for model, path, key in ((clf, output, "output"), (dbm, dbm_output, "dbm_output")):
+            if path:
+                atomic_save(model, path)
+                metrics[key] = str(path)
+    if samples:
+        fantasies = dbm.sample(64, steps=config.sample_steps, seed=config.seed)
+        viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
+                       title=f"DBM samples ({config.sample_steps} Gibbs sweeps)", path=samples)
+        metrics["samples"] = str(samples)
+    return DBMTrainingResult(metrics, dbm, clf, ais, history, finetune_history)
