@@ -173,7 +173,8 @@ _LOOPS = weakref.WeakKeyDictionary()
 
 def _batch_loop(model, batch_size):
     """The model's compiled loop ``(x, order, first, last)`` running ``model.train_step`` on
-    batches ``first .. last - 1`` of the rows ``order`` of ``x``: traced once per model,
+    batches ``first .. last - 1`` (``first < last``) of the rows ``order`` of ``x`` and
+    returning the last step's logs: traced once per model,
     batch size, optimizer and product dtype, and per shape of ``x`` (a second fit of the same
     model on data of the same shape reuses the trace; a recompiled optimizer retraces).
 
@@ -189,12 +190,14 @@ def _batch_loop(model, batch_size):
     def loop(x, order, first, last):
         n = tf.shape(order, out_type=tf.int64)[0]
 
-        def body(b):
-            rows = order[b * batch_size:tf.minimum((b + 1) * batch_size, n)]
-            model.train_step(tf.gather(x, rows))
-            return (b + 1,)
+        def step(b):
+            return model.train_step(tf.gather(x, order[b * batch_size:
+                                                       tf.minimum((b + 1) * batch_size, n)]))
 
-        return tf.while_loop(lambda b: b < last, body, (first,))[0]
+        # the first step outside the loop gives the logs' structure; the loop carries the last
+        # step's logs out, as Keras' train function returns them (first < last)
+        return tf.while_loop(lambda b, logs: b < last, lambda b, logs: (b + 1, step(b)),
+                             (first + 1, step(first)))[1]
 
     # one trace per model (the step closes over it): exempt from TF's cross-call retracing
     # count, which would warn after five fits (a GridSearchCV) (tfrbm.tracing)
@@ -324,9 +327,8 @@ def fit_arrays(model, x, *, epochs=1, batch_size=None, shuffle=True, seed=None, 
                 index, seed=tf.constant([seed, epoch], tf.int64), max_index=n - 1)
         for begin in range(0, steps, per_call):
             callbacks.on_train_batch_begin(begin)
-            loop(x, order, tf.constant(begin, tf.int64),
-                 tf.constant(min(begin + per_call, steps), tf.int64))
-            logs = model.get_metrics_result()
+            logs = loop(x, order, tf.constant(begin, tf.int64),
+                        tf.constant(min(begin + per_call, steps), tf.int64))
             callbacks.on_train_batch_end(begin + per_call - 1, logs)
             if model.stop_training:
                 break
