@@ -7,6 +7,9 @@ import tensorflow as tf
 from tfrbm import centering, likelihood
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
+from tfrbm.models.conv import ConvRBMLayer
+from tfrbm.models.implicit_rbm import ImplicitRBM
+from tfrbm.models.ratings_rbm import RatingsRBM
 from tfrbm.models.rbm import RBMModel
 
 
@@ -135,3 +138,52 @@ def test_centered_model_trains_and_round_trips(tmp_path):
 def test_bad_centering_arguments_are_user_errors(bad):
     with pytest.raises(UserError):
         RBMModel(RBMLayer(3), **bad)
+
+
+def test_centering_is_the_default_and_plain_cd_files_load_as_saved(tmp_path):
+    """RBMModel defaults to centering (issue 33); a model saved with plain CD (the old default:
+    no offsets in the file) loads as plain CD, including a config written before the key
+    existed, which means centering=False."""
+    assert RBMModel(RBMLayer(3)).centering
+    data = (np.random.default_rng(0).random((60, 6)) < 0.4).astype("float32")
+    keras.utils.set_random_seed(1)
+    old = RBMModel(RBMLayer(4), centering=False, seed=2)
+    old.fit(data, batch_size=20, epochs=1, verbose=0)
+    assert not hasattr(old, "visible_offset")
+    path = tmp_path / "plain.keras"
+    old.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.centering is False and not hasattr(loaded, "visible_offset")
+    for a, b in zip(old.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    config = old.get_config()
+    assert config["centering"] is False
+    del config["centering"]                      # a config saved before the default changed
+    restored = RBMModel.from_config(config)
+    assert restored.centering is False
+    restored.build((None, 6))
+    assert len(restored.get_weights()) == len(old.get_weights())
+    np.testing.assert_allclose(loaded.free_energy(data), old.free_energy(data))
+
+
+def test_the_centering_default_applies_only_where_centering_is_the_recipe():
+    """centering=None (the default) resolves to True only for Bernoulli hidden units without
+    dropout or learned variances, in a model whose step centers; elsewhere to False, which the
+    config then holds, so that the model round-trips. Models whose own step does not center
+    (ConvRBMModel, RatingsRBM, ImplicitRBM) refuse centering=True."""
+    assert RBMModel(RBMLayer(3, visible="gaussian")).centering is True
+    for off in (RBMModel(RBMLayer(3, hidden="gaussian")), RBMModel(RBMLayer(3), dropout=0.5),
+                RBMModel(RBMLayer(3, visible="gaussian", visible_variance="learned"))):
+        assert off.centering is False and off.get_config()["centering"] is False
+    assert RBMModel(RBMLayer(3), dropout=0.5, centering=True).centering is True   # explicit
+    conv = RBMModel(ConvRBMLayer(filters=2, kernel_size=2))
+    assert conv.centering is False
+    assert type(conv).from_config(conv.get_config()).centering is False
+    ratings = RatingsRBM(n_items=4, n_hidden=3)
+    implicit = ImplicitRBM(n_items=4, n_hidden=3)
+    assert ratings.centering is False and implicit.centering is False
+    for make in (lambda: RBMModel(ConvRBMLayer(filters=2, kernel_size=2), centering=True),
+                 lambda: RatingsRBM(n_items=4, n_hidden=3, centering=True),
+                 lambda: ImplicitRBM(n_items=4, n_hidden=3, centering=True)):
+        with pytest.raises(UserError, match="centering"):
+            make()

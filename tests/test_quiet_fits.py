@@ -13,9 +13,10 @@ import subprocess
 import sys
 
 import numpy as np
+import tensorflow as tf
 
 from conftest import REPO
-from tfrbm import RBMLayer, RBMModel, _compat
+from tfrbm import RBMLayer, RBMModel, _compat, fastpath
 
 CHILD = r"""
 import os, sys
@@ -59,16 +60,20 @@ def test_fits_print_no_tensorflow_warning():
 
 def test_one_model_traces_each_function_once():
     """The retracing warning is exempted per model because a model does not retrace: repeated
-    fits, evaluations and predictions reuse each traced function."""
+    fits (on an array: fit's in-memory loop, tfrbm.fastpath.fit_arrays; on a tf.data pipeline:
+    Keras' train function), evaluations and predictions reuse each traced function."""
     x = (np.random.default_rng(1).random((90, 12)) < 0.3).astype("float32")
     rbm = RBMModel(RBMLayer(3), seed=0)
 
     def run_and_count():
         rbm.fit(x, epochs=2, batch_size=10, verbose=0)
+        rbm.fit(tf.data.Dataset.from_tensor_slices(x).batch(10), epochs=2, verbose=0)
         rbm.evaluate(x, batch_size=10, verbose=0)
         rbm.predict(x, batch_size=10, verbose=0)
         counts = []
-        for fn in (rbm.train_function, rbm.test_function, rbm.predict_function):
+        loops = fastpath.compiled_loops(rbm)
+        assert len(loops) == 1
+        for fn in (*loops, rbm.train_function, rbm.test_function, rbm.predict_function):
             traced = _compat.traced_functions(fn)
             assert traced and all(f._omit_frequent_tracing_warning for f in traced)
             counts.append([f.experimental_get_tracing_count() for f in traced])

@@ -220,7 +220,7 @@ def test_config_is_complete():
     given = dict(cd_k=4, persistent=True, n_chains=9, hidden_statistics="states",
                  weight_decay=0.01, sparsity_target=0.05, sparsity_cost=0.1, sparsity_decay=0.8,
                  init_visible_bias=None, monitor_reconstruction=False, seed=5, tempering=3,
-                 tempering_min_beta=0.25, matmul_dtype="bfloat16", centering=True,
+                 tempering_min_beta=0.25, matmul_dtype="bfloat16", centering=False,
                  centering_rate=0.05)
     # every argument differs from its default, so a key missing from get_config cannot pass
     params = inspect.signature(tfrbm.RBMModel.__init__).parameters

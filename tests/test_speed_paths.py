@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tfrbm
+from tfrbm import fastpath
 from tfrbm.models import rbm as rbm_module
 
 
@@ -85,3 +86,65 @@ def test_loss_scale_optimizer_applies_the_plain_cd_update():
         keras.optimizers.SGD(0.1)), epochs=1)
     np.testing.assert_allclose(scaled.layer.kernel.numpy(), plain.layer.kernel.numpy(),
                                rtol=1e-5, atol=1e-7)
+
+
+class _Seen(keras.callbacks.Callback):
+    """Records the hooks fit calls (reads only: it keeps the multi-step path)."""
+    needs_single_steps = False
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(("epoch", epoch))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append(("batch", batch, float(logs["loss"])))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(("end", epoch, dict(logs)))
+
+
+def _fit(monkeypatch, fast, persistent, shuffle, seed, steps_per_execution="auto"):
+    monkeypatch.setattr(rbm_module, "fits_in_memory",
+                        (lambda *a: False) if not fast else fastpath.fits_in_memory)
+    keras.utils.set_random_seed(5)
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(7), persistent=persistent, n_chains=9, seed=seed)
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.5),
+                  steps_per_execution=steps_per_execution)
+    seen = _Seen()
+    # 700 rows in batches of 20: 35 steps, more than one call of 32 steps per epoch
+    history = model.fit(_data(n=700), batch_size=20, epochs=2, verbose=0, shuffle=shuffle,
+                        callbacks=[seen], initial_epoch=0)
+    return model, history, seen.calls
+
+
+@pytest.mark.parametrize("persistent,shuffle,seed,spe", [(False, True, 3, "auto"),
+                                                         (True, False, 3, "auto"),
+                                                         (False, True, None, 4)])
+def test_fit_on_arrays_takes_the_in_memory_loop_with_identical_results(monkeypatch, persistent,
+                                                                       shuffle, seed, spe):
+    """fit on an in-memory array runs tfrbm.fastpath.fit_arrays: the same weights, chains,
+    seed state, History and callback calls as Keras' loop over the tf.data pipeline."""
+    fast, fast_hist, fast_calls = _fit(monkeypatch, True, persistent, shuffle, seed, spe)
+    plain, plain_hist, plain_calls = _fit(monkeypatch, False, persistent, shuffle, seed, spe)
+    for a, b in zip(fast.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast.seed_generator.state.numpy(),
+                                  plain.seed_generator.state.numpy())
+    assert int(fast.optimizer.iterations.numpy()) == int(plain.optimizer.iterations.numpy()) == 70
+    assert fast_hist.history == plain_hist.history
+    assert fast_calls == plain_calls
+    assert fast.history is fast_hist
+
+
+def test_fit_in_memory_loop_is_traced_once_per_model(monkeypatch):
+    """A second fit of the same model on same-shaped data reuses the compiled loop."""
+    model = tfrbm.RBMModel(tfrbm.RBMLayer(5), seed=1)
+    model.fit(_data(), batch_size=20, epochs=1, verbose=0)
+    loops = dict(fastpath._LOOPS[model])
+    traces = [fn.experimental_get_tracing_count() for _, fn in loops.values()]
+    model.fit(_data(seed=1), batch_size=20, epochs=2, verbose=0)
+    assert dict(fastpath._LOOPS[model]).keys() == loops.keys()
+    assert [fn.experimental_get_tracing_count() for _, fn in fastpath._LOOPS[model].values()] == traces

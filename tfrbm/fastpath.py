@@ -26,6 +26,7 @@ as ``first + steps_per_execution - 1`` even when the epoch ends sooner ("32/13")
 """
 import logging
 import sys
+import weakref
 
 import keras
 import numpy as np
@@ -36,7 +37,8 @@ from tfrbm.tracing import mark_traced_once
 from tfrbm.validation import Integral, Interval, Options, check_param
 
 __all__ = ["single_step_reason", "choose_steps_per_execution", "check_steps_per_execution",
-           "StepProgbar", "with_progbar", "train_in_memory"]
+           "StepProgbar", "with_progbar", "train_in_memory", "fits_in_memory", "fit_arrays",
+           "compiled_loops"]
 
 _log = logging.getLogger("tfrbm")
 _warned = set()
@@ -165,17 +167,68 @@ def with_progbar(callbacks):
     return callbacks
 
 
+#: per model, its compiled batch loops (see :func:`_batch_loop`); dropped with the model
+_LOOPS = weakref.WeakKeyDictionary()
+
+
+def _batch_loop(model, batch_size):
+    """The model's compiled loop ``(x, order, first, last)`` running ``model.train_step`` on
+    batches ``first .. last - 1`` (``first < last``) of the rows ``order`` of ``x`` and
+    returning the last step's logs: traced once per model,
+    batch size, optimizer and product dtype, and per shape of ``x`` (a second fit of the same
+    model on data of the same shape reuses the trace; a recompiled optimizer retraces).
+
+    Without autograph (tfrbm's steps use explicit ``tf.cond``/``tf.while_loop``); batches are
+    consecutive slices of ``batch_size`` rows of ``order``, the last holding the remainder."""
+    key = (int(batch_size), str(getattr(getattr(model, "layer", None), "matmul_dtype", "")))
+    loops = _LOOPS.setdefault(model, {})
+    entry = loops.get(key)
+    if entry is not None and entry[0] is model.optimizer:
+        return entry[1]
+    batch_size = int(batch_size)
+
+    def loop(x, order, first, last):
+        n = tf.shape(order, out_type=tf.int64)[0]
+
+        def step(b):
+            return model.train_step(tf.gather(x, order[b * batch_size:
+                                                       tf.minimum((b + 1) * batch_size, n)]))
+
+        # the first step outside the loop gives the logs' structure; the loop carries the last
+        # step's logs out, as Keras' train function returns them (first < last)
+        return tf.while_loop(lambda b, logs: b < last, lambda b, logs: (b + 1, step(b)),
+                             (first + 1, step(first)))[1]
+
+    # one trace per model (the step closes over it): exempt from TF's cross-call retracing
+    # count, which would warn after five fits (a GridSearchCV) (tfrbm.tracing)
+    compiled = mark_traced_once(tf.function(loop, autograph=False))
+    loops[key] = (model.optimizer, compiled)
+    return compiled
+
+
+def compiled_loops(model):
+    """The compiled batch loops cached for ``model`` (see :func:`_batch_loop`), e.g. to check
+    that they are traced once and marked by :func:`tfrbm.tracing.mark_traced_once`."""
+    return [compiled for _, compiled in _LOOPS.get(model, {}).values()]
+
+
+def _prepare(model, x, seed):
+    if seed is None:
+        seed = int(np.random.randint(0, 2 ** 31 - 1))
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return tf.convert_to_tensor(x, dtype=tf.float32), seed
+
+
 def train_in_memory(model, x, epochs, batch_size, shuffle=True, seed=None, verbose=0,
                     what="training", monitor=None):
     """Run ``model.train_step`` over the rows of the in-memory array ``x``: each epoch is one
-    call into one compiled ``tf.while_loop`` over its batches.
+    call into one compiled ``tf.while_loop`` over its batches (:func:`_batch_loop`, cached).
 
     For small data, where ``fit``'s fixed costs dominate (a tf.data pipeline and its iterator
     per epoch, Keras' callbacks and autograph-traced multi-step function): on the 1,347 digits
     of benchmarks/bench_sklearn.py they were about 90% of a 2 s ``fit``. The step is the
-    model's own ``train_step`` (its CD update, optimizer, seed stream and metrics), traced once,
-    without autograph (tfrbm's steps use explicit ``tf.cond``/``tf.while_loop``); the epoch
-    number is an argument, so every epoch reuses the trace.
+    model's own ``train_step`` (its CD update, optimizer, seed stream and metrics).
 
     Batches are consecutive slices of ``batch_size`` rows of a permutation of the rows, drawn
     per epoch from ``(seed, epoch)`` (``shuffle=False``: the rows in order); the last batch of
@@ -185,41 +238,107 @@ def train_in_memory(model, x, epochs, batch_size, shuffle=True, seed=None, verbo
     one line per epoch with the epoch's mean logs (of ``monitor``, default the model: the
     Keras model whose metrics the step updates). Returns the last epoch's logs as floats.
     """
-
-
     n = int(x.shape[0])
-    batch_size = int(batch_size)
-    n_batches = -(-n // batch_size)
-    if seed is None:
-        seed = int(np.random.randint(0, 2 ** 31 - 1))
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+    n_batches = -(-n // int(batch_size))
+    x, seed = _prepare(model, x, seed)
     monitor = model if monitor is None else monitor
-
-    def epoch_fn(x, epoch_seed):
-        if shuffle:
-            order = tf.argsort(tf.random.stateless_uniform((n,), epoch_seed))
-        else:
-            order = tf.range(n)
-
-        def body(b):
-            rows = order[b * batch_size:tf.minimum((b + 1) * batch_size, n)]
-            model.train_step(tf.gather(x, rows))
-            return (b + 1,)
-
-        return tf.while_loop(lambda b: b < n_batches, body, (tf.constant(0),))[0]
-
-    # one trace per call (the step closes over this model): exempt from TF's cross-call
-    # retracing count, which would warn after five fits (a GridSearchCV) (tfrbm.tracing)
-    compiled = mark_traced_once(tf.function(epoch_fn, autograph=False))
-    x = tf.convert_to_tensor(x, dtype=tf.float32)
+    loop = _batch_loop(model, batch_size)
+    first, last = tf.constant(0, tf.int64), tf.constant(n_batches, tf.int64)
     logs = {}
     for epoch in range(int(epochs)):
         monitor.reset_metrics()
-        compiled(x, tf.constant([seed, epoch], tf.int64))
+        if shuffle:
+            order = tf.argsort(tf.random.stateless_uniform(
+                (n,), tf.constant([seed, epoch], tf.int64)))
+        else:
+            order = tf.range(n)
+        loop(x, order, first, last)
         logs = {k: float(v) for k, v in monitor.get_metrics_result().items()}
         if verbose:
             shown = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
             print(f"{what} epoch {epoch + 1}/{epochs}: {n_batches} steps - {shown}",
                   file=sys.stdout, flush=True)
     return logs
+
+
+#: ``fit`` arguments :func:`fit_arrays` handles (any other one keeps Keras' loop)
+_FIT_ARGUMENTS = {"batch_size", "epochs", "verbose", "callbacks", "shuffle", "initial_epoch"}
+
+
+def fits_in_memory(model, x, y, kwargs):
+    """Whether ``fit(x, y, **kwargs)`` can run :func:`fit_arrays`: an in-memory array without
+    targets, validation, weights or ``steps_per_epoch``, callbacks given as a list (not a
+    ``CallbackList``) none of which needs single steps (:func:`single_step_reason`), one
+    replica, no XLA and no eager debugging."""
+    if isinstance(x, tf.data.Dataset) or y is not None:
+        return False
+    if any(value is not None and name not in _FIT_ARGUMENTS
+           and not (name == "validation_split" and not value)
+           and not (name == "validation_freq" and value == 1)
+           for name, value in kwargs.items()):
+        return False
+    callbacks = kwargs.get("callbacks")
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return False
+    # a callback that needs single steps may also drive Keras' train function itself
+    # (tfrbm.resume.TrainingBackup skips the done batches of a resumed epoch through it)
+    if any(single_step_reason(cb) is not None for cb in _as_list(callbacks)):
+        return False
+    if tf.distribute.has_strategy() or getattr(model.distribute_strategy,
+                                               "num_replicas_in_sync", 1) > 1:
+        return False
+    return not (model.jit_compile is True or model.run_eagerly)
+
+
+def fit_arrays(model, x, *, epochs=1, batch_size=None, shuffle=True, seed=None, verbose="auto",
+               callbacks=None, initial_epoch=0):
+    """Keras' ``fit`` loop over an in-memory array, without the tf.data pipeline.
+
+    Callbacks, History, the progress bar, ``initial_epoch`` and ``stop_training`` behave as in
+    ``keras.Model.fit`` (its loop is mirrored: the same hooks, in the same order, with the same
+    step numbers): each call into the compiled loop (:func:`_batch_loop`) runs
+    ``model.steps_per_execution`` steps, then the batch hooks see its first and last step, as
+    Keras calls them. The batches are those of ``tfrbm.data.make_dataset(..., epoch=e)``: a
+    permutation keyed on ``(seed, epoch)`` by ``index_shuffle`` (``shuffle=False``: in order),
+    consecutive slices of ``batch_size`` rows (default 32), so the updates are bit for bit
+    those of Keras' loop over that pipeline (tests/test_speed_paths.py). ``x`` is validated
+    by the caller. Returns the History."""
+    n = int(x.shape[0])
+    batch_size = int(batch_size or 32)
+    steps = -(-n // batch_size)
+    per_call = max(1, int(model.steps_per_execution))
+    x, seed = _prepare(model, x, seed)
+    loop = _batch_loop(model, batch_size)
+    callbacks = keras.callbacks.CallbackList(
+        callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+        epochs=epochs, steps=steps, model=model)
+    model.stop_training = False
+    model._eval_epoch_iterator = None
+    callbacks.on_train_begin()
+    training_logs, logs = None, {}
+    initial_epoch = model._initial_epoch or initial_epoch
+    index = tf.range(n, dtype=tf.int64)
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        order = index
+        if shuffle and n > 1:
+            order = tf.random.experimental.index_shuffle(
+                index, seed=tf.constant([seed, epoch], tf.int64), max_index=n - 1)
+        for begin in range(0, steps, per_call):
+            callbacks.on_train_batch_begin(begin)
+            logs = loop(x, order, tf.constant(begin, tf.int64),
+                        tf.constant(min(begin + per_call, steps), tf.int64))
+            callbacks.on_train_batch_end(begin + per_call - 1, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(model._get_metrics_result_or_logs(logs))
+        callbacks.on_epoch_end(epoch, epoch_logs)
+        training_logs = epoch_logs
+        if model.stop_training:
+            break
+    if isinstance(model.optimizer, keras.optimizers.Optimizer) and epochs > 0:
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    model._eval_epoch_iterator = None
+    callbacks.on_train_end(logs=training_logs)
+    return model.history

@@ -208,7 +208,8 @@ class RBMTransformer(_KerasEstimator):
                          kernel_initializer=_initializer(X.shape[1], seed))
         model = RBMModel(layer, cd_k=self.cd_k, persistent=self.persistent,
                          n_chains=min(int(self.batch_size), 100) if self.persistent else 100,
-                         weight_decay=self.weight_decay, seed=seed)
+                         weight_decay=self.weight_decay, seed=seed,
+                         centering=False)   # the measured recipe of the docstring: plain CD
         model.compile(optimizer=self._optimizer())
         self.model_ = model
         self.random_state_ = check_random_state(self.random_state)

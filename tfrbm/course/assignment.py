@@ -46,12 +46,14 @@ def _seed_t(seed):
 
 def assignment_model(n_hidden=400, seed=0, cd_k=1, persistent=False):
     """The assignment's RBM: Bernoulli units, weights and visible biases ~ U(-0.01, 0.01),
-    hidden biases 0, compiled with plain SGD at eta = 0.1 (no momentum)."""
+    hidden biases 0, compiled with plain SGD at eta = 0.1 (no momentum), plain CD (no
+    centering: the assignment writes the CD-1 update by hand)."""
     RBMLayer, RBMModel = _rbm()
     init = keras.initializers.RandomUniform(-0.01, 0.01, seed=seed)
     layer = RBMLayer(int(n_hidden), kernel_initializer=init,
                      visible_bias_initializer=keras.initializers.RandomUniform(-0.01, 0.01, seed=seed + 1))
-    model = RBMModel(layer, cd_k=cd_k, persistent=persistent, init_visible_bias=None, seed=seed)
+    model = RBMModel(layer, cd_k=cd_k, persistent=persistent, init_visible_bias=None, seed=seed,
+                     centering=False)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1))
     return model
 

@@ -302,6 +302,8 @@ class ConvRBMModel(RBMModel):
 
     _parameter_constraints = {**RBMModel._parameter_constraints,
                               "layer": [Instance(ConvRBMLayer, "a ConvRBMLayer")]}
+    #: centering defaults to False and True is a UserError: its step has no centering offsets
+    supports_centering = False
 
     def __init__(self, layer=None, **kwargs):
         for name in ("tempering", "centering", "dropout"):
@@ -351,8 +353,8 @@ class ConvRBMModel(RBMModel):
             raise UserError(f"h must have shape (batch,) + {self.layer.hidden_shape}, got {h.shape}")
         return h
 
-    def initialize_from_data(self, x):
-        sample = self._check_visible(self._first_batches(x), name="training data")
+    def _initialize_from_sample(self, sample):
+        # RBMModel.initialize_from_data and fit's in-memory path hand over checked images
         if not self.built:
             self.build((None,) + sample.shape[1:])
         if float(self.initialized.numpy()) > 0:

@@ -305,6 +305,9 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         trainers = []
         for i, layer in enumerate(self.rbms):
             args = {k: v for k, v in self.layer_options[i].items() if k in _RBM_KEYS}
+            # a DBN layer trains by plain CD unless its options ask for centering (RBMModel's
+            # default is centering); saved DBNs, whose options lack the key, load as saved
+            args.setdefault("centering", False)
             rbm_seed = None if self.seed is None else int(self.seed) * 1009 + i
             trainer = RBMModel(layer, seed=rbm_seed, name=f"{self.name}_rbm_{i + 1}", **args)
             trainer.build((None, layer.n_visible))

@@ -59,6 +59,10 @@ class ImplicitRBM(RBMModel):
         seed: seed of the initial weights and the negative sampling.
     """
 
+    #: centering defaults to False and True is a UserError: it trains by pseudo-likelihood,
+    #: not the centered CD step
+    supports_centering = False
+
     _parameter_constraints = {
         **RBMModel._parameter_constraints,
         "n_items": [whole_number(1)],

@@ -156,6 +156,10 @@ class RatingsRBM(RBMModel):
             (persistent chains are not supported: each case has its own set of visible units).
     """
 
+    #: centering defaults to False and True is a UserError: its CD step over each case's
+    #: rated items does not center
+    supports_centering = False
+
     _parameter_constraints = {
         **RBMModel._parameter_constraints,
         "n_items": [whole_number(1)],

@@ -20,8 +20,8 @@ from tfrbm.data.pipeline import check_array, make_dataset
 from tfrbm.dropout import DropoutView, dropout_mask
 from tfrbm.errors import UserError
 from tfrbm.export import ServingMixin
-from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, train_in_memory,
-                            with_progbar)
+from tfrbm.fastpath import (check_steps_per_execution, choose_steps_per_execution, fit_arrays,
+                            fits_in_memory, train_in_memory, with_progbar)
 from tfrbm.interrupt import CHUNK_MULTIPLY_ADDS, between_chunks, steps_per_chunk
 from tfrbm.layers import RBMLayer, check_matmul_dtype, matmul, visible_size
 from tfrbm.likelihood.ais import base_rate_biases
@@ -109,7 +109,14 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             spaced linearly from beta = 1 to ``tempering_min_beta`` along the family that AIS
             anneals through (towards the base-rate model, which mixes freely).
         tempering_min_beta: the hottest replica's inverse temperature, in [0, 1).
-        centering: use the centering trick (Melchior, Fischer & Wiskott 2016,
+        centering: use the centering trick (None, the default, turns it on where it is the
+            measured recipe: the best at an equal CPU budget, benchmarks/RESULTS.md issue 14,
+            i.e. Bernoulli hidden units, no learned visible variances, no ``dropout``, and a
+            model whose training step centers (``supports_centering``; not ConvRBMModel,
+            RatingsRBM or ImplicitRBM); elsewhere it resolves to False. ``centering=False``
+            gives plain CD/PCD; ``get_config`` holds the resolved True/False; a model saved
+            before centering became the default, whose config lacks the key, loads as
+            ``centering=False``) (Melchior, Fischer & Wiskott 2016,
             :mod:`tfrbm.centering`): each update is the gradient with respect to the centered
             parameters, with offsets mu (visible) and lambda (hidden) subtracted from the units,
             mapped back to the stored natural parameters (W, b, c) -- sampling, free energy and
@@ -175,13 +182,17 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         "seed": [None, Interval(Integral, None, None)],
         "tempering": [None, Interval(Integral, 2, None)],
         "tempering_min_beta": [Interval(Real, 0, 1, closed="left")],
-        "centering": [Instance((bool, np.bool_), "True or False")],
+        "centering": [None, Instance((bool, np.bool_), "True or False")],
         "centering_rate": [Interval(Real, 0, 1, closed="right")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     #: check each batch inside the compiled train/test step (see "Data checks" above)
     check_batches = True
+
+    #: whether the model's training step implements the centering trick (a subclass with its
+    #: own step sets False: its ``centering`` then defaults to False and True is a UserError)
+    supports_centering = True
 
     def __new__(cls, *args, **kwargs):
         # a layer that needs its own training step names its model class (ConvRBMLayer:
@@ -196,7 +207,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
                  hidden_statistics="probabilities", weight_decay=0.0, sparsity_target=None,
                  sparsity_cost=0.0, sparsity_decay=0.9, init_visible_bias="log_odds",
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
-                 matmul_dtype=None, centering=False, centering_rate=0.01, dropout=0.0, **kwargs):
+                 matmul_dtype=None, centering=None, centering_rate=0.01, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         if layer is None:
             raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
@@ -238,13 +249,18 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             self._tempering_betas = temperature_ladder(tempering, p["tempering_min_beta"])
         self.tempering = tempering
         self.tempering_min_beta = float(p["tempering_min_beta"])
-        self.centering = bool(centering)
         self.centering_rate = float(p["centering_rate"])
         self.dropout = float(p["dropout"])
         if self.dropout and (self.persistent or self.layer.learns_variance):
             raise UserError("dropout (the Dropout RBM) drops hidden units per training case, so "
                             "it works with CD-k only, not with persistent chains, tempering or "
                             "learned visible variances")
+        if centering is None:
+            centering = self._centering_by_default()
+        elif centering and not self.supports_centering:
+            raise UserError(f"{type(self).__name__} does not support centering: its training "
+                            "step does not implement it (centering=False)")
+        self.centering = bool(centering)
         self.seed = p["seed"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="rbm_seed")
         # ``loss`` (what stock callbacks and keras-tuner watch by default) is the reconstruction
@@ -258,6 +274,16 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             [self.loss_tracker, self.reconstruction_tracker, self.free_energy_tracker],
             name="rbm_metrics")
         self._compiled_fns = {}
+
+    def _centering_by_default(self):
+        """What ``centering=None`` resolves to: on where centering is the measured recipe (a
+        model whose step centers, Bernoulli hidden units, no learned visible variances, no
+        dropout), off elsewhere (see ``centering`` in ``__init__``)."""
+        layer = self.layer
+        return bool(self.supports_centering and not self.dropout
+                    and getattr(layer, "hidden_units", None) is not None
+                    and layer.hidden_units.name == "bernoulli"
+                    and not getattr(layer, "learns_variance", False))
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape):
@@ -391,7 +417,11 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
         Runs once (the ``initialized`` flag is saved with the model), on the first ``fit``.
         """
-        sample = self._check_visible(self._first_batches(x), name="training data")
+        self._initialize_from_sample(
+            self._check_visible(self._first_batches(x), name="training data"))
+
+    def _initialize_from_sample(self, sample):
+        """:meth:`initialize_from_data` on up to 20,000 rows already checked (float32 numpy)."""
         if not self.layer.visible_units.binary:
             warn_if_unscaled(sample)
         if not self.built:
@@ -439,10 +469,11 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             if not getattr(spec, "dtype", tf.float32).is_floating:
                 raise UserError(f"the data set yields {spec.dtype.name} batches; RBMs need floating "
                                  "point visible vectors (cast with dataset.map)")
-        self.initialize_from_data(x)
         training_data = x
-        if not isinstance(x, tf.data.Dataset):
-            x, kwargs = self._array_dataset(x, y, kwargs)
+        if isinstance(x, tf.data.Dataset):
+            self.initialize_from_data(x)
+        else:
+            self._initialize_from_sample(self._first_batches(x))  # checked above: no second pass
         if not self.compiled:
             # the RBM default: plain SGD with a little momentum; ``loss`` is never used
             self.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.5))
@@ -454,8 +485,16 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if validation_data is not None and not isinstance(validation_data, tf.data.Dataset):
             val = validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data
             kwargs["validation_data"] = (self._check_visible(val, name="validation data"),)
-        with named_data_errors("training data", self.layer.visible_units):
-            history = super().fit(x, y, **kwargs)
+        if fits_in_memory(self, x, y, kwargs):
+            # the fast path: Keras' loop without the tf.data pipeline, the same updates
+            seed = None if self.seed is None else int(self.seed) + 104729
+            with named_data_errors("training data", self.layer.visible_units):
+                history = fit_arrays(self, x, seed=seed, **kwargs)
+        else:
+            if not isinstance(x, tf.data.Dataset):
+                x, kwargs = self._array_dataset(x, y, kwargs)
+            with named_data_errors("training data", self.layer.visible_units):
+                history = super().fit(x, y, **kwargs)
         self.fit_anomaly_reference(training_data, strict=False)   # issue 35: the scores' summary
         return history
 
@@ -1158,5 +1197,8 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        # configs written before centering became the default (no "centering" key) trained
+        # without it and hold no offsets: they load as they were saved
+        config.setdefault("centering", False)
         config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
         return cls(**config)
