@@ -36,6 +36,7 @@ COMMITTED = {
     "07_char_language_model": dict(SMALL=False, EPOCHS=5),
     "13_mnist_lstm": dict(SMALL=False),
     "04_rbm_recommender": dict(SMALL=False),   # the defaults: both RBMs, 100 hidden, <= 40 epochs
+    "19_dbm": dict(SMALL=False),   # 64-200-200 on the digits, 60 joint epochs (the CLI's 3,000 updates)
 }
 
 
