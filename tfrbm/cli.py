@@ -71,7 +71,8 @@ def build_parser():
     return parser
 
 
-def _subparsers(parser):
+def subcommands(parser):
+    """The sub-parsers action of ``parser`` (its nouns, or a noun's verbs), or None."""
     return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
 
 
@@ -79,7 +80,7 @@ def command_paths(parser):
     """``{"rbm train": its parser, ...}``: every command a parser reaches (``--help`` lists them
     all: old spellings are aliases, not commands)."""
     paths = {}
-    sub = _subparsers(parser)
+    sub = subcommands(parser)
     for name, child in (sub.choices.items() if sub else ()):
         below = command_paths(child)
         paths.update({f"{name} {path}": p for path, p in below.items()} if below else {name: child})
@@ -91,7 +92,7 @@ def canonical_argv(argv, parser):
     then the longest old spelling at its start replaced (``train`` -> ``rbm train``, ``char
     sample`` -> ``char generate``); a command already in the grammar is left as it is."""
     aliases = getattr(parser, "aliases", {})
-    names = set(_subparsers(parser).choices) | {old.split()[0] for old in aliases}
+    names = set(subcommands(parser).choices) | {old.split()[0] for old in aliases}
     argv = rbmcmd_order(argv, names)
     if " ".join(argv[:2]) in command_paths(parser):
         return argv

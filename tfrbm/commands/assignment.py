@@ -65,7 +65,7 @@ def register(subparsers):
     group = subparsers.add_parser("assignment", help="the course's MNIST RBM assignment: run")
     verbs = group.add_subparsers(dest="assignment_command", metavar="VERB")
     p = verbs.add_parser("run", help="train the MNIST assignment's RBM and write its figures")
-    p.add_argument("--output", required=True, type=at.output_dir,
+    p.add_argument("--output", required=True, type=at.output_dir, metavar="DIR",
                    help="folder for the figures and summary.json")
     p.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"),
                    help="data set (default mnist)")

@@ -53,6 +53,7 @@ def _common(p, epochs_help):
     add_json_option(p)
     p.add_argument("--limit", type=at.positive_int, default=None,
                    help="use only the first N training/test examples (tokens for text): a fast smoke run")
+    add_seed_option(p, 1234, "random seed of the initial weights and the data order")
     add_verbosity_options(p, "2, one line per epoch")
     add_training_options(p)
 
@@ -104,19 +105,19 @@ def _training():
 def _cmd_cnn(args):
     return _report(args, _training().train_cnn(args.data_dir, args.epochs or 15, args.limit, args.batch_size or 50,
                                  args.lr, _output(args), _verbose(args), plot=args.plot,
-                                 callbacks=_extra(args)))
+                                 callbacks=_extra(args), seed=args.seed))
 
 
 def _cmd_seqcnn(args):
     return _report(args, _training().train_sequence_classifier(args.data_dir, args.epochs or 10, args.limit,
                                     args.batch_size or 100, args.lr, args.hidden, _output(args),
-                                    _verbose(args), callbacks=_extra(args)))
+                                    _verbose(args), callbacks=_extra(args), seed=args.seed))
 
 
 def _cmd_ae(args):
     return _report(args, _training().train_autoencoder(args.kind, args.data_dir, args.epochs or 20, args.limit,
                                 args.batch_size, args.lr, args.noise, _output(args), args.plot,
-                                _verbose(args), callbacks=_extra(args)))
+                                _verbose(args), callbacks=_extra(args), seed=args.seed))
 
 
 def _sizes(args):
@@ -125,7 +126,7 @@ def _sizes(args):
 
 def _cmd_lm_train(args):
     return _report(args, _training().train_word_lm(args.config, args.data_dir, args.epochs, args.limit, _output(args),
-                                _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
+                                _verbose(args), callbacks=_extra(args), seed=args.seed, batch_size=args.batch_size,
                                 num_steps=args.num_steps, hidden_sizes=_sizes(args),
                                 embedding_dim=args.embedding_dim))
 
@@ -157,7 +158,7 @@ def _cmd_lm_generate(args):
 
 def _cmd_char_train(args):
     return _report(args, _training().train_char_lm(args.data_dir, args.epochs, args.limit, _output(args),
-                                  _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
+                                  _verbose(args), callbacks=_extra(args), seed=args.seed, batch_size=args.batch_size,
                                   num_steps=args.num_steps, hidden_sizes=_sizes(args)))
 
 

@@ -35,7 +35,7 @@ def _outputs(args):
 def _train(args):
     classifier, dbn_file, samples = _outputs(args)
     config = DBNTrainingConfig(
-        data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.hidden), epochs=args.epochs,
+        data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.layers), epochs=args.epochs,
         cd_k=args.cd_k, persistent=args.persistent, learning_rate=args.learning_rate,
         batch_size=args.batch_size, finetune_epochs=args.finetune_epochs,
         finetune_lr=args.finetune_lr, limit=args.limit, seed=args.seed,
@@ -68,9 +68,10 @@ def register(subparsers):
                    help="digits only: the 297 test images, a fixed class-stratified draw "
                         "(default) or the last 297 (mostly unseen writers, harder)")
     t.add_argument("--hidden", type=at.layer_sizes, default=_DEFAULTS.layers, metavar="SIZES",
+                   dest="layers",
                    help="hidden layer sizes, bottom first (default %s)"
                         % ",".join(map(str, _DEFAULTS.layers)))
-    at.add_hidden_alias(t, "--layers", dest="hidden", type=at.layer_sizes)
+    at.add_hidden_alias(t, "--layers", dest="layers", type=at.layer_sizes)
     t.add_argument("--epochs", type=at.positive_int, default=None,
                    help="pre-training epochs per layer (default: about 3,000 updates a layer)")
     t.add_argument("--cd-k", type=at.positive_int, default=_DEFAULTS.cd_k,

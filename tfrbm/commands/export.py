@@ -87,7 +87,7 @@ def register(subparsers):
     p.add_argument("--name", required=True, type=_name,
                    help="model name: <output>/<name>/<version>/")
     p.add_argument("--version", type=at.export_version, default=None, dest="model_version",
-                   help="version number (default: the next free one)")
+                   metavar="N", help="version number (default: the next free one)")
     p.add_argument("--output", type=_base, default="saved_models", dest="base", metavar="DIR",
                    help="base folder of the exported models (default saved_models)")
     at.add_hidden_alias(p, "--base", dest="base", type=_base)

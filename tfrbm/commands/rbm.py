@@ -86,7 +86,7 @@ def _add_verbs(sub):
                    help="binarization, drawn fresh each epoch when stochastic (default)")
     p.add_argument("--limit", type=at.positive_int, help="use only the first N training examples")
     add_seed_option(p, 0)
-    p.add_argument("--output", type=at.output_dir,
+    p.add_argument("--output", type=at.output_dir, metavar="DIR",
                    help="folder for model.keras and the figures (default tfrbm_output)")
     add_json_option(p)
     add_verbosity_options(p, "a progress bar")

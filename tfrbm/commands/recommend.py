@@ -46,7 +46,7 @@ def _model_args(p):
     p.add_argument("--weight-decay", type=at.nonnegative_float, default=None,
                    help="L2 weight decay (default: RBMRecommender's)")
     p.add_argument("--batch-size", type=at.positive_int, default=None,
-                   help="users per batch (default: RBMRecommender's)")
+                   help="batch size (default: RBMRecommender's)")
     add_seed_option(p, 0)
     add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
