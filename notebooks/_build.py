@@ -59,7 +59,10 @@ def read(name):
 
 
 def write(nb, name):
-    """Write both files of the pair."""
+    """Write both files of the pair (a new pair gets the pairing and the kernel in its metadata)."""
+    nb.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+    nb.metadata.setdefault("kernelspec", {"display_name": "Python 3", "language": "python",
+                                          "name": "python3"})
     jupytext.write(nb, HERE / f"{name}.ipynb")
     jupytext.write(nb, HERE / f"{name}.py", fmt=FORMAT)
 
