@@ -29,7 +29,7 @@ NOTE_START = "*The outputs shown come from"
 # cost on the shared 2-core machine the outputs were made on; each notebook states its own.
 COMMITTED = {
     "03_rbm_mnist": dict(SMALL=False, N_TRAIN=20000, EPOCHS=5),
-    "05_dbn": dict(SMALL=False, DATA="digits"),   # the embedded 8x8 digits, all 1,500 training images
+    "05_dbn": dict(SMALL=False),   # the course lab's 784-500-200-50 DBN on all 60,000 MNIST images
     "06_cnn": dict(SMALL=False),   # 60,000 images, 4 epochs, Adam 1e-3 decayed to 1e-4
     "08_autoencoders": dict(SMALL=False, N_TRAIN=20000, EPOCHS=5),
     "07_word_language_model": dict(SMALL=False, EPOCHS=5),
