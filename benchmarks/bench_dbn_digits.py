@@ -11,11 +11,9 @@ the last training accuracy and the CPU seconds, then the mean and min over seeds
 """
 import argparse
 import json
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
 

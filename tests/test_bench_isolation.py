@@ -8,11 +8,11 @@ import pytest
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
 sys.path.insert(0, BENCH)
 
-import _isolation  # noqa: E402
+import harness  # noqa: E402
 
 
 class EnvProbe:
-    """A worker object that reports its environment (used through ``_isolation.Worker``)."""
+    """A worker object that reports its environment (used through ``harness.Worker``)."""
 
     k = 1
 
@@ -20,15 +20,15 @@ class EnvProbe:
         pass
 
     def env(self):
-        return {n: os.environ.get(n) for n in _isolation.CRIPPLING_BLAS_VARIABLES}
+        return {n: os.environ.get(n) for n in harness.CRIPPLING_BLAS_VARIABLES}
 
 
 def test_native_blas_workers_drop_the_crippling_variables_only_there(monkeypatch):
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
     monkeypatch.setenv("OPENBLAS_L2_SIZE", "1048576")
     monkeypatch.syspath_prepend(os.path.dirname(os.path.abspath(__file__)))
-    native = _isolation.Worker("test_bench_isolation:EnvProbe", native_blas=True)
-    plain = _isolation.Worker("test_bench_isolation:EnvProbe")
+    native = harness.Worker("test_bench_isolation:EnvProbe", native_blas=True)
+    plain = harness.Worker("test_bench_isolation:EnvProbe")
     try:
         assert native.run("env")[2] == {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None}
         assert plain.run("env")[2] == {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576"}
@@ -43,10 +43,10 @@ def test_native_blas_workers_drop_the_crippling_variables_only_there(monkeypatch
 def test_blas_kernels_names_the_kernel():
     import numpy as np
     np.ones((4, 4)) @ np.ones((4, 4))
-    kernels = _isolation.blas_kernels()
+    kernels = harness.blas_kernels()
     assert kernels and all(isinstance(k, str) for k in kernels)
     assert any(k.split()[0] in ("openblas", "mkl", "blis") for k in kernels), kernels
-    assert _isolation.kernel_tag(["openblas 0.3.31 SkylakeX (2 threads)",
+    assert harness.kernel_tag(["openblas 0.3.31 SkylakeX (2 threads)",
                                   "openblas 0.3.30 SkylakeX (2 threads)"]) == "SkylakeX"
 
 
