@@ -12,7 +12,6 @@ Usage: python benchmarks/bench_soak.py [--epochs 100 --n-train 10000 --hidden 25
 """
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -29,7 +28,6 @@ def main(argv=None):
                 log="/tmp/bench_soak.jsonl")
     args = p.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     from tfrbm.data.images import load_mnist
     from tfrbm.layers import RBMLayer

@@ -317,8 +317,8 @@ def _worker_main(conn, factory, args, kwargs, device):
 class Worker:
     """One object in its own spawned process; ``run(task)`` times ``obj.task()`` there.
 
-    ``factory`` is "module:callable" importable in the child (the benchmarks folder is put on
-    its path); ``native_blas`` removes :data:`CRIPPLING_BLAS_VARIABLES` from the child's
+    ``factory`` is "module:callable" importable in the child (a spawned child starts with this
+    process's ``sys.path``, so the script's folder, and this module, are on it); ``native_blas`` removes :data:`CRIPPLING_BLAS_VARIABLES` from the child's
     environment; ``device`` (e.g. "/GPU:0") places the child's TF work with ``tf.device``.
     """
 

@@ -113,13 +113,14 @@ def build_dbn(config):
     return DBNModel(list(config.layers), seed=config.seed)
 
 
-def pretrain_dbn(dbn, x, config, epochs, batch_size, verbose=0, callbacks=()):
+def pretrain_dbn(dbn, x, config, epochs, batch_size, verbose=0, callbacks=(), **rbm_kwargs):
     """Greedy layer-wise pre-training of ``dbn`` on ``x``: each RBM by CD-``config.cd_k`` (PCD
     with ``config.persistent``) under SGD at ``config.learning_rate`` (momentum 0.5), ``epochs``
-    per layer, batches of ``batch_size``. Returns the per-layer Histories."""
+    per layer, batches of ``batch_size``; ``rbm_kwargs`` are further RBMModel arguments for
+    every layer (``weight_decay``, ...). Returns the per-layer Histories."""
     return dbn.pretrain(x, epochs=epochs, cd_k=config.cd_k, persistent=config.persistent,
                         learning_rate=config.learning_rate, batch_size=batch_size,
-                        verbose=verbose, callbacks=list(callbacks))
+                        verbose=verbose, callbacks=list(callbacks), **rbm_kwargs)
 
 
 def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup=None, verbose=0,
