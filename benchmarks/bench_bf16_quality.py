@@ -26,7 +26,7 @@ import os
 import pathlib
 import time
 
-from harness import binarized_mnist, cpu_seconds, write_json  # before TF
+from harness import binarized_mnist, cpu_seconds, logreg_accuracy, write_json  # before TF
 import numpy as np
 
 
@@ -35,14 +35,12 @@ def ais_summary(model, runs, n_betas, base, matmul_dtype, seed=3):
     log_w, log_z0 = ais.ais_log_weights(model.layer, n_runs=runs, betas=ais.make_betas(n_betas),
                                         base_data=base, seed=seed, matmul_dtype=matmul_dtype)
     res = ais.summarize_log_weights(log_w, log_z0)
-    w = np.exp(log_w - log_w.max())
     return {"log_z": res.log_z, "log_z_lower": res.log_z_lower, "log_z_upper": res.log_z_upper,
-            "ess": float(w.sum() ** 2 / (w ** 2).sum()), "runs": runs, "betas": n_betas}
+            "ess": res.ess, "runs": runs, "betas": n_betas}
 
 
 def run(dtype, epochs, runs, n_betas, lr_train, seed=1, save=None, load=None):
     import keras
-    from sklearn.linear_model import LogisticRegression
 
     from tfrbm.data.images import load_mnist
     from tfrbm.layers import RBMLayer
@@ -81,8 +79,8 @@ def run(dtype, epochs, runs, n_betas, lr_train, seed=1, save=None, load=None):
                                              mean_neg_f - res["log_z_lower"]]
         out[name] = res
     feats = model.hidden_probs(x_int[:lr_train])
-    clf = LogisticRegression(C=1.0, max_iter=300).fit(feats, y_train[:lr_train])
-    out["logreg_test_accuracy"] = float(clf.score(model.hidden_probs(t_int), y_test))
+    out["logreg_test_accuracy"] = logreg_accuracy(feats, y_train[:lr_train],
+                                                  model.hidden_probs(t_int), y_test, c=1.0)
     out["logreg_train_examples"] = lr_train
     return out
 

@@ -16,27 +16,24 @@ import json
 import sys
 import time
 
-from harness import add_options
+from harness import add_options, logreg_accuracy
 
 
 def _logreg(f_train, y_train, f_test, y_test, cs, n_val=10000):
     """Test accuracy of a logistic regression on the features; with several C values, C is chosen
     on the last ``n_val`` training rows (fit on the rest), then refitted on all training rows.
     Returns (test accuracy, seconds, chosen C, {C: validation accuracy})."""
-    from sklearn.linear_model import LogisticRegression
     t = time.perf_counter()
     val = {}
     if len(cs) > 1:
         for c in cs:
-            clf = LogisticRegression(C=c, max_iter=300)
-            clf.fit(f_train[:-n_val], y_train[:-n_val])
-            val[c] = float(clf.score(f_train[-n_val:], y_train[-n_val:]))
+            val[c] = logreg_accuracy(f_train[:-n_val], y_train[:-n_val], f_train[-n_val:],
+                                     y_train[-n_val:], c=c)
         best = max(cs, key=lambda c: val[c])
     else:
         best = cs[0]
-    clf = LogisticRegression(C=best, max_iter=300)
-    clf.fit(f_train, y_train)
-    return float(clf.score(f_test, y_test)), round(time.perf_counter() - t, 1), best, val
+    acc = logreg_accuracy(f_train, y_train, f_test, y_test, c=best)
+    return acc, round(time.perf_counter() - t, 1), best, val
 
 
 def main(argv=None):

@@ -15,7 +15,7 @@ Run with TF_NUM_INTRAOP_THREADS=1 under nice on a shared machine.
 import argparse
 import time
 
-from harness import add_options, emit
+from harness import add_options, emit, logreg_accuracy
 
 
 def _emit(**row):
@@ -23,11 +23,7 @@ def _emit(**row):
 
 
 def _logreg(f_train, y_train, f_test, y_test, c=1.0):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-    scaler = StandardScaler().fit(f_train)
-    clf = LogisticRegression(max_iter=300, C=c).fit(scaler.transform(f_train), y_train)
-    return float(clf.score(scaler.transform(f_test), y_test))
+    return logreg_accuracy(f_train, y_train, f_test, y_test, c=c, standardize=True)
 
 
 def bench_variance(args):

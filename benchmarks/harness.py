@@ -24,7 +24,7 @@ this module (and tfrbm is the installed package, ``pip install -e .``). No scrip
 * **Peak references:** :func:`peak_references` measures the matmul limit per dtype: numpy sgemm
   with native kernels and a TF chain of dependent products (v W, then (v W) W^T, ...) in
   float32 and bfloat16.
-* **Judges:** :func:`course_cnn_judge` (the course CNN that judges generated digits) and
+* **Judges:** :func:`logreg_accuracy` (the linear probe of features), :func:`course_cnn_judge` (the course CNN that judges generated digits) and
   :func:`judge_rates` (per class, with Wilson intervals).
 * **Data:** :func:`binarize` and :func:`binarized_mnist`, MNIST binarized once by sampling
   (pixel ~ Bernoulli(intensity)) with a fixed seed.
@@ -228,6 +228,20 @@ def binarized_mnist(split="train", limit=None, seed=None, data_dir=None, draw_dt
 
 
 # ----------------------------------------------------------------------------- judges
+def logreg_accuracy(f_train, y_train, f_test, y_test, c=1.0, standardize=False, max_iter=300):
+    """Test accuracy of scikit-learn's LogisticRegression(C=``c``, lbfgs) fitted on features
+    ``f_train`` (standardized first, on the training rows' statistics, with ``standardize``):
+    the benchmarks' linear probe of RBM features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    if standardize:
+        scaler = StandardScaler().fit(f_train)
+        f_train, f_test = scaler.transform(f_train), scaler.transform(f_test)
+    clf = LogisticRegression(C=c, max_iter=max_iter).fit(f_train, y_train)
+    return float(clf.score(f_test, y_test))
+
+
 def course_cnn_judge(epochs, seed=0, limit=None, save=None, data_dir=None):
     """The course CNN trained on MNIST intensities by its own recipe
     (:func:`tfrbm.course.training.train_cnn`: Adam 1e-4, batch 50, ``epochs``, the first
