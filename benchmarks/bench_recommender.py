@@ -36,25 +36,22 @@ import argparse
 import json
 import os
 import resource
-import sys
 import time
 
+from harness import peak_rss_mib  # before TF
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from tfrbm.data.ratings import RatingsData, movielens  # noqa: E402
-from tfrbm.models.recommender import RBMRecommender  # noqa: E402
-from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN  # noqa: E402
-from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,  # noqa: E402
-                                                CourseBernoulliRBM, GlobalMeanBaseline,
-                                                ItemMeanBaseline, PopularityBaseline,
-                                                RatingModel, evaluate, ranking_metrics)
+from tfrbm.data.ratings import RatingsData, movielens
+from tfrbm.models.recommender import RBMRecommender
+from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN
+from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF, CourseBernoulliRBM,
+                                                GlobalMeanBaseline, ItemMeanBaseline,
+                                                PopularityBaseline, RatingModel, evaluate,
+                                                ranking_metrics)
 
 
 def _peak_rss_gib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    return peak_rss_mib() / 1024
 
 
 class SurpriseModel(RatingModel):
