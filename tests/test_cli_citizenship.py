@@ -1,8 +1,8 @@
 """The CLI answers --help/--version without TensorFlow, checks every argument before training,
-keeps the old spellings as aliases, says where it runs and resumes a killed run from --backup."""
+keeps the old spellings as aliases. (Where it runs and the resume of a killed --backup run:
+tests/test_cli_resume.py.)"""
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import time
@@ -67,27 +67,3 @@ def test_old_spellings_are_aliases():
     d = parser.parse_args(["recommend", "--user", "1"])
     e = parser.parse_args(["recommender", "recommend", "--user", "1"])
     assert d.func is e.func
-
-
-def test_backup_resumes_a_killed_training_run(tmp_path):
-    backup, out = tmp_path / "backup", tmp_path / "out"
-    cmd = [sys.executable, "-m", "tfrbm", "rbm", "train", "--data", "digits", "--hidden", "8",
-           "--epochs", "400", "--batch-size", "200", "--backup", str(backup), "--output", str(out),
-           "--quiet"]
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    from tfrbm.resume import read_backup_metadata
-    deadline = time.time() + 1800                       # generous: CI machines can be loaded
-    while read_backup_metadata(backup) is None and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)                                 # until the first epoch is backed up
-    assert proc.poll() is None, proc.communicate()[1][-2000:]
-    proc.send_signal(signal.SIGKILL)
-    _, err = proc.communicate()
-    assert "running on CPU" in err                      # says where it runs
-    assert any(backup.glob("*")) and not (out / "model.keras").exists()
-    epoch = read_backup_metadata(backup)["epoch"]      # epochs finished before the kill
-    cmd[cmd.index("400")] = str(epoch + 2)              # the same run, cut short to save time
-    done = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert f"resumed from the backup in {backup} at epoch {epoch + 1}" in done.stderr
-    assert (out / "model.keras").exists() and not backup.exists()
