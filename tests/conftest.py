@@ -31,3 +31,12 @@ def _seed():
     import keras
     keras.utils.set_random_seed(1234)
     yield
+
+
+def pytest_itemcollected(item):
+    """Under ``--dist loadgroup`` each test file is one group, so its module-scoped fixtures (a
+    trained model, a batch of CLI runs) are built on one worker, once, as with ``loadfile``; a test
+    that names its own ``xdist_group`` (each notebook run) keeps it and is scheduled on its own.
+    (Marked as each item is collected: xdist reads the groups in its own modifyitems hook.)"""
+    if not any(item.iter_markers("xdist_group")):
+        item.add_marker(pytest.mark.xdist_group(item.path.stem))
