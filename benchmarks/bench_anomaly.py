@@ -52,26 +52,27 @@ def model_path(models, held, kind, hidden, epochs, seed):
 def _train_models(x, y, args, seed, held):
     """The unlabelled RBM (None with ``--labelled-only``) and the labelled RBM (one-layer
     labelled DBN) on the same digits, each as ``tfrbm anomaly detect`` fits it
-    (:func:`tfrbm.pipelines.anomaly.fit_detector`, batch 100); with ``--models DIR`` they are
-    saved there and loaded (not retrained) on the next run."""
+    (:func:`tfrbm.pipelines.anomaly.fit_detector`, batch 100); with ``--models DIR`` each is
+    saved there and loaded (not retrained) on the next run, so a full run after a
+    ``--labelled-only`` one trains only the unlabelled RBM. ``trained``: whether any was trained."""
     import keras
 
     from tfrbm.pipelines.anomaly import AnomalyConfig, fit_detector
 
-    kinds = ("labelled",) if args.labelled_only else ("rbm", "labelled")
-    paths = [model_path(args.models, held, kind, args.hidden, args.epochs, args.seed)
-             for kind in kinds] if args.models else []
-    if paths and all(p.exists() for p in paths):
-        models = [keras.saving.load_model(p) for p in paths]
-        trained = False
-    else:
-        models = [fit_detector(AnomalyConfig(labels=kind == "labelled", hidden=args.hidden,
-                                             learning_rate=args.learning_rate, seed=seed),
-                               x, y, args.epochs, 100) for kind in kinds]
+    models, trained = [], False
+    for kind in ("labelled",) if args.labelled_only else ("rbm", "labelled"):
+        path = (model_path(args.models, held, kind, args.hidden, args.epochs, args.seed)
+                if args.models else None)
+        if path is not None and path.exists():
+            models.append(keras.saving.load_model(path))
+            continue
+        models.append(fit_detector(AnomalyConfig(labels=kind == "labelled", hidden=args.hidden,
+                                                 learning_rate=args.learning_rate, seed=seed),
+                                   x, y, args.epochs, 100))
         trained = True
-        for model, path in zip(models, paths):
+        if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            model.save(path)
+            models[-1].save(path)
     return (None if args.labelled_only else models[0]), models[-1], trained
 
 

@@ -52,7 +52,7 @@ def test_summary_refuses_mixed_settings_and_uneven_classes():
         bench_anomaly.over_seeds(merged["seeds"])
 
 
-def test_labelled_only_trains_saves_and_reloads_one_model_per_seed(tmp_path):
+def test_labelled_only_trains_saves_and_reloads_each_model_per_seed(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((60, 12)) < 0.5).astype("float32")
     y = np.repeat([0, 2, 3], 20)
@@ -64,7 +64,10 @@ def test_labelled_only_trains_saves_and_reloads_one_model_per_seed(tmp_path):
     assert bench_anomaly.model_path(tmp_path, 1, "labelled", 4, 1, 0).name == "held1_labelled_h4_e1.keras"
     scores = bench_anomaly._score_all(None, dbn, {}, x[:5])
     assert sorted(scores) == sorted(f"labelled {m}" for m in anomaly.LABEL_METHODS)
-    _, again, trained = bench_anomaly._train_models(x, y, args, seed=2, held=1)
-    assert not trained
+    args.labelled_only = False          # a full run after it trains only the unlabelled RBM
+    rbm, again, trained = bench_anomaly._train_models(x, y, args, seed=2, held=1)
+    assert trained and rbm is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["held1_labelled_h4_e1_s1.keras",
+                                                          "held1_rbm_h4_e1_s1.keras"]
     np.testing.assert_allclose(bench_anomaly._score_all(None, again, {}, x[:5])["labelled entropy"],
                                scores["labelled entropy"], rtol=1e-5, atol=1e-6)
