@@ -38,7 +38,7 @@ import os
 import resource
 import time
 
-from harness import peak_rss_mib  # before TF
+from harness import peak_rss_mib, t_interval  # before TF
 import numpy as np
 
 from tfrbm.data.ratings import RatingsData, movielens
@@ -203,15 +203,6 @@ def rank_fold(job):
     return fold, out
 
 
-def _interval(values):
-    """Mean and the half-width of the 95% t-interval over the values (folds)."""
-    from scipy import stats
-    v = np.asarray(values, float)
-    if len(v) < 2:
-        return float(v.mean()), float("nan")
-    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-
-
 def run_ranking(args):
     t_start = time.perf_counter()
     names = args.models.split(",")
@@ -238,7 +229,7 @@ def run_ranking(args):
             print("  model            " + "  ".join(f"{k:>17s}" for k in RANK_KEYS)
                   + "  train CPU s/fold")
             for name in names:
-                cells = {k: _interval([results[f][name][label][k] for f in present])
+                cells = {k: t_interval([results[f][name][label][k] for f in present])
                          for k in RANK_KEYS}
                 summary.setdefault(gname, {}).setdefault(label, {})[name] = cells
                 cpu = np.mean([results[f][name]["train_cpu_seconds"] for f in present])
@@ -248,7 +239,7 @@ def run_ranking(args):
                 base = [n for n in names if not n.startswith("rbm")]
                 best = max(base, key=lambda n: summary[gname][label][n]["ndcg@10"][0])
                 for key in ("ndcg@10", "precision@10"):
-                    d = _interval([results[f]["rbm"][label][key] - results[f][best][label][key]
+                    d = t_interval([results[f]["rbm"][label][key] - results[f][best][label][key]
                                    for f in present])
                     print(f"  paired rbm - {best} (best baseline by nDCG@10), {key}: "
                           f"{d[0]:+.4f} ± {d[1]:.4f}")

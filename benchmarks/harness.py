@@ -201,6 +201,18 @@ def cpu_budget_callback(cpu_cap_seconds=0.0, key=None, scale=1.0, checkpoint=Non
     return CPUBudget()
 
 
+def t_interval(values, level=0.95):
+    """Mean of ``values`` (folds, seeds) and the half-width of its Student-t interval at
+    ``level`` (nan for fewer than two values)."""
+    import numpy as np
+    from scipy import stats
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        return float(v.mean()), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return float(v.mean()), float(half)
+
+
 # ----------------------------------------------------------------------------- data
 def binarize(x, seed, draw_dtype="float64"):
     """``x`` (intensities in [0, 1]) binarized once: 1 where a uniform draw is below the

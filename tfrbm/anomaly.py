@@ -73,11 +73,16 @@ __all__ = ["METHODS", "LABEL_METHODS", "AUTO_METHOD", "AUTO_METHOD_REAL", "AUTO_
 METHODS = ("free_energy", "ratio", "complexity", "typicality")
 #: methods of a labelled model
 LABEL_METHODS = ("guarded_entropy", "entropy", "margin", "class_free_energy")
-#: what ``method="auto"`` means: the best mean leave-one-class-out AUROC on MNIST
-#: (benchmarks/RESULTS.md, issue 35)
+#: what ``method="auto"`` means for an unlabelled RBM (leave-one-class-out on MNIST,
+#: benchmarks/RESULTS.md, issue 35): no unlabelled score finds held-out digits well; "complexity"
+#: has the best worst class (0.43 and 0.40 at 200 and 500 hidden units, against the free
+#: energy's 0.09 and 0.14) at a mean 0.005 and 0.022 below the free energy's (one seed each)
 AUTO_METHOD = "complexity"
 #: "auto" for real-valued visible units, which "complexity" cannot compress
 AUTO_METHOD_REAL = "free_energy"
+#: "auto" for a labelled model: the best mean leave-one-class-out AUROC on MNIST (0.886, 95%
+#: interval [0.878, 0.895] over three seeds at 500 hidden units) and the only labelled score
+#: that keeps noise and Fashion-MNIST at >= 0.99
 AUTO_LABEL_METHOD = "guarded_entropy"
 #: the guard of "guarded_entropy": free-energy z-scores above it add to the entropy
 GUARD_Z = 3.0
