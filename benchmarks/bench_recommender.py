@@ -47,10 +47,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tfrbm.data.ratings import RatingsData, movielens  # noqa: E402
 from tfrbm.models.recommender import RBMRecommender  # noqa: E402
 from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN  # noqa: E402
+from tfrbm.course.recommender import CourseBernoulliRBM  # noqa: E402
+from tfrbm.models.rating_evaluation import evaluate, ranking_metrics  # noqa: E402
+from tfrbm.models.rating_model import RatingModel  # noqa: E402
 from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,  # noqa: E402
-                                                CourseBernoulliRBM, GlobalMeanBaseline,
-                                                ItemMeanBaseline, PopularityBaseline,
-                                                RatingModel, evaluate, ranking_metrics)
+                                                GlobalMeanBaseline, ItemMeanBaseline,
+                                                PopularityBaseline)
 
 
 def _peak_rss_gib():

@@ -10,7 +10,7 @@ from tfrbm import argtypes as at
 from tfrbm.commands.common import add_training_options, print_json
 from tfrbm.data.ratings import movielens
 from tfrbm.errors import UserError
-from tfrbm.models.recommender_baselines import evaluate
+from tfrbm.models.rating_evaluation import evaluate
 
 __all__ = ["register"]
 
@@ -112,7 +112,7 @@ def _train(args):
 
 
 def _demo(args):
-    from tfrbm.models.recommender import SIX_MOVIE_USERS, SIX_MOVIES, six_movie_demo
+    from tfrbm.course.recommender import SIX_MOVIE_USERS, SIX_MOVIES, six_movie_demo
     rec, recs = six_movie_demo(epochs=args.epochs, seed=args.seed)
     print("six-movie example (1 = wants to watch):")
     for name, prefs in SIX_MOVIE_USERS.items():
