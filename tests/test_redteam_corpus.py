@@ -278,7 +278,7 @@ def test_nan_weights_file_is_refused_by_the_cli(nan_model, tmp_path, capsys, arg
 
 
 def test_nan_weights_file_is_refused_by_the_likelihood_loader(nan_model):
-    from tfrbm.pipelines.likelihood import load_rbm_file
+    from tfrbm.pipelines.rbm_file import load_rbm_file
     with pytest.raises(UserError, match="NaN or Inf weights"):
         load_rbm_file(nan_model)
 

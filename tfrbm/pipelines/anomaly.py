@@ -24,8 +24,9 @@ import numpy as np
 from tfrbm import anomaly
 from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
+from tfrbm.pipelines.config import PipelineConfig
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Options,
-                              Predicate, validate_params)
+                              Predicate)
 
 __all__ = ["AnomalyConfig", "AnomalyResult", "detect_anomalies"]
 
@@ -36,7 +37,7 @@ def _is_classes(value):
 
 
 @dataclasses.dataclass(frozen=True)
-class AnomalyConfig:
+class AnomalyConfig(PipelineConfig):
     """Every setting of :func:`detect_anomalies`, with its default.
 
     data: "digits" (embedded 8x8; its class-stratified test draw), "mnist" or "fashion_mnist";
@@ -77,12 +78,9 @@ class AnomalyConfig:
         "seed": [Interval(Integral, None, None)],
     }
 
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
+    def check(self):
         if self.normal is not None:
-            object.__setattr__(self, "normal", tuple(sorted({int(c) for c in self.normal})))
+            self.set_checked("normal", tuple(sorted({int(c) for c in self.normal})))
         allowed, other = ((anomaly.LABEL_METHODS, anomaly.METHODS) if self.labels
                           else (anomaly.METHODS, anomaly.LABEL_METHODS))
         if self.method in other:
@@ -132,7 +130,7 @@ def detect_anomalies(config=None, *, output=None, **settings):
 
     from tfrbm.models.dbn import default_schedule
 
-    config = dataclasses.replace(config or AnomalyConfig(), **settings)
+    config = AnomalyConfig.resolve(config, **settings)
     if output and not str(output).endswith(".keras"):
         raise UserError(f"output must end in .keras, got {str(output)!r}")
     rng = np.random.default_rng(config.seed)

@@ -27,14 +27,14 @@ import numpy as np
 from tfrbm import viz
 from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
-                              validate_params)
+from tfrbm.pipelines.config import PipelineConfig, check_digits_holdout
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options)
 
 __all__ = ["DBMTrainingConfig", "DBMTrainingResult", "train_dbm"]
 
 
 @dataclasses.dataclass(frozen=True)
-class DBMTrainingConfig:
+class DBMTrainingConfig(PipelineConfig):
     """Every setting of :func:`train_dbm`, with its default.
 
     data: "digits" (embedded 8x8), "mnist" or "fashion_mnist"; data_dir: the folder holding it;
@@ -94,14 +94,9 @@ class DBMTrainingConfig:
         "sample_steps": POSITIVE_INT,
     }
 
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        if self.holdout is not None and self.data != "digits":
-            raise UserError(f"holdout={self.holdout!r} applies to the digits only; {self.data} "
-                            "has one official test split")
+    def check(self):
+        self.set_checked("hidden", tuple(self.hidden))
+        check_digits_holdout(self)
 
     @property
     def binary_data(self):
@@ -139,7 +134,7 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
     from tfrbm.models.dbm import DBMModel
     from tfrbm.models.dbn import default_schedule
 
-    config = dataclasses.replace(config or DBMTrainingConfig(), **settings)
+    config = DBMTrainingConfig.resolve(config, **settings)
     for path, what in ((output, "output"), (dbm_output, "dbm_output")):
         if path and not str(path).endswith(".keras"):
             raise UserError(f"{what} must end in .keras, got {str(path)!r}")

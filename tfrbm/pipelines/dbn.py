@@ -22,13 +22,13 @@ from tfrbm import viz
 from tfrbm.backupdir import claim_backup_dir, remove_backup
 from tfrbm.data.images import image_shape, load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
-                              validate_params)
+from tfrbm.pipelines.config import PipelineConfig, check_digits_holdout
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options)
 
 __all__ = ["DBNTrainingConfig", "DBNTrainingResult", "train_dbn"]
 
 @dataclasses.dataclass(frozen=True)
-class DBNTrainingConfig:
+class DBNTrainingConfig(PipelineConfig):
     """Every setting of :func:`train_dbn`, with its default.
 
     data: "digits" (embedded 8x8), "mnist" or "fashion_mnist"; data_dir: the folder holding it.
@@ -75,13 +75,8 @@ class DBNTrainingConfig:
         "sample_steps": POSITIVE_INT,
     }
 
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
-        if self.holdout is not None and self.data != "digits":
-            raise UserError(f"holdout={self.holdout!r} applies to the digits only; {self.data} "
-                            "has one official test split")
+    def check(self):
+        check_digits_holdout(self)
 
     @property
     def digits_holdout(self):
@@ -122,7 +117,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     from tfrbm.models.dbn import DBNModel, default_schedule
     from tfrbm.resume import epoch_keyed_dataset
 
-    config = dataclasses.replace(config or DBNTrainingConfig(), **settings)
+    config = DBNTrainingConfig.resolve(config, **settings)
     _keras_path(output, "output")
     _keras_path(dbn_output, "dbn_output")
     keras.utils.set_random_seed(config.seed)
