@@ -10,32 +10,13 @@ import argparse
 
 from tfrbm import anomaly
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, print_json
-from tfrbm.errors import UserError
+from tfrbm.commands.common import add_image_data_options, add_training_options, print_json
 from tfrbm.pipelines.anomaly import AnomalyConfig, detect_anomalies
 
-__all__ = ["register", "parse_classes"]
+__all__ = ["register"]
 
 #: the pipeline's defaults (:class:`tfrbm.pipelines.anomaly.AnomalyConfig`), shown in --help
 _DEFAULTS = AnomalyConfig()
-
-
-def parse_classes(text):
-    """'0,1,2' -> (0, 1, 2); UserError for anything but non-negative integers."""
-    try:
-        classes = tuple(int(s) for s in str(text).split(",") if s.strip())
-    except ValueError:
-        raise UserError(f"--normal must be comma-separated class ids, got {text!r}") from None
-    if not classes or any(c < 0 for c in classes):
-        raise UserError(f"--normal must be comma-separated class ids >= 0, got {text!r}")
-    return classes
-
-
-def _classes_arg(text):
-    try:
-        return parse_classes(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--normal ", "")) from None
 
 
 def _fpr(text):
@@ -83,10 +64,8 @@ def register(subparsers):
     sub = p.add_subparsers(dest="anomaly_command", metavar="ACTION")
     d = sub.add_parser("detect", help="fit a detector on normal data, set its threshold on "
                                       "held-out normal rows, report test FPR and detection rate")
-    d.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data)
-    d.add_argument("--data-dir", type=at.existing_dir, default=None,
-                   help="folder holding mnist/ or fashion_mnist/ (IDX .gz files)")
-    d.add_argument("--normal", type=_classes_arg, default=None, metavar="CLASSES",
+    add_image_data_options(d, _DEFAULTS.data, "folder holding mnist/ or fashion_mnist/ (IDX .gz files)")
+    d.add_argument("--normal", type=at.class_ids, default=None, metavar="CLASSES",
                    help="comma-separated normal class ids (default: all); the test split's "
                         "other classes are the novelty to find")
     d.add_argument("--unlabelled", action="store_true",

@@ -11,7 +11,11 @@ import sys
 
 from tfrbm import argtypes
 
-__all__ = ["add_training_options", "backup_callbacks", "json_line", "print_json", "report_resume"]
+__all__ = ["add_training_options", "add_image_data_options", "add_finetune_options",
+           "backup_callbacks", "json_line", "print_json", "report_resume", "IMAGE_DATA"]
+
+#: the image data sets of the image commands' ``--data``
+IMAGE_DATA = ("digits", "mnist", "fashion_mnist")
 
 
 def add_training_options(parser, backup=True):
@@ -25,6 +29,23 @@ def add_training_options(parser, backup=True):
                  "where it stopped (the backup's own files are removed when training ends; a "
                  "folder holding other files is refused)")
     parser.set_defaults(trains=True)
+
+
+def add_image_data_options(parser, default, data_dir_help):
+    """``--data`` (one of :data:`IMAGE_DATA`, default ``default``) and ``--data-dir``."""
+    parser.add_argument("--data", choices=IMAGE_DATA, default=default)
+    parser.add_argument("--data-dir", type=argtypes.existing_dir, default=None, help=data_dir_help)
+
+
+def add_finetune_options(parser, defaults):
+    """``--finetune-epochs`` and ``--finetune-learning-rate`` (``--finetune-lr``) of a classifier
+    fine-tuned from a deep model; ``defaults``: the pipeline's config (``finetune_updates``,
+    ``finetune_lr``)."""
+    parser.add_argument("--finetune-epochs", type=argtypes.positive_int, default=None,
+                        help=f"default: about {defaults.finetune_updates:,} fine-tuning updates")
+    parser.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
+                        type=argtypes.positive_float, default=defaults.finetune_lr,
+                        help="Adam learning rate")
 
 
 def backup_callbacks(args):

@@ -8,8 +8,8 @@ import argparse
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, print_json
-from tfrbm.commands.dbn import layers_arg
+from tfrbm.commands.common import (add_finetune_options, add_image_data_options,
+                                  add_training_options, print_json)
 from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
 
 __all__ = ["register"]
@@ -55,12 +55,10 @@ def register(subparsers):
     sub = p.add_subparsers(dest="dbm_command", metavar="ACTION")
     t = sub.add_parser("train", help="train a DBM, estimate its likelihood bound, fine-tune a "
                                      "classifier")
-    t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data)
-    t.add_argument("--data-dir", type=at.existing_dir, default=None,
-                   help="folder holding mnist/ (IDX .gz files)")
+    add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: which 297 images are the test set (default stratified)")
-    t.add_argument("--hidden", type=layers_arg, default=_DEFAULTS.hidden,
+    t.add_argument("--hidden", type=at.layer_sizes, default=_DEFAULTS.hidden,
                    help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.hidden)))
     t.add_argument("--pretrain-epochs", type=at.positive_int, default=None,
                    help="epochs per pretraining RBM (default: about 3,000 updates a layer)")
@@ -77,10 +75,7 @@ def register(subparsers):
     t.add_argument("--ais-runs", type=at.positive_int, default=_DEFAULTS.ais_runs)
     t.add_argument("--ais-betas", type=at.positive_int, default=_DEFAULTS.ais_betas,
                    help="the shorter AIS schedule; it is run doubled too")
-    t.add_argument("--finetune-epochs", type=at.positive_int, default=None,
-                   help=f"default: about {_DEFAULTS.finetune_updates:,} fine-tuning updates")
-    t.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
-                   type=at.positive_float, default=_DEFAULTS.finetune_lr, help="Adam learning rate")
+    add_finetune_options(t, _DEFAULTS)
     t.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
                    help="train on the data binarized once by sampling (default: yes for MNIST "
                         "and Fashion-MNIST, no for the digits)")

@@ -8,33 +8,14 @@ import argparse
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, print_json
-from tfrbm.errors import UserError
+from tfrbm.commands.common import (add_finetune_options, add_image_data_options,
+                                  add_training_options, print_json)
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
-__all__ = ["register", "parse_layers", "layers_arg"]
+__all__ = ["register"]
 
 #: the pipeline's defaults (:class:`tfrbm.pipelines.dbn.DBNTrainingConfig`), shown in --help
 _DEFAULTS = DBNTrainingConfig()
-
-
-def parse_layers(text):
-    """'500,200,50' -> [500, 200, 50]; ValueError for anything but positive integers."""
-    try:
-        sizes = [int(s) for s in str(text).split(",") if s.strip()]
-    except ValueError:
-        raise UserError(f"--layers must be comma-separated positive integers, got {text!r}") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise UserError(f"--layers must be comma-separated positive integers, got {text!r}")
-    return sizes
-
-
-def layers_arg(text):
-    """argparse type of a ``--layers``-style option: :func:`parse_layers`, argparse's error."""
-    try:
-        return parse_layers(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--layers ", "")) from None
 
 
 def _outputs(args):
@@ -76,13 +57,11 @@ def register(subparsers):
     p = subparsers.add_parser("dbn", help="deep belief networks: greedy pre-training + fine-tuning")
     sub = p.add_subparsers(dest="dbn_command", metavar="ACTION")
     t = sub.add_parser("train", help="pre-train a DBN, fine-tune a classifier, report test accuracy")
-    t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data)
-    t.add_argument("--data-dir", type=at.existing_dir, default=None,
-                   help="folder holding mnist/ (IDX .gz files)")
+    add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: the 297 test images, a fixed class-stratified draw "
                         "(default) or the last 297 (mostly unseen writers, harder)")
-    t.add_argument("--layers", type=layers_arg, default=_DEFAULTS.layers,
+    t.add_argument("--layers", type=at.layer_sizes, default=_DEFAULTS.layers,
                    help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.layers)))
     t.add_argument("--epochs", type=at.positive_int, default=None,
                    help="pre-training epochs per layer (default: about 3,000 updates a layer)")
@@ -93,10 +72,7 @@ def register(subparsers):
                    help="RBM SGD learning rate")
     t.add_argument("--batch-size", type=at.positive_int, default=None,
                    help="default 100, or n/50 (at least 10) for smaller data sets")
-    t.add_argument("--finetune-epochs", type=at.positive_int, default=None,
-                   help=f"default: about {_DEFAULTS.finetune_updates:,} fine-tuning updates")
-    t.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
-                   type=at.positive_float, default=_DEFAULTS.finetune_lr, help="Adam learning rate")
+    add_finetune_options(t, _DEFAULTS)
     t.add_argument("--limit", type=at.positive_int, default=None,
                    help="use the first N train/test examples")
     t.add_argument("--seed", type=at.seed, default=_DEFAULTS.seed)

@@ -72,11 +72,10 @@ import keras
 import numpy as np
 
 from tfrbm import export
-from tfrbm.data.ratings import as_triples
 from tfrbm.errors import UserError
 from tfrbm.models.implicit_rbm import ImplicitRBM
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM, cd_schedule
-from tfrbm.models.rating_model import RatingModel, Recommendations, check_unique_pairs
+from tfrbm.models.rating_model import RatingModel, Recommendations
 from tfrbm.models.recommender_baselines import fit_biases
 from tfrbm.models.recommender_network import RecommenderNetwork
 from tfrbm.safety import atomic_save
@@ -263,11 +262,6 @@ class RBMRecommender(RatingModel):
         """
         epochs = validate_params({"epochs": epochs}, {"epochs": [whole_number(1)]},
                                  type(self))["epochs"]
-        triples = as_triples(data)
-        if len(triples) == 0:
-            raise UserError("no ratings to fit")
-        self._check_ratings(triples[:, 2])
-        check_unique_pairs(triples)
         if implicit is not None and not self.conditional:
             raise UserError("implicit pairs are only used by the conditional model "
                             "(conditional=True)")

@@ -16,7 +16,6 @@ detection rate and AUROC on the classes left out of ``normal`` (if any) and on u
 :class:`AnomalyConfig` is the one place the defaults live.
 """
 import dataclasses
-import pathlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,9 +23,8 @@ import numpy as np
 from tfrbm import anomaly
 from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
-from tfrbm.pipelines.config import PipelineConfig
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Options,
-                              Predicate)
+from tfrbm.pipelines.config import IMAGE_DATA, PipelineConfig, SEED
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Predicate)
 
 __all__ = ["AnomalyConfig", "AnomalyResult", "detect_anomalies"]
 
@@ -64,8 +62,7 @@ class AnomalyConfig(PipelineConfig):
     seed: int = 0
 
     _parameter_constraints = {
-        "data": [Options("digits", "mnist", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        **IMAGE_DATA,
         "normal": [Predicate(_is_classes, "None or a non-empty list of class ids >= 0")],
         "labels": [BOOLEAN],
         "method": [Instance(str, "a method name")],
@@ -75,7 +72,7 @@ class AnomalyConfig(PipelineConfig):
         "fpr": [Interval(Real, 0, 0.5, closed="neither")],
         "calibration": [Interval(Real, 0, 1, closed="neither")],
         "limit": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
     }
 
     def check(self):

@@ -9,11 +9,25 @@ the config's :meth:`~PipelineConfig.check` for rules that tie fields together. A
 ``config=None, **settings`` and calls :meth:`PipelineConfig.resolve`. No TensorFlow here.
 """
 import dataclasses
+import math
+import pathlib
 
 from tfrbm.errors import UserError
-from tfrbm.validation import validate_params
+from tfrbm.validation import POSITIVE, POSITIVE_INT, Instance, Integral, Interval, Options, validate_params
 
-__all__ = ["PipelineConfig", "check_digits_holdout"]
+__all__ = ["PipelineConfig", "check_digits_holdout", "DATA_DIR", "SEED", "IMAGE_DATA",
+           "DIGITS_HOLDOUT", "FINETUNE", "resolve_finetune_epochs"]
+
+#: constraints the configs share: a data folder, a seed
+DATA_DIR = [None, Instance((str, pathlib.PurePath), "a path")]
+SEED = [Interval(Integral, None, None)]
+#: an image data set and its folder
+IMAGE_DATA = {"data": [Options("digits", "mnist", "fashion_mnist")], "data_dir": DATA_DIR}
+#: the digits' two test splits (:func:`check_digits_holdout`)
+DIGITS_HOLDOUT = {"holdout": [None, Options("stratified", "last")]}
+#: a classifier fine-tuned from a deep model: epochs (None: about ``finetune_updates``), Adam rate
+FINETUNE = {"finetune_epochs": [None] + POSITIVE_INT, "finetune_lr": POSITIVE,
+            "finetune_updates": POSITIVE_INT}
 
 
 class PipelineConfig:
@@ -38,6 +52,14 @@ class PipelineConfig:
     def resolve(cls, config=None, **settings):
         """``config`` (default: the defaults) with keyword ``settings`` replacing single fields."""
         return dataclasses.replace(config or cls(), **settings)
+
+
+def resolve_finetune_epochs(config, steps_per_epoch):
+    """``config.finetune_epochs``, or (None) enough epochs for about ``config.finetune_updates``
+    updates at ``steps_per_epoch`` (at least one)."""
+    if config.finetune_epochs is not None:
+        return config.finetune_epochs
+    return max(1, math.ceil(config.finetune_updates / steps_per_epoch))
 
 
 def check_digits_holdout(config):

@@ -18,17 +18,17 @@ the intensities as probabilities.
 """
 import dataclasses
 import math
-import pathlib
 import time
 from numbers import Integral
 
 import numpy as np
 
-from tfrbm import viz
-from tfrbm.data.images import image_shape, load_images
+from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
-from tfrbm.pipelines.config import PipelineConfig, check_digits_holdout
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options)
+from tfrbm.pipelines.config import (DIGITS_HOLDOUT, FINETUNE, IMAGE_DATA, SEED, PipelineConfig,
+                                    check_digits_holdout, resolve_finetune_epochs)
+from tfrbm.pipelines.outputs import save_models, save_samples
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Interval)
 
 __all__ = ["DBMTrainingConfig", "DBMTrainingResult", "train_dbm"]
 
@@ -71,9 +71,8 @@ class DBMTrainingConfig(PipelineConfig):
     sample_steps: int = 1000
 
     _parameter_constraints = {
-        "data": [Options("digits", "mnist", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
-        "holdout": [None, Options("stratified", "last")],
+        **IMAGE_DATA,
+        **DIGITS_HOLDOUT,
         "hidden": [SIZES],
         "pretrain_epochs": [None, Interval(Integral, 0, None)],
         "epochs": [None] + POSITIVE_INT,
@@ -85,12 +84,10 @@ class DBMTrainingConfig(PipelineConfig):
         "batch_size": [None] + POSITIVE_INT,
         "ais_runs": [Interval(Integral, 2, None)],
         "ais_betas": [Interval(Integral, 3, None)],
-        "finetune_epochs": [None] + POSITIVE_INT,
-        "finetune_lr": POSITIVE,
-        "finetune_updates": POSITIVE_INT,
+        **FINETUNE,
         "binarize": [None, BOOLEAN],
         "limit": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
         "sample_steps": POSITIVE_INT,
     }
 
@@ -177,23 +174,14 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
         bound_seconds=round(time.time() - t0, 2))
     n_classes = int(max(y.max(), yt.max())) + 1
     clf = dbm.to_classifier(n_classes, optimizer=keras.optimizers.Adam(config.finetune_lr))
-    finetune_epochs = config.finetune_epochs or max(
-        1, math.ceil(config.finetune_updates / steps_per_epoch))
+    finetune_epochs = resolve_finetune_epochs(config, steps_per_epoch)
     t0 = time.time()
     finetune_history = clf.fit(dbm.classifier_inputs(x), y, epochs=finetune_epochs,
                                batch_size=batch_size, verbose=verbose)
     _, acc = clf.evaluate(dbm.classifier_inputs(xt), yt, verbose=0, batch_size=1000)
     metrics.update(test_accuracy=float(acc), finetune_epochs=finetune_epochs,
                    finetune_seconds=round(time.time() - t0, 2))
-    if output or dbm_output:
-        from tfrbm.safety import atomic_save
-        for model, path, key in ((clf, output, "output"), (dbm, dbm_output, "dbm_output")):
-            if path:
-                atomic_save(model, path)
-                metrics[key] = str(path)
-    if samples:
-        fantasies = dbm.sample(64, steps=config.sample_steps, seed=config.seed)
-        viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
-                       title=f"DBM samples ({config.sample_steps} Gibbs sweeps)", path=samples)
-        metrics["samples"] = str(samples)
+    save_models(metrics, ((clf, output, "output"), (dbm, dbm_output, "dbm_output")))
+    save_samples(metrics, dbm, samples, config,
+                 f"DBM samples ({config.sample_steps} Gibbs sweeps)")
     return DBMTrainingResult(metrics, dbm, clf, ais, history, finetune_history)

@@ -27,8 +27,8 @@ from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
 from tfrbm.limits import check_allocation
 from tfrbm.pipelines.rbm_file import load_rbm_file
-from tfrbm.pipelines.config import PipelineConfig
-from tfrbm.validation import POSITIVE, POSITIVE_INT, Instance, Interval, Options
+from tfrbm.pipelines.config import DATA_DIR, PipelineConfig, SEED
+from tfrbm.validation import POSITIVE, POSITIVE_INT, Interval, Options
 
 __all__ = ["LikelihoodConfig", "LikelihoodReport", "estimate_likelihood"]
 
@@ -56,13 +56,13 @@ class LikelihoodConfig(PipelineConfig):
 
     _parameter_constraints = {
         "data": [Options("mnist", "digits", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "data_dir": DATA_DIR,
         "split": [Options("train", "test")],
         "runs": POSITIVE_INT,
         "max_betas": [None, Interval(Integral, 6, None)],
         "raise_rows": POSITIVE_INT,
         "time_budget": [None] + POSITIVE,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
     }
 
     def schedule(self):

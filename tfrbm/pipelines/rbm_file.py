@@ -14,11 +14,10 @@ model cannot take is an error, never silently ignored.
 import dataclasses
 import pathlib
 import zipfile
-from numbers import Integral
 
 import tfrbm
 from tfrbm.errors import UserError
-from tfrbm.pipelines.config import PipelineConfig
+from tfrbm.pipelines.config import PipelineConfig, SEED
 from tfrbm.validation import POSITIVE, POSITIVE_INT, Interval, Real
 
 __all__ = ["RowTrainingConfig", "RowTrainingResult", "create_rbm_file", "load_rbm_file",
@@ -46,7 +45,7 @@ class RowTrainingConfig(PipelineConfig):
         "learning_rate": [None] + POSITIVE,
         "momentum": [None, Interval(Real, 0, 1, closed="left")],
         "cd_k": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
     }
 
 

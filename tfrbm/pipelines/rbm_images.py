@@ -23,8 +23,8 @@ import time
 from tfrbm import viz
 from tfrbm.data import images
 from tfrbm.data.pipeline import binarize as binarize_array
-from tfrbm.pipelines.config import PipelineConfig
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Integral, Options,
+from tfrbm.pipelines.config import DATA_DIR, PipelineConfig, SEED
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Options,
                               Real)
 
 __all__ = ["IMAGE_DEFAULTS", "RBMImageConfig", "RBMImageTrainingResult", "train_rbm_on_images"]
@@ -70,7 +70,7 @@ class RBMImageConfig(PipelineConfig):
 
     _parameter_constraints = {
         "data": [Options(*IMAGE_DEFAULTS)],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "data_dir": DATA_DIR,
         "hidden": [None] + POSITIVE_INT,
         "epochs": [None] + POSITIVE_INT,
         "batch_size": [None] + POSITIVE_INT,
@@ -81,7 +81,7 @@ class RBMImageConfig(PipelineConfig):
         "n_chains": POSITIVE_INT,
         "binarize": [None, Options("stochastic", "threshold", "none")],
         "limit": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
         "output": [Instance((str, pathlib.PurePath), "a folder path")],
         "hidden_units": [Options("bernoulli", "gaussian", "relu")],
     }

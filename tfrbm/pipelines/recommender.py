@@ -13,15 +13,14 @@ from it) and where they are checked; it makes the :class:`tfrbm.RBMRecommender`
 (:func:`tfrbm.course.recommender.six_movie_demo`).
 """
 import dataclasses
-import pathlib
 import time
 from numbers import Integral
 
 from tfrbm.data.ratings import movielens
 from tfrbm.errors import UserError
 from tfrbm.models.rating_evaluation import evaluate
-from tfrbm.pipelines.config import PipelineConfig
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Options, Real)
+from tfrbm.pipelines.config import DATA_DIR, PipelineConfig
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Interval, Options, Real)
 
 __all__ = ["RecommenderConfig", "RecommenderTrainingResult", "train_recommender",
            "recommendations_for", "SixMovieDemoConfig", "run_six_movie_demo", "FOLDS"]
@@ -58,7 +57,7 @@ class RecommenderConfig(PipelineConfig):
     test_fraction: float = 0.2
 
     _parameter_constraints = {
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "data_dir": DATA_DIR,
         "variant": [Options("100k", "1m")],
         "hidden": POSITIVE_INT,
         "kind": [Options("user", "item", "both", "implicit")],
