@@ -173,12 +173,9 @@ def _print_rows(rows):
         print(" ".join(f"{v:g}" if float(v).is_integer() else f"{v:.4f}" for v in row))
 
 
-def _hint(path):
-    return f" (this command needs a model made by `tfrbm init {path} N_VISIBLE N_HIDDEN` or `tfrbm train`)"
-
-
 def _load(path):
-    return load_rbm_file(path, hint=_hint(path))
+    return load_rbm_file(path, hint=f" (this command needs a model made by `tfrbm init {path} "
+                                    "N_VISIBLE N_HIDDEN` or `tfrbm train`)")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -216,9 +213,10 @@ def _train_rows(args):
     settings = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
                 "momentum": args.momentum, "cd_k": args.cd_k, "seed": args.seed}
     config = RowTrainingConfig(**{k: v for k, v in settings.items() if v is not None})
+    model = _load(args.model)
     rows = _read_rows(args.input)
     callbacks = backup_callbacks(args)
-    result = train_rbm_file(args.model, rows, config, callbacks=callbacks, hint=_hint(args.model),
+    result = train_rbm_file(args.model, rows, config, model=model, callbacks=callbacks,
                             verbose=0 if args.quiet or args.json else "auto")
     report_resume(callbacks)
     if args.json:

@@ -100,12 +100,13 @@ def create_rbm_file(path, n_visible, n_hidden, learning_rate=0.1, seed=0):
     return model
 
 
-def train_rbm_file(path, rows, config=None, *, callbacks=(), verbose="auto", hint="", **settings):
+def train_rbm_file(path, rows, config=None, *, model=None, callbacks=(), verbose="auto",
+                   **settings):
     """Train the RBM saved at ``path`` on ``rows`` (an (N, n_visible) array) and save it back.
 
     ``config`` is a :class:`RowTrainingConfig` (default: its defaults); keyword ``settings``
-    replace single fields of it. ``callbacks`` go to ``fit``; ``hint`` to :func:`load_rbm_file`.
-    Returns a
+    replace single fields of it. ``model``: the RBM already loaded from ``path``
+    (:func:`load_rbm_file`), None to load it here. ``callbacks`` go to ``fit``. Returns a
     :class:`RowTrainingResult`.
     """
     import keras
@@ -115,7 +116,8 @@ def train_rbm_file(path, rows, config=None, *, callbacks=(), verbose="auto", hin
     from tfrbm.safety import atomic_save
 
     config = RowTrainingConfig.resolve(config, **settings)
-    model = load_rbm_file(path, hint)
+    if model is None:
+        model = load_rbm_file(path)
     if config.cd_k is not None:
         if config.cd_k > MAX_CD_K:
             raise UserError(f"cd_k {config.cd_k} is above the cap of {MAX_CD_K}")
