@@ -23,13 +23,12 @@ All images are binarized once with numpy.random.default_rng(--seed).
 """
 import argparse
 import json
-import os
 import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from harness import binarize
+
 
 
 def _classes(text):
@@ -39,35 +38,22 @@ def _classes(text):
     return out
 
 
-def _binarize(x, rng):
-    import numpy as np
-    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
-
-
 def _train_models(x, y, args, seed, held):
-    """The unlabelled RBM and the labelled RBM (one-layer labelled DBN) on the same digits;
-    with ``--models DIR`` they are saved there and loaded (not retrained) on the next run."""
+    """The unlabelled RBM and the labelled RBM (one-layer labelled DBN) on the same digits, each
+    as ``tfrbm anomaly detect`` fits it (:func:`tfrbm.pipelines.anomaly.fit_detector`, batch
+    100); with ``--models DIR`` they are saved there and loaded (not retrained) on the next run."""
     import keras
-    import numpy as np
 
-    from tfrbm.layers import RBMLayer
-    from tfrbm.models.dbn import DBNModel
-    from tfrbm.models.rbm import RBMModel
+    from tfrbm.pipelines.anomaly import AnomalyConfig, fit_detector
 
     if args.models:
         paths = [pathlib.Path(args.models) / f"held{held}_{kind}_h{args.hidden}_e{args.epochs}.keras"
                  for kind in ("rbm", "labelled")]
         if all(p.exists() for p in paths):
             return (*(keras.saving.load_model(p) for p in paths), False)
-    keras.utils.set_random_seed(seed)
-    rbm = RBMModel(RBMLayer(args.hidden), persistent=True, centering=True, seed=seed)
-    rbm.compile(optimizer=keras.optimizers.SGD(args.learning_rate, momentum=0.9))
-    rbm.fit(x, epochs=args.epochs, batch_size=100, verbose=0)
-    labels = np.unique(y)
-    keras.utils.set_random_seed(seed)
-    dbn = DBNModel([RBMLayer(args.hidden)], n_labels=len(labels), seed=seed)
-    dbn.fit(x, np.searchsorted(labels, y).astype("int32"), epochs=args.epochs, batch_size=100,
-            verbose=0)
+    rbm, dbn = (fit_detector(AnomalyConfig(labels=labels, hidden=args.hidden,
+                                           learning_rate=args.learning_rate, seed=seed),
+                             x, y, args.epochs, 100) for labels in (False, True))
     if args.models:
         pathlib.Path(args.models).mkdir(parents=True, exist_ok=True)
         rbm.save(paths[0])
@@ -171,7 +157,7 @@ def main(argv=None):
     x, y = load_mnist("train", data_dir=args.data_dir)
     xt, yt = load_mnist("test", data_dir=args.data_dir)
     fashion = load_fashion_mnist("test", data_dir=args.data_dir)[0]
-    x, xt, fashion = _binarize(x, rng), _binarize(xt, rng), _binarize(fashion, rng)
+    x, xt, fashion = (binarize(a, rng, "float32") for a in (x, xt, fashion))
     noise = (rng.random(xt.shape, dtype=np.float32) < 0.5).astype(np.float32)
     fashion, noise = fashion[:args.n_sanity], noise[:args.n_sanity]
     result = {"settings": {k: v for k, v in vars(args).items() if k != "out"},

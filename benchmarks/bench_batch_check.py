@@ -8,11 +8,10 @@ own compiled model; per-step wall and CPU time are reported (min and median over
 """
 import argparse
 import json
-import resource
 import statistics
 import time
 
-import numpy as np
+from harness import binarized_mnist, cpu_seconds
 
 
 def isolated(model, batch, repeats, n=200):
@@ -52,10 +51,9 @@ def isolated(model, batch, repeats, n=200):
         fn(x)
         times = []
         for _ in range(repeats):
-            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            c0 = cpu_seconds()
             fn(x).numpy()
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
-            times.append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / n * 1e6)
+            times.append((cpu_seconds() - c0) / n * 1e6)
         out[f"isolated_cpu_us_{name}_min"] = round(min(times), 1)
     check = out["isolated_cpu_us_check_with_loop_min"] - out["isolated_cpu_us_loop_only_min"]
     out["isolated_cpu_us_check"] = round(check, 1)
@@ -73,13 +71,10 @@ def main():
     import keras
     import tensorflow as tf
 
-    from tfrbm.data.images import load_images
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
 
-    x, _ = load_images("mnist", split="train", data_dir=args.data_dir)
-    x = (np.random.default_rng(0).random(x[:args.rows].shape, dtype=np.float32)
-         < x[:args.rows]).astype("float32")
+    x = binarized_mnist("train", args.rows, seed=0, data_dir=args.data_dir, draw_dtype="float32")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(100).prefetch(2)
     steps = -(-len(x) // 100)
     models = {}
@@ -94,11 +89,11 @@ def main():
     cpu = {True: [], False: []}
     for _ in range(args.repeats):
         for check in (True, False):
-            r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             models[check].fit(ds, epochs=1, verbose=0)
-            r1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            c1, t1 = cpu_seconds(), time.perf_counter()
             wall[check].append((t1 - t0) / steps * 1e3)
-            cpu[check].append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / steps * 1e3)
+            cpu[check].append((c1 - c0) / steps * 1e3)
     result = {}
     for name, table in (("wall_ms_per_step", wall), ("cpu_ms_per_step", cpu)):
         for check in (True, False):

@@ -2,7 +2,7 @@
 
 Trains a 784 x 500 RBM by CD-1 through ``RBMModel.fit`` (default optimizer: SGD 0.05, momentum
 0.5; batch 100; seed 1) on the 60,000 MNIST training images binarized once (bench_cd's
-binarization, seed 0), with the products in the given dtype; then measures, with float32
+binarization: ``harness.binarized_mnist``, float32 draws, seed 0), with the products in the given dtype; then measures, with float32
 products for both models (so only the training differs):
 
 * test log-likelihood: mean -F(v) over the 10,000 test images (binarized once, numpy seed 0)
@@ -24,18 +24,10 @@ import json
 import math
 import os
 import pathlib
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from harness import binarized_mnist, cpu_seconds, logreg_accuracy, write_json  # before TF
 import numpy as np
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-
-from _isolation import write_json  # noqa: E402
 
 
 def ais_summary(model, runs, n_betas, base, matmul_dtype, seed=3):
@@ -43,27 +35,21 @@ def ais_summary(model, runs, n_betas, base, matmul_dtype, seed=3):
     log_w, log_z0 = ais.ais_log_weights(model.layer, n_runs=runs, betas=ais.make_betas(n_betas),
                                         base_data=base, seed=seed, matmul_dtype=matmul_dtype)
     res = ais.summarize_log_weights(log_w, log_z0)
-    w = np.exp(log_w - log_w.max())
     return {"log_z": res.log_z, "log_z_lower": res.log_z_lower, "log_z_upper": res.log_z_upper,
-            "ess": float(w.sum() ** 2 / (w ** 2).sum()), "runs": runs, "betas": n_betas}
+            "ess": res.ess, "runs": runs, "betas": n_betas}
 
 
 def run(dtype, epochs, runs, n_betas, lr_train, seed=1, save=None, load=None):
     import keras
-    from bench_cd import load_binarized_mnist
-    from sklearn.linear_model import LogisticRegression
 
     from tfrbm.data.images import load_mnist
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
 
-    data_dir = os.path.join(os.path.dirname(REPO), "shared", "datasets", "mnist")
-    x = load_binarized_mnist(60000)
-    x_int, y_train = load_mnist(split="train", data_dir=data_dir)
-    t_int, y_test = load_mnist(split="test", data_dir=data_dir)
-    x_int = x_int.reshape(len(x_int), -1).astype(np.float32)
-    t_int = t_int.reshape(len(t_int), -1).astype(np.float32)
-    test = (np.random.default_rng(0).random(t_int.shape) < t_int).astype(np.float32)
+    x = binarized_mnist("train", seed=0, draw_dtype="float32")
+    x_int, y_train = load_mnist(split="train")
+    t_int, y_test = load_mnist(split="test")
+    test = binarized_mnist("test", seed=0)
 
     if load:
         model = keras.models.load_model(load)
@@ -73,10 +59,10 @@ def run(dtype, epochs, runs, n_betas, lr_train, seed=1, save=None, load=None):
         keras.utils.set_random_seed(seed)
         model = RBMModel(RBMLayer(500), seed=seed, matmul_dtype=dtype)
         model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.5))
-        t0, c0 = time.perf_counter(), sum(os.times()[:2])
+        t0, c0 = time.perf_counter(), cpu_seconds()
         hist = model.fit(x, batch_size=100, epochs=epochs, verbose=0)
         out = {"dtype": dtype, "epochs": epochs, "seed": seed, "train_wall_s": time.perf_counter() - t0,
-               "train_cpu_s": sum(os.times()[:2]) - c0,
+               "train_cpu_s": cpu_seconds() - c0,
                "train_reconstruction_error": hist.history["reconstruction_error"]}
         if save:
             model.save(save)
@@ -93,8 +79,8 @@ def run(dtype, epochs, runs, n_betas, lr_train, seed=1, save=None, load=None):
                                              mean_neg_f - res["log_z_lower"]]
         out[name] = res
     feats = model.hidden_probs(x_int[:lr_train])
-    clf = LogisticRegression(C=1.0, max_iter=300).fit(feats, y_train[:lr_train])
-    out["logreg_test_accuracy"] = float(clf.score(model.hidden_probs(t_int), y_test))
+    out["logreg_test_accuracy"] = logreg_accuracy(feats, y_train[:lr_train],
+                                                  model.hidden_probs(t_int), y_test, c=1.0)
     out["logreg_train_examples"] = lr_train
     return out
 

@@ -9,24 +9,18 @@ change in machine load hits both sides alike; the report gives the median wall a
 """
 import argparse
 import json
-import os
-import pathlib
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from harness import cpu_seconds, run_side
 
 SETTINGS = ("plain", "tensorboard", "checkpoint_terminate")
 
 
 def run_one(setting, epochs, limit):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(ROOT))
-    import keras
+    import keras   # in the side's process only: the driver loads no TensorFlow
 
     import tfrbm
     keras.utils.set_random_seed(0)
@@ -40,12 +34,9 @@ def run_one(setting, epochs, limit):
         "checkpoint_terminate": [keras.callbacks.ModelCheckpoint(logs + "/m.keras"),
                                  keras.callbacks.TerminateOnNaN()],
     }[setting]
-    r0 = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
+    c0, t0 = cpu_seconds(), time.perf_counter()
     rbm.fit(ds, epochs=epochs, callbacks=callbacks, verbose=0)
-    wall = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     return {"setting": setting, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "steps_per_execution": int(rbm.steps_per_execution), "epochs": epochs}
 
@@ -67,14 +58,8 @@ def main(argv=None):
     for r in range(args.repeats):
         order = settings if r % 2 == 0 else settings[::-1]
         for s in order:
-            cmd = [sys.executable, __file__, "--only", s, "--epochs", str(args.epochs)]
-            if args.limit:
-                cmd += ["--limit", str(args.limit)]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            if out.returncode != 0:
-                print(out.stderr[-3000:], file=sys.stderr)
-                return 1
-            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row = run_side(__file__, ["--only", s, "--epochs", args.epochs]
+                           + (["--limit", args.limit] if args.limit else []))
             rows[s].append(row)
             print(json.dumps(row), flush=True)
     base_wall = statistics.median(r["wall_s"] for r in rows["plain"])

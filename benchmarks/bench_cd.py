@@ -26,7 +26,7 @@ epoch. The load average (as ``uptime`` prints it) is recorded at the start and t
 
 Limits ("of limit"): the matmul limit at the B x 784 x H product shape, per dtype: for float32 the
 best of numpy sgemm (native kernels) and a TF chain of dependent products, for bfloat16 the TF
-chain (numpy has no bfloat16 gemm); measured in their own workers (benchmarks/_isolation.py).
+chain (numpy has no bfloat16 gemm); measured in their own workers (benchmarks/harness.py).
 
 Flops per example: 10 V H for CD-1 (v W, h W^T, v1 W, and the two <v h> statistics) plus 4 V H per
 extra Gibbs step; the same nominal count is used for every implementation (sklearn's PCD-1 and
@@ -42,19 +42,11 @@ Usage:
 import argparse
 import logging
 import os
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from harness import (Worker, binarized_mnist, blas_kernels, cpu_seconds, kernel_tag,  # before TF
+                     limit_gflops, peak_references, print_peaks, uptime_line, write_json)
 import numpy as np
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-
-from _isolation import (Worker, cpu_seconds as _cpu_seconds, kernel_tag,  # noqa: E402
-                        limit_gflops, peak_references, print_peaks, uptime_line, write_json)
 
 ALL_IMPLS = ("tfrbm-cd1", "tfrbm-pcd1", "tfrbm-cd10", "tfrbm-plain-cd1", "tfrbm-cd1-bf16",
              "tfrbm-pcd1-bf16", "sklearn", "learnergy", "naive-tf")
@@ -72,14 +64,9 @@ def flops_per_example(n_visible, n_hidden, k=1):
 
 
 def load_binarized_mnist(n_examples, data_dir=None, seed=0):
-    """The MNIST training images as float32 {0, 1}, binarized once: pixel = 1 w.p. its intensity."""
-    from tfrbm.data.images import load_mnist
-    if data_dir is None:
-        data_dir = os.path.join(os.path.dirname(REPO), "shared", "datasets", "mnist")
-    x, _ = load_mnist(split="train", data_dir=data_dir)
-    x = x[:n_examples]
-    rng = np.random.default_rng(seed)
-    return (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+    """The first ``n_examples`` MNIST training images as float32 {0, 1}, binarized once: pixel =
+    1 w.p. its intensity (float32 draws, numpy ``default_rng(seed)``)."""
+    return binarized_mnist("train", n_examples, seed=seed, data_dir=data_dir, draw_dtype="float32")
 
 
 def median_time(fn, repeats, warmup=1):
@@ -263,7 +250,6 @@ class _InProcess:
     """An implementation run in this process (``--same-process``)."""
 
     def __init__(self, name, x, batch, hidden, lr):
-        from _isolation import blas_kernels
         self.runner = make_runner(name, x, batch, hidden, lr)
         self.runner.warmup()
         self.name, self.k, self.dtype = self.runner.name, self.runner.k, self.runner.dtype
@@ -271,9 +257,9 @@ class _InProcess:
         self.placed_on = None
 
     def epoch(self):
-        start, cpu_start = time.perf_counter(), _cpu_seconds()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         self.runner.epoch()
-        return time.perf_counter() - start, _cpu_seconds() - cpu_start
+        return time.perf_counter() - start, cpu_seconds() - cpu_start
 
     def close(self):
         self.runner = None

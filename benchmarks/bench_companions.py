@@ -13,16 +13,12 @@ character, test MSE), the epochs run and the wall-clock seconds per epoch. Goals
 114.5), medium <= 83 (82.7).
 """
 import argparse
-import json
-import os
 import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-
-from tfrbm.course import training  # noqa: E402
+from harness import command_line, emit  # before TF
+from tfrbm.course import training
 
 GOALS = {"cnn": ("test_accuracy", ">=", 0.992), "seqcnn": ("test_accuracy", ">=", 0.98),
          "lm:small": ("test_perplexity", "<=", 115.0), "lm:medium": ("test_perplexity", "<=", 83.0)}
@@ -57,14 +53,14 @@ def main(argv=None):
         result = training.train_char_lm(epochs=args.epochs or 5, **common)
     result["model"] = args.model
     result["total_seconds"] = round(time.perf_counter() - start, 1)
-    result["command"] = "python benchmarks/bench_companions.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    result["command"] = command_line(__file__, argv)
     key = args.model if args.model != "lm" else f"lm:{args.config}"
     if key in GOALS:
         metric, op, target = GOALS[key]
         value = result[metric]
         result["goal"] = f"{metric} {op} {target}"
         result["goal_met"] = bool(value >= target if op == ">=" else value <= target)
-    print(json.dumps(result, default=str), flush=True)
+    emit(result)
     return 0
 
 

@@ -8,6 +8,11 @@ classifier. One command per number; each prints result lines and a final JSON li
     python benchmarks/bench_dbm.py exact-check        (AIS and bound vs enumeration, trained 64-12-20)
     python benchmarks/bench_dbm.py samples dbm.keras --steps 1000 --grid samples.png --cnn-epochs 2
 
+Run from the repository root (``harness`` is found beside this script). Training, the
+classifier and the DBM itself follow the ``tfrbm dbm train`` recipe, step by step
+(:mod:`tfrbm.pipelines.dbm`: ``build_dbm``, ``compile_dbm``, ``finetune_classifier``); this
+script adds the CPU cap, checkpoints, timing and the result lines.
+
 MNIST is binarized once by sampling (pixel ~ Bernoulli(intensity), numpy seed 0 for the training
 set, 1 for the test set), as for the paper's binary MNIST. ``--limit N`` uses the first N training
 and test images. ``--cpu-minutes`` caps the joint training's CPU time (the run stops at the end
@@ -17,84 +22,48 @@ betas.
 """
 import argparse
 import json
-import os
-import resource
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import (add_options, binarize, binarized_mnist, command_line, course_cnn_judge,  # before TF
+                     cpu_budget_callback, cpu_seconds, log)
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from tfrbm.data.images import load_mnist  # noqa: E402
-from tfrbm.models.dbm import DBMModel  # noqa: E402
-from tfrbm.likelihood import dbm as dbm_likelihood  # noqa: E402
-
-
-def log(*args):
-    print(*args, flush=True)
-
-
-def cpu_seconds():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def binary_mnist(split, limit=None):
-    x, y = load_mnist(split)
-    if limit:
-        x, y = x[:limit], y[:limit]
-    rng = np.random.default_rng(0 if split == "train" else 1)
-    return (rng.random(x.shape) < x).astype(np.float32), y
-
-
-class CPUCap(keras.callbacks.Callback):
-    """Log each epoch with the CPU time; stop after the epoch that crosses ``minutes``."""
-
-    def __init__(self, minutes, checkpoint=None, every=10):
-        super().__init__()
-        self.limit = 60.0 * minutes if minutes else 0.0
-        self.epochs_done = 0
-        self.checkpoint, self.every = checkpoint, every
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs_done = epoch + 1
-        log(f"  epoch {epoch + 1}: " + ", ".join(f"{k} {float(v):.5g}" for k, v in (logs or {}).items())
-            + f", cpu {cpu_seconds():.0f} s")
-        if self.limit and cpu_seconds() >= self.limit:
-            log(f"  CPU cap of {self.limit / 60:.0f} min reached after epoch {epoch + 1}")
-            self.model.stop_training = True
-        if self.checkpoint and (epoch + 1) % self.every == 0:
-            self.model.save(self.checkpoint)
-            log(f"  checkpoint after epoch {epoch + 1}: {self.checkpoint}")
+from tfrbm import viz
+from tfrbm.anomaly import binomial_interval
+from tfrbm.data.images import load_digits
+from tfrbm.likelihood import dbm as dbm_likelihood
+from tfrbm.models.dbm import DBMModel
+from tfrbm.pipelines.dbm import DBMTrainingConfig, build_dbm, compile_dbm, finetune_classifier
 
 
 def train(args):
-    x, _ = binary_mnist("train", args.limit)
-    hidden = [int(s) for s in args.hidden.split(",")]
+    x = binarized_mnist("train", args.limit)
+    config = DBMTrainingConfig(
+        data="mnist", hidden=[int(s) for s in args.hidden.split(",")],
+        pretrain_epochs=args.pretrain_epochs, pretrain_learning_rate=args.pretrain_lr,
+        weight_decay=args.weight_decay, epochs=args.epochs, learning_rate=args.lr,
+        final_lr_fraction=args.lr_end, momentum=args.momentum, batch_size=args.batch_size,
+        n_chains=args.chains, gibbs_steps=args.gibbs_steps, mean_field_steps=args.mean_field_steps,
+        limit=args.limit, seed=args.seed)
+    hidden = list(config.hidden)
     keras.utils.set_random_seed(args.seed)
     if args.init:       # continue training a saved DBM (its chains and pretraining kept)
         dbm = keras.saving.load_model(args.init)
         hidden = dbm.hidden
     else:
-        dbm = DBMModel(hidden=hidden, seed=args.seed, n_chains=args.chains,
-                       gibbs_steps=args.gibbs_steps, mean_field_steps=args.mean_field_steps,
-                       pretrain_epochs=args.pretrain_epochs,
-                       pretrain_learning_rate=args.pretrain_lr, weight_decay=args.weight_decay)
+        dbm = build_dbm(config)
         dbm.build((None, x.shape[1]))
     t0, c0 = time.time(), cpu_seconds()
     if args.pretrain_epochs and not args.init:
         dbm.pretrain(x, batch_size=args.batch_size, verbose=0)
     pre_cpu, pre_wall = cpu_seconds() - c0, time.time() - t0
     log(f"pretraining: {pre_cpu / 60:.1f} CPU-min, {pre_wall / 60:.1f} min wall")
-    steps = args.epochs * int(np.ceil(len(x) / args.batch_size))
-    rate = keras.optimizers.schedules.PolynomialDecay(args.lr, steps, args.lr * args.lr_end)
-    dbm.compile(optimizer=keras.optimizers.SGD(rate, momentum=args.momentum))
-    cap = CPUCap(args.cpu_minutes, args.checkpoint, args.checkpoint_every)
+    epochs, batch_size = compile_dbm(dbm, config, len(x))
+    cap = cpu_budget_callback(60.0 * args.cpu_minutes, checkpoint=args.checkpoint,
+                              every=args.checkpoint_every)
     t1, c1 = time.time(), cpu_seconds()
-    dbm.fit(x, epochs=args.epochs, batch_size=args.batch_size, verbose=0, callbacks=[cap])
+    dbm.fit(x, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[cap])
     out = {"hidden": hidden, "pretrain_epochs": args.pretrain_epochs, "epochs_run": cap.epochs_done,
            "pretrain_cpu_min": round(pre_cpu / 60, 2), "train_cpu_min": round((cpu_seconds() - c1) / 60, 2),
            "train_wall_min": round((time.time() - t1) / 60, 2), "train_rows": len(x)}
@@ -106,7 +75,7 @@ def train(args):
 
 def bound(args):
     dbm = keras.saving.load_model(args.model)
-    xt, _ = binary_mnist("test", args.limit)
+    xt = binarized_mnist("test", args.limit)
     c0 = time.time()
     if args.single:     # one schedule only (run the doubled one in another process)
         result = dbm_likelihood.ais_log_partition(dbm, n_runs=args.runs, n_betas=args.n_betas,
@@ -134,15 +103,16 @@ def bound(args):
 
 def classify(args):
     dbm = keras.saving.load_model(args.model)
-    x, y = binary_mnist("train", args.limit)
-    xt, yt = binary_mnist("test", args.limit)
+    x, y = binarized_mnist("train", args.limit, labels=True)
+    xt, yt = binarized_mnist("test", args.limit, labels=True)
+    config = DBMTrainingConfig(data="mnist", finetune_epochs=args.epochs, finetune_lr=args.lr,
+                               seed=args.seed)
     keras.utils.set_random_seed(args.seed)
-    clf = dbm.to_classifier(10, optimizer=keras.optimizers.Adam(args.lr), dropout=args.dropout)
-    inputs, test_inputs = dbm.classifier_inputs(x), dbm.classifier_inputs(xt)
     c0 = cpu_seconds()
-    clf.fit(inputs, y, epochs=args.epochs, batch_size=100, verbose=0)
-    _, acc = clf.evaluate(test_inputs, yt, verbose=0, batch_size=1000)
-    out = {"model": args.model, "test_accuracy": float(acc), "epochs": args.epochs,
+    _, _, metrics = finetune_classifier(dbm, x, y, xt, yt, config, batch_size=100,
+                                        dropout=args.dropout)
+    acc = metrics["test_accuracy"]
+    out = {"model": args.model, "test_accuracy": acc, "epochs": args.epochs,
            "finetune_cpu_min": round((cpu_seconds() - c0) / 60, 2)}
     log(f"DBM classifier test accuracy {acc:.4f}")
     log(json.dumps(out))
@@ -156,7 +126,6 @@ def samples(args):
         dbm.layer_input(0, [keras.ops.convert_to_tensor(c) for c in dbm.chains])))
     out = {"model": args.model, "n": args.n, "steps": args.steps}
     if args.grid:
-        from tfrbm import viz
         for v, what in ((fresh, f"fresh chains, {args.steps} Gibbs sweeps"),
                         (persistent, "persistent chains")):
             path = args.grid.replace(".png", "_persistent.png") if v is persistent else args.grid
@@ -166,17 +135,14 @@ def samples(args):
     if args.cnn or args.cnn_epochs:
         if args.cnn:
             cnn = keras.saving.load_model(args.cnn)
-        else:       # the course CNN as bench_dbn.py trains it (real, not binarized, MNIST)
-            from bench_dbn import train_course_cnn
-            x, y = load_mnist("train")
-            xt, yt = load_mnist("test")
-            cnn, out["cnn_test_accuracy"] = train_course_cnn(x, y, xt, yt, args.cnn_epochs,
-                                                             args.seed, limit=args.cnn_limit)
+        else:       # the course CNN by its own recipe (real, not binarized, MNIST)
+            cnn, out["cnn_test_accuracy"] = course_cnn_judge(args.cnn_epochs, args.seed,
+                                                             limit=args.cnn_limit)
         for v, key in ((fresh, "fresh"), (persistent, "persistent")):
             p = cnn.predict(v, batch_size=500, verbose=0)
             confident = p.max(1) > 0.9
             out[f"{key}_share_confident_0.9"] = float(confident.mean())
-            out[f"{key}_wilson95_lower"] = float(_wilson_lower(confident.sum(), len(confident)))
+            out[f"{key}_wilson95_lower"] = binomial_interval(int(confident.sum()), len(confident))[0]
             out[f"{key}_classes"] = np.bincount(p.argmax(1), minlength=10).tolist()
     log(json.dumps(out))
 
@@ -184,12 +150,10 @@ def samples(args):
 def exact_check(args):
     """AIS and the bound against exact enumeration on a trained DBM small enough to enumerate:
     64-12-20 on the embedded digits, binarized once (seed 0), default fit with 30 joint epochs."""
-    from tfrbm.data.images import load_digits
     x, _ = load_digits("train", holdout="stratified")
     xt, _ = load_digits("test", holdout="stratified")
     rng = np.random.default_rng(0)
-    x = (rng.random(x.shape) < x).astype("float32")
-    xt = (rng.random(xt.shape) < xt).astype("float32")
+    x, xt = binarize(x, rng), binarize(xt, rng)
     dbm = DBMModel(hidden=[12, 20], seed=0)
     dbm.fit(x, epochs=30, batch_size=30, verbose=0)
     exact = dbm.log_partition("exact")
@@ -199,28 +163,15 @@ def exact_check(args):
         f"bound (exact Z) {dbm.log_likelihood(xt, method='bound', log_z=exact)}")
 
 
-def _wilson_lower(k, n, z=1.96):
-    p = k / n
-    return (p + z * z / (2 * n) - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="part", required=True)
     t = sub.add_parser("train")
     t.add_argument("--hidden", default="500,1000")
-    t.add_argument("--pretrain-epochs", type=int, default=5)
-    t.add_argument("--pretrain-lr", type=float, default=0.05)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--lr", type=float, default=0.005)
+    add_options(t, pretrain_epochs=5, pretrain_lr=0.05, epochs=10, lr=0.005)
     t.add_argument("--lr-end", type=float, default=0.1, help="final rate as a fraction of --lr")
-    t.add_argument("--momentum", type=float, default=0.9)
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--batch-size", type=int, default=100)
-    t.add_argument("--chains", type=int, default=100)
-    t.add_argument("--gibbs-steps", type=int, default=5)
-    t.add_argument("--mean-field-steps", type=int, default=30)
-    t.add_argument("--cpu-minutes", type=float, default=0.0)
+    add_options(t, momentum=0.9, weight_decay=0.0, batch_size=100, chains=100, gibbs_steps=5,
+                mean_field_steps=30, cpu_minutes=0.0)
     t.add_argument("--save")
     t.add_argument("--init", help="a saved DBM (.keras) to continue training")
     t.add_argument("--checkpoint", help="save the DBM here every --checkpoint-every epochs")
@@ -232,9 +183,7 @@ def main(argv=None):
     b.add_argument("--runs", type=int, default=100)
     b.add_argument("--single", action="store_true", help="only the --n-betas schedule")
     c = sub.choices["classify"]
-    c.add_argument("--epochs", type=int, default=30)
-    c.add_argument("--lr", type=float, default=1e-3)
-    c.add_argument("--dropout", type=float, default=0.0)
+    add_options(c, epochs=30, lr=1e-3, dropout=0.0)
     s = sub.choices["samples"]
     s.add_argument("--n", type=int, default=100)
     s.add_argument("--steps", type=int, default=1000)
@@ -247,6 +196,7 @@ def main(argv=None):
         q.add_argument("--limit", type=int, default=None)
         q.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    log(command_line(__file__, argv))
     {"train": train, "bound": bound, "classify": classify, "samples": samples,
      "exact-check": exact_check}[args.part](args)
 

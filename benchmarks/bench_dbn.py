@@ -11,58 +11,30 @@ Every part prints one result line per model and, at the end, a JSON line (also w
 ``--json-out``). Anchors: Hinton, Osindero & Teh (2006) 1.25% test error (98.75%);
 yell/boltzmann-machines 98.67%; Hinton & Salakhutdinov (2006) autoencoder MSE 3.00, PCA-30 13.87
 (squared error per test image summed over the 784 pixels).
+
+Run from the repository root (``harness`` is found beside this script). Pre-training is the
+``tfrbm dbn train`` recipe (:func:`tfrbm.pipelines.dbn.build_dbn`,
+:func:`~tfrbm.pipelines.dbn.pretrain_dbn`); the fine-tuning variants (cosine-decayed Adam or
+SGD, dropout, random initialisation, the autoencoder, the labelled DBN) are this benchmark's
+own. The course CNN that judges ``generate`` is trained by its own recipe
+(:func:`tfrbm.course.training.train_cnn`).
 """
 import argparse
 import json
-import os
-import resource
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import (command_line, course_cnn_judge, cpu_budget_callback,  # before TF
+                     cpu_seconds, judge_rates, log)
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tfrbm.data.images import load_mnist  # noqa: E402
-from tfrbm.layers import RBMLayer  # noqa: E402
-from tfrbm.models.dbn import DBNModel  # noqa: E402
-
-
-def log(*args):
-    print(*args, flush=True)
-
-
-def cpu_seconds():
-    """CPU time (user + system, all threads) this process has used so far."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-class EpochCurve(keras.callbacks.Callback):
-    """Logs each epoch's validation figure with the process CPU time, and stops training once
-    the process has used ``cpu_cap`` CPU seconds (0: no cap), so that a capped run still ends
-    with a measured model."""
-
-    def __init__(self, key, scale=1.0, cpu_cap=0.0):
-        super().__init__()
-        self.key, self.scale, self.cpu_cap = key, scale, cpu_cap
-        self.curve = []
-        self.capped_at = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.key)
-        cpu = cpu_seconds()
-        if value is not None:
-            self.curve.append((epoch + 1, round(float(value) * self.scale, 4), round(cpu)))
-            log(f"  epoch {epoch + 1}: {self.key} {float(value) * self.scale:.4f}, "
-                f"process CPU {cpu:.0f} s")
-        if self.cpu_cap and cpu > self.cpu_cap:
-            log(f"  CPU cap {self.cpu_cap:.0f} s reached after epoch {epoch + 1}: stopping")
-            self.capped_at = epoch + 1
-            self.model.stop_training = True
+from tfrbm import viz
+from tfrbm.data.images import load_mnist
+from tfrbm.layers import RBMLayer
+from tfrbm.models.dbn import DBNModel
+from tfrbm.pipelines.dbn import DBNTrainingConfig, build_dbn, pretrain_dbn
 
 
 def cosine_adam(lr, steps):
@@ -74,11 +46,11 @@ def pretrain(x, stack, epochs, lr, batch_size, seed, verbose, load=None, save=No
         dbn = keras.models.load_model(load)
         log(f"loaded pre-trained DBN {dbn.sizes} from {load}")
         return dbn, 0.0, []
-    dbn = DBNModel([RBMLayer(u) for u in stack], seed=seed)
+    config = DBNTrainingConfig(data="mnist", layers=tuple(stack), learning_rate=lr, seed=seed)
+    dbn = build_dbn(config)
     t0 = time.time()
     cpu0 = cpu_seconds()
-    hist = dbn.pretrain(x, epochs=epochs, learning_rate=lr, batch_size=batch_size,
-                        verbose=verbose)
+    hist = pretrain_dbn(dbn, x, config, epochs, batch_size, verbose=verbose)
     seconds = time.time() - t0
     log(f"pre-training CPU time {cpu_seconds() - cpu0:.0f} s")
     errs = [[round(e, 5) for e in h.history["reconstruction_error"]] for h in hist]
@@ -128,7 +100,8 @@ def part_classifier(args, data):
         for init in args.inits:
             keras.utils.set_random_seed(args.seed)
             cpu0 = cpu_seconds()
-            curve = EpochCurve("val_accuracy", 100.0, args.cpu_cap) if args.curve else None
+            curve = (cpu_budget_callback(args.cpu_cap, key="val_accuracy", scale=100.0)
+                     if args.curve else None)
             acc, sec = finetune_classifier(dbn, init, xl, yl, xt, yt, epochs,
                                            args.lr, args.ft_batch_size, args.verbose,
                                            args.ft_optimizer, args.dropout, curve)
@@ -175,7 +148,8 @@ def part_autoencoder(args, data):
         ae.compile(optimizer=cosine_adam(args.lr, steps), loss="binary_crossentropy",
                    metrics=["mse"])
         # val mse (mean over pixels) x 784 = squared error per test image
-        curve = EpochCurve("val_mse", float(x.shape[1]), args.cpu_cap) if args.curve else None
+        curve = (cpu_budget_callback(args.cpu_cap, key="val_mse", scale=float(x.shape[1]))
+                 if args.curve else None)
         t0 = time.time()
         ae.fit(x, x, epochs=args.finetune_epochs, batch_size=args.ft_batch_size, verbose=args.verbose,
                validation_data=(xt, xt) if curve is not None else None,
@@ -194,26 +168,6 @@ def part_autoencoder(args, data):
         result[f"{init}_seconds"] = round(sec)
         log(json.dumps(result))
     return result
-
-
-def train_course_cnn(x, y, xt, yt, epochs, seed, save=None, limit=None):
-    """The course CNN (Adam 1e-4, batch 50), trained on MNIST: the judge of generated digits."""
-    try:
-        from tfrbm.course.cnn import build_cnn, compile_classifier
-    except ImportError:
-        from tfrbm.models.cnn import build_cnn, compile_classifier
-    keras.utils.set_random_seed(seed)
-    cnn = compile_classifier(build_cnn())
-    if limit:
-        x, y = x[:limit], y[:limit]
-    cpu0, t0 = cpu_seconds(), time.time()
-    cnn.fit(x, y, epochs=epochs, batch_size=50, verbose=0, shuffle=True)
-    acc = float(cnn.evaluate(xt, yt, verbose=0, batch_size=1000)[1])
-    log(f"course CNN: {epochs} epochs on {len(x)} images, test accuracy {acc:.4f}, {time.time() - t0:.0f} s, "
-        f"CPU {cpu_seconds() - cpu0:.0f} s")
-    if save:
-        cnn.save(save)
-    return cnn, acc
 
 
 def part_generate(args, data):
@@ -257,21 +211,18 @@ def part_generate(args, data):
         cnn = keras.models.load_model(args.load_cnn)
         result["cnn_test_accuracy"] = float(cnn.evaluate(xt, yt, verbose=0, batch_size=1000)[1])
     else:
-        cnn, result["cnn_test_accuracy"] = train_course_cnn(x, y, xt, yt, args.cnn_epochs,
-                                                            args.seed, args.save_cnn,
-                                                            args.cnn_limit)
+        cnn, result["cnn_test_accuracy"] = course_cnn_judge(args.cnn_epochs, args.seed,
+                                                            limit=args.cnn_limit,
+                                                            save=args.save_cnn,
+                                                            data_dir=args.data_dir)
     per_class = args.per_class
     labels = np.repeat(np.arange(10), per_class)
     cpu0 = cpu_seconds()
     samples = dbn.generate(labels, n=len(labels), steps=args.gibbs_steps, seed=args.seed)
     result["generate_cpu_seconds"] = round(cpu_seconds() - cpu0)
-    pred = cnn.predict(samples, batch_size=500, verbose=0).argmax(1)
-    acc = [float((pred[labels == k] == k).mean()) for k in range(10)]
-    # Wilson 95 % interval of each class's rate (binomial over its per_class samples)
-    z = 1.96
-    bounds = [((a + z * z / (2 * per_class)) - z * np.sqrt(a * (1 - a) / per_class
-                                                          + z * z / (4 * per_class ** 2)))
-              / (1 + z * z / per_class) for a in acc]
+    # each class's rate with its Wilson 95 % interval (binomial over its per_class samples)
+    rates = judge_rates(cnn.predict(samples, batch_size=500, verbose=0).argmax(1), labels)
+    acc, bounds = rates["per_class"], rates["per_class_lower95"]
     result["cnn_accuracy_per_class"] = [round(a, 3) for a in acc]
     result["cnn_accuracy_per_class_lower95"] = [round(float(b), 3) for b in bounds]
     result["cnn_accuracy_min"] = min(acc)
@@ -280,7 +231,6 @@ def part_generate(args, data):
         + ", ".join(f"{k}: {a:.2f}" for k, a in enumerate(acc)) + f"; min {min(acc):.2f}, "
         f"lowest 95 % lower bound {min(bounds):.3f}")
     if args.grid:
-        from tfrbm import viz
         first = np.concatenate([samples[labels == k][:10] for k in range(10)])
         viz.image_grid(first, nrows=10, ncols=10, shape=(28, 28),
                        title="DBN.generate(label): one row per class", path=args.grid)
@@ -357,7 +307,7 @@ def main(argv=None):
         result = part_classifier(args, data)
     result["wall_seconds"] = round(time.time() - t0)
     result["cpu_seconds"] = round(cpu_seconds())
-    result["command"] = "python benchmarks/bench_dbn.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    result["command"] = command_line(__file__, argv)
     line = json.dumps(result)
     log(line)
     if args.json_out:

@@ -1,7 +1,8 @@
 """DBN classifier on the embedded 8x8 digits (1,500 train, 297 test: --holdout), several seeds.
 
-Pre-trains ``DBNModel(layers)`` (CD-k/PCD, SGD momentum 0.5, ``default_schedule`` batch) for about
-``--updates`` CD updates per layer, then fine-tunes ``to_classifier(10, init=...)`` for about
+Pre-trains ``DBNModel(layers)`` as ``tfrbm dbn train`` does (:func:`tfrbm.pipelines.dbn.build_dbn`,
+:func:`~tfrbm.pipelines.dbn.pretrain_dbn`: CD-k/PCD, SGD momentum 0.5, ``default_schedule``
+batch) for about ``--updates`` CD updates per layer, then fine-tunes ``to_classifier(10, init=...)`` for about
 ``--ft-updates`` Adam updates, for each init in ``--inits`` (the same budget, optimizer and seed
 for both: the pre-trained vs random side by side). ``--aug`` fine-tunes on the training images
 plus their four 1-pixel shifts. Prints one JSON line per (seed, init) with the test accuracy,
@@ -11,11 +12,9 @@ the last training accuracy and the CPU seconds, then the mean and min over seeds
 """
 import argparse
 import json
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
 
@@ -57,7 +56,8 @@ def main():
     a = p.parse_args()
     import keras
     from tfrbm.data.images import load_images
-    from tfrbm.models.dbn import DBNModel, default_schedule
+    from tfrbm.models.dbn import default_schedule
+    from tfrbm.pipelines.dbn import DBNTrainingConfig, build_dbn, pretrain_dbn
     x, y = load_images("digits", "train", holdout=a.holdout)
     xt, yt = load_images("digits", "test", holdout=a.holdout)
     xa, ya = shifts(x, y) if a.aug else (x, y)
@@ -65,15 +65,15 @@ def main():
     for seed in [int(s) for s in a.seeds.split(",")]:
         keras.utils.set_random_seed(seed)
         layers = [int(s) for s in a.layers.split(",")]
-        options = [{"cd_k": a.cdk, "persistent": a.pcd, "weight_decay": a.wd}] * len(layers)
-        dbn = DBNModel(layers, seed=seed, layer_options=options)
+        config = DBNTrainingConfig(data="digits", holdout=a.holdout, layers=tuple(layers),
+                                   cd_k=a.cdk, persistent=a.pcd, learning_rate=a.lr, seed=seed)
+        dbn = build_dbn(config)
         xp = xa if a.aug_pre else x
         bs, _ = default_schedule(len(xp), a.batch)
         ep = max(1, -(-a.updates // -(-len(xp) // bs)))
         t = time.process_time()
         if "pretrained" in a.inits:
-            dbn.compile(keras.optimizers.SGD(a.lr, momentum=0.5))
-            dbn.fit(xp, epochs=ep, batch_size=bs, verbose=0)
+            pretrain_dbn(dbn, xp, config, ep, bs, weight_decay=a.wd)
         else:
             dbn.build((None, 64))
         tp = time.process_time() - t

@@ -13,43 +13,32 @@ yell/boltzmann-machines reports 98.21% with 1,024 hidden units.
 """
 import argparse
 import json
-import os
-import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from harness import add_options, logreg_accuracy
 
 
 def _logreg(f_train, y_train, f_test, y_test, cs, n_val=10000):
     """Test accuracy of a logistic regression on the features; with several C values, C is chosen
     on the last ``n_val`` training rows (fit on the rest), then refitted on all training rows.
     Returns (test accuracy, seconds, chosen C, {C: validation accuracy})."""
-    from sklearn.linear_model import LogisticRegression
     t = time.perf_counter()
     val = {}
     if len(cs) > 1:
         for c in cs:
-            clf = LogisticRegression(C=c, max_iter=300)
-            clf.fit(f_train[:-n_val], y_train[:-n_val])
-            val[c] = float(clf.score(f_train[-n_val:], y_train[-n_val:]))
+            val[c] = logreg_accuracy(f_train[:-n_val], y_train[:-n_val], f_train[-n_val:],
+                                     y_train[-n_val:], c=c)
         best = max(cs, key=lambda c: val[c])
     else:
         best = cs[0]
-    clf = LogisticRegression(C=best, max_iter=300)
-    clf.fit(f_train, y_train)
-    return float(clf.score(f_test, y_test)), round(time.perf_counter() - t, 1), best, val
+    acc = logreg_accuracy(f_train, y_train, f_test, y_test, c=best)
+    return acc, round(time.perf_counter() - t, 1), best, val
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hidden", type=int, default=1024)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--momentum", type=float, default=0.5)
-    p.add_argument("--sklearn-lr", type=float, default=0.05)
+    add_options(p, hidden=1024, epochs=10, batch_size=100, lr=0.05, momentum=0.5, sklearn_lr=0.05)
     p.add_argument("--C", default="1.0",
                    help="inverse L2 strength of the logistic regression; a comma-separated list "
                         "chooses it on the last 10,000 training images")

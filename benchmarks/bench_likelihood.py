@@ -17,27 +17,18 @@ Paper (mean test log-probability, 500 hidden): CD-1 -125.53, CD-3 -105.50, CD-25
 """
 import argparse
 import json
-import os
-import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from harness import add_options, binarize, binarized_mnist, cpu_budget_callback, cpu_seconds
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", choices=("pcd", "cd1"), default="pcd")
-    p.add_argument("--hidden", type=int, default=500)
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=100)
+    add_options(p, hidden=500, epochs=60, batch_size=100)
     p.add_argument("--lr", type=float, default=0.02, help="initial SGD learning rate (decays linearly to lr*final-lr-factor)")
-    p.add_argument("--final-lr-factor", type=float, default=0.02)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--cd-k", type=int, default=1)
-    p.add_argument("--n-chains", type=int, default=100)
+    add_options(p, final_lr_factor=0.02, momentum=0.9, weight_decay=1e-4, cd_k=1, n_chains=100)
     p.add_argument("--cpu-budget-min", type=float, default=None,
                    help="stop training after this many CPU-minutes of the process")
     p.add_argument("--n-runs", type=int, default=100)
@@ -46,9 +37,7 @@ def parse_args(argv=None):
                    help="also evaluate K/2, ..., K/2^d betas (default 1: K/2 and K)")
     p.add_argument("--raise-rows", type=int, default=100,
                    help="test rows RAISE runs reverse chains on (default 100)")
-    p.add_argument("--test-seed", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--data-dir", default=None)
+    add_options(p, test_seed=0, seed=1, data_dir=(str, None))
     p.add_argument("--save", default=None, help="save the trained model (.keras)")
     p.add_argument("--load", default=None, help="skip training: evaluate this saved model")
     p.add_argument("--resume", default=None,
@@ -68,12 +57,11 @@ def main(argv=None):
 
     keras.utils.set_random_seed(args.seed)
     x_train, _ = load_mnist("train", data_dir=args.data_dir)
-    x_test, _ = load_mnist("test", data_dir=args.data_dir)
-    rng = np.random.default_rng(args.test_seed)
-    test_bin = (rng.random(x_test.shape, dtype=np.float32) < x_test).astype(np.float32)
+    test_bin = binarized_mnist("test", seed=args.test_seed, data_dir=args.data_dir,
+                               draw_dtype="float32")
 
     result = {"method": args.method, "hidden": args.hidden}
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
     if args.load:
         model = keras.saving.load_model(args.load)
         result["loaded"] = args.load
@@ -91,22 +79,15 @@ def main(argv=None):
             args.lr, steps, end_learning_rate=args.lr * args.final_lr_factor, power=1.0)
         model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=args.momentum))
         data = mnist("train", batch_size=args.batch_size, data_dir=args.data_dir, seed=args.seed)
-
-        class Clock(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                cpu = (time.process_time() - cpu0) / 60
-                print(f"epoch {epoch + 1}: wall {time.perf_counter() - wall0:.0f}s cpu {cpu:.1f}min "
-                      f"recon {logs.get('reconstruction_error', float('nan')):.4f}", flush=True)
-                if args.cpu_budget_min and cpu >= args.cpu_budget_min:
-                    print("CPU budget reached; stopping", flush=True)
-                    self.model.stop_training = True
-
-        hist = model.fit(data, epochs=args.epochs, verbose=0, callbacks=[Clock()])
+        # the budget counts the training's CPU time (from cpu0), not the start-up's
+        clock = cpu_budget_callback(cpu0 + 60 * args.cpu_budget_min if args.cpu_budget_min else 0,
+                                    key="reconstruction_error")
+        hist = model.fit(data, epochs=args.epochs, verbose=0, callbacks=[clock])
         result.update(epochs_run=len(hist.history["reconstruction_error"]), epochs=args.epochs,
                       lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                       cd_k=k, batch_size=args.batch_size,
                       train_wall_s=round(time.perf_counter() - wall0, 1),
-                      train_cpu_min=round((time.process_time() - cpu0) / 60, 2))
+                      train_cpu_min=round((cpu_seconds() - cpu0) / 60, 2))
         if args.save:
             model.save(args.save)
             result["saved"] = args.save
@@ -116,12 +97,11 @@ def main(argv=None):
 
     from tfrbm.likelihood.ais import AISWarning
     result["train10k_neg_free_energy"] = float(np.mean(-model.free_energy(
-        (np.random.default_rng(1).random((10000, 784), dtype=np.float32) < x_train[:10000]).astype(np.float32)
-    ).astype(np.float64)))
+        binarize(x_train[:10000], 1, "float32")).astype(np.float64)))
     previous = None
     for d in range(args.doublings, -1, -1):
         k = args.n_betas // 2 ** d
-        t_ais, c_ais = time.perf_counter(), time.process_time()
+        t_ais, c_ais = time.perf_counter(), cpu_seconds()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", AISWarning)
             s = model.log_likelihood(test_bin, method="sandwich", n_runs=args.n_runs, n_betas=k,
@@ -137,7 +117,7 @@ def main(argv=None):
                    train10k_ll_upper_ais=result["train10k_neg_free_energy"] - a.log_z,
                    warnings=[str(w.message) for w in caught],
                    eval_wall_s=round(time.perf_counter() - t_ais, 1),
-                   eval_cpu_min=round((time.process_time() - c_ais) / 60, 2),
+                   eval_cpu_min=round((cpu_seconds() - c_ais) / 60, 2),
                    total_wall_s=round(time.perf_counter() - wall0, 1))
         previous = a.log_z
         print(s.describe(), flush=True)

@@ -16,35 +16,9 @@ Usage:
 """
 import argparse
 import json
-import os
-import resource
-import subprocess
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-
-from _isolation import write_json  # noqa: E402
-
-
-def rss_mib():
-    """Current resident set size of this process in MiB (Linux /proc)."""
-    with open("/proc/self/statm") as fh:
-        pages = int(fh.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def peak_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _load(examples):
-    from bench_cd import load_binarized_mnist
-    return load_binarized_mnist(examples)
+from harness import binarized_mnist, peak_rss_mib, rss_mib, run_side, write_json  # before TF
 
 
 def case_main(case, hidden, batch, repeat, examples):
@@ -54,7 +28,7 @@ def case_main(case, hidden, batch, repeat, examples):
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
 
-    x = _load(examples)
+    x = binarized_mnist("train", examples, seed=0, draw_dtype="float32")
     rss_data = rss_mib()
     model = RBMModel(RBMLayer(hidden), seed=1)
     model.compile(optimizer=keras.optimizers.SGD(0.05))
@@ -86,16 +60,14 @@ def main(argv=None):
 
     if args.case != "both":
         res = case_main(args.case, args.hidden, args.batch, args.repeat, args.examples)
-        print("RESULT " + json.dumps(res))
+        print(json.dumps(res))
         return res
 
     results = []
     for case in ("array", "stream"):
-        cmd = [sys.executable, os.path.abspath(__file__), "--case", case, "--hidden", str(args.hidden),
-               "--batch", str(args.batch), "--repeat", str(args.repeat), "--examples", str(args.examples)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-        results.append(json.loads(line[len("RESULT "):]))
+        results.append(run_side(__file__, ["--case", case, "--hidden", args.hidden, "--batch",
+                                           args.batch, "--repeat", args.repeat, "--examples",
+                                           args.examples]))
     print(f"{'case':<8}{'examples':>10}{'RSS after data':>16}{'peak RSS':>11}{'RSS at end':>12}"
           f"{'train s':>9}{'ex/s':>9}")
     for r in results:

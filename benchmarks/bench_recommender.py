@@ -36,27 +36,24 @@ import argparse
 import json
 import os
 import resource
-import sys
 import time
 
+from harness import peak_rss_mib  # before TF
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from tfrbm.data.ratings import RatingsData, movielens  # noqa: E402
-from tfrbm.models.recommender import RBMRecommender  # noqa: E402
-from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN  # noqa: E402
-from tfrbm.course.recommender import CourseBernoulliRBM  # noqa: E402
-from tfrbm.models.rating_evaluation import evaluate, ranking_metrics  # noqa: E402
-from tfrbm.models.rating_model import RatingModel  # noqa: E402
-from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,  # noqa: E402
+from tfrbm.data.ratings import RatingsData, movielens
+from tfrbm.models.recommender import RBMRecommender
+from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN
+from tfrbm.course.recommender import CourseBernoulliRBM
+from tfrbm.models.rating_evaluation import evaluate, ranking_metrics
+from tfrbm.models.rating_model import RatingModel
+from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,
                                                 GlobalMeanBaseline, ItemMeanBaseline,
                                                 PopularityBaseline)
 
 
 def _peak_rss_gib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    return peak_rss_mib() / 1024
 
 
 class SurpriseModel(RatingModel):

@@ -10,7 +10,7 @@
 
 Sides: ``tfrbm`` (float32 products), ``tfrbm-bf16`` (``matmul_dtype="bfloat16"``: the layer's
 option for daydream, ``ais_log_weights(matmul_dtype="bfloat16")`` for AIS) and ``numpy``. Each runs
-in its own worker process (benchmarks/_isolation.py); the numpy worker runs with
+in its own worker process (benchmarks/harness.py); the numpy worker runs with
 ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` removed from its environment (native kernels) and its
 BLAS kernel (threadpoolctl) is printed beside the result. The timing is taken inside the worker.
 
@@ -26,17 +26,9 @@ Usage:
 """
 import argparse
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from harness import Worker, kernel_tag, uptime_line, write_json  # before TF
 import numpy as np
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-
-from _isolation import Worker, kernel_tag, uptime_line, write_json  # noqa: E402
 
 ALL_SIDES = ("tfrbm", "tfrbm-bf16", "numpy")
 

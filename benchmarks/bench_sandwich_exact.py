@@ -8,13 +8,10 @@ for the sharp ones) for K = 10, 100, 1000, 10000 betas, and compared with exact 
     python benchmarks/bench_sandwich_exact.py
 """
 import os
-import pathlib
-import sys
 import time
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 
 from tfrbm import likelihood  # noqa: E402

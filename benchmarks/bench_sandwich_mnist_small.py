@@ -6,11 +6,8 @@ log p(v) of 500 stochastically binarized test images with AIS/RAISE sandwiches a
     python benchmarks/bench_sandwich_mnist_small.py
 """
 import os
-import pathlib
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import warnings  # noqa: E402
 
 import keras  # noqa: E402

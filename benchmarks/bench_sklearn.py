@@ -16,15 +16,11 @@ kernel it uses (threadpoolctl), printed beside each ratio.
 import argparse
 import json
 import os
-import pathlib
-import resource
-import subprocess
 import sys
 import time
 
-from _isolation import CRIPPLING_BLAS_VARIABLES, kernel_tag, uptime_line
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from harness import (CRIPPLING_BLAS_VARIABLES, blas_kernels, cpu_seconds, kernel_tag, run_side,
+                     uptime_line)
 
 
 def _load(name, mnist_train):
@@ -35,25 +31,16 @@ def _load(name, mnist_train):
         x, y = load_digits(return_X_y=True)
         x = (x / 16.0).astype(np.float32)
         return train_test_split(x, y, test_size=0.25, random_state=0)
-    sys.path.insert(0, str(ROOT))
     from tfrbm.data.images import load_mnist
     x_train, y_train = load_mnist("train")
     x_test, y_test = load_mnist("test")
     return x_train[:mnist_train], x_test, y_train[:mnist_train], y_test
 
 
-def _cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def run_side(side, dataset, args):
+def measure_side(side, dataset, args):
     if side == "sklearn":   # also when run alone with --only (before numpy loads OpenBLAS)
         for var in CRIPPLING_BLAS_VARIABLES:
             os.environ.pop(var, None)
-    else:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        sys.path.insert(0, str(ROOT))
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     x_train, x_test, y_train, y_test = _load(dataset, args.mnist_train)
@@ -77,14 +64,13 @@ def run_side(side, dataset, args):
                 if k in ("n_components", "n_iter", "batch_size", "learning_rate", "momentum",
                          "persistent")}
     pipe = Pipeline([("rbm", rbm), ("logistic", LogisticRegression(C=args.C, max_iter=1000))])
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     rbm.fit(x_train)
-    rbm_wall, rbm_cpu = time.perf_counter() - t0, _cpu() - c0
+    rbm_wall, rbm_cpu = time.perf_counter() - t0, cpu_seconds() - c0
     features = rbm.transform(x_train)
     pipe.named_steps["logistic"].fit(features, y_train)
     total_wall = time.perf_counter() - t0
     accuracy = float(pipe.score(x_test, y_test))
-    from _isolation import blas_kernels
     blas = blas_kernels()
     return {"side": side, "dataset": dataset, "accuracy": accuracy, "settings": settings,
             "rbm_fit_wall_s": round(rbm_wall, 2), "rbm_fit_cpu_s": round(rbm_cpu, 2),
@@ -110,22 +96,15 @@ def main(argv=None):
     p.add_argument("--dataset")
     args = p.parse_args(argv)
     if args.only:
-        print(json.dumps(run_side(args.only, args.dataset, args)), flush=True)
+        print(json.dumps(measure_side(args.only, args.dataset, args)), flush=True)
         return 0
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     rows = []
     for dataset in args.datasets.split(","):
         for side in ("sklearn", "tfrbm"):
-            env = dict(os.environ)
-            if side == "sklearn":   # native OpenBLAS kernels for the peer, in its process only
-                for var in CRIPPLING_BLAS_VARIABLES:
-                    env.pop(var, None)
-            out = subprocess.run([sys.executable, __file__, *passthrough, "--only", side,
-                                  "--dataset", dataset], capture_output=True, text=True, env=env)
-            if out.returncode != 0:
-                print(out.stderr[-3000:], file=sys.stderr)
-                return 1
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            # native OpenBLAS kernels for the peer, in its process only
+            rows.append(run_side(__file__, [*passthrough, "--only", side, "--dataset", dataset],
+                                 native_blas=side == "sklearn"))
             print(json.dumps(rows[-1]), flush=True)
         sk, tf_ = rows[-2], rows[-1]
         print(f"{dataset}: accuracy tfrbm {tf_['accuracy']:.4f} vs sklearn {sk['accuracy']:.4f}; "

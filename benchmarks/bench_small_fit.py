@@ -17,17 +17,15 @@ import and data loading excluded):
 """
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 
-from _isolation import CRIPPLING_BLAS_VARIABLES, blas_kernels, cpu_seconds, kernel_tag, uptime_line
+from harness import blas_kernels, cpu_seconds, kernel_tag, run_side, uptime_line
 
 SIDES = ("sklearn", "transformer", "fit", "refit")
 
 
-def run_side(side, fits, epochs, batch_size, hidden):
+def measure_side(side, fits, epochs, batch_size, hidden):
     import numpy as np
     from sklearn.datasets import load_digits
     x = (load_digits().data / 16.0).astype(np.float32)
@@ -73,23 +71,15 @@ def main(argv=None):
     p.add_argument("--only", choices=SIDES)
     args = p.parse_args(argv)
     if args.only:
-        print(json.dumps(run_side(args.only, args.fits, args.epochs, args.batch_size,
+        print(json.dumps(measure_side(args.only, args.fits, args.epochs, args.batch_size,
                                   args.hidden)), flush=True)
         return 0
     rows = {}
     for side in args.sides.split(","):
-        env = dict(os.environ)
-        if side == "sklearn":   # native OpenBLAS kernels for the peer, in its process only
-            for var in CRIPPLING_BLAS_VARIABLES:
-                env.pop(var, None)
-        out = subprocess.run([sys.executable, __file__, "--only", side, "--fits", str(args.fits),
-                              "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-                              "--hidden", str(args.hidden)], capture_output=True, text=True,
-                             env=env)
-        if out.returncode != 0:
-            print(out.stderr[-3000:], file=sys.stderr)
-            return 1
-        rows[side] = json.loads(out.stdout.strip().splitlines()[-1])
+        # native OpenBLAS kernels for the peer, in its process only
+        rows[side] = run_side(__file__, ["--only", side, "--fits", args.fits, "--epochs",
+                                         args.epochs, "--batch-size", args.batch_size, "--hidden",
+                                         args.hidden], native_blas=side == "sklearn")
         print(json.dumps(rows[side]), flush=True)
     if "sklearn" in rows:
         base = rows["sklearn"]["wall_s"]

@@ -12,39 +12,22 @@ Usage: python benchmarks/bench_soak.py [--epochs 100 --n-train 10000 --hidden 25
 """
 import argparse
 import json
-import os
 import sys
 import time
 
+from harness import add_options, command_line, rss_mib
 import numpy as np
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--n-train", type=int, default=10000)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--n-chains", type=int, default=100)
-    p.add_argument("--learning-rate", type=float, default=0.05)
+    add_options(p, epochs=100, n_train=10000, hidden=256, batch_size=100, n_chains=100,
+                learning_rate=0.05)
     p.add_argument("--warmup", type=int, default=5, help="epoch whose RSS is the baseline")
-    p.add_argument("--max-growth-mb", type=float, default=50.0)
-    p.add_argument("--max-weight-norm", type=float, default=1e3)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--log", default="/tmp/bench_soak.jsonl")
+    add_options(p, max_growth_mb=50.0, max_weight_norm=1e3, data_dir=(str, None),
+                log="/tmp/bench_soak.jsonl")
     args = p.parse_args(argv)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     from tfrbm.data.images import load_mnist
     from tfrbm.layers import RBMLayer
@@ -72,7 +55,7 @@ def main(argv=None):
                    "free_energy_test": float(fe.mean()), "free_energy_finite": bool(np.isfinite(fe).all()),
                    "chains_finite": bool(np.isfinite(chains).all()),
                    "recon_error": float(logs.get("reconstruction_error", float("nan"))),
-                   "rss_mb": round(rss_mb(), 1)}
+                   "rss_mb": round(rss_mib(), 1)}
             records.append(rec)
             log.write(json.dumps(rec) + "\n")
             log.flush()
@@ -84,7 +67,7 @@ def main(argv=None):
     last = records[-1]
     growth = last["rss_mb"] - base["rss_mb"]
     summary = {
-        "command": "python benchmarks/bench_soak.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command_line(__file__, argv),
         "epochs_completed": len(records), "n_train": args.n_train, "hidden": args.hidden,
         "seconds": last["seconds"],
         "max_weight_norm": max(r["weight_norm"] for r in records),

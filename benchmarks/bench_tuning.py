@@ -7,12 +7,11 @@ the best one, and writes the best model's SavedModel export.
 """
 import argparse
 import json
-import os
 import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from harness import binarize
 
 
 def main(argv=None):
@@ -35,10 +34,7 @@ def main(argv=None):
     x, _ = load_mnist("train", data_dir=args.data_dir)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x))
-    x = np.asarray(x, np.float32)
-    if x.max() > 1:
-        x = x / 255.0
-    x = (rng.random(x.shape) < x).astype(np.float32)           # one stochastic binarisation
+    x = binarize(np.asarray(x, np.float32), rng)             # one stochastic binarisation
     train, val = x[order[:args.n_train]], x[order[args.n_train:args.n_train + args.n_val]]
 
     hypermodel = RBMHyperModel(units=(64, 128, 256), learning_rate=(0.01, 0.3), cd_k=(1, 3),

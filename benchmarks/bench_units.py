@@ -13,26 +13,17 @@ the first ``--test`` test images (default all 10,000); ``--train N`` training im
 Run with TF_NUM_INTRAOP_THREADS=1 under nice on a shared machine.
 """
 import argparse
-import json
-import os
-import pathlib
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from harness import add_options, emit, logreg_accuracy
 
 
 def _emit(**row):
-    print(json.dumps(row), flush=True)
+    emit(row)
 
 
 def _logreg(f_train, y_train, f_test, y_test, c=1.0):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-    scaler = StandardScaler().fit(f_train)
-    clf = LogisticRegression(max_iter=300, C=c).fit(scaler.transform(f_train), y_train)
-    return float(clf.score(scaler.transform(f_test), y_test))
+    return logreg_accuracy(f_train, y_train, f_test, y_test, c=c, standardize=True)
 
 
 def bench_variance(args):
@@ -125,29 +116,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="bench", required=True)
     p = sub.add_parser("variance")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--lr", type=float, default=0.005)
-    p.add_argument("--seeds", type=int, default=2)
+    add_options(p, epochs=30, lr=0.005, seeds=2)
     p.set_defaults(func=bench_variance)
     p = sub.add_parser("relu")
-    p.add_argument("--data", default="mnist")
-    p.add_argument("--train", type=int, default=10000)
-    p.add_argument("--test", type=int, default=10000)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--lr", type=float, default=0.05)
+    add_options(p, data="mnist", train=10000, test=10000, hidden=256, epochs=5, lr=0.05)
     p.set_defaults(func=bench_relu)
     p = sub.add_parser("conv")
-    p.add_argument("--data", default="mnist")
-    p.add_argument("--train", type=int, default=10000)
-    p.add_argument("--test", type=int, default=10000)
-    p.add_argument("--filters", type=int, default=24)
-    p.add_argument("--kernel", type=int, default=7)
-    p.add_argument("--pooling", type=int, default=2)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--sparsity", type=float, default=0.5)
-    p.add_argument("--c", type=float, default=0.1)
+    add_options(p, data="mnist", train=10000, test=10000, filters=24, kernel=7, pooling=2, epochs=2,
+                lr=0.1, sparsity=0.5, c=0.1)
     p.add_argument("--dense-hidden", type=int, default=0,
                    help="also train a fully connected RBM of this many hidden units")
     p.set_defaults(func=bench_conv)

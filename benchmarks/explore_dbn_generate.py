@@ -20,29 +20,19 @@ labels generated digits as the requested class.
 """
 import argparse
 import json
-import os
-import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from harness import judge_rates as rates  # before TF
+import keras
+import numpy as np
+import tensorflow as tf
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import tfrbm  # noqa: E402,F401  (registers the saved classes)
-from tfrbm import gibbs  # noqa: E402
-from tfrbm.data.images import load_digits, load_mnist  # noqa: E402
-from tfrbm.layers import RBMLayer  # noqa: E402
-from tfrbm.models.dbn import DBNModel, default_schedule  # noqa: E402
-from tfrbm.models.rbm import RBMModel  # noqa: E402
-
-
-def rates(predicted, labels, n_classes=10):
-    """Per-class share of samples the judge labels as their requested class, and min / mean."""
-    acc = [round(float(np.mean(predicted[labels == k] == k)), 3) for k in range(n_classes)]
-    return {"per_class": acc, "min": min(acc), "mean": round(float(np.mean(acc)), 3)}
+import tfrbm  # noqa: F401  (registers the saved classes)
+from tfrbm import gibbs
+from tfrbm.data.images import load_digits, load_mnist
+from tfrbm.layers import RBMLayer
+from tfrbm.models.dbn import DBNModel, default_schedule
+from tfrbm.models.rbm import RBMModel
 
 
 def cnn_judge(cnn):

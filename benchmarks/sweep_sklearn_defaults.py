@@ -11,20 +11,14 @@ one JSON line per setting: test accuracy, wall and CPU seconds of the pipeline's
 """
 import json
 import os
-import pathlib
-import resource
 import sys
 import time
 
-
-def _cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+from harness import cpu_seconds
 
 
 def main(argv):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -39,12 +33,12 @@ def main(argv):
             from tfrbm.sklearn import DBNTransformer as Estimator
         else:
             from tfrbm.sklearn import RBMTransformer as Estimator
-        t0, c0 = time.perf_counter(), _cpu()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         clf = make_pipeline(Estimator(**params), LogisticRegression(max_iter=1000))
         clf.fit(x_train, y_train)
         print(json.dumps({"setting": spec, "accuracy": round(clf.score(x_test, y_test), 4),
                           "fit_wall_s": round(time.perf_counter() - t0, 1),
-                          "fit_cpu_s": round(_cpu() - c0, 1)}), flush=True)
+                          "fit_cpu_s": round(cpu_seconds() - c0, 1)}), flush=True)
     return 0
 
 

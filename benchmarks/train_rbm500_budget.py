@@ -7,9 +7,8 @@ stays at lr0 (``--schedule constant``); momentum ``--momentum-initial`` for the 
 passes RBMModel options (e.g. '{"centering": true}' or '{"tempering": 4}') and ``--method cd``
 trains by plain CD-k instead of PCD-k.
 """
-import argparse, json, os, resource, sys, time
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import argparse, json, os, time
+from harness import cpu_seconds as cpu  # before TF
 
 p = argparse.ArgumentParser()
 p.add_argument("--budget-min", type=float, default=30.0)
@@ -41,10 +40,6 @@ def current_budget():
         return float(open(a.budget_file).read()) * 60
     except (OSError, ValueError, TypeError):
         return a.budget_min * 60
-
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 keras.utils.set_random_seed(a.seed)
 budget = a.budget_min * 60

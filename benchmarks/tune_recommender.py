@@ -12,13 +12,11 @@ movies the user has no training-split rating for, the model conditioned on the t
 popularity n_i, the shrunk like-probability for several m, and n_i x P(like).
 """
 import json
-import os
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tfrbm.data.ratings import movielens  # noqa: E402
 from tfrbm.models.recommender import RBMRecommender  # noqa: E402
 from tfrbm.models.rating_evaluation import evaluate  # noqa: E402

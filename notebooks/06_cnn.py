@@ -158,7 +158,7 @@ print(f"{len(np.flatnonzero(pred != y_test))} mistakes; per true digit:",
 # %% [markdown]
 # ## What you saw
 #
-# * Softmax regression gets 91.4% of the test digits right after one pass over the data,
+# * Softmax regression gets 91.4% of the test digits right after one pass over the data.
 #   Its weight images explain why it stops there: one fixed template per class cannot cope with digits written slanted,
 #   thick or off-centre.
 # * The CNN reaches 99.21% (79 of 10,000 wrong): ten times fewer mistakes than softmax

@@ -190,7 +190,7 @@ def test_cli_success_keeps_a_user_file_put_in_the_backup(tmp_path, capsys):
 
 def test_cli_ctrl_c_keeps_the_user_file_and_the_backup(tmp_path):
     folder = tmp_path / "bk"
-    args = ["train", "--epochs", "400", "--hidden", "4", "--limit", "200",
+    args = ["train", "--epochs", "20000", "--hidden", "4", "--limit", "200",
             "--backup", str(folder), "--output", str(tmp_path / "out"), "--quiet"]
     proc = subprocess.Popen([sys.executable, "-m", "tfrbm", *args], env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -36,7 +36,7 @@ X = (np.random.default_rng(0).random((64, 12)) < 0.3).astype("float32")
 def deterministic_rbm():
     layer = RBMLayer(5, visible=MeanField(),
                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.1, seed=3))
-    rbm = RBMModel(layer, cd_k=2, seed=1, init_visible_bias=None)
+    rbm = RBMModel(layer, cd_k=2, seed=1, init_visible_bias=None, centering=False)
     rbm.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.5))
     rbm.build((None, 12))
     layer.hidden_units = MeanField()
@@ -233,7 +233,7 @@ from tfrbm import _compat
 trainer = _compat.tensorflow_trainer()
 original = trainer.reduce_per_replica
 assert not _compat.multi_worker_fixes_installed()
-rbm = tfrbm.RBMModel(tfrbm.RBMLayer(3))
+rbm = tfrbm.RBMModel(tfrbm.RBMLayer(3), centering=False)
 rbm.compile(optimizer="sgd")                           # default strategy: nothing installed
 assert trainer.reduce_per_replica is original
 assert _compat.install_multi_worker_fixes(tf.distribute.get_strategy()) is False

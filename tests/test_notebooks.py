@@ -141,7 +141,10 @@ def notebook_env(monkeypatch):
     return path
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", [
+    # each run is its own xdist group, so `--dist loadgroup` spreads the runs over the workers
+    # (the other tests of this file stay together, as with loadfile)
+    pytest.param(name, marks=pytest.mark.xdist_group(f"notebook-{name}")) for name in NOTEBOOKS])
 def test_notebook_runs_small(name, notebook_env):
     from _build import set_parameters
     nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)

@@ -95,3 +95,29 @@ def test_likelihood_max_betas_gets_its_default_once_and_keeps_its_name_down_to_a
     # the old spelling is a hidden alias
     assert parser.parse_args(base + ["--betas", "50"]).max_betas == 50
     assert parser.parse_args(base + ["--betas", "auto"]).max_betas is None
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("momentum", 1.0), ("momentum", -0.1), ("final_lr_fraction", 1.5), ("weight_decay", -1e-4),
+    ("pretrain_learning_rate", 0.0)])
+def test_dbm_config_rejects_bad_training_settings_by_name(setting, value):
+    from tfrbm.pipelines.dbm import DBMTrainingConfig
+    with pytest.raises(UserError, match=f"DBMTrainingConfig: {setting} must be"):
+        DBMTrainingConfig(**{setting: value})
+
+
+def test_dbm_pipeline_steps_build_and_compile_what_the_config_says():
+    """The steps a benchmark runs one by one (bench_dbm.py) are the pipeline's recipe: the
+    model's settings and the rate decaying linearly to ``final_lr_fraction`` of itself."""
+    from tfrbm.pipelines.dbm import DBMTrainingConfig, build_dbm, compile_dbm
+    config = DBMTrainingConfig(hidden=(6, 4), n_chains=8, weight_decay=1e-4,
+                               pretrain_learning_rate=0.02, learning_rate=0.01, momentum=0.5,
+                               final_lr_fraction=0.2, epochs=3, batch_size=10)
+    dbm = build_dbm(config)
+    assert (list(dbm.hidden), dbm.n_chains, dbm.weight_decay, dbm.pretrain_learning_rate) == (
+        [6, 4], 8, 1e-4, 0.02)
+    assert compile_dbm(dbm, config, n_rows=95) == (3, 10)
+    assert float(dbm.optimizer.learning_rate) == pytest.approx(0.01)
+    dbm.optimizer.iterations.assign(30)          # 3 epochs x 10 batches: the end of the run
+    assert float(dbm.optimizer.learning_rate) == pytest.approx(0.002)
+    assert float(dbm.optimizer.momentum) == 0.5

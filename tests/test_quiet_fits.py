@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 import tfrbm
-from tfrbm import DBNModel, RBMLayer, RBMModel
+from tfrbm import DBMModel, DBNModel, RBMLayer, RBMModel
 from tfrbm.models.ratings_rbm import RatingsRBM
 tf.constant(0.0) + 1.0          # TensorFlow's device start-up lines come before the marker
 sys.stderr.flush()
@@ -40,6 +40,11 @@ dbn = DBNModel([RBMLayer(8), RBMLayer(4)], seed=0)
 dbn.fit(x, epochs=1, batch_size=20, verbose=0)
 dbn.evaluate(x, verbose=0)
 dbn.predict(x, verbose=0)
+for seed in range(6):           # the DBM's fit and its cached mean-field/bound functions too
+    dbm = DBMModel(hidden=[6, 4], seed=seed, pretrain_epochs=1, n_chains=10)
+    dbm.fit(x, epochs=1, batch_size=20, verbose=0)
+    dbm.transform(x)
+    dbm.variational_bound(x)
 ratings = rng.integers(0, 4, size=(60, 10)).astype("float32")
 RatingsRBM(10, 4, 3, conditional=False, seed=0).fit(ratings, batch_size=4, epochs=2, verbose=0)
 sys.stderr.flush()

@@ -91,7 +91,8 @@ def test_rbm_model_trains_with_parallel_tempering(tmp_path):
     scores = {}
     for replicas in (4, None):
         model = RBMModel(RBMLayer(6), persistent=True, n_chains=20, tempering=replicas, cd_k=2,
-                         seed=0)
+                         seed=0, centering=False)   # tempering against plain PCD (centering
+        # alone also finds the modes here: -3.70 vs tempering's -3.68 with both centered)
         model.compile(optimizer=keras.optimizers.SGD(0.3, momentum=0.5))
         model.fit(data, epochs=10, batch_size=20, verbose=0)
         scores[replicas] = model.log_likelihood(data, method="exact")

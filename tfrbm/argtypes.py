@@ -5,9 +5,11 @@ file or an output path of the wrong kind ends the command at once with one line
 (``tfrbm train: error: argument --epochs: must be an integer >= 1, got '0'``), never after
 training. No TensorFlow here: parsing stays instant.
 
-Output conventions: ``--output`` is always a folder (created if needed); a command that writes
-one model file names it ``--model-file PATH.keras``. For scripts written before this convention,
-``--output NAME.keras`` still means ``--model-file NAME.keras`` (see :func:`add_output_options`).
+Output conventions: ``--output`` is always a folder (created if needed); the model file a command
+reads or writes is ``--model PATH.keras``. For scripts written before this convention,
+``--output NAME.keras`` and ``--model-file NAME.keras`` still mean ``--model NAME.keras`` (see
+:func:`add_output_options`). An old option spelling is registered with :func:`add_hidden_alias`:
+it parses to the same value as the new one and is not shown by ``--help``.
 """
 import argparse
 import math
@@ -22,7 +24,8 @@ __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_flo
            "unit_interval", "existing_file", "existing_dir", "output_dir", "output_file",
            "keras_file", "input_file", "add_output_options", "model_path", "backup_dir",
            "probe_writable", "seed", "MAX_SEED", "export_version", "model_to_update",
-           "comma_separated_ints", "layer_sizes", "class_ids"]
+           "comma_separated_ints", "layer_sizes", "class_ids", "model_in_or_out",
+           "verbosity_level", "add_hidden_alias"]
 
 #: the largest seed every random generator here takes (NumPy's and Keras's: 32 bits)
 MAX_SEED = 2**32 - 1
@@ -128,6 +131,22 @@ def model_to_update(text):
     return path
 
 
+def model_in_or_out(text):
+    """A model file that is either there (read, trained and saved back: :func:`model_to_update`)
+    or to be written (a new ``.keras`` file whose folder is writable: :data:`keras_file`)."""
+    if pathlib.Path(text).expanduser().exists():
+        return model_to_update(text)
+    return keras_file(text)
+
+
+def verbosity_level(text):
+    """Keras's verbosity: 0 (silent), 1 (a progress bar) or 2 (one line per epoch)."""
+    value = _number(text, int)
+    if value not in (0, 1, 2):
+        raise argparse.ArgumentTypeError(f"must be 0, 1 or 2, got {text!r}")
+    return value
+
+
 def input_file(text):
     """An existing file, or '-' for standard input."""
     return text if text == "-" else existing_file(text)
@@ -221,17 +240,26 @@ class _OutputAction(argparse.Action):
             parser.error(f"argument {option_string}: {exc}")
 
 
+def add_hidden_alias(parser, *old, dest, **kwargs):
+    """Register the old spellings ``old`` of an option: they set ``dest`` as the new spelling
+    does (pass its ``type``/``action``), and ``--help`` does not show them."""
+    return parser.add_argument(*old, dest=dest, help=argparse.SUPPRESS,
+                               default=argparse.SUPPRESS, **kwargs)
+
+
 def add_output_options(parser, what, default=None):
-    """``--output DIR`` (a folder for everything the command writes) and ``--model-file
-    PATH.keras`` (the trained model alone); ``what`` says what the folder receives."""
+    """``--output DIR`` (a folder for everything the command writes) and ``--model PATH.keras``
+    (the trained model alone; old spelling ``--model-file``); ``what`` says what the folder
+    receives."""
     parser.add_argument("--output", action=_OutputAction, default=default, metavar="DIR",
                         help=f"folder for {what} (created if needed)")
-    parser.add_argument("--model-file", type=keras_file, default=None, metavar="PATH.keras",
-                        help="save the trained model to this .keras file")
+    parser.add_argument("--model", dest="model_file", type=keras_file, default=None,
+                        metavar="PATH.keras", help="save the trained model to this .keras file")
+    add_hidden_alias(parser, "--model-file", dest="model_file", type=keras_file)
 
 
 def model_path(args, name="model.keras"):
-    """Where a command saves its model: ``--model-file``, else ``--output``/``name``, else None."""
+    """Where a command saves its model: ``--model``, else ``--output``/``name``, else None."""
     if getattr(args, "model_file", None):
         return args.model_file
     if getattr(args, "output", None):

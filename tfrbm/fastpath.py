@@ -180,7 +180,10 @@ def _batch_loop(model, batch_size):
 
     Without autograph (tfrbm's steps use explicit ``tf.cond``/``tf.while_loop``); batches are
     consecutive slices of ``batch_size`` rows of ``order``, the last holding the remainder."""
-    key = (int(batch_size), str(getattr(getattr(model, "layer", None), "matmul_dtype", "")))
+    # a model whose step trains different parts in turn (a DBN: one layer at a time) names the
+    # part in ``training_stage``; each part gets its own loop, since the trace bakes it in
+    key = (int(batch_size), str(getattr(getattr(model, "layer", None), "matmul_dtype", "")),
+           getattr(model, "training_stage", None))
     loops = _LOOPS.setdefault(model, {})
     entry = loops.get(key)
     if entry is not None and entry[0] is model.optimizer:

@@ -4,13 +4,14 @@ false-positive rate on held-out normal rows, and report how it does on the test 
     tfrbm anomaly detect                                  # embedded 8x8 digits, every class normal
     tfrbm anomaly detect --normal 0,1,2,3,4,5,6,7,8 --fpr 0.05 --json   # are the 9s found?
     tfrbm anomaly detect --data mnist --data-dir ../shared/datasets --normal 1,2,3,4,5,6,7,8,9 \\
-        --model-file detector.keras
+        --model detector.keras
 """
 import argparse
 
 from tfrbm import anomaly
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_image_data_options, add_training_options, print_json
+from tfrbm.commands.common import (add_image_data_options, add_json_option, add_seed_option,
+                                  add_training_options, print_json)
 from tfrbm.pipelines.anomaly import AnomalyConfig, detect_anomalies
 
 __all__ = ["register"]
@@ -59,9 +60,9 @@ def _detect(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("anomaly", help="anomaly detection: a detector with a threshold "
-                                              "at a chosen false-positive rate")
-    sub = p.add_subparsers(dest="anomaly_command", metavar="ACTION")
+    p = subparsers.add_parser("anomaly", help="anomaly detection: detect (a detector with a "
+                                              "threshold at a chosen false-positive rate)")
+    sub = p.add_subparsers(dest="anomaly_command", metavar="VERB")
     d = sub.add_parser("detect", help="fit a detector on normal data, set its threshold on "
                                       "held-out normal rows, report test FPR and detection rate")
     add_image_data_options(d, _DEFAULTS.data, "folder holding mnist/ or fashion_mnist/ (IDX .gz files)")
@@ -76,7 +77,8 @@ def register(subparsers):
                         f"'{anomaly.AUTO_METHOD}' unlabelled; labelled: "
                         f"{', '.join(anomaly.LABEL_METHODS)}; unlabelled: "
                         f"{', '.join(anomaly.METHODS)})")
-    d.add_argument("--hidden", type=at.positive_int, default=_DEFAULTS.hidden)
+    d.add_argument("--hidden", type=at.positive_int, default=_DEFAULTS.hidden,
+                   help=f"hidden units (default {_DEFAULTS.hidden})")
     d.add_argument("--epochs", type=at.positive_int, default=None,
                    help="default: about 3,000 CD updates")
     d.add_argument("--learning-rate", "--lr", type=at.positive_float,
@@ -88,9 +90,9 @@ def register(subparsers):
                         "(default %(default)s)")
     d.add_argument("--limit", type=at.positive_int, default=None,
                    help="use the first N train/test examples")
-    d.add_argument("--seed", type=int, default=_DEFAULTS.seed)
+    add_seed_option(d, _DEFAULTS.seed)
     at.add_output_options(d, "detector.keras")
-    d.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    add_json_option(d, "metrics")
     add_training_options(d, backup=False)
     d.set_defaults(func=_detect)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -1,14 +1,19 @@
 """``tfrbm assignment``: the MNIST assignment.
 
-``tfrbm assignment --output DIR [--data mnist|digits] [--hidden 400] [--epochs 10] [--json]``
+``tfrbm assignment run --output DIR [--data mnist|digits] [--hidden 400] [--epochs 10] [--json]``
 trains the assignment's RBM and writes every figure (see :func:`tfrbm.course.assignment.run_assignment`).
+``tfrbm assignment --output DIR`` is its old spelling (an alias).
 """
 import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
+from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+                                   backup_callbacks, print_json, report_resume)
 
 __all__ = ["register", "run_assignment_command"]
+
+#: the old spelling -> the grammar's
+ALIASES = {"assignment": "assignment run"}
 
 
 def _steps(text):
@@ -22,24 +27,29 @@ def _steps(text):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("assignment", help="train the MNIST assignment's RBM and write its figures")
-    p.add_argument("--output", required=True, type=at.output_dir,
+    group = subparsers.add_parser("assignment", help="the course's MNIST RBM assignment: run")
+    verbs = group.add_subparsers(dest="assignment_command", metavar="VERB")
+    p = verbs.add_parser("run", help="train the MNIST assignment's RBM and write its figures")
+    p.add_argument("--output", required=True, type=at.output_dir, metavar="DIR",
                    help="folder for the figures and summary.json")
-    p.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"))
+    p.add_argument("--data", default="mnist", choices=("mnist", "digits", "fashion_mnist"),
+                   help="data set (default mnist)")
     p.add_argument("--data-dir", type=at.existing_dir, default=None,
                    help="folder with the IDX .gz files")
-    p.add_argument("--hidden", type=at.positive_int, default=400)
-    p.add_argument("--epochs", type=at.positive_int, default=10)
-    p.add_argument("--batch-size", type=at.positive_int, default=64)
-    p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=0.1)
+    p.add_argument("--hidden", type=at.positive_int, default=400, help="hidden units (default 400)")
+    p.add_argument("--epochs", type=at.positive_int, default=10, help="epochs (default 10)")
+    p.add_argument("--batch-size", type=at.positive_int, default=64, help="batch size (default 64)")
+    p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=0.1,
+                   help="SGD learning rate (default 0.1)")
     p.add_argument("--steps", type=_steps, default=(100, 1000, 10000),
                    help="resampling checkpoints, comma-separated (default 100,1000,10000)")
     p.add_argument("--limit", type=at.positive_int, default=None, help="train on the first N images")
     p.add_argument("--images", type=at.positive_int, default=64, help="images per grid (multiple of 8)")
-    p.add_argument("--seed", type=at.seed, default=0)
-    p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    add_seed_option(p, 0)
+    add_json_option(p, "the results")
     add_training_options(p)
     p.set_defaults(func=run_assignment_command)
+    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
 
 
 def run_assignment_command(args):

@@ -5,6 +5,7 @@ This module registers no command (it has no ``register``); :mod:`tfrbm.cli` buil
 from the other modules of this package, which import from here, never from :mod:`tfrbm.cli`.
 Importing it loads no TensorFlow (``tfrbm --help`` stays instant).
 """
+import argparse
 import json
 import math
 import sys
@@ -12,6 +13,7 @@ import sys
 from tfrbm import argtypes
 
 __all__ = ["add_training_options", "add_image_data_options", "add_finetune_options",
+           "add_verbosity_options", "verbosity", "add_json_option", "add_seed_option",
            "backup_callbacks", "json_line", "print_json", "report_resume", "IMAGE_DATA"]
 
 #: the image data sets of the image commands' ``--data``
@@ -33,7 +35,9 @@ def add_training_options(parser, backup=True):
 
 def add_image_data_options(parser, default, data_dir_help):
     """``--data`` (one of :data:`IMAGE_DATA`, default ``default``) and ``--data-dir``."""
-    parser.add_argument("--data", choices=IMAGE_DATA, default=default)
+    parser.add_argument("--data", choices=IMAGE_DATA, default=default,
+                        help=f"data set (default {default}"
+                             + (": the embedded 8x8 digits)" if default == "digits" else ")"))
     parser.add_argument("--data-dir", type=argtypes.existing_dir, default=None, help=data_dir_help)
 
 
@@ -45,7 +49,46 @@ def add_finetune_options(parser, defaults):
                         help=f"default: about {defaults.finetune_updates:,} fine-tuning updates")
     parser.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
                         type=argtypes.positive_float, default=defaults.finetune_lr,
-                        help="Adam learning rate")
+                        help=f"Adam learning rate (default {defaults.finetune_lr})")
+
+
+class _Verbosity(argparse.Action):
+    """``--quiet`` and ``--verbose [N]`` set both ``quiet`` and ``verbose``, so they agree:
+    ``--quiet`` is ``--verbose 0``, a bare ``--verbose`` is ``--verbose 1``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        level = 0 if self.nargs == 0 else values
+        namespace.verbose, namespace.quiet = level, level == 0
+
+
+def add_verbosity_options(parser, default):
+    """``--quiet`` / ``--verbose [N]``: the one verbosity scheme of every command that shows
+    training progress. ``default`` (the command's own, in words) goes in the help; read the
+    level with :func:`verbosity`."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quiet", action=_Verbosity, nargs=0, default=False,
+                       help="no progress output (the same as --verbose 0)")
+    group.add_argument("--verbose", action=_Verbosity, nargs="?", const=1, metavar="N", default=None,
+                       type=argtypes.verbosity_level,
+                       help="progress output: 1 a progress bar (a bare --verbose), 2 one line "
+                            f"per epoch, 0 none (default: {default})")
+
+
+def verbosity(args, default):
+    """The Keras verbosity that ``--quiet``/``--verbose`` asked for, else ``default``."""
+    return default if getattr(args, "verbose", None) is None else args.verbose
+
+
+def add_json_option(parser, what="the final metrics"):
+    """``--json``: end with one line of strict JSON."""
+    parser.add_argument("--json", action="store_true", help=f"end with one JSON line of {what}")
+
+
+def add_seed_option(parser, default, what="random seed"):
+    """``--seed N`` (0 to 2**32 - 1)."""
+    shown = "none: a fresh draw each run" if default is None else default
+    parser.add_argument("--seed", type=argtypes.seed, default=default,
+                        help=f"{what} (default {shown})")
 
 
 def backup_callbacks(args):

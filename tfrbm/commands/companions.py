@@ -1,17 +1,27 @@
-"""Command line for the companion models: ``tfrbm cnn|seqcnn|lm|char|ae ...``.
+"""Command line for the companion models: ``tfrbm cnn|seqcnn|lm|char|ae VERB``.
 
 Each ``train`` command parses its arguments, calls the pipeline in :mod:`tfrbm.course.training`
 and prints its metrics; with ``--json`` it ends with one JSON line of them. ``--limit N`` trains
 and evaluates on the first N examples (images) or tokens (text) so a smoke run is fast.
+``lm generate`` and ``char generate`` continue a prime with a trained model.
+
+Old spellings, kept as hidden aliases: ``char sample`` (``char generate``), ``--model-file``
+(``--model``), ``--units`` and ``--hidden-sizes`` (``--hidden``), ``--plots`` (``--plot``),
+``--n`` (``-n``).
 """
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
+from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+                                   add_verbosity_options, backup_callbacks, print_json,
+                                   report_resume, verbosity)
 from tfrbm.course import register_keras_classes, training
 from tfrbm.errors import DataNotFoundError, UserError
 
 __all__ = ["register"]
+
+#: old spellings -> the grammar's
+ALIASES = {"char sample": "char generate"}
 
 
 def _keras():
@@ -40,17 +50,28 @@ def _common(p, epochs_help):
                    help="folder holding the data sets (or the data set folder)")
     p.add_argument("--epochs", type=at.positive_int, default=None, help=epochs_help)
     at.add_output_options(p, "model.keras")
-    p.add_argument("--json", action="store_true", help="end with one JSON line of the final metrics")
+    add_json_option(p)
     p.add_argument("--limit", type=at.positive_int, default=None,
                    help="use only the first N training/test examples (tokens for text): a fast smoke run")
-    p.add_argument("--batch-size", type=at.positive_int, default=None)
-    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    add_seed_option(p, 1234, "random seed of the initial weights and the data order")
+    add_verbosity_options(p, "2, one line per epoch")
     add_training_options(p)
+
+
+def _batch_size(p, default):
+    p.add_argument("--batch-size", type=at.positive_int, default=None,
+                   help=f"batch size (default {default})")
 
 
 def _learning_rate(p, default, help_text=None):
     p.add_argument("--learning-rate", "--lr", dest="lr", type=at.positive_float, default=default,
-                   help=help_text)
+                   help=help_text or f"learning rate (default {default:g})")
+
+
+def _hidden_sizes(p, old, default):
+    p.add_argument("--hidden", type=at.layer_sizes, default=None, metavar="SIZES",
+                   help=f"LSTM layer sizes, bottom first (default {default})")
+    at.add_hidden_alias(p, old, dest="hidden", type=at.layer_sizes)
 
 
 def _output(args):
@@ -74,7 +95,7 @@ def _report(args, metrics):
 
 
 def _verbose(args):
-    return 0 if args.quiet else 2
+    return verbosity(args, 2)
 
 
 def _training():
@@ -84,35 +105,29 @@ def _training():
 def _cmd_cnn(args):
     return _report(args, _training().train_cnn(args.data_dir, args.epochs or 15, args.limit, args.batch_size or 50,
                                  args.lr, _output(args), _verbose(args), plot=args.plot,
-                                 callbacks=_extra(args)))
+                                 callbacks=_extra(args), seed=args.seed))
 
 
 def _cmd_seqcnn(args):
     return _report(args, _training().train_sequence_classifier(args.data_dir, args.epochs or 10, args.limit,
-                                    args.batch_size or 100, args.lr, args.units, _output(args),
-                                    _verbose(args), callbacks=_extra(args)))
+                                    args.batch_size or 100, args.lr, args.hidden, _output(args),
+                                    _verbose(args), callbacks=_extra(args), seed=args.seed))
 
 
 def _cmd_ae(args):
     return _report(args, _training().train_autoencoder(args.kind, args.data_dir, args.epochs or 20, args.limit,
-                                args.batch_size, args.lr, args.noise, _output(args), args.plots,
-                                _verbose(args), callbacks=_extra(args)))
+                                args.batch_size, args.lr, args.noise, _output(args), args.plot,
+                                _verbose(args), callbacks=_extra(args), seed=args.seed))
 
 
-def _sizes(text):
-    if text is None:
-        return None
-    try:
-        sizes = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise UserError(f"--hidden-sizes must be comma-separated integers, got {text!r}") from None
-    return sizes
+def _sizes(args):
+    return None if args.hidden is None else tuple(args.hidden)
 
 
 def _cmd_lm_train(args):
     return _report(args, _training().train_word_lm(args.config, args.data_dir, args.epochs, args.limit, _output(args),
-                                _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
-                                num_steps=args.num_steps, hidden_sizes=_sizes(args.hidden_sizes),
+                                _verbose(args), callbacks=_extra(args), seed=args.seed, batch_size=args.batch_size,
+                                num_steps=args.num_steps, hidden_sizes=_sizes(args),
                                 embedding_dim=args.embedding_dim))
 
 
@@ -143,75 +158,99 @@ def _cmd_lm_generate(args):
 
 def _cmd_char_train(args):
     return _report(args, _training().train_char_lm(args.data_dir, args.epochs, args.limit, _output(args),
-                                  _verbose(args), callbacks=_extra(args), batch_size=args.batch_size,
-                                  num_steps=args.num_steps, hidden_sizes=_sizes(args.hidden_sizes)))
+                                  _verbose(args), callbacks=_extra(args), seed=args.seed, batch_size=args.batch_size,
+                                  num_steps=args.num_steps, hidden_sizes=_sizes(args)))
 
 
-def _cmd_char_sample(args):
+def _cmd_char_generate(args):
     from tfrbm.course.char import CharLanguageModel
     model = _load_kind(args.model, CharLanguageModel, "character model")
     return _print_text(args, model.sample(args.prime, args.n, mode=args.mode,
                                           temperature=args.temperature, seed=args.seed))
 
 
-def _sampling(p, default_mode, modes, n):
-    p.add_argument("--model", required=True, type=at.existing_file,
+def _generation(p, default_mode, modes, n):
+    p.add_argument("--model", required=True, type=at.existing_file, metavar="PATH.keras",
                    help="a .keras file saved by the train command")
-    p.add_argument("--prime", default="The " if n == 200 else "the")
-    p.add_argument("--n", type=at.positive_int, default=n, help="how many tokens to generate")
-    p.add_argument("--mode", default=default_mode, choices=modes)
-    p.add_argument("--temperature", type=at.positive_float, default=1.0)
-    p.add_argument("--seed", type=at.seed, default=None)
-    p.add_argument("--json", action="store_true")
+    prime = "The " if n == 200 else "the"
+    p.add_argument("--prime", default=prime, help=f"the text to continue (default {prime!r})")
+    p.add_argument("-n", type=at.positive_int, default=n,
+                   help=f"how many tokens to generate (default {n})")
+    at.add_hidden_alias(p, "--n", dest="n", type=at.positive_int)
+    p.add_argument("--mode", default=default_mode, choices=modes,
+                   help="argmax: the likeliest token each step; weighted: drawn from the "
+                        "softmax" + ("; weighted-after-space: drawn only right after a space, "
+                                     "else argmax" if "weighted-after-space" in modes else "")
+                        + f" (default {default_mode})")
+    p.add_argument("--temperature", type=at.positive_float, default=1.0,
+                   help="softmax temperature of weighted draws (default 1.0)")
+    add_seed_option(p, None, "seed of the weighted draws")
+    add_json_option(p, "the text")
 
 
 def register(subparsers):
     """Add ``cnn``, ``seqcnn``, ``lm``, ``char`` and ``ae`` to the ``tfrbm`` command."""
     def group(name, help_text):
         parser = subparsers.add_parser(name, help=help_text)
-        return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+        parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+        return parser.add_subparsers(dest=f"{name}_command", metavar="VERB")
 
-    cnn = group("cnn", "the course CNN on MNIST").add_parser("train", help="train and test the CNN")
+    cnn = group("cnn", "the course CNN on MNIST: train").add_parser("train", help="train and test the CNN")
     _common(cnn, "epochs (default 15)")
+    _batch_size(cnn, 50)
     _learning_rate(cnn, 1e-4)
     cnn.add_argument("--plot", type=at.output_file(".png"), default=None,
                      help="save the conv1 filters/feature maps figure here (.png)")
     cnn.set_defaults(func=_cmd_cnn)
 
-    seq = group("seqcnn", "MNIST read row by row by an LSTM").add_parser("train", help="train and test")
+    seq = group("seqcnn", "MNIST read row by row by an LSTM: train").add_parser(
+        "train", help="train and test")
     _common(seq, "epochs (default 10)")
+    _batch_size(seq, 100)
     _learning_rate(seq, 1e-3)
-    seq.add_argument("--units", type=at.positive_int, default=128)
+    seq.add_argument("--hidden", type=at.positive_int, default=128,
+                     help="LSTM units (default 128)")
+    at.add_hidden_alias(seq, "--units", dest="hidden", type=at.positive_int)
     seq.set_defaults(func=_cmd_seqcnn)
 
-    lm = group("lm", "PTB word-level LSTM language model")
+    lm = group("lm", "PTB word-level LSTM language model: train, generate")
     lm_train = lm.add_parser("train", help="train on PTB and report perplexity")
     _common(lm_train, "epochs (default: the configuration's)")
-    lm_train.add_argument("--config", default="course", choices=("course", "small", "medium"))
-    lm_train.add_argument("--num-steps", type=at.positive_int, default=None)
-    lm_train.add_argument("--hidden-sizes", default=None, help="e.g. 200,200")
-    lm_train.add_argument("--embedding-dim", type=at.positive_int, default=None)
+    _batch_size(lm_train, "the configuration's")
+    lm_train.add_argument("--config", default="course", choices=("course", "small", "medium"),
+                          help="model size and schedule: the course's, or Zaremba et al.'s small "
+                               "or medium (default course)")
+    lm_train.add_argument("--num-steps", type=at.positive_int, default=None,
+                          help="tokens per unrolled sequence (default: the configuration's)")
+    _hidden_sizes(lm_train, "--hidden-sizes", "the configuration's, course: 256,128")
+    lm_train.add_argument("--embedding-dim", type=at.positive_int, default=None,
+                          help="word embedding size (default: the configuration's)")
     lm_train.set_defaults(func=_cmd_lm_train)
     lm_gen = lm.add_parser("generate", help="continue a prime with a trained model")
-    _sampling(lm_gen, "argmax", ("argmax", "weighted"), 20)
+    _generation(lm_gen, "argmax", ("argmax", "weighted"), 20)
     lm_gen.set_defaults(func=_cmd_lm_generate)
 
-    char = group("char", "character-level LSTM on tiny-shakespeare")
+    char = group("char", "character-level LSTM on tiny-shakespeare: train, generate")
     char_train = char.add_parser("train", help="train and report validation bits per character")
     _common(char_train, "epochs (default 50)")
-    char_train.add_argument("--num-steps", type=at.positive_int, default=None)
-    char_train.add_argument("--hidden-sizes", default=None, help="e.g. 128,128")
+    _batch_size(char_train, 60)
+    char_train.add_argument("--num-steps", type=at.positive_int, default=None,
+                            help="characters per unrolled sequence (default 50)")
+    _hidden_sizes(char_train, "--hidden-sizes", "128,128")
     char_train.set_defaults(func=_cmd_char_train)
-    char_sample = char.add_parser("sample", help="sample text from a trained model")
-    _sampling(char_sample, "weighted", ("argmax", "weighted", "weighted-after-space"), 200)
-    char_sample.set_defaults(func=_cmd_char_sample)
+    char_gen = char.add_parser("generate", help="continue a prime with a trained model")
+    _generation(char_gen, "weighted", ("argmax", "weighted", "weighted-after-space"), 200)
+    char_gen.set_defaults(func=_cmd_char_generate)
 
-    ae = group("ae", "autoencoders on MNIST").add_parser("train", help="train and report test MSE")
+    ae = group("ae", "autoencoders on MNIST: train").add_parser("train", help="train and report test MSE")
     _common(ae, "epochs (default 20)")
-    ae.add_argument("--kind", default="course", choices=("course", "deep", "denoising"))
+    _batch_size(ae, "the kind's")
+    ae.add_argument("--kind", default="course", choices=("course", "deep", "denoising"),
+                    help="the course's autoencoder, a deep one, or a denoising one (default course)")
     _learning_rate(ae, None, "default 0.01 (course), 1e-4 (deep)")
     ae.add_argument("--noise", type=at.unit_interval, default=0.3,
                     help="masking probability (denoising)")
-    ae.add_argument("--plots", type=at.output_dir, default=None,
-                    help="folder for reconstruction/latent figures")
+    ae.add_argument("--plot", type=at.output_dir, default=None, metavar="DIR",
+                    help="folder for the reconstruction and latent-space figures")
+    at.add_hidden_alias(ae, "--plots", dest="plot", type=at.output_dir)
     ae.set_defaults(func=_cmd_ae)

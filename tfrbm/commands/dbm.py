@@ -3,13 +3,16 @@
     tfrbm dbm train                            # embedded 8x8 digits, defaults from the data size
     tfrbm dbm train --data mnist --data-dir ../shared/datasets --hidden 500,1000 \\
         --epochs 10 --output dbm_run/
+
+``--chains`` is the old spelling of ``--n-chains``, ``--model-file`` of ``--model``.
 """
 import argparse
 import pathlib
 
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_finetune_options, add_image_data_options,
-                                  add_training_options, print_json)
+                                   add_json_option, add_seed_option, add_training_options,
+                                   add_verbosity_options, print_json, verbosity)
 from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
 
 __all__ = ["register"]
@@ -25,14 +28,14 @@ def _train(args):
     config = DBMTrainingConfig(
         data=args.data, data_dir=args.data_dir, holdout=args.holdout, hidden=tuple(args.hidden),
         pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, learning_rate=args.learning_rate,
-        n_chains=args.chains, gibbs_steps=args.gibbs_steps, batch_size=args.batch_size,
+        n_chains=args.n_chains, gibbs_steps=args.gibbs_steps, batch_size=args.batch_size,
         ais_runs=args.ais_runs, ais_betas=args.ais_betas, finetune_epochs=args.finetune_epochs,
         finetune_lr=args.finetune_lr, binarize=args.binarize, limit=args.limit, seed=args.seed,
         sample_steps=args.sample_steps)
     result = train_dbm(config, output=at.model_path(args),
                        dbm_output=args.dbm_output or (folder / "dbm.keras" if folder else None),
                        samples=args.samples or (folder / "samples.png" if folder else None),
-                       verbose=args.verbose)
+                       verbose=verbosity(args, 0))
     m = result.metrics
     print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epochs, reconstruction error "
           f"{m['loss']:.4f}, mean field {m['mean_field_steps']:.1f} iterations a batch", flush=True)
@@ -51,44 +54,51 @@ def _train(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("dbm", help="deep Boltzmann machines: training, bound, classifier")
-    sub = p.add_subparsers(dest="dbm_command", metavar="ACTION")
+    p = subparsers.add_parser("dbm", help="deep Boltzmann machines: train (with its likelihood "
+                                          "bound and a classifier)")
+    sub = p.add_subparsers(dest="dbm_command", metavar="VERB")
     t = sub.add_parser("train", help="train a DBM, estimate its likelihood bound, fine-tune a "
                                      "classifier")
     add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: which 297 images are the test set (default stratified)")
-    t.add_argument("--hidden", type=at.layer_sizes, default=_DEFAULTS.hidden,
-                   help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.hidden)))
+    t.add_argument("--hidden", type=at.layer_sizes, default=_DEFAULTS.hidden, metavar="SIZES",
+                   help="hidden layer sizes, bottom first (default %s)"
+                        % ",".join(map(str, _DEFAULTS.hidden)))
     t.add_argument("--pretrain-epochs", type=at.positive_int, default=None,
                    help="epochs per pretraining RBM (default: about 3,000 updates a layer)")
     t.add_argument("--epochs", type=at.positive_int, default=None,
                    help=f"joint training epochs (default: about {_DEFAULTS.updates:,} updates)")
     t.add_argument("--learning-rate", "--lr", type=at.positive_float,
-                   default=_DEFAULTS.learning_rate, help="joint training SGD rate")
-    t.add_argument("--chains", type=at.positive_int, default=_DEFAULTS.n_chains,
-                   help="persistent chains")
+                   default=_DEFAULTS.learning_rate,
+                   help=f"joint training SGD rate (default {_DEFAULTS.learning_rate})")
+    t.add_argument("--n-chains", type=at.positive_int, default=_DEFAULTS.n_chains,
+                   help=f"persistent chains (default {_DEFAULTS.n_chains})")
+    at.add_hidden_alias(t, "--chains", dest="n_chains", type=at.positive_int)
     t.add_argument("--gibbs-steps", type=at.positive_int, default=_DEFAULTS.gibbs_steps,
-                   help="Gibbs sweeps of the chains per update")
+                   help=f"Gibbs sweeps of the chains per update (default {_DEFAULTS.gibbs_steps})")
     t.add_argument("--batch-size", type=at.positive_int, default=None,
                    help="default 100, or n/50 (at least 10) for smaller data sets")
-    t.add_argument("--ais-runs", type=at.positive_int, default=_DEFAULTS.ais_runs)
+    t.add_argument("--ais-runs", type=at.positive_int, default=_DEFAULTS.ais_runs,
+                   help=f"AIS runs for log Z (default {_DEFAULTS.ais_runs})")
     t.add_argument("--ais-betas", type=at.positive_int, default=_DEFAULTS.ais_betas,
-                   help="the shorter AIS schedule; it is run doubled too")
+                   help=f"the shorter AIS schedule; it is run doubled too (default "
+                        f"{_DEFAULTS.ais_betas})")
     add_finetune_options(t, _DEFAULTS)
     t.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
                    help="train on the data binarized once by sampling (default: yes for MNIST "
                         "and Fashion-MNIST, no for the digits)")
     t.add_argument("--limit", type=at.positive_int, default=None,
                    help="use the first N train/test examples")
-    t.add_argument("--seed", type=at.seed, default=_DEFAULTS.seed)
+    add_seed_option(t, _DEFAULTS.seed)
     at.add_output_options(t, "model.keras (the classifier), dbm.keras and samples.png")
     t.add_argument("--dbm-output", type=at.keras_file, default=None, help="save the DBM (.keras)")
     t.add_argument("--samples", type=at.output_file(".png"), default=None,
                    help="save an 8x8 grid of DBM samples (.png)")
-    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps)
-    t.add_argument("--verbose", type=int, default=0)
-    t.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps,
+                   help=f"Gibbs sweeps for --samples (default {_DEFAULTS.sample_steps})")
+    add_verbosity_options(t, "0, none")
+    add_json_option(t)
     add_training_options(t, backup=False)
     t.set_defaults(func=_train)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -1,15 +1,18 @@
 """``tfrbm dbn train``: greedy DBN pre-training, then a fine-tuned classifier (and optional samples).
 
     tfrbm dbn train --json                     # embedded 8x8 digits, defaults from the data size
-    tfrbm dbn train --data mnist --data-dir ../shared/datasets --layers 500,200,50 \\
-        --epochs 5 --finetune-epochs 10 --output dbn_classifier.keras --samples samples.png
+    tfrbm dbn train --data mnist --data-dir ../shared/datasets --hidden 500,200,50 \\
+        --epochs 5 --finetune-epochs 10 --model dbn_classifier.keras --samples samples.png
+
+``--layers`` is the old spelling of ``--hidden``, ``--model-file`` of ``--model``.
 """
 import argparse
 import pathlib
 
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_finetune_options, add_image_data_options,
-                                  add_training_options, print_json)
+                                   add_json_option, add_seed_option, add_training_options,
+                                   add_verbosity_options, print_json, verbosity)
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
 __all__ = ["register"]
@@ -20,7 +23,7 @@ _DEFAULTS = DBNTrainingConfig()
 
 def _outputs(args):
     """``--output DIR`` holds model.keras, dbn.keras and samples.png; the file options
-    (``--model-file``, ``--dbn-output``, ``--samples``) name single files instead."""
+    (``--model``, ``--dbn-output``, ``--samples``) name single files instead."""
     folder = pathlib.Path(args.output) if args.output else None
     classifier = at.model_path(args)
     dbn = args.dbn_output or (folder / "dbn.keras" if folder else None)
@@ -39,7 +42,7 @@ def _train(args):
         finetune_lr=args.finetune_lr, limit=args.limit, seed=args.seed,
         sample_steps=args.sample_steps)
     result = train_dbn(config, output=classifier, dbn_output=dbn_file, samples=samples,
-                       backup=args.backup, verbose=args.verbose)
+                       backup=args.backup, verbose=verbosity(args, 0))
     for i, h in enumerate(result.pretrain_histories):
         err = h.history["reconstruction_error"]
         print(f"layer {i + 1}: reconstruction error {err[0]:.4f} -> {err[-1]:.4f}", flush=True)
@@ -54,36 +57,42 @@ def _train(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("dbn", help="deep belief networks: greedy pre-training + fine-tuning")
-    sub = p.add_subparsers(dest="dbn_command", metavar="ACTION")
+    p = subparsers.add_parser("dbn", help="deep belief networks: train (greedy pre-training + "
+                                          "fine-tuning)")
+    sub = p.add_subparsers(dest="dbn_command", metavar="VERB")
     t = sub.add_parser("train", help="pre-train a DBN, fine-tune a classifier, report test accuracy")
     add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: the 297 test images, a fixed class-stratified draw "
                         "(default) or the last 297 (mostly unseen writers, harder)")
-    t.add_argument("--layers", type=at.layer_sizes, default=_DEFAULTS.layers,
-                   help="hidden sizes, bottom first (default %s)" % ",".join(map(str, _DEFAULTS.layers)))
+    t.add_argument("--hidden", type=at.layer_sizes, default=_DEFAULTS.layers, metavar="SIZES",
+                   dest="layers",
+                   help="hidden layer sizes, bottom first (default %s)"
+                        % ",".join(map(str, _DEFAULTS.layers)))
+    at.add_hidden_alias(t, "--layers", dest="layers", type=at.layer_sizes)
     t.add_argument("--epochs", type=at.positive_int, default=None,
                    help="pre-training epochs per layer (default: about 3,000 updates a layer)")
-    t.add_argument("--cd-k", type=at.positive_int, default=_DEFAULTS.cd_k)
+    t.add_argument("--cd-k", type=at.positive_int, default=_DEFAULTS.cd_k,
+                   help=f"Gibbs steps per update (default {_DEFAULTS.cd_k})")
     t.add_argument("--persistent", action=argparse.BooleanOptionalAction,
                    default=_DEFAULTS.persistent, help="persistent CD")
     t.add_argument("--learning-rate", "--lr", type=at.positive_float, default=_DEFAULTS.learning_rate,
-                   help="RBM SGD learning rate")
+                   help=f"RBM SGD learning rate (default {_DEFAULTS.learning_rate})")
     t.add_argument("--batch-size", type=at.positive_int, default=None,
                    help="default 100, or n/50 (at least 10) for smaller data sets")
     add_finetune_options(t, _DEFAULTS)
     t.add_argument("--limit", type=at.positive_int, default=None,
                    help="use the first N train/test examples")
-    t.add_argument("--seed", type=at.seed, default=_DEFAULTS.seed)
+    add_seed_option(t, _DEFAULTS.seed)
     at.add_output_options(t, "model.keras (the fine-tuned classifier), dbn.keras and samples.png")
     t.add_argument("--dbn-output", type=at.keras_file, default=None,
                    help="save the pre-trained DBN (.keras)")
     t.add_argument("--samples", type=at.output_file(".png"), default=None,
                    help="save an 8x8 grid of DBN samples (.png)")
-    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps)
-    t.add_argument("--verbose", type=int, default=0)
-    t.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps,
+                   help=f"Gibbs steps in the top RBM for --samples (default {_DEFAULTS.sample_steps})")
+    add_verbosity_options(t, "0, none")
+    add_json_option(t)
     add_training_options(t)
     t.set_defaults(func=_train)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -1,26 +1,31 @@
-"""``tfrbm export``: write a saved model as a TF Serving SavedModel with named signatures.
+"""``tfrbm model export``: write a saved model as a TF Serving SavedModel with named signatures.
 
-    tfrbm export --model rbm.keras --name rbm_mnist                # saved_models/rbm_mnist/1/
-    tfrbm export --model rbm.keras --name rbm_mnist --version 7 --base /srv/models
-    tfrbm export --model recommender.npz --name movielens --json
+    tfrbm model export --model rbm.keras --name rbm_mnist          # saved_models/rbm_mnist/1/
+    tfrbm model export --model rbm.keras --name rbm_mnist --version 7 --output /srv/models
+    tfrbm model export --model recommender.npz --name movielens --json
+
+``tfrbm export`` is the old spelling of ``tfrbm model export``, ``--base`` of ``--output``.
 """
 import argparse
 import pathlib
 
 import tfrbm
 from tfrbm import argtypes as at
-from tfrbm.commands.common import print_json
+from tfrbm.commands.common import add_json_option, print_json
 from tfrbm.errors import UserError
 
 __all__ = ["register", "load_any_model"]
+
+#: the old spelling -> the grammar's
+ALIASES = {"export": "model export"}
 
 #: the longest folder name most file systems take (bytes)
 _NAME_MAX = 255
 
 
 def _base(text):
-    """``--base``: a folder to export into (existing, or creatable), proved writable."""
-    return at.output_dir(text, "--base")
+    """``--output``: a folder to export into (existing, or creatable), proved writable."""
+    return at.output_dir(text)
 
 
 def _name(text):
@@ -73,15 +78,20 @@ def _export(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("export", help="export a model as a TF Serving SavedModel",
-                              description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="a .keras model or an .npz recommender")
+    group = subparsers.add_parser("model", help="any saved tfrbm model: export (TF Serving)")
+    verbs = group.add_subparsers(dest="model_command", metavar="VERB")
+    p = verbs.add_parser("export", help="export a model as a TF Serving SavedModel",
+                         description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, metavar="PATH",
+                   help="a .keras model or an .npz recommender")
     p.add_argument("--name", required=True, type=_name,
-                   help="model name: saved_models/<name>/<version>/")
+                   help="model name: <output>/<name>/<version>/")
     p.add_argument("--version", type=at.export_version, default=None, dest="model_version",
-                   help="version number (default: the next free one)")
-    p.add_argument("--base", type=_base, default="saved_models",
-                   help="base folder (default saved_models)")
+                   metavar="N", help="version number (default: the next free one)")
+    p.add_argument("--output", type=_base, default="saved_models", dest="base", metavar="DIR",
+                   help="base folder of the exported models (default saved_models)")
+    at.add_hidden_alias(p, "--base", dest="base", type=_base)
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
-    p.add_argument("--json", action="store_true", help="end with one JSON line")
+    add_json_option(p, "the path, version and signatures")
     p.set_defaults(func=_export)
+    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])

@@ -1,24 +1,26 @@
-"""``tfrbm likelihood``: a saved RBM's mean log-likelihood, bracketed.
+"""``tfrbm rbm likelihood``: a saved RBM's mean log-likelihood, bracketed.
 
-``tfrbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100]
+``tfrbm rbm likelihood --model FILE.keras [--data mnist] [--split test] [--runs 100]
 [--max-betas 14500|auto] [--raise-rows 100]`` brackets the mean log-probability of the split
 (stochastically binarized once with ``--seed``) between a RAISE lower estimate and an AIS upper
 estimate (base-rate model fitted to the training split), and prints the AIS diagnostics:
 effective sample size, std of log w, and how far log Z moved when the schedule doubled (AIS runs
 with --max-betas/2 and then --max-betas; with ``auto`` it doubles from 1,000 until log Z moves
 < 0.1 nats or --time-budget runs out). ``--betas`` is the old spelling of ``--max-betas``. The
-defaults are :class:`tfrbm.pipelines.likelihood.LikelihoodConfig`'s.
+defaults are :class:`tfrbm.pipelines.likelihood.LikelihoodConfig`'s. The verb belongs to the
+``rbm`` noun, whose module adds it with :func:`add_likelihood_verb` (this module registers no
+noun); ``tfrbm likelihood`` is its old spelling (:data:`tfrbm.commands.rbm.ALIASES`).
 """
 import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import print_json
+from tfrbm.commands.common import add_json_option, add_seed_option, print_json
 from tfrbm.pipelines.likelihood import LikelihoodConfig, estimate_likelihood
 
 #: the pipeline's defaults, shown in --help
 _LIKELIHOOD = LikelihoodConfig()
 
-__all__ = ["register", "run_likelihood_command"]
+__all__ = ["add_likelihood_verb", "run_likelihood_command"]
 
 
 def _max_betas(text):
@@ -31,27 +33,34 @@ def _max_betas(text):
         raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
 
 
-def register(subparsers):
-    q = subparsers.add_parser("likelihood", help="mean log-likelihood bracketed by RAISE (lower) and "
-                              "AIS (upper), with AIS diagnostics")
-    q.add_argument("--model", required=True, type=at.existing_file, help="a saved RBMModel (.keras)")
-    q.add_argument("--data", default=_LIKELIHOOD.data, choices=("mnist", "digits", "fashion_mnist"))
-    q.add_argument("--data-dir", type=at.existing_dir, default=_LIKELIHOOD.data_dir)
-    q.add_argument("--split", default=_LIKELIHOOD.split, choices=("train", "test"))
-    q.add_argument("--runs", type=at.positive_int, default=_LIKELIHOOD.runs)
+def add_likelihood_verb(verbs):
+    """``likelihood``, a verb of ``tfrbm rbm``: ``verbs`` is that noun's sub-parsers."""
+    q = verbs.add_parser("likelihood", help="mean log-likelihood of a data split bracketed by "
+                                            "RAISE (lower) and AIS (upper), with AIS diagnostics")
+    q.add_argument("--model", required=True, type=at.existing_file, metavar="PATH.keras",
+                   help="a saved RBMModel (.keras)")
+    q.add_argument("--data", default=_LIKELIHOOD.data, choices=("mnist", "digits", "fashion_mnist"),
+                   help=f"data set (default {_LIKELIHOOD.data})")
+    q.add_argument("--data-dir", type=at.existing_dir, default=_LIKELIHOOD.data_dir,
+                   help="folder with the data set (or set TFRBM_DATA_DIR)")
+    q.add_argument("--split", default=_LIKELIHOOD.split, choices=("train", "test"),
+                   help=f"the split whose mean log p(v) is bracketed (default {_LIKELIHOOD.split}); "
+                        "it is binarized once by sampling with --seed")
+    q.add_argument("--runs", type=at.positive_int, default=_LIKELIHOOD.runs,
+                   help=f"AIS runs (default {_LIKELIHOOD.runs})")
     q.add_argument("--max-betas", type=_max_betas, default=_LIKELIHOOD.max_betas,
                    help="the longest AIS schedule (intermediate distributions; AIS runs half of "
                         "it first, to see how far log Z moves on doubling), or 'auto' (double "
                         f"from 1,000 until log Z settles); default {_LIKELIHOOD.max_betas}")
-    q.add_argument("--betas", type=_max_betas, dest="max_betas", help=argparse.SUPPRESS)
+    at.add_hidden_alias(q, "--betas", dest="max_betas", type=_max_betas)
     q.add_argument("--raise-rows", type=at.positive_int, default=_LIKELIHOOD.raise_rows,
                    help=f"rows of the split that RAISE runs reverse chains on (default "
                         f"{_LIKELIHOOD.raise_rows})")
     q.add_argument("--time-budget", type=float, default=_LIKELIHOOD.time_budget,
                    help=f"seconds for --max-betas auto's schedule search (default "
                         f"{_LIKELIHOOD.time_budget:g})")
-    q.add_argument("--seed", type=at.seed, default=_LIKELIHOOD.seed)
-    q.add_argument("--json", action="store_true")
+    add_seed_option(q, _LIKELIHOOD.seed, "seed of the binarization and the chains")
+    add_json_option(q, "the bounds and diagnostics")
     q.set_defaults(func=run_likelihood_command)
 
 

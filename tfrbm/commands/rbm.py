@@ -1,54 +1,73 @@
-"""RBM commands: ``tfrbm rbm train`` on an image data set, and echen's ``rbmcmd`` workflow.
+"""RBM commands: ``tfrbm rbm VERB``: train on an image data set, echen's ``rbmcmd`` workflow on a
+model file, and the likelihood of a trained RBM.
 
-Every verb is ``tfrbm rbm VERB``; echen's top-level spellings below are kept as aliases.
+    tfrbm rbm train                                   # embedded 8x8 digits, good defaults
+    tfrbm rbm train --data mnist --data-dir DIR --model rbm.keras   # MNIST; also save rbm.keras
+    tfrbm rbm likelihood --model rbm.keras --data mnist
+    tfrbm rbm init state.keras 6 2 0.1                # rbmcmd: a new model file
+    tfrbm rbm train --model state.keras --epochs 5000 < rows.txt
+    echo "0 0 0 1 1 0" | tfrbm rbm run-visible state.keras
+    echo "1 0" | tfrbm rbm run-hidden state.keras
+    tfrbm rbm daydream state.keras 3 5                # 5 samples after 3 steps each
+    tfrbm rbm daydream-trace state.keras 3            # one chain, every step
 
-    tfrbm train                                  # embedded 8x8 digits, good defaults
-    tfrbm train --data mnist --data-dir DIR      # MNIST from IDX files
-    tfrbm init state.keras 6 2 0.1               # rbmcmd: a new model file
-    tfrbm train --model state.keras --epochs 5000 < rows.txt
-    echo "0 0 0 1 1 0" | tfrbm run-visible state.keras
-    echo "1 0" | tfrbm run-hidden state.keras
-    tfrbm daydream state.keras 3 5               # 5 samples after 3 steps each
-    tfrbm daydream-trace state.keras 3           # one chain, every step
-
-echen's own spellings run too: the model file first and underscores in the verbs,
-``tfrbm rbmstate.keras train 5000 < rows.txt``, ``tfrbm rbmstate.keras run_visible``,
-``tfrbm rbmstate.keras daydream_trace 3`` (see :func:`tfrbm.cli.rbmcmd_order`).
+The top-level spellings (``tfrbm train``, the README's quick start, ``tfrbm init``, ``tfrbm
+run-visible`` ...) are aliases (:data:`ALIASES`). echen's own spellings run too: the model file
+first and underscores in the verbs, ``tfrbm rbmstate.keras train 5000 < rows.txt``,
+``tfrbm rbmstate.keras run_visible``, ``tfrbm rbmstate.keras daydream_trace 3`` (see
+:func:`tfrbm.cli.rbmcmd_order`).
 """
 import argparse
+import io
+import os
 import pathlib
 import re
+import select
+import stat
 import sys
 
 import numpy as np
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, backup_callbacks, print_json, report_resume
+from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+                                   add_verbosity_options, backup_callbacks, print_json,
+                                   report_resume, verbosity)
+from tfrbm.commands.likelihood import add_likelihood_verb
 from tfrbm.errors import UserError
 from tfrbm.pipelines.rbm_file import RowTrainingConfig, create_rbm_file, load_rbm_file, train_rbm_file
 from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS, RBMImageConfig, train_rbm_on_images
-
 
 #: the image pipeline's defaults
 _IMAGES = RBMImageConfig()
 
 
+#: old spellings (top-level verbs, echen's underscores) -> the grammar's
+ALIASES = {
+    **{verb: f"rbm {verb}" for verb in ("train", "init", "run-visible", "run-hidden", "daydream",
+                                         "daydream-trace", "likelihood")},
+    **{f"{prefix}{verb.replace('-', '_')}": f"rbm {verb}"
+       for verb in ("run-visible", "run-hidden", "daydream-trace") for prefix in ("", "rbm ")},
+}
+
+
 def register(sub):
-    """``tfrbm rbm VERB`` (the noun-verb form every model uses: ``tfrbm dbn train``, ``tfrbm
-    recommender train``, ``tfrbm cnn train``) and echen's verbs at the top level as aliases
-    (``tfrbm train``, ``tfrbm init``, ``tfrbm run-visible`` ...)."""
+    """``tfrbm rbm VERB``; echen's verbs at the top level are aliases (:data:`ALIASES`)."""
     group = sub.add_parser("rbm", help="restricted Boltzmann machines: train, init, run-visible, "
-                                       "run-hidden, daydream, daydream-trace")
-    _add_verbs(group.add_subparsers(dest="rbm_command", metavar="ACTION"))
+                                       "run-hidden, daydream, daydream-trace, likelihood")
+    verbs = group.add_subparsers(dest="rbm_command", metavar="VERB")
+    _add_verbs(verbs)
+    add_likelihood_verb(verbs)
     group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
-    _add_verbs(sub)
 
 
 def _add_verbs(sub):
-    p = sub.add_parser("train", help="train an RBM (embedded digits by default, or MNIST)",
-                       description="Train an RBM with contrastive divergence and write the model "
-                                   "and figures. With --model, train an existing rbmcmd model file "
-                                   "on rows of 0/1 read from --input or standard input.")
+    p = sub.add_parser("train", help="train an RBM (embedded digits by default, or MNIST), or an "
+                                     "rbmcmd model file on rows",
+                       description="Train an RBM with contrastive divergence on an image data set "
+                                   "and write the model and figures to --output (and the model to "
+                                   "--model, if given). With --model naming an existing file "
+                                   "(rbmcmd), train that model on rows of 0/1 read from --input or "
+                                   "standard input, and save it back.")
     p.add_argument("--data", choices=sorted(IMAGE_DEFAULTS),
                    help="data set (default: the embedded scikit-learn 8x8 digits)")
     p.add_argument("--data-dir", type=at.existing_dir,
@@ -68,52 +87,62 @@ def _add_verbs(sub):
     p.add_argument("--binarize", choices=["stochastic", "threshold", "none"],
                    help="binarization, drawn fresh each epoch when stochastic (default)")
     p.add_argument("--limit", type=at.positive_int, help="use only the first N training examples")
-    p.add_argument("--seed", type=at.seed, default=0, help="random seed (default 0)")
-    p.add_argument("--output", type=at.output_dir, help="output folder (default tfrbm_output)")
-    p.add_argument("--json", action="store_true", help="end with one JSON line of final metrics")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--model", type=at.model_to_update,
-                   help="rbmcmd mode: the model file to train (see tfrbm init)")
-    p.add_argument("--input", type=at.input_file, default="-",
-                   help="rbmcmd mode: file of 0/1 rows, '-' for stdin")
+    add_seed_option(p, 0)
+    p.add_argument("--output", type=at.output_dir, metavar="DIR",
+                   help="folder for model.keras and the figures (default tfrbm_output)")
+    add_json_option(p)
+    add_verbosity_options(p, "a progress bar")
+    p.add_argument("--model", type=at.model_in_or_out, metavar="PATH.keras",
+                   help="the model file: a new file receives the model trained on --data; an "
+                        "existing one (rbmcmd, see `tfrbm rbm init`) is trained on the rows of "
+                        "--input and saved back")
+    p.add_argument("--input", type=at.input_file, default=None,
+                   help="rbmcmd: file of 0/1 rows for an existing --model, '-' for standard "
+                        "input (the default)")
     p.add_argument("rbmcmd_epochs", nargs="?", type=at.positive_int, metavar="EPOCHS",
-                   help="rbmcmd mode: epochs, as echen's `rbmcmd FILE train EPOCHS` (same as --epochs)")
+                   help="rbmcmd: epochs, as echen's `rbmcmd FILE train EPOCHS` (same as --epochs)")
     add_training_options(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("init", help="rbmcmd: create a model file N_VISIBLE x N_HIDDEN")
-    p.add_argument("model", type=at.keras_file)
-    p.add_argument("n_visible", type=at.positive_int)
-    p.add_argument("n_hidden", type=at.positive_int)
-    p.add_argument("learning_rate", type=at.positive_float, nargs="?", default=0.1)
-    p.add_argument("--seed", type=at.seed, default=0)
+    p.add_argument("model", type=at.keras_file, metavar="FILE.keras", help="the model file to create")
+    p.add_argument("n_visible", type=at.positive_int, metavar="N_VISIBLE", help="visible units")
+    p.add_argument("n_hidden", type=at.positive_int, metavar="N_HIDDEN", help="hidden units")
+    p.add_argument("learning_rate", type=at.positive_float, nargs="?", default=0.1,
+                   metavar="LEARNING_RATE", help="SGD learning rate (default 0.1)")
+    add_seed_option(p, 0, "seed of the initial weights")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model file")
     p.set_defaults(func=_init)
 
     for name, helptext in (("run-visible", "rbmcmd: hidden units for visible rows on stdin"),
                            ("run-hidden", "rbmcmd: visible units for hidden rows on stdin")):
-        p = sub.add_parser(name, help=helptext, aliases=[name.replace("-", "_")])
-        p.add_argument("model", type=at.existing_file)
+        p = sub.add_parser(name, help=helptext)
+        _model_file_argument(p)
         p.add_argument("--input", type=at.input_file, default="-",
                        help="file of rows, '-' for stdin (default)")
         p.add_argument("--probabilities", action="store_true",
                        help="print probabilities instead of sampled 0/1 states")
-        p.add_argument("--seed", type=at.seed)
+        add_seed_option(p, None, "seed of the sampled states")
         p.set_defaults(func=_run_visible if name == "run-visible" else _run_hidden)
 
     p = sub.add_parser("daydream", help="rbmcmd: N samples after STEPS Gibbs steps")
-    p.add_argument("model", type=at.existing_file)
-    p.add_argument("steps", type=at.positive_int)
-    p.add_argument("n", type=at.positive_int, nargs="?", default=1)
-    p.add_argument("--seed", type=at.seed)
+    _model_file_argument(p)
+    p.add_argument("steps", type=at.positive_int, metavar="STEPS", help="Gibbs steps per sample")
+    p.add_argument("n", type=at.positive_int, nargs="?", default=1, metavar="N",
+                   help="how many samples (default 1)")
+    add_seed_option(p, None)
     p.set_defaults(func=_daydream)
 
-    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step",
-                       aliases=["daydream_trace"])
-    p.add_argument("model", type=at.existing_file)
-    p.add_argument("steps", type=at.positive_int)
-    p.add_argument("--seed", type=at.seed)
+    p = sub.add_parser("daydream-trace", help="rbmcmd: one chain's visible states at every step")
+    _model_file_argument(p)
+    p.add_argument("steps", type=at.positive_int, metavar="STEPS", help="Gibbs steps")
+    add_seed_option(p, None)
     p.set_defaults(func=_daydream_trace)
+
+
+def _model_file_argument(p):
+    p.add_argument("model", type=at.existing_file, metavar="FILE.keras",
+                   help="the RBM model file (made by `tfrbm rbm init` or `tfrbm rbm train`)")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -174,8 +203,9 @@ def _print_rows(rows):
 
 
 def _load(path):
-    return load_rbm_file(path, hint=f" (this command needs a model made by `tfrbm init {path} "
-                                    "N_VISIBLE N_HIDDEN` or `tfrbm train`)")
+    return load_rbm_file(path, hint=f"; create one with `tfrbm rbm init {path} N_VISIBLE N_HIDDEN` "
+                                    "(this command needs a model made by `tfrbm rbm init` or "
+                                    "`tfrbm rbm train`)")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -188,16 +218,45 @@ def _init(args):
     return 0
 
 
+def _rows_on_stdin(wait=0.2):
+    """True when standard input holds text within ``wait`` seconds (rows meant for an rbmcmd
+    model: ``printf ... | tfrbm rbm train --model FILE``); False for a terminal, /dev/null, an
+    empty pipe or a pipe nobody writes to. Only called to refuse, so what it reads is not lost."""
+    try:
+        fd = sys.stdin.fileno()
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+            return False
+        if not select.select([fd], [], [], wait)[0]:
+            return False
+        return bool(os.read(fd, 65536).strip())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):   # no real stdin
+        return False
+
+
 def _train(args):
+    """``--model`` names a file that exists: rbmcmd (rows, saved back); else a new model trained
+    on --data is written there. Rows given for a file that does not exist are refused."""
     if args.rbmcmd_epochs is not None:
         if args.epochs is not None and args.epochs != args.rbmcmd_epochs:
             raise UserError(f"EPOCHS {args.rbmcmd_epochs} and --epochs {args.epochs} disagree; give one")
         if not args.model:
             raise UserError(f"EPOCHS {args.rbmcmd_epochs} is rbmcmd's form and needs a model file: "
-                            f"`tfrbm FILE.keras train {args.rbmcmd_epochs}` or `tfrbm train --model FILE.keras`")
+                            f"`tfrbm FILE.keras train {args.rbmcmd_epochs}` or "
+                            "`tfrbm rbm train --model FILE.keras`")
         args.epochs = args.rbmcmd_epochs
-    if args.model:
+    if args.model and pathlib.Path(args.model).is_file():
+        args.input = args.input or "-"
         return _train_rows(args)
+    if args.model and (args.rbmcmd_epochs is not None or args.input or _rows_on_stdin()):
+        why = ("EPOCHS" if args.rbmcmd_epochs is not None else "--input" if args.input
+               else "rows on standard input")
+        raise UserError(f"model file {args.model} does not exist, and {why} train an existing "
+                        f"rbmcmd model: create it first with `tfrbm rbm init {args.model} "
+                        "N_VISIBLE N_HIDDEN`, or give no rows to train a new RBM on --data images "
+                        "and save it there")
+    if args.input:
+        raise UserError("--input gives rows to an existing rbmcmd model: name it with --model")
     return _train_images(args)
 
 
@@ -217,7 +276,7 @@ def _train_rows(args):
     rows = _read_rows(args.input)
     callbacks = backup_callbacks(args)
     result = train_rbm_file(args.model, rows, config, model=model, callbacks=callbacks,
-                            verbose=0 if args.quiet or args.json else "auto")
+                            verbose=0 if args.quiet or args.json else verbosity(args, "auto"))
     report_resume(callbacks)
     if args.json:
         print_json(result.metrics)
@@ -249,7 +308,8 @@ def _train_images(args):
     config = RBMImageConfig(**{k: v for k, v in given.items() if v is not None},
                             persistent=args.persistent, seed=args.seed)
     callbacks = backup_callbacks(args)
-    result = train_rbm_on_images(config, callbacks=callbacks, verbose=0 if quiet else "auto",
+    result = train_rbm_on_images(config, model_file=args.model, callbacks=callbacks,
+                                 verbose=0 if quiet else verbosity(args, "auto"),
                                  on_start=announce)
     report_resume(callbacks)
     metrics = result.metrics
@@ -259,6 +319,8 @@ def _train_images(args):
         for key in sorted(metrics):
             print(f"{key:>28}: {metrics[key]:.4f}" if isinstance(metrics[key], float) else f"{key:>28}: {metrics[key]}")
         print(f"wrote model.keras, weights.png, samples.png, reconstructions.png, training.png to {result.output}/")
+        if args.model:
+            print(f"wrote the model to {args.model}")
     return 0
 
 

@@ -1,20 +1,30 @@
-"""``tfrbm recommend`` and ``tfrbm recommender {train,demo}``: the RBM recommender on MovieLens.
+"""``tfrbm recommender {recommend,train,demo}``: the RBM recommender on MovieLens.
 
-    tfrbm recommend --data-dir ../shared/datasets --user 215 -n 10
+    tfrbm recommender recommend --data-dir ../shared/datasets --user 215 -n 10 --model rec.keras
     tfrbm recommender train --data-dir ../shared/datasets --fold u1 --epochs 40 --json
     tfrbm recommender demo            # echen's six-movie example
+
+``tfrbm recommend`` is the old spelling of ``tfrbm recommender recommend``; ``--save`` of
+``--model`` (in ``recommend``, ``--save FILE`` keeps its old meaning: train, and save to FILE
+even if it exists).
 
 The work is :mod:`tfrbm.pipelines.recommender`'s; the defaults are its
 :class:`~tfrbm.pipelines.recommender.RecommenderConfig`'s and
 :class:`~tfrbm.pipelines.recommender.SixMovieDemoConfig`'s.
 """
+import pathlib
+
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_training_options, print_json
+from tfrbm.commands.common import add_json_option, add_seed_option, add_training_options, print_json
+from tfrbm.errors import UserError
 from tfrbm.pipelines.recommender import (FOLDS, RecommenderConfig, SixMovieDemoConfig,
                                          recommendations_for, run_six_movie_demo,
                                          train_recommender)
 
 __all__ = ["register"]
+
+#: the old spelling -> the grammar's
+ALIASES = {"recommend": "recommender recommend"}
 
 #: the pipelines' defaults, shown in --help
 _DEFAULTS = RecommenderConfig()
@@ -28,7 +38,8 @@ _MODEL_FIELDS = ("data_dir", "variant", "hidden", "kind", "ranking", "epochs", "
 def _model_args(p):
     p.add_argument("--data-dir", type=at.existing_dir, default=_DEFAULTS.data_dir,
                    help="folder holding movielens_100k/ (or the data set folder itself)")
-    p.add_argument("--variant", choices=("100k", "1m"), default=_DEFAULTS.variant)
+    p.add_argument("--variant", choices=("100k", "1m"), default=_DEFAULTS.variant,
+                   help=f"MovieLens 100K or 1M (default {_DEFAULTS.variant})")
     p.add_argument("--hidden", type=at.positive_int, default=_DEFAULTS.hidden,
                    help=f"hidden units (default {_DEFAULTS.hidden})")
     p.add_argument("--kind", choices=("user", "item", "both", "implicit"), default=_DEFAULTS.kind,
@@ -44,10 +55,13 @@ def _model_args(p):
     p.add_argument("--epochs", type=at.positive_int, default=_DEFAULTS.epochs,
                    help="most epochs (early stopping on a validation split usually ends sooner)")
     p.add_argument("--learning-rate", "--lr", type=at.positive_float,
-                   default=_DEFAULTS.learning_rate)
-    p.add_argument("--weight-decay", type=at.nonnegative_float, default=_DEFAULTS.weight_decay)
-    p.add_argument("--batch-size", type=at.positive_int, default=_DEFAULTS.batch_size)
-    p.add_argument("--seed", type=at.seed, default=_DEFAULTS.seed)
+                   default=_DEFAULTS.learning_rate,
+                   help="SGD learning rate (default: RBMRecommender's)")
+    p.add_argument("--weight-decay", type=at.nonnegative_float, default=_DEFAULTS.weight_decay,
+                   help="L2 weight decay (default: RBMRecommender's)")
+    p.add_argument("--batch-size", type=at.positive_int, default=_DEFAULTS.batch_size,
+                   help="batch size (default: RBMRecommender's)")
+    add_seed_option(p, _DEFAULTS.seed)
     add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
 
@@ -110,38 +124,57 @@ def _demo(args):
     return 0
 
 
+def _model_file(text):
+    """``recommend --model``: a saved recommender to use, or a new .keras file to train into."""
+    return at.existing_file(text) if pathlib.Path(text).expanduser().exists() else at.keras_file(text)
+
+
+def _recommend_command(args):
+    """``--model FILE``: FILE is used when it exists; else the recommender is trained and saved
+    there (the old ``--save``)."""
+    if args.model and not pathlib.Path(args.model).exists():
+        if args.save:
+            raise UserError(f"--model {args.model} does not exist and --save {args.save} is "
+                            "given too: name the file to train into once, with --model")
+        args.save, args.model = args.model, None
+    return _recommend(args)
+
+
 def _recommend_args(p):
     _model_args(p)
     p.add_argument("--user", type=int, required=True, help="MovieLens user id")
     p.add_argument("-n", type=at.positive_int, default=10, help="how many movies (default 10)")
-    p.add_argument("--model", type=at.existing_file, default=None,
-                   help="a recommender saved with --save (skip training)")
-    p.add_argument("--save", type=at.keras_file, default=None,
-                   help="save the trained recommender here (.keras)")
+    at.add_hidden_alias(p, "--n", dest="n", type=at.positive_int)
+    p.add_argument("--model", type=_model_file, default=None, metavar="PATH.keras",
+                   help="the recommender file: used as it is when it exists (no training); "
+                        "otherwise the recommender is trained and saved there")
+    at.add_hidden_alias(p, "--save", dest="save", type=at.keras_file)
+    p.set_defaults(save=None)
     p.add_argument("--include-seen", action="store_true", help="keep movies the user rated")
-    p.add_argument("--json", action="store_true", help="end with one JSON line")
-    p.set_defaults(func=_recommend)
+    add_json_option(p, "the ranked movie ids and scores")
+    p.set_defaults(func=_recommend_command)
 
 
 def register(subparsers):
-    # `tfrbm recommend` is kept as an alias of `tfrbm recommender recommend`
-    _recommend_args(subparsers.add_parser(
-        "recommend", help="top-N movies for a MovieLens user (alias of `recommender recommend`)"))
-
-    group = subparsers.add_parser("recommender", help="train/evaluate the RBM recommender")
-    sub = group.add_subparsers(dest="recommender_command", metavar="ACTION")
+    group = subparsers.add_parser("recommender", help="the RBM recommender on MovieLens: "
+                                                      "recommend, train, demo")
+    sub = group.add_subparsers(dest="recommender_command", metavar="VERB")
     _recommend_args(sub.add_parser("recommend", help="top-N movies for a MovieLens user"))
     t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
     _model_args(t)
     t.add_argument("--fold", choices=FOLDS, default=_DEFAULTS.fold,
                    help="a published ML-100k split (default: a seeded random 80/20 split)")
-    t.add_argument("--test-fraction", type=at.unit_interval, default=_DEFAULTS.test_fraction)
-    t.add_argument("--save", type=at.keras_file, default=None)
-    t.add_argument("--json", action="store_true")
+    t.add_argument("--test-fraction", type=at.unit_interval, default=_DEFAULTS.test_fraction,
+                   help=f"held-out fraction of the random split (default {_DEFAULTS.test_fraction})")
+    t.add_argument("--model", type=at.keras_file, default=None, dest="save", metavar="PATH.keras",
+                   help="save the trained recommender to this .keras file")
+    at.add_hidden_alias(t, "--save", dest="save", type=at.keras_file)
+    add_json_option(t, "the test metrics")
     t.set_defaults(func=_train)
     d = sub.add_parser("demo", help="echen's six-movie example through the same API")
-    d.add_argument("--epochs", type=at.positive_int, default=_DEMO.epochs)
-    d.add_argument("--seed", type=at.seed, default=_DEMO.seed)
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--epochs", type=at.positive_int, default=_DEMO.epochs,
+                   help=f"epochs (default {_DEMO.epochs})")
+    add_seed_option(d, _DEMO.seed)
+    add_json_option(d, "the recommendations")
     d.set_defaults(func=_demo)
     group.set_defaults(func=lambda args: (group.print_help(), 2)[1])

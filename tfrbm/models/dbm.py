@@ -50,6 +50,8 @@ from tfrbm.limits import check_allocation
 from tfrbm.models.dbn import DBNModel, default_schedule
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
+from tfrbm.summary import ModelSummary
+from tfrbm.tracing import OneTracePerModel, mark_traced_once
 from tfrbm.units import BernoulliUnits
 from tfrbm.validation import (POSITIVE_INT, STEPS, Integral, Interval, Predicate, Real, check_param,
                               validate_params)
@@ -112,7 +114,8 @@ def _entropy(mu):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
+class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, ModelSummary,
+               keras.Model):
     """A deep Boltzmann machine with binary units, trained by mean field and persistent chains.
 
     Args:
@@ -245,6 +248,21 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
         self.pretrained = self.add_weight(name="pretrained", shape=(), initializer="zeros",
                                           trainable=False)
         self.built = True
+
+    def summary_rows(self):
+        """One row per weight layer (W_l and b_{l+1}; the first also b_0) and the training
+        state in use: the persistent chains and the base rates (see :mod:`tfrbm.summary`)."""
+        rows = []
+        for l, layer in enumerate(self.rbms):
+            params = 0
+            if layer.built:
+                params = layer.n_visible * layer.units + layer.units + (layer.n_visible if l == 0 else 0)
+            rows.append((layer.name, type(layer).__name__, f"(None, {layer.units})", params))
+        state = []
+        if self.built:
+            state = [("persistent chains", self.n_chains * sum(self.sizes)),
+                     ("base-rate biases", self.n_visible), ("initialised and pretrained flags", 2)]
+        return rows, state
 
     def _require_built(self):
         if not self.built:
@@ -532,7 +550,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, keras.Model):
     def _fn(self, name, python_fn):
         fn = self._compiled_fns.get(name)
         if fn is None:
-            fn = tf.function(python_fn, reduce_retracing=True)
+            fn = mark_traced_once(tf.function(python_fn, reduce_retracing=True))
             self._compiled_fns[name] = fn
         return fn
 

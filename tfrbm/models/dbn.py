@@ -451,6 +451,11 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
                 state[what] = state.get(what, 0) + n
         return [layer_row(layer) for layer in self.rbms], list(state.items())
 
+    @property
+    def training_stage(self):
+        """The index of the layer being trained (``train_step`` trains one layer at a time)."""
+        return getattr(self, "_training_layer", None)
+
     def progress_steps(self):
         """Steps the trained layer ran this epoch (see :meth:`RBMModel.progress_steps`)."""
         return self.trainers[self._training_layer].progress_steps()

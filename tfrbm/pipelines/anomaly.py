@@ -26,7 +26,7 @@ from tfrbm.errors import UserError
 from tfrbm.pipelines.config import IMAGE_DATA, PipelineConfig, SEED
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Predicate)
 
-__all__ = ["AnomalyConfig", "AnomalyResult", "detect_anomalies"]
+__all__ = ["AnomalyConfig", "AnomalyResult", "detect_anomalies", "fit_detector"]
 
 
 def _is_classes(value):
@@ -97,7 +97,11 @@ class AnomalyResult:
     threshold: float
 
 
-def _fit_detector(config, x, y, epochs, batch_size):
+def fit_detector(config, x, y, epochs, batch_size):
+    """The detector of ``config`` fitted on rows ``x`` (labels ``y``): with ``config.labels`` a
+    one-layer labelled :class:`DBNModel` (its default optimizer), else a PCD :class:`RBMModel`
+    with centering under SGD(``config.learning_rate``, momentum 0.9); ``config.hidden`` hidden
+    units, Keras seeded with ``config.seed`` first."""
     import keras
 
     from tfrbm.layers import RBMLayer
@@ -161,7 +165,7 @@ def detect_anomalies(config=None, *, output=None, **settings):
                         "calibration or fpr, or use more data")
     batch_size, default_epochs = default_schedule(len(fit_rows))
     epochs = config.epochs or default_epochs
-    detector = _fit_detector(config, x[fit_rows], y[fit_rows], epochs, batch_size)
+    detector = fit_detector(config, x[fit_rows], y[fit_rows], epochs, batch_size)
     method = anomaly.resolve_method(
         config.method, *((anomaly.LABEL_METHODS, anomaly.AUTO_LABEL_METHOD) if config.labels
                          else (anomaly.METHODS, anomaly.AUTO_METHOD)))

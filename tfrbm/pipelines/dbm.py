@@ -5,7 +5,9 @@
     result = train_dbm(DBMTrainingConfig(data="digits"))
     result.metrics["test_accuracy"], result.metrics["test_bound"]
 
-:class:`DBMTrainingConfig` holds the defaults. The steps: greedy pretraining of the modified
+:class:`DBMTrainingConfig` holds the defaults. The steps, each public so that a benchmark runs
+the same recipe piece by piece (:func:`build_dbm`, :func:`compile_dbm`,
+:func:`finetune_classifier`, :func:`binarize_once`): greedy pretraining of the modified
 RBM stack and joint training (:class:`tfrbm.DBMModel`), log Z by AIS with the schedule doubled
 (:func:`tfrbm.likelihood.dbm.ais_with_doubling`), the mean-field lower bound on the training
 and test data, and the classifier initialised from the DBM, fine-tuned by backprop.
@@ -19,7 +21,7 @@ the intensities as probabilities.
 import dataclasses
 import math
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -30,7 +32,8 @@ from tfrbm.pipelines.config import (DIGITS_HOLDOUT, FINETUNE, IMAGE_DATA, SEED, 
 from tfrbm.pipelines.outputs import save_models, save_samples
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Interval)
 
-__all__ = ["DBMTrainingConfig", "DBMTrainingResult", "train_dbm"]
+__all__ = ["DBMTrainingConfig", "DBMTrainingResult", "train_dbm", "binarize_once", "build_dbm",
+           "compile_dbm", "finetune_classifier"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,8 +44,9 @@ class DBMTrainingConfig(PipelineConfig):
     holdout: the digits' test images ("stratified" by default, or "last"). hidden: hidden layer
     sizes. pretrain_epochs: epochs per pretraining RBM (None: about 3,000 updates a layer).
     epochs: joint training epochs (None: about ``updates`` updates). learning_rate: the joint
-    training's SGD rate (momentum 0.9), decaying linearly to a tenth. n_chains, gibbs_steps,
-    mean_field_steps: as :class:`tfrbm.DBMModel`. batch_size: None for 100, or n/50 (at least
+    training's SGD rate (with ``momentum``), decaying linearly to ``final_lr_fraction`` of
+    itself. n_chains, gibbs_steps, mean_field_steps, weight_decay, pretrain_learning_rate: as
+    :class:`tfrbm.DBMModel`. batch_size: None for 100, or n/50 (at least
     10). ais_runs, ais_betas: AIS runs and the shorter schedule (it is doubled for the check).
     finetune_epochs: None for about ``finetune_updates`` updates; finetune_lr: Adam's rate.
     binarize: None for the data set's default (see the module docstring). limit: the first N
@@ -56,6 +60,10 @@ class DBMTrainingConfig(PipelineConfig):
     epochs: int = None
     updates: int = 3000
     learning_rate: float = 0.005
+    momentum: float = 0.9
+    final_lr_fraction: float = 0.1
+    weight_decay: float = 0.0
+    pretrain_learning_rate: float = 0.05
     n_chains: int = 100
     gibbs_steps: int = 5
     mean_field_steps: int = 30
@@ -78,6 +86,10 @@ class DBMTrainingConfig(PipelineConfig):
         "epochs": [None] + POSITIVE_INT,
         "updates": POSITIVE_INT,
         "learning_rate": POSITIVE,
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "final_lr_fraction": [Interval(Real, 0, 1, closed="both")],
+        "weight_decay": [Interval(Real, 0, None)],
+        "pretrain_learning_rate": POSITIVE,
         "n_chains": POSITIVE_INT,
         "gibbs_steps": POSITIVE_INT,
         "mean_field_steps": POSITIVE_INT,
@@ -113,9 +125,59 @@ class DBMTrainingResult:
     finetune_history: object
 
 
-def _binarized(x, seed):
+def binarize_once(x, seed):
+    """``x`` (intensities in [0, 1]) binarized once by sampling: pixel ~ Bernoulli(intensity),
+    numpy ``default_rng(seed)``."""
     rng = np.random.default_rng(seed)
     return (rng.random(x.shape) < x).astype(np.float32)
+
+
+def build_dbm(config):
+    """The (unbuilt) :class:`tfrbm.DBMModel` that ``config`` describes."""
+    from tfrbm.models.dbm import DBMModel
+    return DBMModel(hidden=list(config.hidden), seed=config.seed, n_chains=config.n_chains,
+                    gibbs_steps=config.gibbs_steps, mean_field_steps=config.mean_field_steps,
+                    pretrain_epochs=config.pretrain_epochs,
+                    pretrain_learning_rate=config.pretrain_learning_rate,
+                    weight_decay=config.weight_decay)
+
+
+def compile_dbm(dbm, config, n_rows):
+    """Compile ``dbm`` for joint training on ``n_rows`` rows: SGD with ``config.momentum``, the
+    rate decaying linearly from ``config.learning_rate`` to ``final_lr_fraction`` of it over
+    the run. Returns (epochs, batch_size) of the run (:func:`tfrbm.models.dbn.default_schedule`
+    and ``config.updates`` where ``config`` leaves them None)."""
+    import keras
+
+    from tfrbm.models.dbn import default_schedule
+
+    batch_size, _ = default_schedule(n_rows, config.batch_size)
+    steps_per_epoch = math.ceil(n_rows / batch_size)
+    epochs = config.epochs or max(1, math.ceil(config.updates / steps_per_epoch))
+    rate = keras.optimizers.schedules.PolynomialDecay(
+        config.learning_rate, epochs * steps_per_epoch,
+        config.learning_rate * config.final_lr_fraction)
+    dbm.compile(optimizer=keras.optimizers.SGD(rate, momentum=config.momentum))
+    return epochs, batch_size
+
+
+def finetune_classifier(dbm, x, y, xt, yt, config, batch_size, dropout=0.0, verbose=0):
+    """The classifier initialised from ``dbm`` (:meth:`tfrbm.DBMModel.to_classifier`, Adam at
+    ``config.finetune_lr``, ``dropout``), fine-tuned on (x, y) for ``config.finetune_epochs``
+    epochs (None: about ``config.finetune_updates`` updates) and evaluated on (xt, yt).
+    Returns (classifier, History, metrics)."""
+    import keras
+
+    n_classes = int(max(y.max(), yt.max())) + 1
+    clf = dbm.to_classifier(n_classes, optimizer=keras.optimizers.Adam(config.finetune_lr),
+                            dropout=dropout)
+    epochs = resolve_finetune_epochs(config, math.ceil(len(x) / batch_size))
+    t0 = time.time()
+    history = clf.fit(dbm.classifier_inputs(x), y, epochs=epochs, batch_size=batch_size,
+                      verbose=verbose)
+    _, acc = clf.evaluate(dbm.classifier_inputs(xt), yt, verbose=0, batch_size=1000)
+    return clf, history, {"test_accuracy": float(acc), "finetune_epochs": epochs,
+                          "finetune_seconds": round(time.time() - t0, 2)}
 
 
 def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbose=0, **settings):
@@ -128,8 +190,6 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
     import keras
 
     from tfrbm.likelihood import dbm as dbm_likelihood
-    from tfrbm.models.dbm import DBMModel
-    from tfrbm.models.dbn import default_schedule
 
     config = DBMTrainingConfig.resolve(config, **settings)
     for path, what in ((output, "output"), (dbm_output, "dbm_output")):
@@ -141,18 +201,11 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
     xt, yt = load_images(config.data, "test", data_dir=config.data_dir, holdout=holdout)
     if config.limit is not None:
         x, y, xt, yt = (a[:config.limit] for a in (x, y, xt, yt))
-    xb, xtb = _binarized(x, config.seed), _binarized(xt, config.seed + 1)
+    xb, xtb = binarize_once(x, config.seed), binarize_once(xt, config.seed + 1)
     if config.binary_data:
         x, xt = xb, xtb
-    batch_size, _ = default_schedule(len(x), config.batch_size)
-    steps_per_epoch = math.ceil(len(x) / batch_size)
-    epochs = config.epochs or max(1, math.ceil(config.updates / steps_per_epoch))
-    dbm = DBMModel(hidden=list(config.hidden), seed=config.seed, n_chains=config.n_chains,
-                   gibbs_steps=config.gibbs_steps, mean_field_steps=config.mean_field_steps,
-                   pretrain_epochs=config.pretrain_epochs)
-    rate = keras.optimizers.schedules.PolynomialDecay(
-        config.learning_rate, epochs * steps_per_epoch, config.learning_rate / 10)
-    dbm.compile(optimizer=keras.optimizers.SGD(rate, momentum=0.9))
+    dbm = build_dbm(config)
+    epochs, batch_size = compile_dbm(dbm, config, len(x))
     t0 = time.time()
     history = dbm.fit(x, epochs=epochs, batch_size=batch_size, verbose=verbose)
     metrics = {"data": config.data, "holdout": holdout, "hidden": ",".join(map(str, config.hidden)),
@@ -172,15 +225,9 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
         train_bound=train_u - ais.log_z, test_bound=test_u - ais.log_z,
         test_bound_lower=test_u - ais.log_z_upper, test_bound_upper=test_u - ais.log_z_lower,
         bound_seconds=round(time.time() - t0, 2))
-    n_classes = int(max(y.max(), yt.max())) + 1
-    clf = dbm.to_classifier(n_classes, optimizer=keras.optimizers.Adam(config.finetune_lr))
-    finetune_epochs = resolve_finetune_epochs(config, steps_per_epoch)
-    t0 = time.time()
-    finetune_history = clf.fit(dbm.classifier_inputs(x), y, epochs=finetune_epochs,
-                               batch_size=batch_size, verbose=verbose)
-    _, acc = clf.evaluate(dbm.classifier_inputs(xt), yt, verbose=0, batch_size=1000)
-    metrics.update(test_accuracy=float(acc), finetune_epochs=finetune_epochs,
-                   finetune_seconds=round(time.time() - t0, 2))
+    clf, finetune_history, finetune_metrics = finetune_classifier(
+        dbm, x, y, xt, yt, config, batch_size, verbose=verbose)
+    metrics.update(finetune_metrics)
     save_models(metrics, ((clf, output, "output"), (dbm, dbm_output, "dbm_output")))
     save_samples(metrics, dbm, samples, config,
                  f"DBM samples ({config.sample_steps} Gibbs sweeps)")

@@ -8,13 +8,13 @@
 take theirs from it. ``epochs`` (per layer), ``batch_size`` and ``finetune_epochs`` left at None
 follow from the data size (:func:`tfrbm.models.dbn.default_schedule`): about 3,000 CD updates
 per layer and ``finetune_updates`` fine-tuning updates, with batches of 100 (or n/50 for small
-sets).
+sets). The pre-training steps are public (:func:`build_dbn`, :func:`pretrain_dbn`), so that a
+benchmark runs the same recipe with its own fine-tuning.
 """
 import dataclasses
 import math
 import pathlib
 import time
-
 
 from tfrbm.backupdir import claim_backup_dir, remove_backup
 from tfrbm.data.images import load_images
@@ -24,7 +24,8 @@ from tfrbm.pipelines.config import (DIGITS_HOLDOUT, FINETUNE, IMAGE_DATA, SEED, 
 from tfrbm.pipelines.outputs import save_models, save_samples
 from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES)
 
-__all__ = ["DBNTrainingConfig", "DBNTrainingResult", "train_dbn"]
+__all__ = ["DBNTrainingConfig", "DBNTrainingResult", "train_dbn", "build_dbn", "pretrain_dbn"]
+
 
 @dataclasses.dataclass(frozen=True)
 class DBNTrainingConfig(PipelineConfig):
@@ -97,6 +98,22 @@ def _keras_path(path, what):
         raise UserError(f"{what} must end in .keras, got {str(path)!r}")
 
 
+def build_dbn(config):
+    """The (unbuilt) :class:`tfrbm.DBNModel` of ``config.layers`` (seeded with ``config.seed``)."""
+    from tfrbm.models.dbn import DBNModel
+    return DBNModel(list(config.layers), seed=config.seed)
+
+
+def pretrain_dbn(dbn, x, config, epochs, batch_size, verbose=0, callbacks=(), **rbm_kwargs):
+    """Greedy layer-wise pre-training of ``dbn`` on ``x``: each RBM by CD-``config.cd_k`` (PCD
+    with ``config.persistent``) under SGD at ``config.learning_rate`` (momentum 0.5), ``epochs``
+    per layer, batches of ``batch_size``; ``rbm_kwargs`` are further RBMModel arguments for
+    every layer (``weight_decay``, ...). Returns the per-layer Histories."""
+    return dbn.pretrain(x, epochs=epochs, cd_k=config.cd_k, persistent=config.persistent,
+                        learning_rate=config.learning_rate, batch_size=batch_size,
+                        verbose=verbose, callbacks=list(callbacks), **rbm_kwargs)
+
+
 def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup=None, verbose=0,
               **settings):
     """Pre-train a DBN on ``config.data``, fine-tune a classifier and evaluate it on the test split.
@@ -110,7 +127,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     """
     import keras
 
-    from tfrbm.models.dbn import DBNModel, default_schedule
+    from tfrbm.models.dbn import default_schedule
     from tfrbm.resume import epoch_keyed_dataset
 
     config = DBNTrainingConfig.resolve(config, **settings)
@@ -125,7 +142,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     batch_size, default_epochs = default_schedule(len(x), config.batch_size)
     epochs = config.epochs or default_epochs
     finetune_epochs = resolve_finetune_epochs(config, math.ceil(len(x) / batch_size))
-    dbn = DBNModel(list(config.layers), seed=config.seed)
+    dbn = build_dbn(config)
     pretrain_callbacks, finetune_callbacks = [], []
     if backup:
         from tfrbm.resume import DBNPretrainBackup, TrainingBackup
@@ -136,9 +153,8 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
                                                 delete_checkpoint=False)]
         finetune_callbacks = [TrainingBackup(str(pathlib.Path(backup) / "finetune"))]
     t0 = time.time()
-    histories = dbn.pretrain(x, epochs=epochs, cd_k=config.cd_k, persistent=config.persistent,
-                             learning_rate=config.learning_rate, batch_size=batch_size,
-                             verbose=verbose, callbacks=pretrain_callbacks)
+    histories = pretrain_dbn(dbn, x, config, epochs, batch_size, verbose=verbose,
+                             callbacks=pretrain_callbacks)
     metrics = {"data": config.data, "holdout": holdout, "layers": ",".join(map(str, config.layers)), "epochs": epochs,
                "batch_size": batch_size, "pretrain_seconds": round(time.time() - t0, 2)}
     for i, h in enumerate(histories):

@@ -104,8 +104,8 @@ class RBMImageTrainingResult:
     output: pathlib.Path
 
 
-def train_rbm_on_images(config=None, *, callbacks=(), verbose="auto", on_start=None,
-                        **settings):
+def train_rbm_on_images(config=None, *, model_file=None, callbacks=(), verbose="auto",
+                        on_start=None, **settings):
     """Train an RBM on ``config.data``, write the model and figures to ``config.output``.
 
     ``config`` is an :class:`RBMImageConfig` (default: its defaults); keyword ``settings``
@@ -113,7 +113,8 @@ def train_rbm_on_images(config=None, *, callbacks=(), verbose="auto", on_start=N
     split (binarized once with ``seed``) is the validation data, so its metrics come back as
     ``test_*``. ``callbacks`` go to ``fit``. ``on_start``, if given, is called before training
     with a dict of the resolved settings (``n_visible``, ``n_examples``, ``hidden``, ``epochs``,
-    ``batch_size``, ...). Returns an :class:`RBMImageTrainingResult`.
+    ``batch_size``, ...). ``model_file``: a ``.keras`` path that also receives the trained model
+    (beside ``output``/model.keras). Returns an :class:`RBMImageTrainingResult`.
     """
     c = RBMImageConfig.resolve(config, **settings)
     import keras
@@ -156,6 +157,8 @@ def train_rbm_on_images(config=None, *, callbacks=(), verbose="auto", on_start=N
     seconds = time.perf_counter() - start
 
     atomic_save(model, out / "model.keras")
+    if model_file:
+        atomic_save(model, model_file)
     shape = images.image_shape(data)
     viz.weight_tiles(model.layer.kernel.numpy(), shape=shape, n=min(100, hidden),
                      path=out / "weights.png", title="hidden units' weights")
