@@ -10,8 +10,8 @@ import argparse
 
 from tfrbm import anomaly
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_image_data_options, add_json_option, add_seed_option,
-                                  add_training_options, print_json)
+from tfrbm.commands.common import (add_image_data_options, add_json_option, add_noun,
+                                   add_seed_option, add_training_options, print_json)
 from tfrbm.pipelines.anomaly import AnomalyConfig, detect_anomalies
 
 __all__ = ["register"]
@@ -60,9 +60,8 @@ def _detect(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("anomaly", help="anomaly detection: detect (a detector with a "
+    sub = add_noun(subparsers, "anomaly", "anomaly detection: detect (a detector with a "
                                               "threshold at a chosen false-positive rate)")
-    sub = p.add_subparsers(dest="anomaly_command", metavar="VERB")
     d = sub.add_parser("detect", help="fit a detector on normal data, set its threshold on "
                                       "held-out normal rows, report test FPR and detection rate")
     add_image_data_options(d, _DEFAULTS.data, "folder holding mnist/ or fashion_mnist/ (IDX .gz files)")
@@ -95,4 +94,3 @@ def register(subparsers):
     add_json_option(d, "metrics")
     add_training_options(d, backup=False)
     d.set_defaults(func=_detect)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -7,7 +7,7 @@ trains the assignment's RBM and writes every figure (see :func:`tfrbm.course.ass
 import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
                                    backup_callbacks, print_json, report_resume)
 
 __all__ = ["register", "run_assignment_command"]
@@ -27,8 +27,7 @@ def _steps(text):
 
 
 def register(subparsers):
-    group = subparsers.add_parser("assignment", help="the course's MNIST RBM assignment: run")
-    verbs = group.add_subparsers(dest="assignment_command", metavar="VERB")
+    verbs = add_noun(subparsers, "assignment", "the course's MNIST RBM assignment: run")
     p = verbs.add_parser("run", help="train the MNIST assignment's RBM and write its figures")
     p.add_argument("--output", required=True, type=at.output_dir, metavar="DIR",
                    help="folder for the figures and summary.json")
@@ -49,7 +48,6 @@ def register(subparsers):
     add_json_option(p, "the results")
     add_training_options(p)
     p.set_defaults(func=run_assignment_command)
-    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
 
 
 def run_assignment_command(args):

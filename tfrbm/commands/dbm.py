@@ -7,12 +7,11 @@
 ``--chains`` is the old spelling of ``--n-chains``, ``--model-file`` of ``--model``.
 """
 import argparse
-import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_finetune_options, add_image_data_options,
-                                   add_json_option, add_seed_option, add_training_options,
-                                   add_verbosity_options, print_json, verbosity)
+from tfrbm.commands.common import (add_deep_model_outputs, add_finetune_options,
+                                   add_image_data_options, add_noun, add_training_options,
+                                   deep_model_outputs, print_json, verbosity)
 from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
 
 __all__ = ["register"]
@@ -22,9 +21,7 @@ _DEFAULTS = DBMTrainingConfig()
 
 
 def _train(args):
-    folder = pathlib.Path(args.output) if args.output else None
-    if folder:
-        folder.mkdir(parents=True, exist_ok=True)
+    classifier, dbm_file, samples = deep_model_outputs(args, "dbm")
     config = DBMTrainingConfig(
         data=args.data, data_dir=args.data_dir, holdout=args.holdout, hidden=tuple(args.hidden),
         pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, learning_rate=args.learning_rate,
@@ -32,9 +29,7 @@ def _train(args):
         ais_runs=args.ais_runs, ais_betas=args.ais_betas, finetune_epochs=args.finetune_epochs,
         finetune_lr=args.finetune_lr, binarize=args.binarize, limit=args.limit, seed=args.seed,
         sample_steps=args.sample_steps)
-    result = train_dbm(config, output=at.model_path(args),
-                       dbm_output=args.dbm_output or (folder / "dbm.keras" if folder else None),
-                       samples=args.samples or (folder / "samples.png" if folder else None),
+    result = train_dbm(config, output=classifier, dbm_output=dbm_file, samples=samples,
                        verbose=verbosity(args, 0))
     m = result.metrics
     print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epochs, reconstruction error "
@@ -54,9 +49,8 @@ def _train(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("dbm", help="deep Boltzmann machines: train (with its likelihood "
+    sub = add_noun(subparsers, "dbm", "deep Boltzmann machines: train (with its likelihood "
                                           "bound and a classifier)")
-    sub = p.add_subparsers(dest="dbm_command", metavar="VERB")
     t = sub.add_parser("train", help="train a DBM, estimate its likelihood bound, fine-tune a "
                                      "classifier")
     add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
@@ -88,17 +82,7 @@ def register(subparsers):
     t.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
                    help="train on the data binarized once by sampling (default: yes for MNIST "
                         "and Fashion-MNIST, no for the digits)")
-    t.add_argument("--limit", type=at.positive_int, default=None,
-                   help="use the first N train/test examples")
-    add_seed_option(t, _DEFAULTS.seed)
-    at.add_output_options(t, "model.keras (the classifier), dbm.keras and samples.png")
-    t.add_argument("--dbm-output", type=at.keras_file, default=None, help="save the DBM (.keras)")
-    t.add_argument("--samples", type=at.output_file(".png"), default=None,
-                   help="save an 8x8 grid of DBM samples (.png)")
-    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps,
-                   help=f"Gibbs sweeps for --samples (default {_DEFAULTS.sample_steps})")
-    add_verbosity_options(t, "0, none")
-    add_json_option(t)
+    add_deep_model_outputs(t, "dbm", _DEFAULTS, "the classifier", "save the DBM (.keras)",
+                           "Gibbs sweeps")
     add_training_options(t, backup=False)
     t.set_defaults(func=_train)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

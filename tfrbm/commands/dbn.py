@@ -7,12 +7,11 @@
 ``--layers`` is the old spelling of ``--hidden``, ``--model-file`` of ``--model``.
 """
 import argparse
-import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_finetune_options, add_image_data_options,
-                                   add_json_option, add_seed_option, add_training_options,
-                                   add_verbosity_options, print_json, verbosity)
+from tfrbm.commands.common import (add_deep_model_outputs, add_finetune_options,
+                                   add_image_data_options, add_noun, add_training_options,
+                                   deep_model_outputs, print_json, verbosity)
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
 __all__ = ["register"]
@@ -21,20 +20,8 @@ __all__ = ["register"]
 _DEFAULTS = DBNTrainingConfig()
 
 
-def _outputs(args):
-    """``--output DIR`` holds model.keras, dbn.keras and samples.png; the file options
-    (``--model``, ``--dbn-output``, ``--samples``) name single files instead."""
-    folder = pathlib.Path(args.output) if args.output else None
-    classifier = at.model_path(args)
-    dbn = args.dbn_output or (folder / "dbn.keras" if folder else None)
-    samples = args.samples or (folder / "samples.png" if folder else None)
-    if folder:
-        folder.mkdir(parents=True, exist_ok=True)
-    return classifier, dbn, samples
-
-
 def _train(args):
-    classifier, dbn_file, samples = _outputs(args)
+    classifier, dbn_file, samples = deep_model_outputs(args, "dbn")
     config = DBNTrainingConfig(
         data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.layers), epochs=args.epochs,
         cd_k=args.cd_k, persistent=args.persistent, learning_rate=args.learning_rate,
@@ -57,9 +44,8 @@ def _train(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("dbn", help="deep belief networks: train (greedy pre-training + "
+    sub = add_noun(subparsers, "dbn", "deep belief networks: train (greedy pre-training + "
                                           "fine-tuning)")
-    sub = p.add_subparsers(dest="dbn_command", metavar="VERB")
     t = sub.add_parser("train", help="pre-train a DBN, fine-tune a classifier, report test accuracy")
     add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
@@ -81,18 +67,7 @@ def register(subparsers):
     t.add_argument("--batch-size", type=at.positive_int, default=None,
                    help="default 100, or n/50 (at least 10) for smaller data sets")
     add_finetune_options(t, _DEFAULTS)
-    t.add_argument("--limit", type=at.positive_int, default=None,
-                   help="use the first N train/test examples")
-    add_seed_option(t, _DEFAULTS.seed)
-    at.add_output_options(t, "model.keras (the fine-tuned classifier), dbn.keras and samples.png")
-    t.add_argument("--dbn-output", type=at.keras_file, default=None,
-                   help="save the pre-trained DBN (.keras)")
-    t.add_argument("--samples", type=at.output_file(".png"), default=None,
-                   help="save an 8x8 grid of DBN samples (.png)")
-    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps,
-                   help=f"Gibbs steps in the top RBM for --samples (default {_DEFAULTS.sample_steps})")
-    add_verbosity_options(t, "0, none")
-    add_json_option(t)
+    add_deep_model_outputs(t, "dbn", _DEFAULTS, "the fine-tuned classifier",
+                           "save the pre-trained DBN (.keras)", "Gibbs steps in the top RBM")
     add_training_options(t)
     t.set_defaults(func=_train)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

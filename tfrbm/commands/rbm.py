@@ -29,7 +29,7 @@ import sys
 import numpy as np
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
                                    add_verbosity_options, backup_callbacks, print_json,
                                    report_resume, verbosity)
 from tfrbm.commands.likelihood import add_likelihood_verb
@@ -52,12 +52,10 @@ ALIASES = {
 
 def register(sub):
     """``tfrbm rbm VERB``; echen's verbs at the top level are aliases (:data:`ALIASES`)."""
-    group = sub.add_parser("rbm", help="restricted Boltzmann machines: train, init, run-visible, "
+    verbs = add_noun(sub, "rbm", "restricted Boltzmann machines: train, init, run-visible, "
                                        "run-hidden, daydream, daydream-trace, likelihood")
-    verbs = group.add_subparsers(dest="rbm_command", metavar="VERB")
     _add_verbs(verbs)
     add_likelihood_verb(verbs)
-    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
 
 
 def _add_verbs(sub):

@@ -15,7 +15,8 @@ The work is :mod:`tfrbm.pipelines.recommender`'s; the defaults are its
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_json_option, add_seed_option, add_training_options, print_json
+from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
+                                   print_json)
 from tfrbm.errors import UserError
 from tfrbm.pipelines.recommender import (FOLDS, RecommenderConfig, SixMovieDemoConfig,
                                          recommendations_for, run_six_movie_demo,
@@ -156,9 +157,8 @@ def _recommend_args(p):
 
 
 def register(subparsers):
-    group = subparsers.add_parser("recommender", help="the RBM recommender on MovieLens: "
+    sub = add_noun(subparsers, "recommender", "the RBM recommender on MovieLens: "
                                                       "recommend, train, demo")
-    sub = group.add_subparsers(dest="recommender_command", metavar="VERB")
     _recommend_args(sub.add_parser("recommend", help="top-N movies for a MovieLens user"))
     t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
     _model_args(t)
@@ -177,4 +177,3 @@ def register(subparsers):
     add_seed_option(d, _DEMO.seed)
     add_json_option(d, "the recommendations")
     d.set_defaults(func=_demo)
-    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
