@@ -61,7 +61,7 @@ def _detect(args):
 
 def register(subparsers):
     sub = add_noun(subparsers, "anomaly", "anomaly detection: detect (a detector with a "
-                                              "threshold at a chosen false-positive rate)")
+                                          "threshold at a chosen false-positive rate)")
     d = sub.add_parser("detect", help="fit a detector on normal data, set its threshold on "
                                       "held-out normal rows, report test FPR and detection rate")
     add_image_data_options(d, _DEFAULTS.data, "folder holding mnist/ or fashion_mnist/ (IDX .gz files)")

@@ -50,7 +50,7 @@ def _train(args):
 
 def register(subparsers):
     sub = add_noun(subparsers, "dbm", "deep Boltzmann machines: train (with its likelihood "
-                                          "bound and a classifier)")
+                                      "bound and a classifier)")
     t = sub.add_parser("train", help="train a DBM, estimate its likelihood bound, fine-tune a "
                                      "classifier")
     add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")

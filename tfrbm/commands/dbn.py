@@ -45,7 +45,7 @@ def _train(args):
 
 def register(subparsers):
     sub = add_noun(subparsers, "dbn", "deep belief networks: train (greedy pre-training + "
-                                          "fine-tuning)")
+                                      "fine-tuning)")
     t = sub.add_parser("train", help="pre-train a DBN, fine-tune a classifier, report test accuracy")
     add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,

@@ -53,7 +53,7 @@ ALIASES = {
 def register(sub):
     """``tfrbm rbm VERB``; echen's verbs at the top level are aliases (:data:`ALIASES`)."""
     verbs = add_noun(sub, "rbm", "restricted Boltzmann machines: train, init, run-visible, "
-                                       "run-hidden, daydream, daydream-trace, likelihood")
+                                 "run-hidden, daydream, daydream-trace, likelihood")
     _add_verbs(verbs)
     add_likelihood_verb(verbs)
 

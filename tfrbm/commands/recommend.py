@@ -158,7 +158,7 @@ def _recommend_args(p):
 
 def register(subparsers):
     sub = add_noun(subparsers, "recommender", "the RBM recommender on MovieLens: "
-                                                      "recommend, train, demo")
+                                              "recommend, train, demo")
     _recommend_args(sub.add_parser("recommend", help="top-N movies for a MovieLens user"))
     t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
     _model_args(t)
