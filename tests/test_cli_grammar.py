@@ -216,3 +216,31 @@ def test_rbm_train_model_saves_a_new_model_and_refuses_rows_for_a_missing_one(tm
     assert cli.main(["rbm", "train", "--model", str(new), "--hidden", "4", "--output", str(out),
                      "--quiet"]) == 0
     assert f"wrote the model to {new}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, config", [
+    (["dbm", "train"], "tfrbm.pipelines.dbm:DBMTrainingConfig"),
+    (["dbn", "train"], "tfrbm.pipelines.dbn:DBNTrainingConfig"),
+    (["anomaly", "detect"], "tfrbm.pipelines.anomaly:AnomalyConfig"),
+    (["rbm", "likelihood", "--model", "{model}"], "tfrbm.pipelines.likelihood:LikelihoodConfig"),
+    (["recommender", "train"], "tfrbm.pipelines.recommender:RecommenderConfig"),
+    (["recommender", "recommend", "--user", "1"], "tfrbm.pipelines.recommender:RecommenderConfig"),
+])
+def test_a_command_at_its_defaults_builds_its_pipelines_default_config(tmp_path, argv, config):
+    """The options take their defaults from the config (each default lives once), and
+    common.config_from_args maps them back field by field."""
+    import importlib
+
+    from tfrbm.commands.common import config_from_args
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"")
+    args = cli.build_parser().parse_args([a.format(model=model) for a in argv])
+    module, name = config.split(":")
+    config_class = getattr(importlib.import_module(module), name)
+    # options of another form: layer sizes parse to lists, --conditional to 0/1
+    settings = {k: tuple(v) if isinstance(v, list) else bool(v) if k == "conditional" else v
+                for k, v in vars(args).items()
+                if k in ("hidden", "layers", "conditional") and k in config_class.__dataclass_fields__}
+    if hasattr(args, "unlabelled"):
+        settings["labels"] = not args.unlabelled
+    assert config_from_args(config_class, args, **settings) == config_class()

@@ -11,7 +11,8 @@ import argparse
 from tfrbm import anomaly
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_image_data_options, add_json_option, add_noun,
-                                   add_seed_option, add_training_options, print_json)
+                                   add_seed_option, add_training_options, config_from_args,
+                                   print_json)
 from tfrbm.pipelines.anomaly import AnomalyConfig, detect_anomalies
 
 __all__ = ["register"]
@@ -35,11 +36,7 @@ def _fraction(text):
 
 
 def _detect(args):
-    config = AnomalyConfig(
-        data=args.data, data_dir=args.data_dir, normal=args.normal, labels=not args.unlabelled,
-        method=args.method, hidden=args.hidden, epochs=args.epochs,
-        learning_rate=args.learning_rate, fpr=args.fpr, calibration=args.calibration,
-        limit=args.limit, seed=args.seed)
+    config = config_from_args(AnomalyConfig, args, labels=not args.unlabelled)
     m = detect_anomalies(config, output=at.model_path(args, "detector.keras")).metrics
     print(f"detector: {m['detector']} ({m['hidden']} hidden, {m['epochs']} epochs), score "
           f"'{m['method']}', trained on {m['train_rows']:,} rows of classes {m['normal_classes']}",

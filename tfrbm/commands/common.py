@@ -6,6 +6,7 @@ from the other modules of this package, which import from here, never from :mod:
 Importing it loads no TensorFlow (``tfrbm --help`` stays instant).
 """
 import argparse
+import dataclasses
 import json
 import math
 import pathlib
@@ -13,7 +14,7 @@ import sys
 
 from tfrbm import argtypes
 
-__all__ = ["add_noun", "add_training_options", "add_deep_model_outputs", "deep_model_outputs", "add_image_data_options", "add_finetune_options",
+__all__ = ["add_noun", "config_from_args", "add_training_options", "add_deep_model_outputs", "deep_model_outputs", "add_image_data_options", "add_finetune_options",
            "add_verbosity_options", "verbosity", "add_json_option", "add_seed_option",
            "backup_callbacks", "json_line", "print_json", "report_resume", "IMAGE_DATA"]
 
@@ -27,6 +28,15 @@ def add_noun(subparsers, name, help):
     parser = subparsers.add_parser(name, help=help)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
     return parser.add_subparsers(dest=f"{name}_command", metavar="VERB")
+
+
+def config_from_args(config_class, args, **settings):
+    """A pipeline's frozen config (``config_class``, a dataclass) from the parsed ``args``: each
+    field takes the option of the same name (dest), where the command has one, else its default;
+    ``settings`` give the fields whose option has another name or form. The config checks them."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)
+             if hasattr(args, f.name)}
+    return config_class(**{**given, **settings})
 
 
 def add_training_options(parser, backup=True):
@@ -137,7 +147,7 @@ def backup_callbacks(args):
     folder = getattr(args, "backup", None)
     if not folder:
         return []
-    from tfrbm.resume import TrainingBackup   # loads TensorFlow: only when --backup is given
+    from tfrbm.resume import TrainingBackup  # loads TensorFlow: only when --backup is given
     return [TrainingBackup(folder)]
 
 

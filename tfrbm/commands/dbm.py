@@ -11,7 +11,7 @@ import argparse
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_deep_model_outputs, add_finetune_options,
                                    add_image_data_options, add_noun, add_training_options,
-                                   deep_model_outputs, print_json, verbosity)
+                                   config_from_args, deep_model_outputs, print_json, verbosity)
 from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
 
 __all__ = ["register"]
@@ -22,13 +22,7 @@ _DEFAULTS = DBMTrainingConfig()
 
 def _train(args):
     classifier, dbm_file, samples = deep_model_outputs(args, "dbm")
-    config = DBMTrainingConfig(
-        data=args.data, data_dir=args.data_dir, holdout=args.holdout, hidden=tuple(args.hidden),
-        pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, learning_rate=args.learning_rate,
-        n_chains=args.n_chains, gibbs_steps=args.gibbs_steps, batch_size=args.batch_size,
-        ais_runs=args.ais_runs, ais_betas=args.ais_betas, finetune_epochs=args.finetune_epochs,
-        finetune_lr=args.finetune_lr, binarize=args.binarize, limit=args.limit, seed=args.seed,
-        sample_steps=args.sample_steps)
+    config = config_from_args(DBMTrainingConfig, args, hidden=tuple(args.hidden))
     result = train_dbm(config, output=classifier, dbm_output=dbm_file, samples=samples,
                        verbose=verbosity(args, 0))
     m = result.metrics

@@ -11,7 +11,7 @@ import argparse
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_deep_model_outputs, add_finetune_options,
                                    add_image_data_options, add_noun, add_training_options,
-                                   deep_model_outputs, print_json, verbosity)
+                                   config_from_args, deep_model_outputs, print_json, verbosity)
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
 __all__ = ["register"]
@@ -22,12 +22,7 @@ _DEFAULTS = DBNTrainingConfig()
 
 def _train(args):
     classifier, dbn_file, samples = deep_model_outputs(args, "dbn")
-    config = DBNTrainingConfig(
-        data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.layers), epochs=args.epochs,
-        cd_k=args.cd_k, persistent=args.persistent, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, finetune_epochs=args.finetune_epochs,
-        finetune_lr=args.finetune_lr, limit=args.limit, seed=args.seed,
-        sample_steps=args.sample_steps)
+    config = config_from_args(DBNTrainingConfig, args, layers=tuple(args.layers))
     result = train_dbn(config, output=classifier, dbn_output=dbn_file, samples=samples,
                        backup=args.backup, verbose=verbosity(args, 0))
     for i, h in enumerate(result.pretrain_histories):

@@ -14,7 +14,7 @@ noun); ``tfrbm likelihood`` is its old spelling (:data:`tfrbm.commands.rbm.ALIAS
 import argparse
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_json_option, add_seed_option, print_json
+from tfrbm.commands.common import add_json_option, add_seed_option, config_from_args, print_json
 from tfrbm.pipelines.likelihood import LikelihoodConfig, estimate_likelihood
 
 #: the pipeline's defaults, shown in --help
@@ -67,10 +67,7 @@ def add_likelihood_verb(verbs):
 def run_likelihood_command(args):
     """Print the bracket that :func:`tfrbm.pipelines.likelihood.estimate_likelihood` finds."""
     from tfrbm.likelihood.ais import AUTO_TOLERANCE
-    config = LikelihoodConfig(data=args.data, data_dir=args.data_dir, split=args.split,
-                              runs=args.runs, max_betas=args.max_betas,
-                              raise_rows=args.raise_rows, time_budget=args.time_budget,
-                              seed=args.seed)
+    config = config_from_args(LikelihoodConfig, args)
     report = estimate_likelihood(args.model, config)
     s, a = report.sandwich, report.sandwich.ais
     print(f"mean log p(v) on {args.data} {args.split}: between {s.lower:.2f} +- {s.lower_se:.2f} "

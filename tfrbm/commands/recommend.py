@@ -16,11 +16,10 @@ import pathlib
 
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
-                                   print_json)
+                                   config_from_args, print_json)
 from tfrbm.errors import UserError
 from tfrbm.pipelines.recommender import (FOLDS, RecommenderConfig, SixMovieDemoConfig,
-                                         recommendations_for, run_six_movie_demo,
-                                         train_recommender)
+                                         recommendations_for, run_six_movie_demo, train_recommender)
 
 __all__ = ["register"]
 
@@ -30,10 +29,6 @@ ALIASES = {"recommend": "recommender recommend"}
 #: the pipelines' defaults, shown in --help
 _DEFAULTS = RecommenderConfig()
 _DEMO = SixMovieDemoConfig()
-
-#: the options that become RecommenderConfig fields of the same name
-_MODEL_FIELDS = ("data_dir", "variant", "hidden", "kind", "ranking", "epochs", "learning_rate",
-                 "weight_decay", "batch_size", "seed")
 
 
 def _model_args(p):
@@ -66,9 +61,8 @@ def _model_args(p):
     add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
 
-def _config(args, **more):
-    return RecommenderConfig(conditional=bool(args.conditional), **more,
-                             **{name: getattr(args, name) for name in _MODEL_FIELDS})
+def _config(args):
+    return config_from_args(RecommenderConfig, args, conditional=bool(args.conditional))
 
 
 def _recommend(args):
@@ -97,7 +91,7 @@ def _recommend(args):
 
 
 def _train(args):
-    result = train_recommender(_config(args, fold=args.fold, test_fraction=args.test_fraction),
+    result = train_recommender(_config(args),
                                save=args.save, verbose=0 if args.json else 1)
     metrics, rec = result.metrics, result.recommender
     rmse = "-" if metrics["rmse"] is None else f"{metrics['rmse']:.4f}"
