@@ -120,9 +120,10 @@ def add_deep_model_outputs(parser, noun, defaults, classifier, model_help, steps
                         help="use the first N train/test examples")
     add_seed_option(parser, defaults.seed)
     argtypes.add_output_options(parser, f"model.keras ({classifier}), {noun}.keras and samples.png")
-    parser.add_argument(f"--{noun}-output", type=argtypes.keras_file, default=None, help=model_help)
+    parser.add_argument(f"--{noun}-output", type=argtypes.keras_file, default=None,
+                        metavar="PATH.keras", help=model_help)
     parser.add_argument("--samples", type=argtypes.output_file(".png"), default=None,
-                        help=f"save an 8x8 grid of {noun.upper()} samples (.png)")
+                        metavar="PATH.png", help=f"save an 8x8 grid of {noun.upper()} samples")
     parser.add_argument("--sample-steps", type=argtypes.positive_int, default=defaults.sample_steps,
                         help=f"{steps_help} for --samples (default {defaults.sample_steps})")
     add_verbosity_options(parser, "0, none")

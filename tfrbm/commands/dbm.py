@@ -26,7 +26,7 @@ def _train(args):
     result = train_dbm(config, output=classifier, dbm_output=dbm_file, samples=samples,
                        verbose=verbosity(args, 0))
     m = result.metrics
-    print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epochs, reconstruction error "
+    print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epoch{'s' * (m['epochs'] != 1)}, reconstruction error "
           f"{m['loss']:.4f}, mean field {m['mean_field_steps']:.1f} iterations a batch", flush=True)
     print(f"log Z (AIS, {m['ais_runs']} runs, {m['ais_betas']} betas) = {m['log_z']:.3f} "
           f"[{m['log_z_lower']:.3f}, {m['log_z_upper']:.3f}], ESS {m['ais_ess']:.1f}, "

@@ -27,7 +27,9 @@ def _train(args):
                        backup=args.backup, verbose=verbosity(args, 0))
     for i, h in enumerate(result.pretrain_histories):
         err = h.history["reconstruction_error"]
-        print(f"layer {i + 1}: reconstruction error {err[0]:.4f} -> {err[-1]:.4f}", flush=True)
+        change = f"{err[0]:.4f} -> {err[-1]:.4f} over {len(err)} epochs" if len(err) > 1 \
+            else f"{err[-1]:.4f} after 1 epoch"
+        print(f"layer {i + 1}: reconstruction error {change}", flush=True)
     where = result.metrics["data"]
     if result.metrics.get("holdout"):
         where += f", {result.metrics['holdout']} holdout"
