@@ -7,19 +7,19 @@
   its likelihood bound and classifier (``tfrbm dbm train``); defaults in
   :class:`~tfrbm.pipelines.dbm.DBMTrainingConfig`;
 * :mod:`~tfrbm.pipelines.rbm_images`: :func:`~tfrbm.pipelines.rbm_images.train_rbm_on_images`,
-  an RBM trained on an image data set with its figures (``tfrbm train``); defaults in
+  an RBM trained on an image data set with its figures (``tfrbm rbm train``); defaults in
   :class:`~tfrbm.pipelines.rbm_images.RBMImageConfig`;
 * :mod:`~tfrbm.pipelines.rbm_file`: echen's ``rbmcmd`` workflow on a model file,
-  :func:`~tfrbm.pipelines.rbm_file.create_rbm_file` (``tfrbm init``) and
-  :func:`~tfrbm.pipelines.rbm_file.train_rbm_file` (``tfrbm train --model``; defaults in
+  :func:`~tfrbm.pipelines.rbm_file.create_rbm_file` (``tfrbm rbm init``) and
+  :func:`~tfrbm.pipelines.rbm_file.train_rbm_file` (``tfrbm rbm train --model``; defaults in
   :class:`~tfrbm.pipelines.rbm_file.RowTrainingConfig`), and the loader of saved RBMs;
 * :mod:`~tfrbm.pipelines.recommender`: the RBM recommender on MovieLens,
   :func:`~tfrbm.pipelines.recommender.train_recommender` (``tfrbm recommender train``),
-  :func:`~tfrbm.pipelines.recommender.recommendations_for` (``tfrbm recommend``) and
+  :func:`~tfrbm.pipelines.recommender.recommendations_for` (``tfrbm recommender recommend``) and
   :func:`~tfrbm.pipelines.recommender.run_six_movie_demo`; defaults in
   :class:`~tfrbm.pipelines.recommender.RecommenderConfig`;
 * :mod:`~tfrbm.pipelines.likelihood`: :func:`~tfrbm.pipelines.likelihood.estimate_likelihood`,
-  a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm likelihood``);
+  a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm rbm likelihood``);
 * :mod:`~tfrbm.pipelines.anomaly`: :func:`~tfrbm.pipelines.anomaly.detect_anomalies`, an
   anomaly detector with a threshold at a chosen false-positive rate (``tfrbm anomaly detect``);
   its defaults live in :class:`~tfrbm.pipelines.anomaly.AnomalyConfig`.

@@ -1,5 +1,5 @@
 """A saved RBM's mean log-likelihood, bracketed by RAISE and AIS: the pipeline behind
-``tfrbm likelihood``.
+``tfrbm rbm likelihood``.
 
     from tfrbm.pipelines.likelihood import estimate_likelihood
     report = estimate_likelihood("model.keras", data="digits", runs=8, max_betas=50)

@@ -1,6 +1,6 @@
-"""echen's ``rbmcmd`` workflow on a model file: the pipelines behind ``tfrbm init`` and
-``tfrbm train --model FILE`` (``tfrbm rbm init``, ``tfrbm rbm train --model``), and the loader
-every command that reads an RBM file uses.
+"""echen's ``rbmcmd`` workflow on a model file: the pipelines behind ``tfrbm rbm init`` and
+``tfrbm rbm train --model FILE`` (old spellings ``tfrbm init``, ``tfrbm train --model``), and
+the loader every command that reads an RBM file uses.
 
     from tfrbm.pipelines.rbm_file import RowTrainingConfig, create_rbm_file, train_rbm_file
     create_rbm_file("movies.keras", n_visible=6, n_hidden=2, learning_rate=0.1)

@@ -1,4 +1,4 @@
-"""An RBM trained on an image data set, with its figures: the pipeline behind ``tfrbm train``.
+"""An RBM trained on an image data set, with its figures: the pipeline behind ``tfrbm rbm train``.
 
     from tfrbm.pipelines.rbm_images import RBMImageConfig, train_rbm_on_images
     result = train_rbm_on_images(RBMImageConfig(data="digits", epochs=2, hidden=16,
