@@ -44,10 +44,12 @@ import numpy as np
 from tfrbm.data.ratings import RatingsData, movielens
 from tfrbm.models.recommender import RBMRecommender
 from tfrbm.models.ranking_baselines import EASE, ImplicitRanker, ItemKNN
-from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF, CourseBernoulliRBM,
+from tfrbm.course.recommender import CourseBernoulliRBM
+from tfrbm.models.rating_evaluation import evaluate, ranking_metrics
+from tfrbm.models.rating_model import RatingModel
+from tfrbm.models.recommender_baselines import (BiasBaseline, BiasedMF,
                                                 GlobalMeanBaseline, ItemMeanBaseline,
-                                                PopularityBaseline, RatingModel, evaluate,
-                                                ranking_metrics)
+                                                PopularityBaseline)
 
 
 def _peak_rss_gib():

@@ -19,7 +19,7 @@ import numpy as np
 
 from tfrbm.data.ratings import movielens  # noqa: E402
 from tfrbm.models.recommender import RBMRecommender  # noqa: E402
-from tfrbm.models.recommender_baselines import evaluate  # noqa: E402
+from tfrbm.models.rating_evaluation import evaluate  # noqa: E402
 kw = json.loads(sys.argv[1])
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 train, test = movielens("100k").fold("u1")

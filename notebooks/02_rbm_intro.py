@@ -138,7 +138,7 @@ plt.show()
 # groups as its two features.
 
 # %%
-from tfrbm.models.recommender import SIX_MOVIES, SIX_MOVIE_USERS
+from tfrbm.course.recommender import SIX_MOVIES, SIX_MOVIE_USERS
 users = list(SIX_MOVIE_USERS)
 X = np.array([SIX_MOVIE_USERS[u] for u in users], dtype="float32")
 movies_rbm = tfrbm.RBMModel(tfrbm.RBMLayer(2, kernel_initializer=keras.initializers.RandomNormal(stddev=0.1, seed=SEED)),

@@ -54,6 +54,7 @@ PCD_HIDDEN, PCD_EPOCHS = (64, 1) if SMALL else (500, 25)   # the PCD + centering
 # %matplotlib inline
 import os
 os.environ.setdefault("TFRBM_QUIET_TF", "1")   # TensorFlow without its start-up log lines
+from tfrbm.course import notebook
 from tfrbm.course.notebook import setup
 from tfrbm import viz
 import numpy as np
@@ -315,28 +316,12 @@ print(f"for comparison, the CD-1 model's 8 chains above after {STEPS[-1]:,} step
 # threshold lets 5% of the held-out digits through as false alarms.
 
 # %%
-from sklearn.metrics import roc_auc_score
-odd_name = "upside-down digits"
-if name == "mnist":
-    try:
-        x_odd, _ = images.load_fashion_mnist("test")
-        odd_name = "Fashion-MNIST"
-    except FileNotFoundError:   # not in the data folder
-        pass
-if odd_name == "upside-down digits":
-    x_odd = x_test.reshape((-1,) + shape)[:, ::-1].reshape(len(x_test), -1)
+x_odd, odd_name = notebook.novelty_images(name, x_test, shape)
 x_odd = assignment.binarize_once(x_odd[:1000], seed=SEED + 2)
 f_normal, f_odd = pcd.free_energy(xb_test[:1000]), pcd.free_energy(x_odd)
-threshold = np.quantile(f_normal, 0.95)
-auc = roc_auc_score(np.r_[np.zeros(len(f_normal)), np.ones(len(f_odd))], np.r_[f_normal, f_odd])
-print(f"mean F: held-out digits {f_normal.mean():.1f}, {odd_name} {f_odd.mean():.1f}; AUC {auc:.3f}; "
-      f"flagged at 5% false alarms: {np.mean(f_odd > threshold):.3f} of {odd_name}")
-fig, ax = plt.subplots(figsize=(6, 2.6))
-ax.hist(f_normal, bins=40, alpha=0.6, label="held-out digits")
-ax.hist(f_odd, bins=40, alpha=0.6, label=odd_name)
-ax.axvline(threshold, color="k", ls=":", label="threshold (5% false alarms)")
-ax.set(xlabel="free energy F(v)", ylabel="images")
-ax.legend(fontsize=8)
+check = notebook.novelty_check(f_normal, f_odd, odd_name, "free energy F(v)")
+print(f"mean F: held-out digits {f_normal.mean():.1f}, {odd_name} {f_odd.mean():.1f}; AUC {check['auc']:.3f}; "
+      f"flagged at 5% false alarms: {check['flagged']:.3f} of {odd_name}")
 plt.show()
 
 # %% [markdown]

@@ -70,7 +70,9 @@ setup(SEED)   # figures at 72 dpi, TensorFlow's logger at ERROR, every random ge
 
 # %%
 from tfrbm.data.ratings import movielens
+from tfrbm.course.recommender import CourseBernoulliRBM
 from tfrbm.models import recommender_baselines as rb
+from tfrbm.models.rating_evaluation import evaluate
 data = movielens("100k")
 train, test = data.fold("u1")
 print(f"{data.n_users} users, {data.n_movies} movies; train {len(train)} / test {len(test)} ratings")
@@ -89,7 +91,7 @@ plt.show()
 # Its "prediction" for a film is 5 × p(v = 1 | h).
 
 # %%
-course = rb.CourseBernoulliRBM(epochs=COURSE_EPOCHS, seed=SEED).fit(train)
+course = CourseBernoulliRBM(epochs=COURSE_EPOCHS, seed=SEED).fit(train)
 def show_top(model, n=20):
     recs = model.recommend(USER, n=n)
     for rank, (movie_id, title, score) in enumerate(recs, 1):
@@ -170,7 +172,7 @@ print(f"\n* = rated 4-5 by user {USER} in the test fold; liked test films: {len(
 # %%
 models = {"course Bernoulli RBM": course, "popularity": rb.PopularityBaseline().fit(train),
           "bias baseline": rb.BiasBaseline().fit(train), "softmax RBM": rec}
-scores = {label: rb.evaluate(m, train, test) for label, m in models.items()}
+scores = {label: evaluate(m, train, test) for label, m in models.items()}
 print(f"{'model':22s} {'RMSE':>7s} {'MAE':>7s} {'P@10':>7s} {'nDCG@10':>8s} {'coverage':>9s} {'mean pop.':>10s}")
 for label, s in scores.items():
     print(f"{label:22s} {s['rmse']:7.4f} {s['mae']:7.4f} {s['precision@10']:7.4f} {s['ndcg@10']:8.4f} "

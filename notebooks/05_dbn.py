@@ -60,6 +60,7 @@ STEPS = 50 if SMALL else 1000                      # Gibbs steps when sampling
 # %matplotlib inline
 import os
 os.environ.setdefault("TFRBM_QUIET_TF", "1")   # TensorFlow without its start-up log lines
+from tfrbm.course import notebook
 from tfrbm.course.notebook import setup
 import tfrbm
 from tfrbm import viz
@@ -243,27 +244,12 @@ print(f"mean {np.mean(rates):.2f}, worst class {int(np.argmin(rates))} at {min(r
 # raise a false alarm.
 
 # %%
-from sklearn.metrics import roc_auc_score
-odd_name = "upside-down digits"
-x_odd = x_test.reshape((-1,) + shape)[:, ::-1].reshape(len(x_test), -1)
-if name == "mnist":
-    try:
-        x_odd, _ = images.load_fashion_mnist("test")
-        odd_name = "Fashion-MNIST"
-    except FileNotFoundError:   # not in the data folder
-        pass
+x_odd, odd_name = notebook.novelty_images(name, x_test, shape)
 n_check = min(1000, len(x_test))
 s_normal, s_odd = gen.anomaly_scores(x_test[:n_check]), gen.anomaly_scores(x_odd[:n_check])
-threshold = np.quantile(s_normal, 0.95)
-auc = roc_auc_score(np.r_[np.zeros(n_check), np.ones(n_check)], np.r_[s_normal, s_odd])
-print(f"{n_check} held-out digits against {n_check} {odd_name}: AUC {auc:.3f}; "
-      f"flagged at 5% false alarms: {np.mean(s_odd > threshold):.3f} of {odd_name}")
-fig, ax = plt.subplots(figsize=(6, 2.6))
-ax.hist(s_normal, bins=40, alpha=0.6, label="held-out digits")
-ax.hist(s_odd, bins=40, alpha=0.6, label=odd_name)
-ax.axvline(threshold, color="k", ls=":", label="threshold (5% false alarms)")
-ax.set(xlabel="anomaly score", ylabel="images")
-ax.legend(fontsize=8)
+check = notebook.novelty_check(s_normal, s_odd, odd_name, "anomaly score")
+print(f"{n_check} held-out digits against {n_check} {odd_name}: AUC {check['auc']:.3f}; "
+      f"flagged at 5% false alarms: {check['flagged']:.3f} of {odd_name}")
 plt.show()
 
 # %% [markdown]

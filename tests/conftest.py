@@ -40,3 +40,21 @@ def pytest_itemcollected(item):
     (Marked as each item is collected: xdist reads the groups in its own modifyitems hook.)"""
     if not any(item.iter_markers("xdist_group")):
         item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+def _labelled_dbn(seed=0):
+    """A one-layer labelled DBN (a labelled RBM), built: 4 Bernoulli feature units + 3 label
+    units, 3 hidden units; W ~ N(0, 1.5²), biases ~ N(0, 1)."""
+    from tfrbm.layers import RBMLayer
+    from tfrbm.models.dbn import DBNModel
+    from tfrbm.testing import randomize
+    dbn = DBNModel([RBMLayer(3)], n_labels=3, seed=seed)
+    dbn.build((None, 4))
+    randomize(dbn.rbms[0], seed, scale=1.5, bias_mean=0.0)
+    return dbn
+
+
+@pytest.fixture
+def toy_labelled_dbn():
+    """Makes a small labelled DBN whose exact answers can be enumerated: ``toy_labelled_dbn(seed=0)``."""
+    return _labelled_dbn

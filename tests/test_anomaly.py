@@ -97,20 +97,8 @@ def test_typicality_score_matches_its_formula():
         np.testing.assert_allclose(got[start:stop], stat, atol=2e-4)
 
 
-def _toy_labelled(seed=0):
-    """A one-layer labelled DBN (a labelled RBM): 4 features + 3 labels, 3 hidden units."""
-    rng = np.random.default_rng(seed)
-    dbn = DBNModel([RBMLayer(3)], n_labels=3, seed=seed)
-    dbn.build((None, 4))
-    top = dbn.rbms[0]
-    top.kernel.assign(rng.normal(0, 1.5, (7, 3)).astype("float32"))
-    top.visible_bias.assign(rng.normal(0, 1, 7).astype("float32"))
-    top.hidden_bias.assign(rng.normal(0, 1, 3).astype("float32"))
-    return dbn
-
-
-def test_label_scores_match_enumeration():
-    dbn = _toy_labelled()
+def test_label_scores_match_enumeration(toy_labelled_dbn):
+    dbn = toy_labelled_dbn()
     top = dbn.rbms[0]
     w, b, c = (top.kernel.numpy().astype(np.float64), top.visible_bias.numpy().astype(np.float64),
                top.hidden_bias.numpy().astype(np.float64))
@@ -183,7 +171,7 @@ def test_threshold_false_positive_rate_is_within_its_binomial_interval():
     assert lo < 0.05 < hi and hi - lo < 0.03
 
 
-def test_bad_input_gets_clear_errors():
+def test_bad_input_gets_clear_errors(toy_labelled_dbn):
     model = _tiny_rbm()
     x = np.zeros((3, 6), "float32")
     with pytest.raises(UserError, match="unknown anomaly method 'nope'"):
@@ -209,9 +197,9 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(UserError, match="n_labels"):
         unlabelled.anomaly_scores(np.zeros((2, 4), "float32"))
     with pytest.raises(UserError, match="unknown anomaly method 'ratio'"):
-        _toy_labelled().anomaly_scores(np.zeros((2, 4), "float32"), method="ratio")
+        toy_labelled_dbn().anomaly_scores(np.zeros((2, 4), "float32"), method="ratio")
     with pytest.raises(UserError, match="fit_anomaly_reference"):
-        _toy_labelled().anomaly_scores(np.zeros((2, 4), "float32"))   # no summary yet
+        toy_labelled_dbn().anomaly_scores(np.zeros((2, 4), "float32"))   # no summary yet
     with pytest.raises(UserError, match=r"\(0, 1\)"):
         anomaly.fpr_threshold(np.zeros(100), 1.5)
     with pytest.raises(UserError, match="at least 100 held-out normal rows"):

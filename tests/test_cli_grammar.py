@@ -196,9 +196,6 @@ def test_recommend_model_is_used_when_there_else_trained_into(parser, files, mon
 
 def test_rbm_train_model_saves_a_new_model_and_refuses_rows_for_a_missing_one(tmp_path, capsys,
                                                                              monkeypatch):
-    import keras
-
-    import tfrbm
     from tfrbm.commands import rbm
     from tfrbm.pipelines.rbm_images import RBMImageTrainingResult
     new, out = tmp_path / "digits.keras", tmp_path / "out"
@@ -210,16 +207,40 @@ def test_rbm_train_model_saves_a_new_model_and_refuses_rows_for_a_missing_one(tm
         assert f"model file {new} does not exist, and {why}" in err and "tfrbm rbm init" in err
     assert not new.exists()
 
-    # the image pipeline (tested in test_cli_rbm.py) replaced by a ready model: what is under
-    # test is where the command puts it
-    def pipeline(**kwargs):
-        assert kwargs["verbose"] == 0 and kwargs["hidden"] == 4
-        model = tfrbm.RBMModel(tfrbm.RBMLayer(4), seed=0)
-        model.build((None, 6))
-        model.compile(optimizer=keras.optimizers.SGD(0.1))
-        return RBMImageTrainingResult({"epochs": 1}, model, None, pathlib.Path(kwargs["output"]))
+    # the image pipeline (run for real in test_cli_rbm.py, which checks the file) replaced:
+    # what is under test is that the command hands it the new file and says so
+    def pipeline(config, **kwargs):
+        assert kwargs["verbose"] == 0 and config.hidden == 4 and kwargs["model_file"] == str(new)
+        return RBMImageTrainingResult({"epochs": 1}, None, None, pathlib.Path(config.output))
     monkeypatch.setattr(rbm, "train_rbm_on_images", pipeline)
     assert cli.main(["rbm", "train", "--model", str(new), "--hidden", "4", "--output", str(out),
                      "--quiet"]) == 0
     assert f"wrote the model to {new}" in capsys.readouterr().out
-    assert keras.models.load_model(new).layer.kernel.shape == (6, 4)
+
+
+@pytest.mark.parametrize("argv, config", [
+    (["dbm", "train"], "tfrbm.pipelines.dbm:DBMTrainingConfig"),
+    (["dbn", "train"], "tfrbm.pipelines.dbn:DBNTrainingConfig"),
+    (["anomaly", "detect"], "tfrbm.pipelines.anomaly:AnomalyConfig"),
+    (["rbm", "likelihood", "--model", "{model}"], "tfrbm.pipelines.likelihood:LikelihoodConfig"),
+    (["recommender", "train"], "tfrbm.pipelines.recommender:RecommenderConfig"),
+    (["recommender", "recommend", "--user", "1"], "tfrbm.pipelines.recommender:RecommenderConfig"),
+])
+def test_a_command_at_its_defaults_builds_its_pipelines_default_config(tmp_path, argv, config):
+    """The options take their defaults from the config (each default lives once), and
+    common.config_from_args maps them back field by field."""
+    import importlib
+
+    from tfrbm.commands.common import config_from_args
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"")
+    args = cli.build_parser().parse_args([a.format(model=model) for a in argv])
+    module, name = config.split(":")
+    config_class = getattr(importlib.import_module(module), name)
+    # options of another form: layer sizes parse to lists, --conditional to 0/1
+    settings = {k: tuple(v) if isinstance(v, list) else bool(v) if k == "conditional" else v
+                for k, v in vars(args).items()
+                if k in ("hidden", "layers", "conditional") and k in config_class.__dataclass_fields__}
+    if hasattr(args, "unlabelled"):
+        settings["labels"] = not args.unlabelled
+    assert config_from_args(config_class, args, **settings) == config_class()

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import types
+import zipfile
 
 import numpy as np
 
@@ -38,8 +39,9 @@ def _tfrbm_here(*args, stdin=None, cwd=None, monkeypatch=None):
 
 
 def test_train_on_embedded_digits_writes_model_figures_and_json(tmp_path):
-    out = tmp_path / "out"
-    result = _tfrbm("train", "--epochs", "2", "--hidden", "16", "--output", str(out), "--json")
+    out, new = tmp_path / "out", tmp_path / "new.keras"
+    result = _tfrbm("train", "--epochs", "2", "--hidden", "16", "--output", str(out), "--json",
+                    "--model", str(new))
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     assert metrics["epochs"] == 2
@@ -48,6 +50,8 @@ def test_train_on_embedded_digits_writes_model_figures_and_json(tmp_path):
     for name in ("model.keras", "weights.png", "samples.png", "reconstructions.png", "training.png",
                  "metrics.json"):
         assert (out / name).stat().st_size > 0, name
+    with zipfile.ZipFile(new) as saved, zipfile.ZipFile(out / "model.keras") as beside:
+        assert saved.namelist() == beside.namelist()   # a new --model receives the model too
 
 
 def test_rbmcmd_workflow_on_a_model_file(tmp_path, monkeypatch):

@@ -145,7 +145,7 @@ def test_long_runs_go_in_chunks_and_one_chunk_equals_one_call():
     # a run inside one chunk computes exactly what one compiled run_chain call computes
     v0 = (np.random.RandomState(0).rand(2, 5) > 0.5).astype("float32")
     ours = model.gibbs(v0, steps=chunk, seed=3, sample=False)
-    seed = model._seed(3)
+    seed = model.next_seed(3)
     reference = gibbs.run_chain(model.layer, v0, chunk, seed)[0].numpy()
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
 

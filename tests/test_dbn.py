@@ -250,21 +250,9 @@ def test_default_schedule_follows_the_data_size():
 
 
 # ----------------------------------------------------------------------------- labels, generation
-def _toy_labelled(seed=0):
-    """A one-layer labelled DBN: 4 Bernoulli feature units + 3 label units, 3 hidden units."""
-    rng = np.random.default_rng(seed)
-    dbn = DBNModel([RBMLayer(3)], n_labels=3, seed=seed)
-    dbn.build((None, 4))
-    top = dbn.rbms[0]
-    top.kernel.assign(rng.normal(0, 1.5, (7, 3)).astype("float32"))
-    top.visible_bias.assign(rng.normal(0, 1, 7).astype("float32"))
-    top.hidden_bias.assign(rng.normal(0, 1, 3).astype("float32"))
-    return dbn
-
-
-def test_conditional_sampling_matches_exact_p_v_given_label():
+def test_conditional_sampling_matches_exact_p_v_given_label(toy_labelled_dbn):
     import itertools
-    dbn = _toy_labelled()
+    dbn = toy_labelled_dbn()
     top = dbn.rbms[0]
     w, b, c = top.kernel.numpy().astype(np.float64), top.visible_bias.numpy(), top.hidden_bias.numpy()
     states = np.array(list(itertools.product([0, 1], repeat=4)), np.float64)
@@ -310,10 +298,10 @@ def test_labelled_dbn_learns_labels_and_generates_each_class(digits):
     assert np.mean(said == asked) > 0.4, np.mean(said == asked)
 
 
-def test_label_errors_are_clear(digits):
+def test_label_errors_are_clear(digits, toy_labelled_dbn):
     from tfrbm.errors import UserError
     (x, y), _ = digits
-    dbn = _toy_labelled()
+    dbn = toy_labelled_dbn()
     for bad in (3, -1, 1.5, "a", [[0, 1]]):
         with pytest.raises(UserError, match="class ids|label"):
             dbn.generate(bad, n=2, steps=1)

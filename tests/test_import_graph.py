@@ -260,7 +260,52 @@ def test_no_command_imports_the_cli():
 
 @pytest.mark.parametrize("module", sorted(
     [m for m in MODULES if m.startswith("tfrbm.commands")]
-    + ["tfrbm.cli", "tfrbm.validation", "tfrbm.pipelines.likelihood", "tfrbm.pipelines.dbn"]))
+    + ["tfrbm.cli", "tfrbm.validation"]
+    + [m for m in MODULES if m.startswith("tfrbm.pipelines.")]))
 def test_the_command_line_and_the_configs_load_no_tensorflow(module):
-    """``tfrbm --help`` imports cli.py and every command module: none may load TensorFlow."""
+    """``tfrbm --help`` imports cli.py and every command module, and with them the pipelines'
+    config classes: none may load TensorFlow."""
     assert module not in _loads_heavy()
+
+
+def _architecture_rows():
+    """{layer number: the modules column of docs/ARCHITECTURE.md's layer table, joined}."""
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    table = text.split("```")[1]
+    rows, current = {}, None
+    for line in table.splitlines():
+        head = re.match(r"  (\d) \S.{22}(.{44})", line)
+        if head:
+            current = int(head.group(1))
+            rows[current] = head.group(2)
+        elif current is not None and len(line) > 28:
+            rows[current] += " " + line[28:72]
+    return rows
+
+
+def test_the_architecture_table_is_the_tests_layers():
+    """Every module stands in the row of its layer in docs/ARCHITECTURE.md (as ``x.py``, or
+    under its package's ``pkg/*`` or ``pkg/x.py``), and every file the page names exists."""
+    rows = _architecture_rows()
+    assert sorted(rows) == list(range(len(LAYERS)))
+    wrong = []
+    for module in MODULES:
+        parts = module.split(".")[1:]
+        if not parts:
+            continue
+        row = rows[_layer(module)]
+        if MODULES[module].name == "__init__.py":       # a package
+            names = ["/".join(parts) + "/*"]
+        elif len(parts) == 1:
+            names = [f"{parts[0]}.py"]
+        else:
+            names = [f"{parts[0]}/*", "/".join(parts) + ".py"]
+        if not any(re.search(rf"(?<![\w/]){re.escape(n)}", row) for n in names):
+            wrong.append(f"{module}: not in layer {_layer(module)}'s row")
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    for name in set(re.findall(r"[\w/]+\.py\b", text)):
+        if not any((base / name).exists() for base in (ROOT, PACKAGE, PACKAGE / "models",
+                                                          PACKAGE / "pipelines", PACKAGE / "course",
+                                                          PACKAGE / "likelihood", PACKAGE / "data")):
+            wrong.append(f"docs/ARCHITECTURE.md names {name}, which does not exist")
+    assert wrong == [], "\n".join(wrong)

@@ -10,8 +10,8 @@ from tfrbm.data.ratings import RatingsData
 from tfrbm.errors import UserError
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM
 from tfrbm.models.recommender import RBMRecommender
-from tfrbm.models.recommender_baselines import (BiasBaseline, ItemMeanBaseline,
-                                                PopularityBaseline, evaluate)
+from tfrbm.models.rating_evaluation import evaluate
+from tfrbm.models.recommender_baselines import BiasBaseline, ItemMeanBaseline, PopularityBaseline
 from tfrbm.units import SoftmaxUnits
 
 K = 3

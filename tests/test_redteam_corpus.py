@@ -278,7 +278,7 @@ def test_nan_weights_file_is_refused_by_the_cli(nan_model, tmp_path, capsys, arg
 
 
 def test_nan_weights_file_is_refused_by_the_likelihood_loader(nan_model):
-    from tfrbm.pipelines.likelihood import load_rbm_file
+    from tfrbm.pipelines.rbm_file import load_rbm_file
     with pytest.raises(UserError, match="NaN or Inf weights"):
         load_rbm_file(nan_model)
 
@@ -380,7 +380,7 @@ def test_recommend_n_whole_float_still_works(fitted_baseline):
     [[-5, -7, 5], [-4, -8, 3], [-5, -8, 4]],
 ], ids=["negative user and movie", "all negative"])
 def test_negative_ids_are_not_reported_as_duplicates(triples):
-    from tfrbm.models.recommender_baselines import check_unique_pairs
+    from tfrbm.models.rating_model import check_unique_pairs
     check_unique_pairs(np.array(triples))
     with pytest.raises(UserError, match="more than once"):
         check_unique_pairs(np.array(triples + [triples[0][:2] + [1]]))

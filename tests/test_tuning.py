@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from tfrbm import monitors
-from tfrbm.tuning import (CNNHyperModel, DBNClassifierHyperModel, LSTMLMHyperModel,
-                          RBMHyperModel, TuningDataError, tuner_objective)
+from tfrbm.course.tuning import CNNHyperModel, LSTMLMHyperModel
+from tfrbm.tuning import DBNClassifierHyperModel, RBMHyperModel, TuningDataError, tuner_objective
 
 
 def _bars(n, side=4, seed=0):

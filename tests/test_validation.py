@@ -72,7 +72,8 @@ def _declared_classes():
     from tfrbm.models.rbm import RBMModel
     from tfrbm.models.ratings_rbm import RatingsRBM
     from tfrbm.models.recommender import RBMRecommender
-    from tfrbm.models.recommender_baselines import BiasedMF, CourseBernoulliRBM
+    from tfrbm.course.recommender import CourseBernoulliRBM
+    from tfrbm.models.recommender_baselines import BiasedMF
     from tfrbm.models.recommender_network import RecommenderNetwork
     return (RBMModel, DBNModel, StatefulLSTMModel, StepDecaySchedule, MaskingNoise,
             RBMRecommender, RatingsRBM, RecommenderNetwork, BiasedMF, CourseBernoulliRBM)
@@ -131,7 +132,8 @@ def test_dbn_and_course_models_name_the_bad_hyperparameter():
 def test_recommender_classes_name_the_bad_hyperparameter():
     from tfrbm.models.ratings_rbm import RatingsRBM
     from tfrbm.models.recommender import RBMRecommender
-    from tfrbm.models.recommender_baselines import BiasedMF, CourseBernoulliRBM
+    from tfrbm.course.recommender import CourseBernoulliRBM
+    from tfrbm.models.recommender_baselines import BiasedMF
     from tfrbm.models.recommender_network import RecommenderNetwork
     assert RBMRecommender(n_hidden=8.0, seed=np.int64(1)).n_hidden == 8     # whole floats too
     cases = [

@@ -24,7 +24,8 @@ __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_flo
            "unit_interval", "existing_file", "existing_dir", "output_dir", "output_file",
            "keras_file", "input_file", "add_output_options", "model_path", "backup_dir",
            "probe_writable", "seed", "MAX_SEED", "export_version", "model_to_update",
-           "model_in_or_out", "layer_sizes", "verbosity_level", "add_hidden_alias"]
+           "comma_separated_ints", "layer_sizes", "class_ids", "model_in_or_out",
+           "verbosity_level", "add_hidden_alias"]
 
 #: the largest seed every random generator here takes (NumPy's and Keras's: 32 bits)
 MAX_SEED = 2**32 - 1
@@ -64,6 +65,29 @@ positive_int = _at_least("positive_int", int, 1)
 nonnegative_int = _at_least("nonnegative_int", int, 0)
 positive_float = _at_least("positive_float", float, 0, strict=True)
 nonnegative_float = _at_least("nonnegative_float", float, 0)
+
+
+def comma_separated_ints(name, low, what, kind=tuple):
+    """An argparse type: comma-separated integers >= ``low`` ('500,200' -> ``kind([500, 200])``);
+    ``what`` names them in the error (``must be comma-separated {what}``)."""
+    def check(text):
+        try:
+            values = [int(s) for s in str(text).split(",") if s.strip()] if str(text).isascii() \
+                else None
+        except ValueError:
+            values = None
+        if not values or min(values) < low:
+            raise argparse.ArgumentTypeError(f"must be comma-separated {what}, got {text!r}")
+        return kind(values)
+    check.__name__ = name
+    check.__doc__ = f"Comma-separated {what}."
+    return check
+
+
+#: hidden layer sizes, bottom first: '500,200,50' -> [500, 200, 50]
+layer_sizes = comma_separated_ints("layer_sizes", 1, "positive integers", list)
+#: class ids: '0,1,2' -> (0, 1, 2)
+class_ids = comma_separated_ints("class_ids", 0, "class ids >= 0")
 
 
 def seed(text):
@@ -113,18 +137,6 @@ def model_in_or_out(text):
     if pathlib.Path(text).expanduser().exists():
         return model_to_update(text)
     return keras_file(text)
-
-
-def layer_sizes(text):
-    """Hidden layer sizes, bottom first: '500,200,50' -> [500, 200, 50] (positive integers)."""
-    try:
-        sizes = [_number(s.strip(), int) for s in str(text).split(",") if s.strip()]
-    except argparse.ArgumentTypeError:
-        sizes = []
-    if not sizes or any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(
-            f"must be comma-separated positive integers, got {text!r}")
-    return sizes
 
 
 def verbosity_level(text):

@@ -36,7 +36,7 @@ from tfrbm.units import get_units
 from tfrbm.validation import POSITIVE_INT, check_param
 
 __all__ = ["BFLOAT16_MATMUL_TOLERANCE", "MATMUL_DTYPES", "RBMLayer", "matmul", "native_bfloat16",
-           "visible_size"]
+           "get_kernel_initializer", "visible_size"]
 
 #: dtypes the RBM's matrix products can run in
 MATMUL_DTYPES = ("float32", "bfloat16")
@@ -124,6 +124,13 @@ class LogVarianceBounds(keras.constraints.Constraint):
         return tf.clip_by_value(w, math.log(MIN_VARIANCE), math.log(MAX_VARIANCE))
 
 
+def get_kernel_initializer(value=None):
+    """A layer's kernel initializer: ``value`` (anything ``keras.initializers.get`` takes), or
+    N(0, 0.01^2) for None (Hinton's guide, section 8)."""
+    return keras.initializers.get(
+        keras.initializers.RandomNormal(stddev=0.01) if value is None else value)
+
+
 def visible_size(value):
     """A number of visible units from a shape (a config is data: 1e9, -3 or NaN are refused)."""
     try:
@@ -188,9 +195,7 @@ class RBMLayer(keras.layers.Layer):
             raise UserError("visible_variance='learned' needs Gaussian visible units "
                              f"(visible='gaussian'), not {self.visible_units.name!r}")
         self.visible_variance = visible_variance
-        if kernel_initializer is None:
-            kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = get_kernel_initializer(kernel_initializer)
         self.visible_bias_initializer = keras.initializers.get(visible_bias_initializer)
         self.hidden_bias_initializer = keras.initializers.get(hidden_bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)

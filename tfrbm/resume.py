@@ -72,6 +72,13 @@ class SeedStateMixin:
 
     _SEED_KEY = "seed_generator_state"
 
+    def next_seed(self, seed=None):
+        """The stateless samplers' seed tensor: the next of the model's own stream (``seed``
+        None, so repeated calls differ) or ``[seed, 0]`` (the same draw for the same seed)."""
+        if seed is None:
+            return self.seed_generator.next()
+        return tf.constant([int(seed), 0], dtype=tf.int64)
+
     def save_own_variables(self, store):
         super().save_own_variables(store)
         store[self._SEED_KEY] = keras.ops.convert_to_numpy(self.seed_generator.state)

@@ -13,15 +13,27 @@ tfrbm's cached inference functions use too). A model that really retraced would 
 work: ``tests/test_quiet_fits.py`` pins that one model's repeated fits, evaluations and
 predictions trace each function once.
 """
+import tensorflow as tf
+
 from tfrbm import _compat
 
-__all__ = ["OneTracePerModel", "mark_traced_once"]
+__all__ = ["OneTracePerModel", "mark_traced_once", "cached_function"]
 
 
 def mark_traced_once(fn):
     """Exempt the tf.functions inside ``fn`` from TensorFlow's cross-model retracing count."""
     for function in _compat.traced_functions(fn):
         function._omit_frequent_tracing_warning = True
+    return fn
+
+
+def cached_function(cache, key, python_fn):
+    """``cache[key]``, made on first use: ``tf.function(python_fn, reduce_retracing=True)``
+    marked by :func:`mark_traced_once` (a model's inference verbs: one trace per model and
+    input signature)."""
+    fn = cache.get(key)
+    if fn is None:
+        fn = cache[key] = mark_traced_once(tf.function(python_fn, reduce_retracing=True))
     return fn
 
 

@@ -1,4 +1,4 @@
-"""keras-tuner HyperModels for the RBM, the DBN classifier, the CNN and the LSTM language model.
+"""keras-tuner HyperModels for the RBM and the DBN classifier.
 
     import keras_tuner as kt
     hypermodel = RBMHyperModel(units=(64, 128, 256))
@@ -12,20 +12,22 @@ the pseudo-log-likelihood (``val_pseudo_log_likelihood``, higher is better; PLL(
 log sigmoid(F(v with one unit flipped) - F(v))) and also reports the free-energy gap
 mean F(val) - mean F(train slice) and the reconstruction error; pass ``objective="free_energy_gap"``
 to minimise |gap| instead (useful for Gaussian visible units, where the PLL is undefined).
+
+The course companions' hypermodels (the CNN and the LSTM language model) are in
+:mod:`tfrbm.course.tuning`; they share :func:`hypermodel_base` and :func:`search_values`.
 """
 import keras
 import numpy as np
 
 from tfrbm import monitors
-from tfrbm.course.language import ResetStatesCallback, StatefulLSTMModel
 from tfrbm.data.pipeline import check_array
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.dbn import DBNModel
 from tfrbm.models.rbm import RBMModel
 
-__all__ = ["RBMHyperModel", "TuningDataError", "DBNClassifierHyperModel", "CNNHyperModel", "LSTMLMHyperModel",
-           "tuner_objective"]
+__all__ = ["RBMHyperModel", "TuningDataError", "DBNClassifierHyperModel", "tuner_objective",
+           "hypermodel_base", "search_values"]
 
 _OBJECTIVES = {"pseudo_log_likelihood": ("val_pseudo_log_likelihood", "max"),
                "free_energy_gap": ("abs_free_energy_gap", "min"),
@@ -40,7 +42,8 @@ def tuner_objective(name="pseudo_log_likelihood"):
     return kt.Objective(*_OBJECTIVES[name])
 
 
-def _hp_base():
+def hypermodel_base():
+    """keras_tuner.HyperModel (keras-tuner is optional: imported when a hypermodel is defined)."""
     import keras_tuner as kt
     return kt.HyperModel
 
@@ -62,14 +65,15 @@ def _checked(x, name, n_features=None):
         raise TuningDataError(str(exc)) from None
 
 
-def _choices(name, values):
+def search_values(name, values):
+    """``values`` as a list of the choices to search; a UserError when there is none."""
     values = list(values)
     if not values:
         raise UserError(f"{name} needs at least one value to search")
     return values
 
 
-class RBMHyperModel(_hp_base()):
+class RBMHyperModel(hypermodel_base()):
     """Searches hidden units, learning rate, CD-k, persistent or not and weight decay.
 
     Args:
@@ -97,11 +101,11 @@ class RBMHyperModel(_hp_base()):
         lo, hi = (float(v) for v in learning_rate)
         if not 0 < lo <= hi:
             raise UserError(f"learning_rate must be a (low, high) range with 0 < low <= high, got {learning_rate!r}")
-        self.units = _choices("units", units)
+        self.units = search_values("units", units)
         self.learning_rate = (lo, hi)
-        self.cd_k = _choices("cd_k", cd_k)
-        self.persistent = _choices("persistent", persistent)
-        self.weight_decay = _choices("weight_decay", weight_decay)
+        self.cd_k = search_values("cd_k", cd_k)
+        self.persistent = search_values("persistent", persistent)
+        self.weight_decay = search_values("weight_decay", weight_decay)
         self.visible = visible
         self.objective_name = objective
         self.batch_size = int(batch_size)
@@ -192,7 +196,7 @@ class _MonitorLogs(keras.callbacks.Callback):
             logs.update(_monitor_values(self.model, self.train_slice, self.val))
 
 
-class DBNClassifierHyperModel(_hp_base()):
+class DBNClassifierHyperModel(hypermodel_base()):
     """Searches the DBN's layer sizes, pre-training epochs and the fine-tuning learning rate.
 
     ``fit(hp, model, x, y, validation_data=(x_val, y_val), epochs=...)`` pre-trains the stack
@@ -204,8 +208,8 @@ class DBNClassifierHyperModel(_hp_base()):
                  learning_rate=(1e-4, 1e-2), batch_size=64, seed=0, name="dbn_classifier", **kwargs):
         super().__init__(name=name, **kwargs)
         self.n_classes = int(n_classes)
-        self.layer_sizes = [tuple(int(u) for u in s) for s in _choices("layer_sizes", layer_sizes)]
-        self.pretrain_epochs = _choices("pretrain_epochs", pretrain_epochs)
+        self.layer_sizes = [tuple(int(u) for u in s) for s in search_values("layer_sizes", layer_sizes)]
+        self.pretrain_epochs = search_values("pretrain_epochs", pretrain_epochs)
         self.learning_rate = tuple(float(v) for v in learning_rate)
         self.batch_size = int(batch_size)
         self.seed = seed
@@ -226,85 +230,3 @@ class DBNClassifierHyperModel(_hp_base()):
         return clf.fit(x, y, validation_data=validation_data, epochs=epochs,
                        batch_size=batch_size or self.batch_size, verbose=verbose,
                        callbacks=callbacks, **kwargs)
-
-
-class CNNHyperModel(_hp_base()):
-    """The course CNN's shape (conv-pool-conv-pool-dense-dropout-softmax) with searched widths,
-    dropout and Adam learning rate. Objective ``val_accuracy``."""
-
-    def __init__(self, input_shape=(784,), image_shape=(28, 28, 1), num_classes=10,
-                 filters=((8, 16), (32, 64)), dense=(64, 256), dropout=(0.0, 0.5),
-                 learning_rate=(1e-4, 3e-3), name="cnn", **kwargs):
-        super().__init__(name=name, **kwargs)
-        if int(np.prod(input_shape)) != int(np.prod(image_shape)):
-            raise UserError(f"input_shape {input_shape} does not hold an image of shape {image_shape}")
-        self.input_shape, self.image_shape = tuple(input_shape), tuple(image_shape)
-        self.num_classes = int(num_classes)
-        self.filters = [tuple(f) for f in _choices("filters", filters)]
-        self.dense = _choices("dense", dense)
-        self.dropout = _choices("dropout", dropout)
-        self.learning_rate = tuple(float(v) for v in learning_rate)
-
-    def build(self, hp):
-        f1, f2 = self.filters[hp.Choice("filters", list(range(len(self.filters))))]
-        dense = hp.Choice("dense", self.dense)
-        dropout = hp.Choice("dropout", [float(d) for d in self.dropout])
-        lr = hp.Float("learning_rate", *self.learning_rate, sampling="log")
-        init = lambda: keras.initializers.TruncatedNormal(stddev=0.1)  # noqa: E731
-        model = keras.Sequential([
-            keras.Input(self.input_shape),
-            keras.layers.Reshape(self.image_shape),
-            keras.layers.Conv2D(f1, 5, padding="same", activation="relu", kernel_initializer=init()),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(f2, 5, padding="same", activation="relu", kernel_initializer=init()),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(dense, activation="relu", kernel_initializer=init()),
-            keras.layers.Dropout(dropout),
-            keras.layers.Dense(self.num_classes, activation="softmax"),
-        ], name="cnn")
-        model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-        return model
-
-
-class LSTMLMHyperModel(_hp_base()):
-    """The stateful LSTM language model with searched width, depth, dropout and learning rate.
-
-    Data: ``x`` and ``y`` are (N, steps) id windows with N a multiple of ``batch_size`` (the
-    states carry across consecutive batches). Objective ``val_loss`` (mean cross-entropy).
-    """
-
-    def __init__(self, vocab_size, hidden=(64, 128), layers=(1, 2), embedding_dim=(32, 64),
-                 dropout=(0.0, 0.2), learning_rate=(1e-3, 1e-2), batch_size=20, clipnorm=5.0,
-                 name="lstm_lm", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.vocab_size = int(vocab_size)
-        self.hidden, self.layers = _choices("hidden", hidden), _choices("layers", layers)
-        self.embedding_dim = _choices("embedding_dim", embedding_dim)
-        self.dropout = _choices("dropout", dropout)
-        self.learning_rate = tuple(float(v) for v in learning_rate)
-        self.batch_size, self.clipnorm = int(batch_size), float(clipnorm)
-
-    def build(self, hp):
-        hidden = hp.Choice("hidden", self.hidden)
-        layers = hp.Choice("layers", self.layers)
-        model = StatefulLSTMModel(
-            self.vocab_size, hidden_sizes=(hidden,) * int(layers),
-            embedding_dim=hp.Choice("embedding_dim", self.embedding_dim),
-            batch_size=self.batch_size, dropout=hp.Choice("dropout", [float(d) for d in self.dropout]))
-        model.compile(optimizer=keras.optimizers.Adam(hp.Float("learning_rate", *self.learning_rate,
-                                                               sampling="log"),
-                                                      global_clipnorm=self.clipnorm),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        return model
-
-    def fit(self, hp, model, x, y=None, validation_data=None, callbacks=None, **kwargs):
-        kwargs.setdefault("batch_size", self.batch_size)
-        kwargs.setdefault("shuffle", False)
-        for data in (x,) + (tuple(validation_data[:1]) if validation_data else ()):
-            if len(data) % self.batch_size:
-                raise UserError(f"the stateful LM needs a multiple of batch_size={self.batch_size} "
-                                 f"windows, got {len(data)}")
-        return model.fit(x, y, validation_data=validation_data,
-                         callbacks=list(callbacks or []) + [ResetStatesCallback()], **kwargs)

@@ -27,6 +27,7 @@ import numpy as np
 from tfrbm.errors import UserError
 
 __all__ = ["Interval", "Options", "Instance", "Predicate", "check_param", "validate_params",
+           "validate_init",
            "POSITIVE_INT", "NON_NEGATIVE_INT", "STEPS", "NON_NEGATIVE", "POSITIVE", "BOOLEAN", "SIZES",
            "whole_number", "finite_number", "Integral", "Real", "MAX_RATING_LEVELS", "RATING_LEVELS"]
 
@@ -245,3 +246,15 @@ def validate_params(params, constraints, owner=None):
             raise UserError(where + str(exc)) from None
     return out
 
+
+def validate_init(owner, params, required=None):
+    """A constructor's check: ``params`` against ``type(owner)._parameter_constraints``
+    (:func:`validate_params`, errors prefixed with the class name); returns the converted dict.
+
+    ``required``: ``(name, what)`` of an argument that has no usable default: None there is a
+    UserError ``"{class} needs {what}"`` (``("layer", "an RBMLayer, e.g. RBMModel(RBMLayer(500))")``).
+    """
+    cls = type(owner)
+    if required is not None and params[required[0]] is None:
+        raise UserError(f"{cls.__name__} needs {required[1]}")
+    return validate_params(params, cls._parameter_constraints, cls)

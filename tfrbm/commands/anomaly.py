@@ -10,32 +10,15 @@ import argparse
 
 from tfrbm import anomaly
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_json_option, add_seed_option, add_training_options, print_json
-from tfrbm.errors import UserError
+from tfrbm.commands.common import (add_image_data_options, add_json_option, add_noun,
+                                   add_seed_option, add_training_options, config_from_args,
+                                   print_json)
 from tfrbm.pipelines.anomaly import AnomalyConfig, detect_anomalies
 
-__all__ = ["register", "parse_classes"]
+__all__ = ["register"]
 
 #: the pipeline's defaults (:class:`tfrbm.pipelines.anomaly.AnomalyConfig`), shown in --help
 _DEFAULTS = AnomalyConfig()
-
-
-def parse_classes(text):
-    """'0,1,2' -> (0, 1, 2); UserError for anything but non-negative integers."""
-    try:
-        classes = tuple(int(s) for s in str(text).split(",") if s.strip())
-    except ValueError:
-        raise UserError(f"--normal must be comma-separated class ids, got {text!r}") from None
-    if not classes or any(c < 0 for c in classes):
-        raise UserError(f"--normal must be comma-separated class ids >= 0, got {text!r}")
-    return classes
-
-
-def _classes_arg(text):
-    try:
-        return parse_classes(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--normal ", "")) from None
 
 
 def _fpr(text):
@@ -53,11 +36,7 @@ def _fraction(text):
 
 
 def _detect(args):
-    config = AnomalyConfig(
-        data=args.data, data_dir=args.data_dir, normal=args.normal, labels=not args.unlabelled,
-        method=args.method, hidden=args.hidden, epochs=args.epochs,
-        learning_rate=args.learning_rate, fpr=args.fpr, calibration=args.calibration,
-        limit=args.limit, seed=args.seed)
+    config = config_from_args(AnomalyConfig, args, labels=not args.unlabelled)
     m = detect_anomalies(config, output=at.model_path(args, "detector.keras")).metrics
     print(f"detector: {m['detector']} ({m['hidden']} hidden, {m['epochs']} epochs), score "
           f"'{m['method']}', trained on {m['train_rows']:,} rows of classes {m['normal_classes']}",
@@ -78,16 +57,12 @@ def _detect(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("anomaly", help="anomaly detection: detect (a detector with a "
-                                              "threshold at a chosen false-positive rate)")
-    sub = p.add_subparsers(dest="anomaly_command", metavar="VERB")
+    sub = add_noun(subparsers, "anomaly", "anomaly detection: detect (a detector with a "
+                                          "threshold at a chosen false-positive rate)")
     d = sub.add_parser("detect", help="fit a detector on normal data, set its threshold on "
                                       "held-out normal rows, report test FPR and detection rate")
-    d.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data,
-                   help=f"data set (default {_DEFAULTS.data}: the embedded 8x8 digits)")
-    d.add_argument("--data-dir", type=at.existing_dir, default=None,
-                   help="folder holding mnist/ or fashion_mnist/ (IDX .gz files)")
-    d.add_argument("--normal", type=_classes_arg, default=None, metavar="CLASSES",
+    add_image_data_options(d, _DEFAULTS.data, "folder holding mnist/ or fashion_mnist/ (IDX .gz files)")
+    d.add_argument("--normal", type=at.class_ids, default=None, metavar="CLASSES",
                    help="comma-separated normal class ids (default: all); the test split's "
                         "other classes are the novelty to find")
     d.add_argument("--unlabelled", action="store_true",
@@ -116,4 +91,3 @@ def register(subparsers):
     add_json_option(d, "metrics")
     add_training_options(d, backup=False)
     d.set_defaults(func=_detect)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -6,14 +6,37 @@ from the other modules of this package, which import from here, never from :mod:
 Importing it loads no TensorFlow (``tfrbm --help`` stays instant).
 """
 import argparse
+import dataclasses
 import json
 import math
+import pathlib
 import sys
 
 from tfrbm import argtypes
 
-__all__ = ["add_training_options", "add_verbosity_options", "verbosity", "add_json_option",
-           "add_seed_option", "backup_callbacks", "json_line", "print_json", "report_resume"]
+__all__ = ["add_noun", "config_from_args", "add_training_options", "add_deep_model_outputs", "deep_model_outputs", "add_image_data_options", "add_finetune_options",
+           "add_verbosity_options", "verbosity", "add_json_option", "add_seed_option",
+           "backup_callbacks", "json_line", "print_json", "report_resume", "IMAGE_DATA"]
+
+#: the image data sets of the image commands' ``--data``
+IMAGE_DATA = ("digits", "mnist", "fashion_mnist")
+
+
+def add_noun(subparsers, name, help):
+    """The noun ``name`` of ``tfrbm NOUN VERB`` (``help``: what it is and its verbs); returns the
+    sub-parsers its verbs are added to. The noun alone prints its help and exits with status 2."""
+    parser = subparsers.add_parser(name, help=help)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    return parser.add_subparsers(dest=f"{name}_command", metavar="VERB")
+
+
+def config_from_args(config_class, args, **settings):
+    """A pipeline's frozen config (``config_class``, a dataclass) from the parsed ``args``: each
+    field takes the option of the same name (dest), where the command has one, else its default;
+    ``settings`` give the fields whose option has another name or form. The config checks them."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)
+             if hasattr(args, f.name)}
+    return config_class(**{**given, **settings})
 
 
 def add_training_options(parser, backup=True):
@@ -27,6 +50,25 @@ def add_training_options(parser, backup=True):
                  "where it stopped (the backup's own files are removed when training ends; a "
                  "folder holding other files is refused)")
     parser.set_defaults(trains=True)
+
+
+def add_image_data_options(parser, default, data_dir_help):
+    """``--data`` (one of :data:`IMAGE_DATA`, default ``default``) and ``--data-dir``."""
+    parser.add_argument("--data", choices=IMAGE_DATA, default=default,
+                        help=f"data set (default {default}"
+                             + (": the embedded 8x8 digits)" if default == "digits" else ")"))
+    parser.add_argument("--data-dir", type=argtypes.existing_dir, default=None, help=data_dir_help)
+
+
+def add_finetune_options(parser, defaults):
+    """``--finetune-epochs`` and ``--finetune-learning-rate`` (``--finetune-lr``) of a classifier
+    fine-tuned from a deep model; ``defaults``: the pipeline's config (``finetune_updates``,
+    ``finetune_lr``)."""
+    parser.add_argument("--finetune-epochs", type=argtypes.positive_int, default=None,
+                        help=f"default: about {defaults.finetune_updates:,} fine-tuning updates")
+    parser.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
+                        type=argtypes.positive_float, default=defaults.finetune_lr,
+                        help=f"Adam learning rate (default {defaults.finetune_lr})")
 
 
 class _Verbosity(argparse.Action):
@@ -68,12 +110,45 @@ def add_seed_option(parser, default, what="random seed"):
                         help=f"{what} (default {shown})")
 
 
+def add_deep_model_outputs(parser, noun, defaults, classifier, model_help, steps_help):
+    """The closing options of a deep model's ``train`` (``noun``: "dbn", "dbm"): ``--limit``,
+    ``--seed``, ``--output DIR``/``--model`` (the fine-tuned ``classifier``), ``--{noun}-output``
+    (the model itself, ``model_help``), ``--samples``/``--sample-steps`` (``steps_help``: what a
+    step is), ``--quiet``/``--verbose`` and ``--json``; ``defaults``: the pipeline's config.
+    :func:`deep_model_outputs` reads the paths back."""
+    parser.add_argument("--limit", type=argtypes.positive_int, default=None,
+                        help="use the first N train/test examples")
+    add_seed_option(parser, defaults.seed)
+    argtypes.add_output_options(parser, f"model.keras ({classifier}), {noun}.keras and samples.png")
+    parser.add_argument(f"--{noun}-output", type=argtypes.keras_file, default=None,
+                        metavar="PATH.keras", help=model_help)
+    parser.add_argument("--samples", type=argtypes.output_file(".png"), default=None,
+                        metavar="PATH.png", help=f"save an 8x8 grid of {noun.upper()} samples")
+    parser.add_argument("--sample-steps", type=argtypes.positive_int, default=defaults.sample_steps,
+                        help=f"{steps_help} for --samples (default {defaults.sample_steps})")
+    add_verbosity_options(parser, "0, none")
+    add_json_option(parser)
+
+
+def deep_model_outputs(args, noun):
+    """(classifier, model, samples): the paths :func:`add_deep_model_outputs`' options name, each
+    None when not asked for. ``--output DIR`` (created here) holds model.keras, {noun}.keras and
+    samples.png; the file options (``--model``, ``--{noun}-output``, ``--samples``) name single
+    files instead."""
+    folder = pathlib.Path(args.output) if args.output else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    model = getattr(args, f"{noun}_output") or (folder / f"{noun}.keras" if folder else None)
+    samples = args.samples or (folder / "samples.png" if folder else None)
+    return argtypes.model_path(args), model, samples
+
+
 def backup_callbacks(args):
     """``[TrainingBackup(args.backup)]`` when ``--backup`` is given, else ``[]``."""
     folder = getattr(args, "backup", None)
     if not folder:
         return []
-    from tfrbm.resume import TrainingBackup   # loads TensorFlow: only when --backup is given
+    from tfrbm.resume import TrainingBackup  # loads TensorFlow: only when --backup is given
     return [TrainingBackup(folder)]
 
 

@@ -12,7 +12,7 @@ Old spellings, kept as hidden aliases: ``char sample`` (``char generate``), ``--
 import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
                                    add_verbosity_options, backup_callbacks, print_json,
                                    report_resume, verbosity)
 from tfrbm.course import register_keras_classes, training
@@ -190,12 +190,7 @@ def _generation(p, default_mode, modes, n):
 
 def register(subparsers):
     """Add ``cnn``, ``seqcnn``, ``lm``, ``char`` and ``ae`` to the ``tfrbm`` command."""
-    def group(name, help_text):
-        parser = subparsers.add_parser(name, help=help_text)
-        parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
-        return parser.add_subparsers(dest=f"{name}_command", metavar="VERB")
-
-    cnn = group("cnn", "the course CNN on MNIST: train").add_parser("train", help="train and test the CNN")
+    cnn = add_noun(subparsers, "cnn", "the course CNN on MNIST: train").add_parser("train", help="train and test the CNN")
     _common(cnn, "epochs (default 15)")
     _batch_size(cnn, 50)
     _learning_rate(cnn, 1e-4)
@@ -203,7 +198,7 @@ def register(subparsers):
                      help="save the conv1 filters/feature maps figure here (.png)")
     cnn.set_defaults(func=_cmd_cnn)
 
-    seq = group("seqcnn", "MNIST read row by row by an LSTM: train").add_parser(
+    seq = add_noun(subparsers, "seqcnn", "MNIST read row by row by an LSTM: train").add_parser(
         "train", help="train and test")
     _common(seq, "epochs (default 10)")
     _batch_size(seq, 100)
@@ -213,7 +208,7 @@ def register(subparsers):
     at.add_hidden_alias(seq, "--units", dest="hidden", type=at.positive_int)
     seq.set_defaults(func=_cmd_seqcnn)
 
-    lm = group("lm", "PTB word-level LSTM language model: train, generate")
+    lm = add_noun(subparsers, "lm", "PTB word-level LSTM language model: train, generate")
     lm_train = lm.add_parser("train", help="train on PTB and report perplexity")
     _common(lm_train, "epochs (default: the configuration's)")
     _batch_size(lm_train, "the configuration's")
@@ -230,7 +225,7 @@ def register(subparsers):
     _generation(lm_gen, "argmax", ("argmax", "weighted"), 20)
     lm_gen.set_defaults(func=_cmd_lm_generate)
 
-    char = group("char", "character-level LSTM on tiny-shakespeare: train, generate")
+    char = add_noun(subparsers, "char", "character-level LSTM on tiny-shakespeare: train, generate")
     char_train = char.add_parser("train", help="train and report validation bits per character")
     _common(char_train, "epochs (default 50)")
     _batch_size(char_train, 60)
@@ -242,7 +237,7 @@ def register(subparsers):
     _generation(char_gen, "weighted", ("argmax", "weighted", "weighted-after-space"), 200)
     char_gen.set_defaults(func=_cmd_char_generate)
 
-    ae = group("ae", "autoencoders on MNIST: train").add_parser("train", help="train and report test MSE")
+    ae = add_noun(subparsers, "ae", "autoencoders on MNIST: train").add_parser("train", help="train and report test MSE")
     _common(ae, "epochs (default 20)")
     _batch_size(ae, "the kind's")
     ae.add_argument("--kind", default="course", choices=("course", "deep", "denoising"),

@@ -7,11 +7,11 @@
 ``--chains`` is the old spelling of ``--n-chains``, ``--model-file`` of ``--model``.
 """
 import argparse
-import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
-                                   add_verbosity_options, print_json, verbosity)
+from tfrbm.commands.common import (add_deep_model_outputs, add_finetune_options,
+                                   add_image_data_options, add_noun, add_training_options,
+                                   config_from_args, deep_model_outputs, print_json, verbosity)
 from tfrbm.pipelines.dbm import DBMTrainingConfig, train_dbm
 
 __all__ = ["register"]
@@ -21,22 +21,12 @@ _DEFAULTS = DBMTrainingConfig()
 
 
 def _train(args):
-    folder = pathlib.Path(args.output) if args.output else None
-    if folder:
-        folder.mkdir(parents=True, exist_ok=True)
-    config = DBMTrainingConfig(
-        data=args.data, data_dir=args.data_dir, holdout=args.holdout, hidden=tuple(args.hidden),
-        pretrain_epochs=args.pretrain_epochs, epochs=args.epochs, learning_rate=args.learning_rate,
-        n_chains=args.n_chains, gibbs_steps=args.gibbs_steps, batch_size=args.batch_size,
-        ais_runs=args.ais_runs, ais_betas=args.ais_betas, finetune_epochs=args.finetune_epochs,
-        finetune_lr=args.finetune_lr, binarize=args.binarize, limit=args.limit, seed=args.seed,
-        sample_steps=args.sample_steps)
-    result = train_dbm(config, output=at.model_path(args),
-                       dbm_output=args.dbm_output or (folder / "dbm.keras" if folder else None),
-                       samples=args.samples or (folder / "samples.png" if folder else None),
+    classifier, dbm_file, samples = deep_model_outputs(args, "dbm")
+    config = config_from_args(DBMTrainingConfig, args, hidden=tuple(args.hidden))
+    result = train_dbm(config, output=classifier, dbm_output=dbm_file, samples=samples,
                        verbose=verbosity(args, 0))
     m = result.metrics
-    print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epochs, reconstruction error "
+    print(f"DBM {m['hidden']} on {m['data']}: {m['epochs']} epoch{'s' * (m['epochs'] != 1)}, reconstruction error "
           f"{m['loss']:.4f}, mean field {m['mean_field_steps']:.1f} iterations a batch", flush=True)
     print(f"log Z (AIS, {m['ais_runs']} runs, {m['ais_betas']} betas) = {m['log_z']:.3f} "
           f"[{m['log_z_lower']:.3f}, {m['log_z_upper']:.3f}], ESS {m['ais_ess']:.1f}, "
@@ -53,15 +43,11 @@ def _train(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("dbm", help="deep Boltzmann machines: train (with its likelihood "
-                                          "bound and a classifier)")
-    sub = p.add_subparsers(dest="dbm_command", metavar="VERB")
+    sub = add_noun(subparsers, "dbm", "deep Boltzmann machines: train (with its likelihood "
+                                      "bound and a classifier)")
     t = sub.add_parser("train", help="train a DBM, estimate its likelihood bound, fine-tune a "
                                      "classifier")
-    t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data,
-                   help=f"data set (default {_DEFAULTS.data}: the embedded 8x8 digits)")
-    t.add_argument("--data-dir", type=at.existing_dir, default=None,
-                   help="folder holding mnist/ (IDX .gz files)")
+    add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: which 297 images are the test set (default stratified)")
     t.add_argument("--hidden", type=at.layer_sizes, default=_DEFAULTS.hidden, metavar="SIZES",
@@ -86,25 +72,11 @@ def register(subparsers):
     t.add_argument("--ais-betas", type=at.positive_int, default=_DEFAULTS.ais_betas,
                    help=f"the shorter AIS schedule; it is run doubled too (default "
                         f"{_DEFAULTS.ais_betas})")
-    t.add_argument("--finetune-epochs", type=at.positive_int, default=None,
-                   help=f"default: about {_DEFAULTS.finetune_updates:,} fine-tuning updates")
-    t.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
-                   type=at.positive_float, default=_DEFAULTS.finetune_lr,
-                   help=f"Adam learning rate (default {_DEFAULTS.finetune_lr})")
+    add_finetune_options(t, _DEFAULTS)
     t.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
                    help="train on the data binarized once by sampling (default: yes for MNIST "
                         "and Fashion-MNIST, no for the digits)")
-    t.add_argument("--limit", type=at.positive_int, default=None,
-                   help="use the first N train/test examples")
-    add_seed_option(t, _DEFAULTS.seed)
-    at.add_output_options(t, "model.keras (the classifier), dbm.keras and samples.png")
-    t.add_argument("--dbm-output", type=at.keras_file, default=None, help="save the DBM (.keras)")
-    t.add_argument("--samples", type=at.output_file(".png"), default=None,
-                   help="save an 8x8 grid of DBM samples (.png)")
-    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps,
-                   help=f"Gibbs sweeps for --samples (default {_DEFAULTS.sample_steps})")
-    add_verbosity_options(t, "0, none")
-    add_json_option(t)
+    add_deep_model_outputs(t, "dbm", _DEFAULTS, "the classifier", "save the DBM (.keras)",
+                           "Gibbs sweeps")
     add_training_options(t, backup=False)
     t.set_defaults(func=_train)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -7,11 +7,11 @@
 ``--layers`` is the old spelling of ``--hidden``, ``--model-file`` of ``--model``.
 """
 import argparse
-import pathlib
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
-                                   add_verbosity_options, print_json, verbosity)
+from tfrbm.commands.common import (add_deep_model_outputs, add_finetune_options,
+                                   add_image_data_options, add_noun, add_training_options,
+                                   config_from_args, deep_model_outputs, print_json, verbosity)
 from tfrbm.pipelines.dbn import DBNTrainingConfig, train_dbn
 
 __all__ = ["register"]
@@ -20,31 +20,16 @@ __all__ = ["register"]
 _DEFAULTS = DBNTrainingConfig()
 
 
-def _outputs(args):
-    """``--output DIR`` holds model.keras, dbn.keras and samples.png; the file options
-    (``--model``, ``--dbn-output``, ``--samples``) name single files instead."""
-    folder = pathlib.Path(args.output) if args.output else None
-    classifier = at.model_path(args)
-    dbn = args.dbn_output or (folder / "dbn.keras" if folder else None)
-    samples = args.samples or (folder / "samples.png" if folder else None)
-    if folder:
-        folder.mkdir(parents=True, exist_ok=True)
-    return classifier, dbn, samples
-
-
 def _train(args):
-    classifier, dbn_file, samples = _outputs(args)
-    config = DBNTrainingConfig(
-        data=args.data, data_dir=args.data_dir, holdout=args.holdout, layers=tuple(args.layers), epochs=args.epochs,
-        cd_k=args.cd_k, persistent=args.persistent, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, finetune_epochs=args.finetune_epochs,
-        finetune_lr=args.finetune_lr, limit=args.limit, seed=args.seed,
-        sample_steps=args.sample_steps)
+    classifier, dbn_file, samples = deep_model_outputs(args, "dbn")
+    config = config_from_args(DBNTrainingConfig, args, layers=tuple(args.layers))
     result = train_dbn(config, output=classifier, dbn_output=dbn_file, samples=samples,
                        backup=args.backup, verbose=verbosity(args, 0))
     for i, h in enumerate(result.pretrain_histories):
         err = h.history["reconstruction_error"]
-        print(f"layer {i + 1}: reconstruction error {err[0]:.4f} -> {err[-1]:.4f}", flush=True)
+        change = f"{err[0]:.4f} -> {err[-1]:.4f} over {len(err)} epochs" if len(err) > 1 \
+            else f"{err[-1]:.4f} after 1 epoch"
+        print(f"layer {i + 1}: reconstruction error {change}", flush=True)
     where = result.metrics["data"]
     if result.metrics.get("holdout"):
         where += f", {result.metrics['holdout']} holdout"
@@ -56,14 +41,10 @@ def _train(args):
 
 
 def register(subparsers):
-    p = subparsers.add_parser("dbn", help="deep belief networks: train (greedy pre-training + "
-                                          "fine-tuning)")
-    sub = p.add_subparsers(dest="dbn_command", metavar="VERB")
+    sub = add_noun(subparsers, "dbn", "deep belief networks: train (greedy pre-training + "
+                                      "fine-tuning)")
     t = sub.add_parser("train", help="pre-train a DBN, fine-tune a classifier, report test accuracy")
-    t.add_argument("--data", choices=("digits", "mnist", "fashion_mnist"), default=_DEFAULTS.data,
-                   help=f"data set (default {_DEFAULTS.data}: the embedded 8x8 digits)")
-    t.add_argument("--data-dir", type=at.existing_dir, default=None,
-                   help="folder holding mnist/ (IDX .gz files)")
+    add_image_data_options(t, _DEFAULTS.data, "folder holding mnist/ (IDX .gz files)")
     t.add_argument("--holdout", choices=("stratified", "last"), default=None,
                    help="digits only: the 297 test images, a fixed class-stratified draw "
                         "(default) or the last 297 (mostly unseen writers, harder)")
@@ -82,23 +63,8 @@ def register(subparsers):
                    help=f"RBM SGD learning rate (default {_DEFAULTS.learning_rate})")
     t.add_argument("--batch-size", type=at.positive_int, default=None,
                    help="default 100, or n/50 (at least 10) for smaller data sets")
-    t.add_argument("--finetune-epochs", type=at.positive_int, default=None,
-                   help=f"default: about {_DEFAULTS.finetune_updates:,} fine-tuning updates")
-    t.add_argument("--finetune-learning-rate", "--finetune-lr", dest="finetune_lr",
-                   type=at.positive_float, default=_DEFAULTS.finetune_lr,
-                   help=f"Adam learning rate (default {_DEFAULTS.finetune_lr})")
-    t.add_argument("--limit", type=at.positive_int, default=None,
-                   help="use the first N train/test examples")
-    add_seed_option(t, _DEFAULTS.seed)
-    at.add_output_options(t, "model.keras (the fine-tuned classifier), dbn.keras and samples.png")
-    t.add_argument("--dbn-output", type=at.keras_file, default=None,
-                   help="save the pre-trained DBN (.keras)")
-    t.add_argument("--samples", type=at.output_file(".png"), default=None,
-                   help="save an 8x8 grid of DBN samples (.png)")
-    t.add_argument("--sample-steps", type=at.positive_int, default=_DEFAULTS.sample_steps,
-                   help=f"Gibbs steps in the top RBM for --samples (default {_DEFAULTS.sample_steps})")
-    add_verbosity_options(t, "0, none")
-    add_json_option(t)
+    add_finetune_options(t, _DEFAULTS)
+    add_deep_model_outputs(t, "dbn", _DEFAULTS, "the fine-tuned classifier",
+                           "save the pre-trained DBN (.keras)", "Gibbs steps in the top RBM")
     add_training_options(t)
     t.set_defaults(func=_train)
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

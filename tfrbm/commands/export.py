@@ -11,7 +11,7 @@ import pathlib
 
 import tfrbm
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_json_option, print_json
+from tfrbm.commands.common import add_json_option, add_noun, print_json
 from tfrbm.errors import UserError
 
 __all__ = ["register", "load_any_model"]
@@ -78,8 +78,7 @@ def _export(args):
 
 
 def register(subparsers):
-    group = subparsers.add_parser("model", help="any saved tfrbm model: export (TF Serving)")
-    verbs = group.add_subparsers(dest="model_command", metavar="VERB")
+    verbs = add_noun(subparsers, "model", "any saved tfrbm model: export (TF Serving)")
     p = verbs.add_parser("export", help="export a model as a TF Serving SavedModel",
                          description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, metavar="PATH",
@@ -94,4 +93,3 @@ def register(subparsers):
     p.add_argument("--overwrite", action="store_true", help="replace an existing version")
     add_json_option(p, "the path, version and signatures")
     p.set_defaults(func=_export)
-    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])

@@ -25,18 +25,20 @@ import re
 import select
 import stat
 import sys
-import zipfile
 
 import numpy as np
 
-import tfrbm
 from tfrbm import argtypes as at
-from tfrbm.commands import assignment
-from tfrbm.commands.common import (add_json_option, add_seed_option, add_training_options,
+from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
                                    add_verbosity_options, backup_callbacks, print_json,
                                    report_resume, verbosity)
+from tfrbm.commands.likelihood import add_likelihood_verb
 from tfrbm.errors import UserError
-from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS, train_rbm_on_images
+from tfrbm.pipelines.rbm_file import RowTrainingConfig, create_rbm_file, load_rbm_file, train_rbm_file
+from tfrbm.pipelines.rbm_images import IMAGE_DEFAULTS, RBMImageConfig, train_rbm_on_images
+
+#: the image pipeline's defaults
+_IMAGES = RBMImageConfig()
 
 
 #: old spellings (top-level verbs, echen's underscores) -> the grammar's
@@ -50,12 +52,10 @@ ALIASES = {
 
 def register(sub):
     """``tfrbm rbm VERB``; echen's verbs at the top level are aliases (:data:`ALIASES`)."""
-    group = sub.add_parser("rbm", help="restricted Boltzmann machines: train, init, run-visible, "
-                                       "run-hidden, daydream, daydream-trace, likelihood")
-    verbs = group.add_subparsers(dest="rbm_command", metavar="VERB")
+    verbs = add_noun(sub, "rbm", "restricted Boltzmann machines: train, init, run-visible, "
+                                 "run-hidden, daydream, daydream-trace, likelihood")
     _add_verbs(verbs)
-    assignment.add_likelihood_verb(verbs)
-    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])
+    add_likelihood_verb(verbs)
 
 
 def _add_verbs(sub):
@@ -201,45 +201,17 @@ def _print_rows(rows):
 
 
 def _load(path):
-    import keras
-
-    from tfrbm.models.rbm import RBMModel
-    from tfrbm.safety import check_loaded_weights
-    if not pathlib.Path(path).is_file():
-        raise UserError(f"model file {path} does not exist; create one with `tfrbm rbm init {path} N_VISIBLE N_HIDDEN`")
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is not a .keras model file (not a zip archive); create one with "
-                        f"`tfrbm rbm init {path} N_VISIBLE N_HIDDEN`")
-    try:
-        model = keras.models.load_model(path)
-    except Exception as exc:  # a corrupt or foreign file
-        raise UserError(f"cannot load model file {path}: {exc}") from None
-    check_loaded_weights(model, path)
-    if not isinstance(model, RBMModel):
-        raise UserError(f"{path} holds a {type(model).__name__}, not an RBM; this command needs a "
-                        "model made by `tfrbm rbm init` or `tfrbm rbm train`")
-    return model
-
-
-def _save(model, path):
-    """Save atomically (write beside the target, then rename over it); refuses NaN weights."""
-    from tfrbm.safety import atomic_save
-    atomic_save(model, path)
+    return load_rbm_file(path, hint=f"; create one with `tfrbm rbm init {path} N_VISIBLE N_HIDDEN` "
+                                    "(this command needs a model made by `tfrbm rbm init` or "
+                                    "`tfrbm rbm train`)")
 
 
 # ---------------------------------------------------------------------------- commands
 def _init(args):
-    import keras
-
     if pathlib.Path(args.model).exists() and not args.overwrite:
         raise UserError(f"{args.model} exists (perhaps a trained model); pass --overwrite to "
                         "replace it")
-    keras.utils.set_random_seed(args.seed)
-    model = tfrbm.RBMModel(tfrbm.RBMLayer(args.n_hidden, kernel_initializer=keras.initializers.RandomNormal(stddev=0.1)),
-                           seed=args.seed)
-    model.build((None, args.n_visible))
-    model.compile(optimizer=keras.optimizers.SGD(args.learning_rate))
-    _save(model, args.model)
+    create_rbm_file(args.model, args.n_visible, args.n_hidden, args.learning_rate, seed=args.seed)
     print(f"created {args.model}: {args.n_visible} visible x {args.n_hidden} hidden, learning rate {args.learning_rate}")
     return 0
 
@@ -291,51 +263,31 @@ _IMAGE_ONLY = ("data", "data_dir", "hidden", "persistent", "n_chains", "binarize
 
 
 def _train_rows(args):
-    import keras
     given = [f"--{name.replace('_', '-')}" for name in _IMAGE_ONLY if getattr(args, name)]
     if given:
         raise UserError(f"{', '.join(given)} cannot apply to an existing --model file (its size and "
                         "kind are fixed); drop them, or train a new model without --model")
+    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+                "momentum": args.momentum, "cd_k": args.cd_k, "seed": args.seed}
+    config = RowTrainingConfig(**{k: v for k, v in settings.items() if v is not None})
     model = _load(args.model)
-    # settings that can apply to an existing model are applied, never silently ignored
-    if args.cd_k is not None:
-        from tfrbm.models.rbm import MAX_CD_K
-        if args.cd_k > MAX_CD_K:
-            raise UserError(f"--cd-k {args.cd_k} is above the cap of {MAX_CD_K}")
-        model.cd_k = args.cd_k
-    if args.lr is not None:
-        model.optimizer.learning_rate = args.lr
-    if args.momentum is not None:
-        if not hasattr(model.optimizer, "momentum"):
-            raise UserError(f"--momentum: {args.model}'s optimizer "
-                            f"{type(model.optimizer).__name__} has no momentum")
-        model.optimizer.momentum = args.momentum
-    data = _read_rows(args.input)
-    import tensorflow as tf
-    epochs = args.epochs or 1
-    keras.utils.set_random_seed(args.seed)
-    # echen's "epochs" are passes over a handful of rows: stream them as one Keras epoch of
-    # epochs x batches updates instead of paying Keras's per-epoch overhead thousands of times
-    stream = (tf.data.Dataset.from_tensor_slices(data).shuffle(len(data), seed=args.seed)
-              .batch(args.batch_size or len(data)).repeat(epochs).prefetch(tf.data.AUTOTUNE))
+    rows = _read_rows(args.input)
     callbacks = backup_callbacks(args)
-    history = model.fit(stream, epochs=1, verbose=0 if args.quiet or args.json else "auto",
-                        callbacks=callbacks)
+    result = train_rbm_file(args.model, rows, config, model=model, callbacks=callbacks,
+                            verbose=0 if args.quiet or args.json else verbosity(args, "auto"))
     report_resume(callbacks)
-    _save(model, args.model)
-    metrics = {k: v[-1] for k, v in history.history.items()}
     if args.json:
-        print_json(metrics)
+        print_json(result.metrics)
     else:
-        print(f"trained {args.model} for {epochs} epochs: "
-              + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        print(f"trained {args.model} for {result.epochs} epochs: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
     return 0
 
 
 def _train_images(args):
     if args.output is None:   # the default folder is proved writable before training, too
         try:
-            args.output = at.output_dir("tfrbm_output")
+            args.output = at.output_dir(_IMAGES.output)
         except argparse.ArgumentTypeError as exc:
             raise UserError(f"--output: {exc}") from None
     given = {"data": args.data, "data_dir": args.data_dir, "hidden": args.hidden,
@@ -351,14 +303,13 @@ def _train_images(args):
                   f"({s['n_examples']} examples), {'P' if s['persistent'] else ''}CD-{s['cd_k']}, "
                   f"{s['epochs']} epochs, batch {s['batch_size']}")
 
+    config = RBMImageConfig(**{k: v for k, v in given.items() if v is not None},
+                            persistent=args.persistent, seed=args.seed)
     callbacks = backup_callbacks(args)
-    result = train_rbm_on_images(
-        **{k: v for k, v in given.items() if v is not None}, persistent=args.persistent,
-        seed=args.seed, callbacks=callbacks, verbose=0 if quiet else verbosity(args, "auto"),
-        on_start=announce)
+    result = train_rbm_on_images(config, model_file=args.model, callbacks=callbacks,
+                                 verbose=0 if quiet else verbosity(args, "auto"),
+                                 on_start=announce)
     report_resume(callbacks)
-    if args.model:
-        _save(result.model, args.model)
     metrics = result.metrics
     if args.json:
         print_json(metrics)

@@ -7,77 +7,70 @@
 ``tfrbm recommend`` is the old spelling of ``tfrbm recommender recommend``; ``--save`` of
 ``--model`` (in ``recommend``, ``--save FILE`` keeps its old meaning: train, and save to FILE
 even if it exists).
+
+The work is :mod:`tfrbm.pipelines.recommender`'s; the defaults are its
+:class:`~tfrbm.pipelines.recommender.RecommenderConfig`'s and
+:class:`~tfrbm.pipelines.recommender.SixMovieDemoConfig`'s.
 """
 import pathlib
-import time
 
 from tfrbm import argtypes as at
-from tfrbm.commands.common import add_json_option, add_seed_option, add_training_options, print_json
-from tfrbm.data.ratings import movielens
+from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
+                                   config_from_args, print_json)
 from tfrbm.errors import UserError
-from tfrbm.models.recommender_baselines import evaluate
+from tfrbm.pipelines.recommender import (FOLDS, RecommenderConfig, SixMovieDemoConfig,
+                                         recommendations_for, run_six_movie_demo, train_recommender)
 
 __all__ = ["register"]
 
 #: the old spelling -> the grammar's
 ALIASES = {"recommend": "recommender recommend"}
 
+#: the pipelines' defaults, shown in --help
+_DEFAULTS = RecommenderConfig()
+_DEMO = SixMovieDemoConfig()
+
 
 def _model_args(p):
-    p.add_argument("--data-dir", type=at.existing_dir, default=None,
+    p.add_argument("--data-dir", type=at.existing_dir, default=_DEFAULTS.data_dir,
                    help="folder holding movielens_100k/ (or the data set folder itself)")
-    p.add_argument("--variant", choices=("100k", "1m"), default="100k",
-                   help="MovieLens 100K or 1M (default 100k)")
-    p.add_argument("--hidden", type=at.positive_int, default=100, help="hidden units (default 100)")
-    p.add_argument("--kind", choices=("user", "item", "both", "implicit"), default="both",
+    p.add_argument("--variant", choices=("100k", "1m"), default=_DEFAULTS.variant,
+                   help=f"MovieLens 100K or 1M (default {_DEFAULTS.variant})")
+    p.add_argument("--hidden", type=at.positive_int, default=_DEFAULTS.hidden,
+                   help=f"hidden units (default {_DEFAULTS.hidden})")
+    p.add_argument("--kind", choices=("user", "item", "both", "implicit"), default=_DEFAULTS.kind,
                    help="rating models: user-based, item-based or both RBMs blended (default "
                         "both); implicit: the implicit-feedback RBM alone (ranks, no ratings)")
-    p.add_argument("--ranking", choices=("implicit", "ratings"), default="implicit",
+    p.add_argument("--ranking", choices=("implicit", "ratings"), default=_DEFAULTS.ranking,
                    help="implicit (default): rank by the implicit-feedback RBM trained on what "
                         "users watched, show the rating model's predicted ratings; ratings: "
                         "rank by P(watch) x shrunk P(rating >= 4) from the rating models")
-    p.add_argument("--conditional", type=int, choices=(0, 1), default=1,
+    p.add_argument("--conditional", type=int, choices=(0, 1), default=int(_DEFAULTS.conditional),
                    help="1 (default): conditional RBMs (hidden units also see which movies were "
                         "rated); 0: plain softmax RBMs")
-    p.add_argument("--epochs", type=at.positive_int, default=40,
+    p.add_argument("--epochs", type=at.positive_int, default=_DEFAULTS.epochs,
                    help="most epochs (early stopping on a validation split usually ends sooner)")
-    p.add_argument("--learning-rate", "--lr", type=at.positive_float, default=None,
+    p.add_argument("--learning-rate", "--lr", type=at.positive_float,
+                   default=_DEFAULTS.learning_rate,
                    help="SGD learning rate (default: RBMRecommender's)")
-    p.add_argument("--weight-decay", type=at.nonnegative_float, default=None,
+    p.add_argument("--weight-decay", type=at.nonnegative_float, default=_DEFAULTS.weight_decay,
                    help="L2 weight decay (default: RBMRecommender's)")
-    p.add_argument("--batch-size", type=at.positive_int, default=None,
+    p.add_argument("--batch-size", type=at.positive_int, default=_DEFAULTS.batch_size,
                    help="batch size (default: RBMRecommender's)")
-    add_seed_option(p, 0)
+    add_seed_option(p, _DEFAULTS.seed)
     add_training_options(p, backup=False)   # RBMRecommender.fit runs its own loop: no --backup
 
 
-def _make(args):
-    from tfrbm.models.recommender import RBMRecommender
-    kw = {"n_hidden": args.hidden, "seed": args.seed, "kind": args.kind,
-          "conditional": bool(args.conditional), "ranking": args.ranking}
-    for name in ("learning_rate", "weight_decay", "batch_size"):
-        if getattr(args, name) is not None:
-            kw[name] = getattr(args, name)
-    return RBMRecommender(**kw)
+def _config(args):
+    return config_from_args(RecommenderConfig, args, conditional=bool(args.conditional))
 
 
 def _recommend(args):
-    from tfrbm.models.recommender import RBMRecommender
-    if args.n < 1:
-        raise UserError(f"-n must be at least 1, got {args.n}")
-    if not 0 <= args.user < 2**63:
-        raise UserError(f"--user {args.user} is not a MovieLens user id")
-    if args.model:
-        try:
-            rec = RBMRecommender.load(args.model)
-        except Exception as exc:   # a missing, foreign, corrupt or tampered file
-            raise UserError(f"cannot load recommender {args.model}: {exc}") from None
-    else:
-        data = movielens(args.variant, data_dir=args.data_dir)
-        rec = _make(args).fit(data, epochs=args.epochs)
-        if args.save:
-            print(f"saved {rec.save(args.save)}")
-    recs = rec.recommend(args.user, n=args.n, exclude_seen=not args.include_seen)
+    rec, recs, saved = recommendations_for(args.user, _config(args), n=args.n,
+                                           include_seen=args.include_seen, model=args.model,
+                                           save=args.save)
+    if saved:
+        print(f"saved {saved}")
     known = args.user in set(rec.user_ids.tolist())
     what = ("log-odds that the user watches it (implicit-feedback RBM)"
             if rec.ranking == "implicit" else "P(watch) x shrunk P(rating >= 4)")
@@ -98,38 +91,26 @@ def _recommend(args):
 
 
 def _train(args):
-    data = movielens(args.variant, data_dir=args.data_dir)
-    if args.fold:
-        train, test = data.fold(args.fold)
-    else:
-        train, test = data.split(args.test_fraction, seed=args.seed)
-    rec = _make(args)
-    t0 = time.perf_counter()
-    rec.fit(train, epochs=args.epochs, verbose=0 if args.json else 1)
-    seconds = time.perf_counter() - t0
-    metrics = evaluate(rec, train, test)
-    metrics.pop("per_user")
-    metrics.update(train_seconds=round(seconds, 2), epochs=args.epochs, hidden=args.hidden)
-    if args.save:
-        metrics["saved"] = str(rec.save(args.save))
+    result = train_recommender(_config(args),
+                               save=args.save, verbose=0 if args.json else 1)
+    metrics, rec = result.metrics, result.recommender
     rmse = "-" if metrics["rmse"] is None else f"{metrics['rmse']:.4f}"
     mae = "-" if metrics["mae"] is None else f"{metrics['mae']:.4f}"
     print(f"test RMSE {rmse}  MAE {mae}  (top 10, relevant = test rating >= 4, ranking "
           f"{rec.ranking}:) precision@10 {metrics['precision@10']:.4f}  recall@10 "
           f"{metrics['recall@10']:.4f}  nDCG@10 {metrics['ndcg@10']:.4f}  MAP@10 "
-          f"{metrics['map@10']:.4f}  ({seconds:.1f}s training)")
+          f"{metrics['map@10']:.4f}  ({metrics['train_seconds']:.1f}s training)")
     if args.json:
         print_json(metrics)
     return 0
 
 
 def _demo(args):
-    from tfrbm.models.recommender import SIX_MOVIE_USERS, SIX_MOVIES, six_movie_demo
-    rec, recs = six_movie_demo(epochs=args.epochs, seed=args.seed)
+    from tfrbm.course.recommender import SIX_MOVIE_USERS, SIX_MOVIES
+    _, recs, wants = run_six_movie_demo(SixMovieDemoConfig(epochs=args.epochs, seed=args.seed))
     print("six-movie example (1 = wants to watch):")
     for name, prefs in SIX_MOVIE_USERS.items():
         print(f"  {name:6s} " + " ".join(f"{t}={p}" for t, p in zip(SIX_MOVIES, prefs)))
-    wants = rec.predict([7] * len(recs), recs.movie_ids, kind="proba")[:, 1]
     print("George wants Gladiator and Titanic; recommended for George (P(wants to watch)): "
           + ", ".join(f"{t} ({p:.2f})" for t, p in zip(recs.titles, wants)))
     if args.json:
@@ -170,24 +151,23 @@ def _recommend_args(p):
 
 
 def register(subparsers):
-    group = subparsers.add_parser("recommender", help="the RBM recommender on MovieLens: "
-                                                      "recommend, train, demo")
-    sub = group.add_subparsers(dest="recommender_command", metavar="VERB")
+    sub = add_noun(subparsers, "recommender", "the RBM recommender on MovieLens: "
+                                              "recommend, train, demo")
     _recommend_args(sub.add_parser("recommend", help="top-N movies for a MovieLens user"))
     t = sub.add_parser("train", help="train on MovieLens and report held-out RMSE and top-10")
     _model_args(t)
-    t.add_argument("--fold", choices=("u1", "u2", "u3", "u4", "u5", "ua", "ub"), default=None,
+    t.add_argument("--fold", choices=FOLDS, default=_DEFAULTS.fold,
                    help="a published ML-100k split (default: a seeded random 80/20 split)")
-    t.add_argument("--test-fraction", type=at.unit_interval, default=0.2,
-                   help="held-out fraction of the random split (default 0.2)")
+    t.add_argument("--test-fraction", type=at.unit_interval, default=_DEFAULTS.test_fraction,
+                   help=f"held-out fraction of the random split (default {_DEFAULTS.test_fraction})")
     t.add_argument("--model", type=at.keras_file, default=None, dest="save", metavar="PATH.keras",
                    help="save the trained recommender to this .keras file")
     at.add_hidden_alias(t, "--save", dest="save", type=at.keras_file)
     add_json_option(t, "the test metrics")
     t.set_defaults(func=_train)
     d = sub.add_parser("demo", help="echen's six-movie example through the same API")
-    d.add_argument("--epochs", type=at.positive_int, default=300, help="epochs (default 300)")
-    add_seed_option(d, 0)
+    d.add_argument("--epochs", type=at.positive_int, default=_DEMO.epochs,
+                   help=f"epochs (default {_DEMO.epochs})")
+    add_seed_option(d, _DEMO.seed)
     add_json_option(d, "the recommendations")
     d.set_defaults(func=_demo)
-    group.set_defaults(func=lambda args: (group.print_help(), 2)[1])

@@ -8,6 +8,9 @@ These are the course's non-energy-based models, kept apart from the RBM core (:m
 * :mod:`~tfrbm.course.char`: the character-level LSTM on tiny-shakespeare;
 * :mod:`~tfrbm.course.autoencoders`: the course's, the deep and the denoising autoencoders;
 * :mod:`~tfrbm.course.assignment`: the "Training your RBM on MNIST" assignment;
+* :mod:`~tfrbm.course.recommender`: the lab's Bernoulli-RBM recommender
+  (``CourseBernoulliRBM``) and echen's six-movie example (``six_movie_demo``);
+* :mod:`~tfrbm.course.tuning`: keras-tuner hypermodels of the CNN and the LSTM language model;
 * :mod:`~tfrbm.course.training`: ``train_cnn``, ``train_sequence_classifier``,
   ``train_autoencoder``, ``train_word_lm``, ``train_char_lm``: load data, fit, evaluate and
   return the metrics. The ``tfrbm`` command and the benchmarks call these;
@@ -15,7 +18,8 @@ These are the course's non-energy-based models, kept apart from the RBM core (:m
 """
 import importlib
 
-_MODULES = ("cnn", "sequence", "language", "char", "autoencoders", "assignment", "training", "notebook")
+_MODULES = ("cnn", "sequence", "language", "char", "autoencoders", "assignment", "recommender",
+            "tuning", "training", "notebook")
 
 __all__ = list(_MODULES)
 

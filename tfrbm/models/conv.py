@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from tfrbm import gibbs, likelihood, serving
 from tfrbm.errors import UserError
-from tfrbm.layers import RBMLayer
+from tfrbm.layers import RBMLayer, get_kernel_initializer
 from tfrbm.models.rbm import RBMModel
 from tfrbm.units import get_units
 from tfrbm.validation import POSITIVE_INT, Instance, check_param
@@ -72,9 +72,7 @@ class ConvRBMLayer(keras.layers.Layer):
                 raise UserError("probabilistic max-pooling needs Bernoulli hidden units, not "
                                 f"{self.hidden_units.name!r}")
         self.pooling = pooling
-        if kernel_initializer is None:
-            kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = get_kernel_initializer(kernel_initializer)
         self.matmul_dtype = "float32"
         self.learns_variance = False
 

@@ -51,10 +51,10 @@ from tfrbm.models.dbn import DBNModel, default_schedule
 from tfrbm.resume import SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.summary import ModelSummary
-from tfrbm.tracing import OneTracePerModel, mark_traced_once
+from tfrbm.tracing import OneTracePerModel, cached_function
 from tfrbm.units import BernoulliUnits
 from tfrbm.validation import (POSITIVE_INT, STEPS, Integral, Interval, Predicate, Real, check_param,
-                              validate_params)
+                              validate_init)
 
 __all__ = ["DBMModel", "ScaledRBMLayer", "dbm_classifier"]
 
@@ -162,14 +162,13 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
                  mean_field_tolerance=1e-4, weight_decay=0.0, pretrain_epochs=None,
                  pretrain_learning_rate=0.05, pretrain_cd_k=1, **kwargs):
         super().__init__(**kwargs)
-        if hidden is None:
-            raise UserError("DBMModel needs hidden layer sizes, e.g. DBMModel(hidden=[500, 1000])")
-        p = validate_params(
+        p = validate_init(
+            self,
             {"hidden": hidden, "seed": seed, "n_chains": n_chains, "gibbs_steps": gibbs_steps,
              "mean_field_steps": mean_field_steps, "mean_field_tolerance": mean_field_tolerance,
              "weight_decay": weight_decay, "pretrain_epochs": pretrain_epochs,
              "pretrain_learning_rate": pretrain_learning_rate, "pretrain_cd_k": pretrain_cd_k},
-            self._parameter_constraints, type(self))
+            required=("hidden", "hidden layer sizes, e.g. DBMModel(hidden=[500, 1000])"))
         sizes = []
         for i, n in enumerate(hidden):
             if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -548,16 +547,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
 
     # ------------------------------------------------------------------ inference verbs
     def _fn(self, name, python_fn):
-        fn = self._compiled_fns.get(name)
-        if fn is None:
-            fn = mark_traced_once(tf.function(python_fn, reduce_retracing=True))
-            self._compiled_fns[name] = fn
-        return fn
-
-    def _seed(self, seed):
-        if seed is None:
-            return self.seed_generator.next()
-        return tf.constant([int(seed), 0], dtype=tf.int64)
+        return cached_function(self._compiled_fns, name, python_fn)
 
     def mean_field(self, x, steps=None, tolerance=None, batch_size=1000):
         """The mean-field posterior means [mu_1, ..., mu_L] of numpy rows ``x`` (numpy out)."""
@@ -590,7 +580,7 @@ class DBMModel(SeedStateMixin, AtomicSaveMixin, ServingMixin, OneTracePerModel, 
         self._require_built()
         check_allocation("DBM chains", 4 * n * sum(self.sizes))
         mean, state = self._fn("sample", self._fantasize)(tf.constant(n), tf.constant(steps),
-                                                          self._seed(seed))
+                                                          self.next_seed(seed))
         return (state if sample else mean).numpy()
 
     def log_partition(self, method="exact", **kwargs):

@@ -42,7 +42,7 @@ from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tracing import OneTracePerModel
 from tfrbm.units import CompositeUnits
 from tfrbm.validation import (POSITIVE_INT, STEPS, Integral, Interval, Options, Predicate, check_param,
-                              validate_params)
+                              validate_init)
 
 __all__ = ["DBNModel", "mlp_classifier", "deep_autoencoder", "default_schedule"]
 
@@ -179,9 +179,8 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
 
     def __init__(self, layers=None, seed=None, n_labels=None, layer_options=None, **kwargs):
         super().__init__(**kwargs)
-        p = validate_params({"layers": layers, "seed": seed, "n_labels": n_labels,
-                             "layer_options": layer_options}, self._parameter_constraints,
-                            type(self))
+        p = validate_init(self, {"layers": layers, "seed": seed, "n_labels": n_labels,
+                                 "layer_options": layer_options})
         self.n_labels = n_labels = p["n_labels"]
         rbms = []
         top = len(layers) - 1
@@ -855,9 +854,6 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         return model
 
     # ------------------------------------------------------------------ generation
-    def _seed_tensor(self, seed):
-        return self.seed_generator.next() if seed is None else tf.constant([int(seed), 0], tf.int64)
-
     def _down(self, top_visible, sample=False, seed=None):
         """The top RBM's visible vectors (feature part) passed down to the data layer."""
         x = top_visible
@@ -880,7 +876,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         n = check_param("n", n, POSITIVE_INT)
         steps = check_param("steps", steps, STEPS)
         self._require_built()
-        seed_t = self._seed_tensor(seed)
+        seed_t = self.next_seed(seed)
         top = self.rbms[-1]
         if init is not None:
             init = check_array(init, name="init", n_features=self.n_visible)
@@ -1011,7 +1007,7 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if key not in fn:
             fn[key] = tf.function(lambda l, s, sd: self.generate_graph(l, s, sd, sample=key),
                                   reduce_retracing=True)
-        return fn[key](tf.constant(labels), tf.constant(steps), self._seed_tensor(seed)).numpy()
+        return fn[key](tf.constant(labels), tf.constant(steps), self.next_seed(seed)).numpy()
 
     def classify(self, x, batch_size=1000):
         """p(label | x) from the top RBM of a labelled DBN: softmax over -F([features, one-hot]).

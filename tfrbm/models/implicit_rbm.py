@@ -36,18 +36,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs
+from tfrbm import gibbs
 from tfrbm.errors import UserError
 from tfrbm.layers import RBMLayer
 from tfrbm.models.ratings_rbm import CaseView
 from tfrbm.models.rbm import RBMModel
+from tfrbm.models.side_input import SideInputMixin
 from tfrbm.validation import validate_params, whole_number
 
 __all__ = ["ImplicitRBM"]
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class ImplicitRBM(RBMModel):
+class ImplicitRBM(SideInputMixin, RBMModel):
     """Bernoulli RBM on the watched matrix, trained by pseudo-likelihood (module docstring).
 
     Args:
@@ -89,30 +90,11 @@ class ImplicitRBM(RBMModel):
         if not self.layer.visible_units.binary or getattr(self.layer.visible_units, "k", None):
             raise UserError("ImplicitRBM needs Bernoulli visible units")
         self.n_items, self.negatives = params["n_items"], params["negatives"]
-        self.conditional = bool(conditional)
-        self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
+        self.init_side_input(conditional)
 
     @property
-    def n_hidden(self):
-        return self.layer.units
-
-    def build(self, input_shape=None):
-        super().build((None, self.n_items))
-        if self.conditional:
-            self.side_kernel = self.add_weight(name="side_kernel",
-                                               shape=(self.n_items, self.layer.units),
-                                               initializer="zeros")
-        self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
-
-    def trainable_weights_in_order(self):
-        """W, b, c (and D): the variables the pseudo-likelihood gradient updates."""
-        layer = self.layer
-        out = [layer.kernel, layer.visible_bias, layer.hidden_bias]
-        return out + [self.side_kernel] if self.conditional else out
+    def visible_width(self):
+        return self.n_items
 
     # ------------------------------------------------------------------ inputs
     def _inputs(self, x):
@@ -210,7 +192,7 @@ class ImplicitRBM(RBMModel):
     def train_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         seed = self.seed_generator.next()
-        variables = self.trainable_weights_in_order()
+        variables = self.cd_variables()
         with tf.GradientTape() as tape:
             loss = self.pseudo_likelihood_loss(x, seed)
         grads = tape.gradient(loss, variables)

@@ -17,7 +17,7 @@ Both share :class:`ImplicitRanker`: ``fit(triples_or_RatingsData)``,
 import numpy as np
 
 from tfrbm.errors import UserError
-from tfrbm.models.recommender_baselines import RatingModel
+from tfrbm.models.rating_model import RatingModel
 from tfrbm.validation import finite_number, validate_params, whole_number
 
 __all__ = ["ImplicitRanker", "EASE", "ItemKNN", "watched_matrix"]

@@ -38,11 +38,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfrbm import _compat, gibbs
+from tfrbm import gibbs
 from tfrbm.errors import UserError
 from tfrbm.fastpath import with_progbar
 from tfrbm.layers import RBMLayer
 from tfrbm.models.rbm import RBMModel
+from tfrbm.models.side_input import SideInputMixin
 from tfrbm.safety import check_learning_rate
 from tfrbm.validation import RATING_LEVELS, validate_params, whole_number
 
@@ -143,7 +144,7 @@ class CDSchedule(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="tfrbm")
-class RatingsRBM(RBMModel):
+class RatingsRBM(SideInputMixin, RBMModel):
     """Softmax RBM over rows of a ratings matrix with missing entries (see the module docstring).
 
     Args:
@@ -185,30 +186,14 @@ class RatingsRBM(RBMModel):
         if getattr(layer.visible_units, "k", None) != int(n_levels):
             raise UserError(f"the layer's visible units must be softmax with k={n_levels}")
         self.n_items, self.n_levels = int(n_items), int(n_levels)
-        self.conditional = bool(conditional)
-        self.loss_tracker = _compat.set_direction(keras.metrics.Mean(name="loss"), "down")
+        self.init_side_input(conditional)
+
+    #: D, the weights from "which items the case rated" to the hidden units
+    side_kernel_name = "rated_kernel"
 
     @property
-    def n_hidden(self):
-        return self.layer.units
-
-    def build(self, input_shape=None):
-        super().build((None, self.n_items * self.n_levels))
-        if self.conditional:
-            self.rated_kernel = self.add_weight(name="rated_kernel",
-                                                shape=(self.n_items, self.layer.units),
-                                                initializer="zeros")
-        self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
-
-    def cd_variables(self):
-        """The variables CD updates, in the order of :meth:`cd_gradients`' gradients."""
-        layer = self.layer
-        out = [layer.kernel, layer.visible_bias, layer.hidden_bias]
-        return out + [self.rated_kernel] if self.conditional else out
+    def visible_width(self):
+        return self.n_items * self.n_levels
 
     # ------------------------------------------------------------------ inputs
     def _inputs(self, x):

@@ -32,9 +32,9 @@ from tfrbm.resume import EpochCounter, SeedStateMixin
 from tfrbm.safety import AtomicSaveMixin, check_learning_rate
 from tfrbm.summary import ModelSummary, layer_row
 from tfrbm.tempering import temperature_ladder
-from tfrbm.tracing import OneTracePerModel
+from tfrbm.tracing import OneTracePerModel, cached_function
 from tfrbm.validation import (BOOLEAN, POSITIVE_INT, STEPS, Instance, Integral, Interval, Options, Real,
-                              check_param, validate_params)
+                              check_param, validate_init)
 
 __all__ = ["RBMModel"]
 
@@ -209,9 +209,8 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
                  monitor_reconstruction=True, seed=None, tempering=None, tempering_min_beta=0.0,
                  matmul_dtype=None, centering=None, centering_rate=0.01, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        if layer is None:
-            raise UserError("RBMModel needs an RBMLayer, e.g. RBMModel(RBMLayer(500))")
-        p = validate_params(
+        p = validate_init(
+            self,
             {"layer": layer, "cd_k": cd_k, "persistent": persistent, "n_chains": n_chains,
              "hidden_statistics": hidden_statistics, "weight_decay": weight_decay,
              "sparsity_target": sparsity_target, "sparsity_cost": sparsity_cost,
@@ -219,7 +218,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
              "monitor_reconstruction": monitor_reconstruction, "seed": seed,
              "tempering": tempering, "tempering_min_beta": tempering_min_beta,
              "centering": centering, "centering_rate": centering_rate, "dropout": dropout},
-            self._parameter_constraints, type(self))
+            required=("layer", "an RBMLayer, e.g. RBMModel(RBMLayer(500))"))
         self.layer = (p["layer"] if isinstance(p["layer"], keras.layers.Layer)
                       else RBMLayer(p["layer"]))
         if matmul_dtype is not None:
@@ -791,24 +790,11 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     # ------------------------------------------------------------------ inference helpers
     def _fn(self, name, python_fn):
         """A cached tf.function for an inference verb (one trace per input signature)."""
-        name = f"{name}/{self.layer.matmul_dtype}"   # a changed product dtype retraces (string key: the cache is tracked)
-        fn = self._compiled_fns.get(name)
-        if fn is None:
-            def traced(*args):
-                with self.layer.shared_product_kernel():   # weights are fixed in a verb
-                    return python_fn(*args)
-            fn = tf.function(traced, reduce_retracing=True)
-            # TF's "frequent retracing" warning counts traces per Python code object, so the
-            # first trace of each of many models (a GridSearchCV fits dozens) reads as
-            # retracing; each model's function traces once per input signature, as meant
-            fn._omit_frequent_tracing_warning = True
-            self._compiled_fns[name] = fn
-        return fn
-
-    def _seed(self, seed):
-        if seed is None:
-            return self.seed_generator.next()
-        return tf.constant([int(seed), 0], dtype=tf.int64)
+        def traced(*args):
+            with self.layer.shared_product_kernel():   # weights are fixed in a verb
+                return python_fn(*args)
+        # a changed product dtype retraces (string key: the cache is tracked)
+        return cached_function(self._compiled_fns, f"{name}/{self.layer.matmul_dtype}", traced)
 
     def _ensure_built_for(self, v):
         if not self.built:
@@ -828,7 +814,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         v = self._check_visible(v)
         self._ensure_built_for(v)
         return self._fn("sample_hidden", lambda v, s: self.layer.sample_hidden(v, s)[1])(
-            v, self._seed(seed)).numpy()
+            v, self.next_seed(seed)).numpy()
 
     def visible_probs(self, h):
         """E[v | h] for each row of hidden states ``h``."""
@@ -841,7 +827,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             return self.visible_probs(h)
         h = self._check_hidden(h)
         return self._fn("sample_visible", lambda h, s: self.layer.sample_visible(h, s)[1])(
-            h, self._seed(seed)).numpy()
+            h, self.next_seed(seed)).numpy()
 
     def reconstruct(self, v, sample=False, seed=None):
         """Reconstruct ``v``: mean-field p(v | p(h | v)) or, with ``sample``, one Gibbs step's v1."""
@@ -853,7 +839,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         def one_step(v, s):
             _, h = self.layer.sample_hidden(v, gibbs.fold(s, 0))
             return self.layer.sample_visible(h, gibbs.fold(s, 1))[1]
-        return self._fn("reconstruct_sample", one_step)(v, self._seed(seed)).numpy()
+        return self._fn("reconstruct_sample", one_step)(v, self.next_seed(seed)).numpy()
 
     def _chain_in_chunks(self, v0, steps, seed_t, what, progress, trace=None):
         """``gibbs.run_chain`` for ``steps`` steps, run as compiled chunks of bounded cost.
@@ -893,7 +879,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         steps = check_param("steps", steps, STEPS)
         v = self._check_visible(v)
         self._ensure_built_for(v)
-        v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self._seed(seed), "gibbs",
+        v_mean, v_out = self._chain_in_chunks(tf.constant(v), steps, self.next_seed(seed), "gibbs",
                                               progress)
         return (v_out if sample else v_mean).numpy()
 
@@ -915,7 +901,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
         if trace:
             check_allocation("daydream trace (steps x samples x visible units)",
                              4 * steps * n_samples * self.layer.n_visible)
-        seed_t = self._seed(seed)
+        seed_t = self.next_seed(seed)
         if init is None:
             v0 = self._fantasy_start(n_samples, seed_t)
         else:
@@ -946,7 +932,7 @@ class RBMModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
             raise UserError("mask must contain only 0 (missing) and 1 (known)")
         mask = np.broadcast_to(mask, v.shape).astype(np.float32)
         fn = self._fn("inpaint", self._inpaint_chain)
-        seed_t = self._seed(seed)
+        seed_t = self.next_seed(seed)
         chunk = _chunk_steps(len(v), self.layer, steps)
         meter = _Progress("inpaint", steps, progress)
         v_out, done, c = tf.constant(v), 0, 0

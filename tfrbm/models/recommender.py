@@ -72,18 +72,16 @@ import keras
 import numpy as np
 
 from tfrbm import export
-from tfrbm.data.ratings import as_triples
 from tfrbm.errors import UserError
 from tfrbm.models.implicit_rbm import ImplicitRBM
 from tfrbm.models.ratings_rbm import CDSchedule, RatingsRBM, cd_schedule
-from tfrbm.models.recommender_baselines import (RatingModel, Recommendations, check_unique_pairs,
-                                                fit_biases)
+from tfrbm.models.rating_model import RatingModel, Recommendations
+from tfrbm.models.recommender_baselines import fit_biases
 from tfrbm.models.recommender_network import RecommenderNetwork
 from tfrbm.safety import atomic_save
 from tfrbm.validation import RATING_LEVELS, Predicate, finite_number, validate_params, whole_number
 
-__all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule", "SIX_MOVIES",
-           "six_movie_demo"]
+__all__ = ["RBMRecommender", "Recommendations", "default_cd_schedule"]
 
 KINDS = ("user", "item", "both", "implicit")
 RANKINGS = ("implicit", "ratings")
@@ -259,16 +257,11 @@ class RBMRecommender(RatingModel):
         ends sooner). ``implicit``: (user id, movie id) pairs known to be rated with unknown
         rating (conditional model only; e.g. the pairs you will ask for). ``validation_data``
         (triples) is only *monitored* (``history[kind]["test_rmse"]`` is not computed; use
-        :func:`evaluate`) and never used for stopping: stopping uses the held-out part of
-        ``data``. ``callbacks`` go to every RBM's Keras ``fit``. Returns self.
+        :func:`tfrbm.models.rating_evaluation.evaluate`) and never used for stopping: stopping
+        uses the held-out part of ``data``. ``callbacks`` go to every RBM's Keras ``fit``. Returns self.
         """
         epochs = validate_params({"epochs": epochs}, {"epochs": [whole_number(1)]},
                                  type(self))["epochs"]
-        triples = as_triples(data)
-        if len(triples) == 0:
-            raise UserError("no ratings to fit")
-        self._check_ratings(triples[:, 2])
-        check_unique_pairs(triples)
         if implicit is not None and not self.conditional:
             raise UserError("implicit pairs are only used by the conditional model "
                             "(conditional=True)")
@@ -516,30 +509,3 @@ class RBMRecommender(RatingModel):
             self._network = RecommenderNetwork.from_estimator(self)
             self._network_key = key
         return self._network
-
-
-# ---- echen's six-movie example ---------------------------------------------------------------
-SIX_MOVIES = ("Harry Potter", "Avatar", "LOTR 3", "Gladiator", "Titanic", "Glitter")
-SIX_MOVIE_USERS = {  # 1 = wants to watch, 0 = does not (echen's Alice..Fred)
-    "Alice": (1, 1, 1, 0, 0, 0), "Bob": (1, 0, 1, 0, 0, 0), "Carol": (1, 1, 1, 0, 0, 0),
-    "David": (0, 0, 1, 1, 1, 0), "Eric": (0, 0, 1, 1, 0, 0), "Fred": (0, 0, 1, 1, 1, 0)}
-
-
-def six_movie_demo(epochs=300, n_hidden=2, seed=0):
-    """echen's example through the same API: 'wants to watch' = rating 2, 'does not' = 1 (K=2).
-
-    George (user 7) has said yes to Gladiator and Titanic only; returns (fitted recommender,
-    George's predicted p(wants to watch) for the other four films as Recommendations): the
-    Oscar-winner unit should put LOTR 3 first.
-    """
-    triples = [(u + 1, m + 1, 1 + v) for u, prefs in enumerate(SIX_MOVIE_USERS.values())
-               for m, v in enumerate(prefs)]
-    triples += [(7, 4, 2), (7, 5, 2)]
-    rec = RBMRecommender(n_hidden=n_hidden, kind="user", conditional=False,
-                         blend_baseline=False, n_levels=2, learning_rate=0.1,
-                         momentum=0.5, weight_decay=0.0, cd_k=1, batch_size=7,
-                         validation_fraction=0.0, shrinkage=0.0, like=2, ranking="ratings",
-                         seed=seed)
-    rec.fit(np.array(triples), epochs=epochs,
-            titles={i + 1: t for i, t in enumerate(SIX_MOVIES)})
-    return rec, rec.recommend(7, n=4)

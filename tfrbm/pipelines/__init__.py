@@ -7,20 +7,33 @@
   its likelihood bound and classifier (``tfrbm dbm train``); defaults in
   :class:`~tfrbm.pipelines.dbm.DBMTrainingConfig`;
 * :mod:`~tfrbm.pipelines.rbm_images`: :func:`~tfrbm.pipelines.rbm_images.train_rbm_on_images`,
-  an RBM trained on an image data set with its figures (``tfrbm train``);
+  an RBM trained on an image data set with its figures (``tfrbm rbm train``); defaults in
+  :class:`~tfrbm.pipelines.rbm_images.RBMImageConfig`;
+* :mod:`~tfrbm.pipelines.rbm_file`: echen's ``rbmcmd`` workflow on a model file,
+  :func:`~tfrbm.pipelines.rbm_file.create_rbm_file` (``tfrbm rbm init``) and
+  :func:`~tfrbm.pipelines.rbm_file.train_rbm_file` (``tfrbm rbm train --model``; defaults in
+  :class:`~tfrbm.pipelines.rbm_file.RowTrainingConfig`), and the loader of saved RBMs;
+* :mod:`~tfrbm.pipelines.recommender`: the RBM recommender on MovieLens,
+  :func:`~tfrbm.pipelines.recommender.train_recommender` (``tfrbm recommender train``),
+  :func:`~tfrbm.pipelines.recommender.recommendations_for` (``tfrbm recommender recommend``) and
+  :func:`~tfrbm.pipelines.recommender.run_six_movie_demo`; defaults in
+  :class:`~tfrbm.pipelines.recommender.RecommenderConfig`;
 * :mod:`~tfrbm.pipelines.likelihood`: :func:`~tfrbm.pipelines.likelihood.estimate_likelihood`,
-  a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm likelihood``);
+  a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm rbm likelihood``);
 * :mod:`~tfrbm.pipelines.anomaly`: :func:`~tfrbm.pipelines.anomaly.detect_anomalies`, an
   anomaly detector with a threshold at a chosen false-positive rate (``tfrbm anomaly detect``);
   its defaults live in :class:`~tfrbm.pipelines.anomaly.AnomalyConfig`.
 
-Each returns a result object or dict; printing is the caller's (the ``tfrbm`` command's) job.
+Every config is a frozen dataclass on :class:`~tfrbm.pipelines.config.PipelineConfig`: it owns
+the defaults and checks them once. Each pipeline returns a result object; printing is the
+caller's (the ``tfrbm`` command's) job.
 The course companions' pipelines are in :mod:`tfrbm.course.training`. Importing this package
 loads no TensorFlow: each pipeline imports it when it runs.
 """
 import importlib
 
-_MODULES = ("dbn", "dbm", "rbm_images", "likelihood", "anomaly")
+_MODULES = ("config", "dbn", "dbm", "rbm_images", "rbm_file", "recommender", "likelihood",
+            "anomaly")
 
 __all__ = list(_MODULES)
 

@@ -16,7 +16,6 @@ detection rate and AUROC on the classes left out of ``normal`` (if any) and on u
 :class:`AnomalyConfig` is the one place the defaults live.
 """
 import dataclasses
-import pathlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,8 +23,8 @@ import numpy as np
 from tfrbm import anomaly
 from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Options,
-                              Predicate, validate_params)
+from tfrbm.pipelines.config import IMAGE_DATA, PipelineConfig, SEED
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, Instance, Interval, Predicate)
 
 __all__ = ["AnomalyConfig", "AnomalyResult", "detect_anomalies", "fit_detector"]
 
@@ -36,7 +35,7 @@ def _is_classes(value):
 
 
 @dataclasses.dataclass(frozen=True)
-class AnomalyConfig:
+class AnomalyConfig(PipelineConfig):
     """Every setting of :func:`detect_anomalies`, with its default.
 
     data: "digits" (embedded 8x8; its class-stratified test draw), "mnist" or "fashion_mnist";
@@ -65,8 +64,7 @@ class AnomalyConfig:
     seed: int = 0
 
     _parameter_constraints = {
-        "data": [Options("digits", "mnist", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        **IMAGE_DATA,
         "normal": [Predicate(_is_classes, "None or a non-empty list of class ids >= 0")],
         "labels": [BOOLEAN],
         "method": [Instance(str, "a method name")],
@@ -76,15 +74,12 @@ class AnomalyConfig:
         "fpr": [Interval(Real, 0, 0.5, closed="neither")],
         "calibration": [Interval(Real, 0, 1, closed="neither")],
         "limit": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
     }
 
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
+    def check(self):
         if self.normal is not None:
-            object.__setattr__(self, "normal", tuple(sorted({int(c) for c in self.normal})))
+            self.set_checked("normal", tuple(sorted({int(c) for c in self.normal})))
         allowed, other = ((anomaly.LABEL_METHODS, anomaly.METHODS) if self.labels
                           else (anomaly.METHODS, anomaly.LABEL_METHODS))
         if self.method in other:
@@ -138,7 +133,7 @@ def detect_anomalies(config=None, *, output=None, **settings):
 
     from tfrbm.models.dbn import default_schedule
 
-    config = dataclasses.replace(config or AnomalyConfig(), **settings)
+    config = AnomalyConfig.resolve(config, **settings)
     if output and not str(output).endswith(".keras"):
         raise UserError(f"output must end in .keras, got {str(output)!r}")
     rng = np.random.default_rng(config.seed)

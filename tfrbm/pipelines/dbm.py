@@ -20,24 +20,24 @@ the intensities as probabilities.
 """
 import dataclasses
 import math
-import pathlib
 import time
 from numbers import Integral, Real
 
 import numpy as np
 
-from tfrbm import viz
-from tfrbm.data.images import image_shape, load_images
+from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
-                              validate_params)
+from tfrbm.pipelines.config import (DIGITS_HOLDOUT, FINETUNE, IMAGE_DATA, SEED, PipelineConfig,
+                                    check_digits_holdout, resolve_finetune_epochs)
+from tfrbm.pipelines.outputs import save_models, save_samples
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Interval)
 
 __all__ = ["DBMTrainingConfig", "DBMTrainingResult", "train_dbm", "binarize_once", "build_dbm",
            "compile_dbm", "finetune_classifier"]
 
 
 @dataclasses.dataclass(frozen=True)
-class DBMTrainingConfig:
+class DBMTrainingConfig(PipelineConfig):
     """Every setting of :func:`train_dbm`, with its default.
 
     data: "digits" (embedded 8x8), "mnist" or "fashion_mnist"; data_dir: the folder holding it;
@@ -79,9 +79,8 @@ class DBMTrainingConfig:
     sample_steps: int = 1000
 
     _parameter_constraints = {
-        "data": [Options("digits", "mnist", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
-        "holdout": [None, Options("stratified", "last")],
+        **IMAGE_DATA,
+        **DIGITS_HOLDOUT,
         "hidden": [SIZES],
         "pretrain_epochs": [None, Interval(Integral, 0, None)],
         "epochs": [None] + POSITIVE_INT,
@@ -97,23 +96,16 @@ class DBMTrainingConfig:
         "batch_size": [None] + POSITIVE_INT,
         "ais_runs": [Interval(Integral, 2, None)],
         "ais_betas": [Interval(Integral, 3, None)],
-        "finetune_epochs": [None] + POSITIVE_INT,
-        "finetune_lr": POSITIVE,
-        "finetune_updates": POSITIVE_INT,
+        **FINETUNE,
         "binarize": [None, BOOLEAN],
         "limit": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
         "sample_steps": POSITIVE_INT,
     }
 
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        if self.holdout is not None and self.data != "digits":
-            raise UserError(f"holdout={self.holdout!r} applies to the digits only; {self.data} "
-                            "has one official test split")
+    def check(self):
+        self.set_checked("hidden", tuple(self.hidden))
+        check_digits_holdout(self)
 
     @property
     def binary_data(self):
@@ -179,8 +171,7 @@ def finetune_classifier(dbm, x, y, xt, yt, config, batch_size, dropout=0.0, verb
     n_classes = int(max(y.max(), yt.max())) + 1
     clf = dbm.to_classifier(n_classes, optimizer=keras.optimizers.Adam(config.finetune_lr),
                             dropout=dropout)
-    epochs = config.finetune_epochs or max(
-        1, math.ceil(config.finetune_updates / math.ceil(len(x) / batch_size)))
+    epochs = resolve_finetune_epochs(config, math.ceil(len(x) / batch_size))
     t0 = time.time()
     history = clf.fit(dbm.classifier_inputs(x), y, epochs=epochs, batch_size=batch_size,
                       verbose=verbose)
@@ -200,7 +191,7 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
 
     from tfrbm.likelihood import dbm as dbm_likelihood
 
-    config = dataclasses.replace(config or DBMTrainingConfig(), **settings)
+    config = DBMTrainingConfig.resolve(config, **settings)
     for path, what in ((output, "output"), (dbm_output, "dbm_output")):
         if path and not str(path).endswith(".keras"):
             raise UserError(f"{what} must end in .keras, got {str(path)!r}")
@@ -237,15 +228,7 @@ def train_dbm(config=None, *, output=None, dbm_output=None, samples=None, verbos
     clf, finetune_history, finetune_metrics = finetune_classifier(
         dbm, x, y, xt, yt, config, batch_size, verbose=verbose)
     metrics.update(finetune_metrics)
-    if output or dbm_output:
-        from tfrbm.safety import atomic_save
-        for model, path, key in ((clf, output, "output"), (dbm, dbm_output, "dbm_output")):
-            if path:
-                atomic_save(model, path)
-                metrics[key] = str(path)
-    if samples:
-        fantasies = dbm.sample(64, steps=config.sample_steps, seed=config.seed)
-        viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
-                       title=f"DBM samples ({config.sample_steps} Gibbs sweeps)", path=samples)
-        metrics["samples"] = str(samples)
+    save_models(metrics, ((clf, output, "output"), (dbm, dbm_output, "dbm_output")))
+    save_samples(metrics, dbm, samples, config,
+                 f"DBM samples ({config.sample_steps} Gibbs sweeps)")
     return DBMTrainingResult(metrics, dbm, clf, ais, history, finetune_history)

@@ -15,21 +15,20 @@ import dataclasses
 import math
 import pathlib
 import time
-from numbers import Integral
 
-import numpy as np
-
-from tfrbm import viz
 from tfrbm.backupdir import claim_backup_dir, remove_backup
-from tfrbm.data.images import image_shape, load_images
+from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
-from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES, Instance, Interval, Options,
-                              validate_params)
+from tfrbm.pipelines.config import (DIGITS_HOLDOUT, FINETUNE, IMAGE_DATA, SEED, PipelineConfig,
+                                    check_digits_holdout, resolve_finetune_epochs)
+from tfrbm.pipelines.outputs import save_models, save_samples
+from tfrbm.validation import (BOOLEAN, POSITIVE, POSITIVE_INT, SIZES)
 
 __all__ = ["DBNTrainingConfig", "DBNTrainingResult", "train_dbn", "build_dbn", "pretrain_dbn"]
 
+
 @dataclasses.dataclass(frozen=True)
-class DBNTrainingConfig:
+class DBNTrainingConfig(PipelineConfig):
     """Every setting of :func:`train_dbn`, with its default.
 
     data: "digits" (embedded 8x8), "mnist" or "fashion_mnist"; data_dir: the folder holding it.
@@ -59,30 +58,22 @@ class DBNTrainingConfig:
     sample_steps: int = 1000
 
     _parameter_constraints = {
-        "data": [Options("digits", "mnist", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
-        "holdout": [None, Options("stratified", "last")],
+        **IMAGE_DATA,
+        **DIGITS_HOLDOUT,
         "layers": [SIZES],
         "epochs": [None] + POSITIVE_INT,
         "cd_k": POSITIVE_INT,
         "persistent": [BOOLEAN],
         "learning_rate": POSITIVE,
         "batch_size": [None] + POSITIVE_INT,
-        "finetune_epochs": [None] + POSITIVE_INT,
-        "finetune_lr": POSITIVE,
-        "finetune_updates": POSITIVE_INT,
+        **FINETUNE,
         "limit": [None] + POSITIVE_INT,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
         "sample_steps": POSITIVE_INT,
     }
 
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
-        if self.holdout is not None and self.data != "digits":
-            raise UserError(f"holdout={self.holdout!r} applies to the digits only; {self.data} "
-                            "has one official test split")
+    def check(self):
+        check_digits_holdout(self)
 
     @property
     def digits_holdout(self):
@@ -139,7 +130,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
     from tfrbm.models.dbn import default_schedule
     from tfrbm.resume import epoch_keyed_dataset
 
-    config = dataclasses.replace(config or DBNTrainingConfig(), **settings)
+    config = DBNTrainingConfig.resolve(config, **settings)
     _keras_path(output, "output")
     _keras_path(dbn_output, "dbn_output")
     keras.utils.set_random_seed(config.seed)
@@ -150,9 +141,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
         x, y, xt, yt = (a[:config.limit] for a in (x, y, xt, yt))
     batch_size, default_epochs = default_schedule(len(x), config.batch_size)
     epochs = config.epochs or default_epochs
-    finetune_epochs = config.finetune_epochs
-    if finetune_epochs is None:
-        finetune_epochs = max(1, math.ceil(config.finetune_updates / math.ceil(len(x) / batch_size)))
+    finetune_epochs = resolve_finetune_epochs(config, math.ceil(len(x) / batch_size))
     dbn = build_dbn(config)
     pretrain_callbacks, finetune_callbacks = [], []
     if backup:
@@ -183,16 +172,7 @@ def train_dbn(config=None, *, output=None, dbn_output=None, samples=None, backup
         remove_backup(backup)   # the sub-backups and the marker, by name; never a user's file
     loss, acc = clf.evaluate(xt, yt, verbose=0, batch_size=1000)
     metrics.update(test_accuracy=float(acc), test_loss=float(loss), finetune_epochs=finetune_epochs)
-    if output or dbn_output:
-        from tfrbm.safety import atomic_save
-        for model, path, key in ((clf, output, "output"), (dbn, dbn_output, "dbn_output")):
-            if path:
-                atomic_save(model, path)
-                metrics[key] = str(path)
-    if samples:
-        fantasies = dbn.sample(64, steps=config.sample_steps, seed=config.seed)
-        viz.image_grid(np.asarray(fantasies), nrows=8, ncols=8, shape=image_shape(config.data),
-                       title=f"DBN samples ({config.sample_steps} Gibbs steps in the top RBM)",
-                       path=samples)
-        metrics["samples"] = str(samples)
+    save_models(metrics, ((clf, output, "output"), (dbn, dbn_output, "dbn_output")))
+    save_samples(metrics, dbn, samples, config,
+                 f"DBN samples ({config.sample_steps} Gibbs steps in the top RBM)")
     return DBNTrainingResult(metrics, dbn, clf, histories, finetune_history)

@@ -1,5 +1,5 @@
 """A saved RBM's mean log-likelihood, bracketed by RAISE and AIS: the pipeline behind
-``tfrbm likelihood``.
+``tfrbm rbm likelihood``.
 
     from tfrbm.pipelines.likelihood import estimate_likelihood
     report = estimate_likelihood("model.keras", data="digits", runs=8, max_betas=50)
@@ -23,17 +23,18 @@ from numbers import Integral
 
 import numpy as np
 
-import tfrbm
 from tfrbm.data.images import load_images
 from tfrbm.errors import UserError
 from tfrbm.limits import check_allocation
-from tfrbm.validation import POSITIVE, POSITIVE_INT, Instance, Interval, Options, validate_params
+from tfrbm.pipelines.rbm_file import load_rbm_file
+from tfrbm.pipelines.config import DATA_DIR, PipelineConfig, SEED
+from tfrbm.validation import POSITIVE, POSITIVE_INT, Interval, Options
 
-__all__ = ["LikelihoodConfig", "LikelihoodReport", "estimate_likelihood", "load_rbm_file"]
+__all__ = ["LikelihoodConfig", "LikelihoodReport", "estimate_likelihood"]
 
 
 @dataclasses.dataclass(frozen=True)
-class LikelihoodConfig:
+class LikelihoodConfig(PipelineConfig):
     """Every setting of :func:`estimate_likelihood`, with its default.
 
     data: "mnist", "digits" or "fashion_mnist"; data_dir: the folder holding it; split: the
@@ -55,19 +56,14 @@ class LikelihoodConfig:
 
     _parameter_constraints = {
         "data": [Options("mnist", "digits", "fashion_mnist")],
-        "data_dir": [None, Instance((str, pathlib.PurePath), "a path")],
+        "data_dir": DATA_DIR,
         "split": [Options("train", "test")],
         "runs": POSITIVE_INT,
         "max_betas": [None, Interval(Integral, 6, None)],
         "raise_rows": POSITIVE_INT,
         "time_budget": [None] + POSITIVE,
-        "seed": [Interval(Integral, None, None)],
+        "seed": SEED,
     }
-
-    def __post_init__(self):
-        checked = validate_params(dataclasses.asdict(self), self._parameter_constraints, type(self))
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
 
     def schedule(self):
         """The keyword arguments of the AIS schedule search (:func:`ais.auto_log_partition`)."""
@@ -94,25 +90,6 @@ class LikelihoodReport:
     converged: bool
 
 
-def load_rbm_file(path):
-    """The RBMModel saved at ``path`` (``.keras``); a UserError for a missing, corrupt or
-    foreign file."""
-    import keras
-
-    from tfrbm.safety import check_loaded_weights
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise UserError(f"model file not found: {path}")
-    tfrbm.register_keras_classes()
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as exc:   # a corrupt or foreign file
-        raise UserError(f"cannot load model file {path}: {exc}") from None
-    if not hasattr(model, "log_partition"):
-        raise UserError(f"{path} does not hold an RBMModel")
-    return check_loaded_weights(model, path)
-
-
 def estimate_likelihood(model, config=None, **settings):
     """Mean log p(v) of ``config.data``'s ``config.split`` under ``model``, between RAISE and AIS.
 
@@ -121,7 +98,7 @@ def estimate_likelihood(model, config=None, **settings):
     of it (``estimate_likelihood(path, data="digits", runs=8)``). Returns a
     :class:`LikelihoodReport`.
     """
-    config = dataclasses.replace(config or LikelihoodConfig(), **settings)
+    config = LikelihoodConfig.resolve(config, **settings)
 
     from tfrbm.likelihood import ais
     from tfrbm.likelihood.sandwich import sandwich_log_likelihood
