@@ -18,7 +18,7 @@ import sys
 import time
 
 from harness import command_line, emit  # before TF
-from tfrbm.course import training
+from tfrbm.pipelines import companions
 
 GOALS = {"cnn": ("test_accuracy", ">=", 0.992), "seqcnn": ("test_accuracy", ">=", 0.98),
          "lm:small": ("test_perplexity", "<=", 115.0), "lm:medium": ("test_perplexity", "<=", 83.0)}
@@ -37,20 +37,23 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
+    # the pipelines' defaults, except the char LSTM's epochs (5 here, the pipeline's 50 is long)
     common = dict(data_dir=args.data_dir, limit=args.limit, output=args.output)
+    if args.epochs:
+        common["epochs"] = args.epochs
     if args.model == "cnn":
         plot = None if not args.plots else str(pathlib.Path(args.plots) / "cnn_conv1.png")
         if plot:
             pathlib.Path(args.plots).mkdir(parents=True, exist_ok=True)
-        result = training.train_cnn(epochs=args.epochs or 15, plot=plot, **common)
+        result = companions.train_cnn(plot=plot, **common)
     elif args.model == "seqcnn":
-        result = training.train_sequence_classifier(epochs=args.epochs or 10, **common)
+        result = companions.train_sequence_classifier(**common)
     elif args.model == "ae":
-        result = training.train_autoencoder(args.kind, epochs=args.epochs or 20, plots=args.plots, **common)
+        result = companions.train_autoencoder(kind=args.kind, plots=args.plots, **common)
     elif args.model == "lm":
-        result = training.train_word_lm(args.config, epochs=args.epochs, **common)
+        result = companions.train_word_lm(configuration=args.config, **common)
     else:
-        result = training.train_char_lm(epochs=args.epochs or 5, **common)
+        result = companions.train_char_lm(**{"epochs": 5, **common})
     result["model"] = args.model
     result["total_seconds"] = round(time.perf_counter() - start, 1)
     result["command"] = command_line(__file__, argv)

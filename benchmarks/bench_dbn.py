@@ -17,7 +17,7 @@ Run from the repository root (``harness`` is found beside this script). Pre-trai
 :func:`~tfrbm.pipelines.dbn.pretrain_dbn`); the fine-tuning variants (cosine-decayed Adam or
 SGD, dropout, random initialisation, the autoencoder, the labelled DBN) are this benchmark's
 own. The course CNN that judges ``generate`` is trained by its own recipe
-(:func:`tfrbm.course.training.train_cnn`).
+(:func:`tfrbm.pipelines.companions.train_cnn`).
 """
 import argparse
 import json

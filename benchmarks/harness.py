@@ -256,14 +256,14 @@ def logreg_accuracy(f_train, y_train, f_test, y_test, c=1.0, standardize=False, 
 
 def course_cnn_judge(epochs, seed=0, limit=None, save=None, data_dir=None):
     """The course CNN trained on MNIST intensities by its own recipe
-    (:func:`tfrbm.course.training.train_cnn`: Adam 1e-4, batch 50, ``epochs``, the first
+    (:func:`tfrbm.pipelines.companions.train_cnn`: Adam 1e-4, batch 50, ``epochs``, the first
     ``limit`` training and test images), the judge of generated digits. Returns (model, test
     accuracy); ``save`` keeps it (``.keras``), else it goes through a temporary file."""
     import tempfile
 
     import keras
 
-    from tfrbm.course.training import train_cnn
+    from tfrbm.pipelines.companions import train_cnn
 
     with tempfile.TemporaryDirectory(prefix="tfrbm_judge_") as tmp:
         path = save or os.path.join(tmp, "course_cnn.keras")

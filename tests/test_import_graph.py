@@ -31,8 +31,8 @@ LAYERS = [
              r"|likelihood(\..*)?)"),
     ("infrastructure", r"tfrbm\.(safety|export|resume|monitors|stages|summary|tensorboard|viz)"),
     ("models", r"tfrbm\.models(\..*)?"),
-    ("companions and adapters", r"tfrbm\.(course(\.(?!training$).*)?|sklearn|tuning)"),
-    ("pipelines", r"tfrbm\.(pipelines(\..*)?|course\.training)"),
+    ("companions and adapters", r"tfrbm\.(course(\..*)?|sklearn|tuning)"),
+    ("pipelines", r"tfrbm\.pipelines(\..*)?"),
     ("command line", r"tfrbm\.(cli|commands(\..*)?|__main__)"),
 ]
 

@@ -121,3 +121,48 @@ def test_dbm_pipeline_steps_build_and_compile_what_the_config_says():
     dbm.optimizer.iterations.assign(30)          # 3 epochs x 10 batches: the end of the run
     assert float(dbm.optimizer.learning_rate) == pytest.approx(0.002)
     assert float(dbm.optimizer.momentum) == 0.5
+
+
+@pytest.mark.parametrize("config_name, setting, value", [
+    ("CNNTrainingConfig", "epochs", 0), ("CNNTrainingConfig", "learning_rate", -1.0),
+    ("SequenceClassifierConfig", "units", 0), ("AutoencoderConfig", "kind", "sparse"),
+    ("AutoencoderConfig", "noise", 1.0), ("WordLMConfig", "configuration", "large"),
+    ("WordLMConfig", "hidden_sizes", ()), ("CharLMConfig", "source", "web"),
+    ("CharLMConfig", "limit", 0)])
+def test_companion_configs_reject_bad_settings_by_name(config_name, setting, value):
+    """Each companion pipeline checks its settings once, in its config, before any data loads."""
+    from tfrbm.pipelines import companions
+    config_class = getattr(companions, config_name)
+    with pytest.raises(UserError, match=f"{config_name}: {setting} must be"):
+        config_class(**{setting: value})
+    pipeline = {"CNNTrainingConfig": companions.train_cnn,
+                "SequenceClassifierConfig": companions.train_sequence_classifier,
+                "AutoencoderConfig": companions.train_autoencoder,
+                "WordLMConfig": companions.train_word_lm,
+                "CharLMConfig": companions.train_char_lm}[config_name]
+    with pytest.raises(UserError, match=setting):
+        pipeline(**{setting: value})
+    with pytest.raises(UserError, match="output must end in .keras"):
+        pipeline(output="model.h5")
+
+
+@pytest.mark.parametrize("noun, pipeline, config_name", [
+    ("cnn", "train_cnn", "CNNTrainingConfig"),
+    ("seqcnn", "train_sequence_classifier", "SequenceClassifierConfig"),
+    ("ae", "train_autoencoder", "AutoencoderConfig"),
+    ("lm", "train_word_lm", "WordLMConfig"),
+    ("char", "train_char_lm", "CharLMConfig")])
+def test_a_companion_command_at_its_defaults_runs_its_pipelines_default_config(
+        monkeypatch, capsys, noun, pipeline, config_name):
+    """``tfrbm NOUN train`` with no options hands its pipeline the config's defaults (the
+    options take theirs from the config; the pipeline itself is replaced, it is run for real in
+    test_companions.py)."""
+    from tfrbm import cli
+    from tfrbm.commands import companions as command
+    from tfrbm.pipelines import companions
+    seen = []
+    monkeypatch.setattr(command, pipeline,
+                        lambda config, **kwargs: seen.append(config) or {"test_metric": 1.0})
+    assert cli.main([noun, "train", "--quiet"]) == 0
+    assert "test_metric: 1.0" in capsys.readouterr().out
+    assert seen == [getattr(companions, config_name)()]

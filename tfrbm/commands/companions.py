@@ -1,6 +1,7 @@
 """Command line for the companion models: ``tfrbm cnn|seqcnn|lm|char|ae VERB``.
 
-Each ``train`` command parses its arguments, calls the pipeline in :mod:`tfrbm.course.training`
+Each ``train`` command parses its arguments, builds its pipeline's config
+(:mod:`tfrbm.pipelines.companions`, which owns the defaults), calls the pipeline
 and prints its metrics; with ``--json`` it ends with one JSON line of them. ``--limit N`` trains
 and evaluates on the first N examples (images) or tokens (text) so a smoke run is fast.
 ``lm generate`` and ``char generate`` continue a prime with a trained model.
@@ -13,15 +14,22 @@ import pathlib
 
 from tfrbm import argtypes as at
 from tfrbm.commands.common import (add_json_option, add_noun, add_seed_option, add_training_options,
-                                   add_verbosity_options, backup_callbacks, print_json,
-                                   report_resume, verbosity)
-from tfrbm.course import register_keras_classes, training
+                                   add_verbosity_options, backup_callbacks, config_from_args,
+                                   print_json, report_resume, verbosity)
+from tfrbm.course import register_keras_classes
 from tfrbm.errors import DataNotFoundError, UserError
+from tfrbm.pipelines.companions import (AutoencoderConfig, CharLMConfig, CNNTrainingConfig,
+                                        SequenceClassifierConfig, WordLMConfig, train_autoencoder,
+                                        train_char_lm, train_cnn, train_sequence_classifier,
+                                        train_word_lm)
 
 __all__ = ["register"]
 
 #: old spellings -> the grammar's
 ALIASES = {"char sample": "char generate"}
+
+#: the pipelines' defaults (:mod:`tfrbm.pipelines.companions`), shown in --help
+_CNN, _SEQ, _AE = CNNTrainingConfig(), SequenceClassifierConfig(), AutoencoderConfig()
 
 
 def _keras():
@@ -45,22 +53,24 @@ def _load(path):
 
 # ---------------------------------------------------------------------------------------- CLI
 
-def _common(p, epochs_help):
-    p.add_argument("--data-dir", type=at.existing_dir, default=None,
+def _common(p, defaults, epochs_help=None):
+    """The options every ``train`` shares; ``defaults``: the pipeline's config."""
+    p.add_argument("--data-dir", type=at.existing_dir, default=defaults.data_dir,
                    help="folder holding the data sets (or the data set folder)")
-    p.add_argument("--epochs", type=at.positive_int, default=None, help=epochs_help)
+    p.add_argument("--epochs", type=at.positive_int, default=defaults.epochs,
+                   help=epochs_help or f"epochs (default {defaults.epochs})")
     at.add_output_options(p, "model.keras")
     add_json_option(p)
-    p.add_argument("--limit", type=at.positive_int, default=None,
+    p.add_argument("--limit", type=at.positive_int, default=defaults.limit,
                    help="use only the first N training/test examples (tokens for text): a fast smoke run")
-    add_seed_option(p, 1234, "random seed of the initial weights and the data order")
+    add_seed_option(p, defaults.seed, "random seed of the initial weights and the data order")
     add_verbosity_options(p, "2, one line per epoch")
     add_training_options(p)
 
 
-def _batch_size(p, default):
-    p.add_argument("--batch-size", type=at.positive_int, default=None,
-                   help=f"batch size (default {default})")
+def _batch_size(p, default, shown=None):
+    p.add_argument("--batch-size", type=at.positive_int, default=default,
+                   help=f"batch size (default {shown or default})")
 
 
 def _learning_rate(p, default, help_text=None):
@@ -98,26 +108,27 @@ def _verbose(args):
     return verbosity(args, 2)
 
 
-def _training():
-    return training
+def _run(pipeline, config_class, args, figures=None, **settings):
+    """Build the pipeline's config from ``args`` (``settings``: fields whose option has another
+    name), run it with the command's outputs (``figures``: its figure arguments) and print its
+    metrics."""
+    config = config_from_args(config_class, args, **settings)
+    return _report(args, pipeline(config, output=_output(args), verbose=_verbose(args),
+                                  callbacks=_extra(args), **(figures or {})))
 
 
 def _cmd_cnn(args):
-    return _report(args, _training().train_cnn(args.data_dir, args.epochs or 15, args.limit, args.batch_size or 50,
-                                 args.lr, _output(args), _verbose(args), plot=args.plot,
-                                 callbacks=_extra(args), seed=args.seed))
+    return _run(train_cnn, CNNTrainingConfig, args, {"plot": args.plot}, learning_rate=args.lr)
 
 
 def _cmd_seqcnn(args):
-    return _report(args, _training().train_sequence_classifier(args.data_dir, args.epochs or 10, args.limit,
-                                    args.batch_size or 100, args.lr, args.hidden, _output(args),
-                                    _verbose(args), callbacks=_extra(args), seed=args.seed))
+    return _run(train_sequence_classifier, SequenceClassifierConfig, args, learning_rate=args.lr,
+                units=args.hidden)
 
 
 def _cmd_ae(args):
-    return _report(args, _training().train_autoencoder(args.kind, args.data_dir, args.epochs or 20, args.limit,
-                                args.batch_size, args.lr, args.noise, _output(args), args.plot,
-                                _verbose(args), callbacks=_extra(args), seed=args.seed))
+    return _run(train_autoencoder, AutoencoderConfig, args, {"plots": args.plot},
+                learning_rate=args.lr)
 
 
 def _sizes(args):
@@ -125,10 +136,8 @@ def _sizes(args):
 
 
 def _cmd_lm_train(args):
-    return _report(args, _training().train_word_lm(args.config, args.data_dir, args.epochs, args.limit, _output(args),
-                                _verbose(args), callbacks=_extra(args), seed=args.seed, batch_size=args.batch_size,
-                                num_steps=args.num_steps, hidden_sizes=_sizes(args),
-                                embedding_dim=args.embedding_dim))
+    return _run(train_word_lm, WordLMConfig, args, configuration=args.config,
+                hidden_sizes=_sizes(args))
 
 
 def _load_kind(path, cls, what):
@@ -157,9 +166,7 @@ def _cmd_lm_generate(args):
 
 
 def _cmd_char_train(args):
-    return _report(args, _training().train_char_lm(args.data_dir, args.epochs, args.limit, _output(args),
-                                  _verbose(args), callbacks=_extra(args), seed=args.seed, batch_size=args.batch_size,
-                                  num_steps=args.num_steps, hidden_sizes=_sizes(args)))
+    return _run(train_char_lm, CharLMConfig, args, hidden_sizes=_sizes(args))
 
 
 def _cmd_char_generate(args):
@@ -191,27 +198,27 @@ def _generation(p, default_mode, modes, n):
 def register(subparsers):
     """Add ``cnn``, ``seqcnn``, ``lm``, ``char`` and ``ae`` to the ``tfrbm`` command."""
     cnn = add_noun(subparsers, "cnn", "the course CNN on MNIST: train").add_parser("train", help="train and test the CNN")
-    _common(cnn, "epochs (default 15)")
-    _batch_size(cnn, 50)
-    _learning_rate(cnn, 1e-4)
+    _common(cnn, _CNN)
+    _batch_size(cnn, _CNN.batch_size)
+    _learning_rate(cnn, _CNN.learning_rate)
     cnn.add_argument("--plot", type=at.output_file(".png"), default=None,
                      help="save the conv1 filters/feature maps figure here (.png)")
     cnn.set_defaults(func=_cmd_cnn)
 
     seq = add_noun(subparsers, "seqcnn", "MNIST read row by row by an LSTM: train").add_parser(
         "train", help="train and test")
-    _common(seq, "epochs (default 10)")
-    _batch_size(seq, 100)
-    _learning_rate(seq, 1e-3)
-    seq.add_argument("--hidden", type=at.positive_int, default=128,
-                     help="LSTM units (default 128)")
+    _common(seq, _SEQ)
+    _batch_size(seq, _SEQ.batch_size)
+    _learning_rate(seq, _SEQ.learning_rate)
+    seq.add_argument("--hidden", type=at.positive_int, default=_SEQ.units,
+                     help=f"LSTM units (default {_SEQ.units})")
     at.add_hidden_alias(seq, "--units", dest="hidden", type=at.positive_int)
     seq.set_defaults(func=_cmd_seqcnn)
 
     lm = add_noun(subparsers, "lm", "PTB word-level LSTM language model: train, generate")
     lm_train = lm.add_parser("train", help="train on PTB and report perplexity")
-    _common(lm_train, "epochs (default: the configuration's)")
-    _batch_size(lm_train, "the configuration's")
+    _common(lm_train, WordLMConfig(), "epochs (default: the configuration's)")
+    _batch_size(lm_train, None, "the configuration's")
     lm_train.add_argument("--config", default="course", choices=("course", "small", "medium"),
                           help="model size and schedule: the course's, or Zaremba et al.'s small "
                                "or medium (default course)")
@@ -227,8 +234,8 @@ def register(subparsers):
 
     char = add_noun(subparsers, "char", "character-level LSTM on tiny-shakespeare: train, generate")
     char_train = char.add_parser("train", help="train and report validation bits per character")
-    _common(char_train, "epochs (default 50)")
-    _batch_size(char_train, 60)
+    _common(char_train, CharLMConfig(), "epochs (default 50)")
+    _batch_size(char_train, None, 60)
     char_train.add_argument("--num-steps", type=at.positive_int, default=None,
                             help="characters per unrolled sequence (default 50)")
     _hidden_sizes(char_train, "--hidden-sizes", "128,128")
@@ -238,12 +245,12 @@ def register(subparsers):
     char_gen.set_defaults(func=_cmd_char_generate)
 
     ae = add_noun(subparsers, "ae", "autoencoders on MNIST: train").add_parser("train", help="train and report test MSE")
-    _common(ae, "epochs (default 20)")
-    _batch_size(ae, "the kind's")
-    ae.add_argument("--kind", default="course", choices=("course", "deep", "denoising"),
+    _common(ae, _AE)
+    _batch_size(ae, None, "the kind's")
+    ae.add_argument("--kind", default=_AE.kind, choices=("course", "deep", "denoising"),
                     help="the course's autoencoder, a deep one, or a denoising one (default course)")
     _learning_rate(ae, None, "default 0.01 (course), 1e-4 (deep)")
-    ae.add_argument("--noise", type=at.unit_interval, default=0.3,
+    ae.add_argument("--noise", type=at.unit_interval, default=_AE.noise,
                     help="masking probability (denoising)")
     ae.add_argument("--plot", type=at.output_dir, default=None, metavar="DIR",
                     help="folder for the reconstruction and latent-space figures")

@@ -1,4 +1,4 @@
-"""The Cognitive Class course companions: models, labs and their training pipelines.
+"""The Cognitive Class course companions: models and labs.
 
 These are the course's non-energy-based models, kept apart from the RBM core (:mod:`tfrbm.models`):
 
@@ -11,15 +11,15 @@ These are the course's non-energy-based models, kept apart from the RBM core (:m
 * :mod:`~tfrbm.course.recommender`: the lab's Bernoulli-RBM recommender
   (``CourseBernoulliRBM``) and echen's six-movie example (``six_movie_demo``);
 * :mod:`~tfrbm.course.tuning`: keras-tuner hypermodels of the CNN and the LSTM language model;
-* :mod:`~tfrbm.course.training`: ``train_cnn``, ``train_sequence_classifier``,
-  ``train_autoencoder``, ``train_word_lm``, ``train_char_lm``: load data, fit, evaluate and
-  return the metrics. The ``tfrbm`` command and the benchmarks call these;
 * :mod:`~tfrbm.course.notebook`: ``setup(seed)``, the set-up line of every course notebook.
+
+Their training pipelines (load data, fit, evaluate, return the metrics), which the ``tfrbm``
+command and the benchmarks call, are in :mod:`tfrbm.pipelines.companions`.
 """
 import importlib
 
 _MODULES = ("cnn", "sequence", "language", "char", "autoencoders", "assignment", "recommender",
-            "tuning", "training", "notebook")
+            "tuning", "notebook")
 
 __all__ = list(_MODULES)
 

@@ -22,18 +22,22 @@
   a saved RBM's mean log-likelihood bracketed by RAISE and AIS (``tfrbm rbm likelihood``);
 * :mod:`~tfrbm.pipelines.anomaly`: :func:`~tfrbm.pipelines.anomaly.detect_anomalies`, an
   anomaly detector with a threshold at a chosen false-positive rate (``tfrbm anomaly detect``);
-  its defaults live in :class:`~tfrbm.pipelines.anomaly.AnomalyConfig`.
+  its defaults live in :class:`~tfrbm.pipelines.anomaly.AnomalyConfig`;
+* :mod:`~tfrbm.pipelines.companions`: the course companions' training,
+  :func:`~tfrbm.pipelines.companions.train_cnn`, ``train_sequence_classifier``,
+  ``train_autoencoder``, ``train_word_lm`` and ``train_char_lm`` (``tfrbm cnn|seqcnn|ae|lm|char
+  train``); defaults in :class:`~tfrbm.pipelines.companions.CNNTrainingConfig`,
+  ``SequenceClassifierConfig``, ``AutoencoderConfig``, ``WordLMConfig`` and ``CharLMConfig``.
 
 Every config is a frozen dataclass on :class:`~tfrbm.pipelines.config.PipelineConfig`: it owns
 the defaults and checks them once. Each pipeline returns a result object; printing is the
-caller's (the ``tfrbm`` command's) job.
-The course companions' pipelines are in :mod:`tfrbm.course.training`. Importing this package
-loads no TensorFlow: each pipeline imports it when it runs.
+caller's (the ``tfrbm`` command's) job (the companions' pipelines return their metrics as a
+dict). Importing this package loads no TensorFlow: each pipeline imports it when it runs.
 """
 import importlib
 
 _MODULES = ("config", "dbn", "dbm", "rbm_images", "rbm_file", "recommender", "likelihood",
-            "anomaly")
+            "anomaly", "companions")
 
 __all__ = list(_MODULES)
 

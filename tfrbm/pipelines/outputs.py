@@ -1,6 +1,6 @@
-"""What the deep models' pipelines (:mod:`~tfrbm.pipelines.dbn`, :mod:`~tfrbm.pipelines.dbm`)
-write at the end of a run: the trained models and a grid of samples, each recorded in the run's
-metrics. No TensorFlow at import.
+"""What the pipelines (:mod:`~tfrbm.pipelines.dbn`, :mod:`~tfrbm.pipelines.dbm`,
+:mod:`~tfrbm.pipelines.companions`) write at the end of a run: the trained models and a grid of
+samples, each recorded in the run's metrics. No TensorFlow at import.
 """
 import numpy as np
 
