@@ -72,7 +72,7 @@ setup(SEED)   # figures at 72 dpi, TensorFlow's logger at ERROR, every random ge
 from tfrbm.data.ratings import movielens
 from tfrbm.course.recommender import CourseBernoulliRBM
 from tfrbm.models import recommender_baselines as rb
-from tfrbm.models.rating_evaluation import evaluate
+from tfrbm.models.rating_evaluation import evaluate, ranking_metrics
 data = movielens("100k")
 train, test = data.fold("u1")
 print(f"{data.n_users} users, {data.n_movies} movies; train {len(train)} / test {len(test)} ratings")
@@ -236,7 +236,7 @@ def interval(values):
 
 ranked = {}
 for relevance, threshold in (("every test film", None), ("test films rated 4-5", 4)):
-    res = {label: rb.ranking_metrics(m, train, test, n=10, threshold=threshold)
+    res = {label: ranking_metrics(m, train, test, n=10, threshold=threshold)
            for label, m in rankers.items()}
     ranked[relevance] = res
     users = {len(r["per_user"]["user"]) for r in res.values()}
