@@ -194,13 +194,18 @@ def test_cli_ctrl_c_keeps_the_user_file_and_the_backup(tmp_path):
             "--backup", str(folder), "--output", str(tmp_path / "out"), "--quiet"]
     proc = subprocess.Popen([sys.executable, "-m", "tfrbm", *args], env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (folder / "training_metadata.json").exists() and time.time() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    (folder / "notes.txt").write_text(NOTE)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=300)
+    try:
+        deadline = time.time() + 120
+        while not (folder / "training_metadata.json").exists() and time.time() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        (folder / "notes.txt").write_text(NOTE)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=300)
+    finally:   # a run that ignored the SIGINT must not train on after the test
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "tfrbm: interrupted"
     assert (folder / "notes.txt").read_text() == NOTE
