@@ -188,16 +188,16 @@ def test_cli_success_keeps_a_user_file_put_in_the_backup(tmp_path, capsys):
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug, open: on a loaded machine (two full CI runs, 2026-12-08) the SIGINT sent as the "
-    "first backup appears was lost and the run trained on; not reproduced on a quiet machine "
-    "(5 of 5 stopped in 2 s); where the exception is lost is not found yet"))
 def test_cli_ctrl_c_keeps_the_user_file_and_the_backup(tmp_path):
     folder = tmp_path / "bk"
     args = ["train", "--epochs", "20000", "--hidden", "4", "--limit", "200",
             "--backup", str(folder), "--output", str(tmp_path / "out"), "--quiet"]
+    # a runner started in the background of a non-interactive shell (nohup ... &) has SIGINT
+    # ignored, and an ignored signal stays ignored across exec, so Python never installs its
+    # KeyboardInterrupt handler in the child: give the CLI the disposition a terminal gives it
     proc = subprocess.Popen([sys.executable, "-m", "tfrbm", *args], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 120
         while not (folder / "training_metadata.json").exists() and time.time() < deadline:

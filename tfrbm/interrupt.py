@@ -9,12 +9,15 @@ only records the signal, and the loop raises ``KeyboardInterrupt`` itself betwee
 
 Training loops that go in compiled calls (an epoch, or ``steps_per_execution`` steps, of the
 in-memory fast path: :mod:`tfrbm.fastpath`) use ``between_chunks(raise_at_once=True)``: the first
-Ctrl-C raises at once as usual, and is also recorded, so that if TensorFlow's wrappers lose the
-exception the loop still stops after the call (measured: ``tfrbm train --backup`` kept training
-for 15 minutes after a SIGINT, on a loaded machine).
+Ctrl-C raises at once as usual, and is also recorded, so that if the exception is lost inside a
+wrapper the loop still stops after the call. (A ``tfrbm train --backup`` once seemed to ignore
+SIGINT in CI: it had been started from a background job of a non-interactive shell, which ignores
+SIGINT, and a process keeps an ignored SIGINT across exec, so Python never installs its handler.
+That is the shell's choice, and tfrbm respects it, as below.)
 
 The handler is installed only in the main thread and only when SIGINT has Python's default
-handler; a program (or a notebook kernel) with a SIGINT handler of its own keeps it untouched.
+handler; a program (or a notebook kernel) with a SIGINT handler of its own keeps it untouched, and
+a process started with SIGINT ignored (``nohup cmd &`` in a script) keeps ignoring it.
 """
 
 import contextlib
