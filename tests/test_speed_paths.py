@@ -148,3 +148,30 @@ def test_fit_in_memory_loop_is_traced_once_per_model(monkeypatch):
     model.fit(_data(seed=1), batch_size=20, epochs=2, verbose=0)
     assert dict(fastpath._LOOPS[model]).keys() == loops.keys()
     assert [fn.experimental_get_tracing_count() for _, fn in fastpath._LOOPS[model].values()] == traces
+
+
+def test_a_second_model_of_the_same_kind_traces_its_step_once(monkeypatch):
+    """The in-memory loop learns the structure of the step's logs from the first model of a
+    class, config and data width (its first step runs outside the loop: two traces); a later
+    such model traces its step once, with the same updates and logs bit for bit."""
+    traced = []
+    original = rbm_module.RBMModel.train_step
+
+    def counting(self, data):
+        traced.append(self.name)
+        return original(self, data)
+
+    monkeypatch.setattr(rbm_module.RBMModel, "train_step", counting)
+    x = _data(d=13)
+    results = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)     # the same initial weights
+        model = tfrbm.RBMModel(tfrbm.RBMLayer(7), weight_decay=0.0123, seed=5)  # a kind no other test fits
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.5))
+        history = model.fit(x, epochs=2, batch_size=40, verbose=0)
+        results.append(([w.copy() for w in model.get_weights()], history.history))
+    first, second = (traced.count(name) for name in dict.fromkeys(traced))
+    assert (first, second) == (2, 1)
+    for a, b in zip(results[0][0], results[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert results[0][1] == results[1][1]

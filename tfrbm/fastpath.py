@@ -24,6 +24,7 @@ that would keep the fast path.
 :class:`StepProgbar` is Keras' progress bar counting real steps: Keras reports a call's last step
 as ``first + steps_per_execution - 1`` even when the epoch ends sooner ("32/13").
 """
+import json
 import logging
 import sys
 import weakref
@@ -171,6 +172,31 @@ def with_progbar(callbacks):
 #: per model, its compiled batch loops (see :func:`_batch_loop`); dropped with the model
 _LOOPS = weakref.WeakKeyDictionary()
 
+#: the structure (TensorSpecs) of the logs a model's ``train_step`` returns, by
+#: :func:`_logs_key`: a new model of a known kind traces its step once, not twice
+_LOG_SPECS = {}
+
+
+def _without_names(config):
+    """A config with every ``name`` entry dropped (each model and layer has its own)."""
+    if isinstance(config, dict):
+        return {k: _without_names(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, (list, tuple)):
+        return [_without_names(v) for v in config]
+    return config
+
+
+def _logs_key(model, x):
+    """What fixes the structure of ``model.train_step``'s logs: its class, its config (names
+    aside), the part it trains (``training_stage``) and the data's row shape; None when the config cannot be
+    read (the loop then learns the structure from a first step, every time)."""
+    try:
+        config = json.dumps(_without_names(model.get_config()), sort_keys=True, default=repr)
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+    return (type(model), config, str(getattr(model, "training_stage", None)),
+            tuple(x.shape[1:]))
+
 
 def _batch_loop(model, batch_size):
     """The model's compiled loop ``(x, order, first, last)`` running ``model.train_step`` on
@@ -198,10 +224,23 @@ def _batch_loop(model, batch_size):
             return model.train_step(tf.gather(x, order[b * batch_size:
                                                        tf.minimum((b + 1) * batch_size, n)]))
 
-        # the first step outside the loop gives the logs' structure; the loop carries the last
-        # step's logs out, as Keras' train function returns them (first < last)
+        # the loop carries the last step's logs out, as Keras' train function returns them
+        # (first < last, so at least one step runs). Their structure comes from an earlier
+        # model of the same class, config and data width; the first such model runs its first
+        # step outside the loop to learn it, which traces the step twice
+        key = _logs_key(model, x)
+        specs = _LOG_SPECS.get(key) if key is not None else None
+        if specs is None:
+            logs = step(first)
+            if key is not None:
+                _LOG_SPECS[key] = tf.nest.map_structure(
+                    lambda t: tf.TensorSpec(t.shape, t.dtype), logs)
+            start = first + 1
+        else:
+            logs = tf.nest.map_structure(lambda spec: tf.zeros(spec.shape, spec.dtype), specs)
+            start = first
         return tf.while_loop(lambda b, logs: b < last, lambda b, logs: (b + 1, step(b)),
-                             (first + 1, step(first)))[1]
+                             (start, logs))[1]
 
     # one trace per model (the step closes over it): exempt from TF's cross-call retracing
     # count, which would warn after five fits (a GridSearchCV) (tfrbm.tracing)
