@@ -12,7 +12,10 @@ Sides (``--sides``):
 
 * ``tfrbm-cli``: the recipe of ``tfrbm rbm train --data mnist`` (``RBMModel`` defaults: CD-1 with
   centering; SGD 0.05, momentum 0.9; batch 100; images binarized afresh every epoch; visible
-  biases at the pixels' log-odds), checkpointed at epoch ends.
+  biases at the pixels' log-odds), checkpointed at epoch ends. It is built from the public API
+  step by step, as ``tfrbm.pipelines.rbm_images.train_rbm_on_images`` builds it, because that
+  pipeline also evaluates the test set every epoch and draws figures, CPU time that is not
+  training.
 * ``tfrbm-pcd``: the same with ``persistent=True`` (100 chains), the recipe that won at an equal
   CPU budget (HISTORY.md "Likelihoods with both sides").
 * ``sklearn``: ``sklearn.neural_network.BernoulliRBM`` with its defaults (batch 10) at the
