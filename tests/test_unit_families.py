@@ -201,6 +201,24 @@ def test_bad_configurations_get_clear_errors():
         tfrbm.RBMModel(RBMLayer(2, hidden="gaussian"), persistent=True, tempering=3)
 
 
+@pytest.mark.parametrize("hid", ["relu", "gaussian"])
+def test_dbn_takes_non_bernoulli_hidden_units_on_top_only(hid):
+    """A layer below another hands its hidden means to Bernoulli visible units ([0, 1]): a
+    rectified or Gaussian layer there is refused by name; on top it trains and gives features."""
+    with pytest.raises(UserError, match=f"layer 1 has {hid} hidden units, but only the top"):
+        tfrbm.DBNModel([RBMLayer(6, hidden=hid), RBMLayer(4)])
+    rng = np.random.default_rng(2)
+    x = (rng.random((64, 10)) < 0.4).astype("float32")
+    dbn = tfrbm.DBNModel([RBMLayer(6), RBMLayer(4, hidden=hid)], seed=0)
+    dbn.compile(optimizer=keras.optimizers.SGD(0.05))
+    dbn.fit(x, epochs=2, batch_size=16, verbose=0)
+    features = np.asarray(dbn.transform(x))
+    assert features.shape == (64, 4) and np.all(np.isfinite(features))
+    assert np.ptp(features) > 0
+    if hid == "relu":
+        assert features.min() >= 0
+
+
 def test_sklearn_transformer_exposes_hidden_units():
     from tfrbm.sklearn import RBMTransformer
     rng = np.random.default_rng(1)

@@ -131,7 +131,8 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
     Args:
         layers: list of :class:`RBMLayer` (or ints, taken as hidden sizes), bottom first. Only the
             first layer may have non-Bernoulli (e.g. ``visible="gaussian"``) visible units; the
-            others see the hidden probabilities of the layer below.
+            others see the hidden probabilities of the layer below. Only the top layer may have
+            non-Bernoulli hidden units (``hidden="relu"`` or ``"gaussian"``).
         seed: seed of the model's random streams (feature samples, each layer's CD noise,
             generation).
         n_labels: train the top RBM jointly on the penultimate features and a softmax group of
@@ -212,6 +213,12 @@ class DBNModel(AnomalyReferenceMixin, SeedStateMixin, AtomicSaveMixin, ServingMi
                     f"layer {i + 1} has {units.name} visible units, but only the "
                     "first layer may: the layers above see the hidden probabilities of the layer "
                     "below, which are Bernoulli")
+            hidden = layer.hidden_units.name
+            if i < top and hidden != "bernoulli":
+                raise UserError(
+                    f"layer {i + 1} has {hidden} hidden units, but only the top layer may: the "
+                    f"layer above sees its hidden means as Bernoulli visible units, which take "
+                    f"values in [0, 1]; make layer {i + 1} Bernoulli or the top one")
             rbms.append(layer)
         self.rbms = rbms
         self.seed = p["seed"]
