@@ -37,8 +37,8 @@ import pathlib
 import sys
 import time
 
-from harness import (CRIPPLING_BLAS_VARIABLES, binarized_mnist, blas_kernels, command_line,
-                     cpu_seconds, kernel_tag, log, uptime_line)
+from harness import (binarized_mnist, blas_kernels, command_line, cpu_seconds, kernel_tag, log,
+                     run_side, uptime_line)
 
 HERE = pathlib.Path(__file__).resolve().parent
 HIDDEN = 500
@@ -151,10 +151,9 @@ def judge(args):
     """Run the sandwich on one checkpoint in its own process; print its last row as JSON."""
     import numpy as np
     meta = json.loads(str(np.load(args.checkpoint)["meta"]))
-    rows = _run_script(HERE / "bench_likelihood.py",
-                       ["--load", to_keras(args.checkpoint), "--n-betas", args.n_betas,
-                        "--doublings", 1, "--raise-rows", args.raise_rows, "--seed", 1])
-    final = rows[-1]
+    final = _run_script(HERE / "bench_likelihood.py",
+                        ["--load", to_keras(args.checkpoint), "--n-betas", args.n_betas,
+                         "--doublings", 1, "--raise-rows", args.raise_rows, "--seed", 1])
     conservative = final["test_ll_lower_raise"] - 1.96 * final["test_ll_lower_se"]
     return dict(meta, checkpoint=os.path.basename(args.checkpoint),
                 conservative_bound=round(conservative, 2),
@@ -166,17 +165,9 @@ def judge(args):
 
 
 def _run_script(script, argv, native_blas=False):
-    """``python SCRIPT ARGV`` in its own process; its JSON lines (a failure raises)."""
-    import subprocess
-    env = dict(os.environ, **ONE_THREAD)
-    if native_blas:
-        for name in CRIPPLING_BLAS_VARIABLES:
-            env.pop(name, None)
-    done = subprocess.run([sys.executable, str(script), *map(str, argv)], capture_output=True,
-                          text=True, env=env)
-    if done.returncode:
-        raise RuntimeError(f"{script} {argv} failed:\n{done.stderr[-3000:]}")
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    """``python SCRIPT ARGV`` in its own one-thread process (:data:`ONE_THREAD`); its last line,
+    parsed as JSON."""
+    return run_side(script, argv, native_blas=native_blas, env=ONE_THREAD)
 
 
 # ---------------------------------------------------------------------------- the whole run
@@ -189,7 +180,7 @@ def run(args):
 
     def judged(tag, minutes):
         row = _run_script(me, ["judge", out / f"{tag}_{minutes:g}min.npz", "--n-betas",
-                               args.n_betas, "--raise-rows", args.raise_rows])[-1]
+                               args.n_betas, "--raise-rows", args.raise_rows])
         log(json.dumps(row))
         return row
 
@@ -201,7 +192,7 @@ def run(args):
         if tag is not None:
             argv += ["--tag", tag]
         t0 = time.perf_counter()
-        info = _run_script(me, argv, native_blas=name == "sklearn")[-1]
+        info = _run_script(me, argv, native_blas=name == "sklearn")
         log(json.dumps(dict(info, train_wall_s=round(time.perf_counter() - t0, 1))))
         kernels = kernel_tag(info["blas"]) if isinstance(info["blas"], list) else info["blas"]
         return [dict(judged(info["side"], m), kernels=kernels) for m in marks]

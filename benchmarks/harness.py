@@ -294,11 +294,12 @@ def judge_rates(predicted, labels, n_classes=10):
 
 
 # ----------------------------------------------------------------------------- sides
-def run_side(script, args, native_blas=False):
+def run_side(script, args, native_blas=False, env=None):
     """Run ``python SCRIPT ARGS`` in its own process and return its last output line parsed as
-    JSON; ``native_blas`` removes :data:`CRIPPLING_BLAS_VARIABLES` from that process only.
-    Raises RuntimeError with the end of its stderr if it fails."""
-    env = dict(os.environ)
+    JSON; ``native_blas`` removes :data:`CRIPPLING_BLAS_VARIABLES` from that process only, and
+    ``env`` (a dict) adds variables to its environment. Raises RuntimeError with the end of its
+    stderr if it fails."""
+    env = dict(os.environ, **(env or {}))
     if native_blas:
         for name in CRIPPLING_BLAS_VARIABLES:
             env.pop(name, None)
