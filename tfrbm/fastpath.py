@@ -175,6 +175,8 @@ _LOOPS = weakref.WeakKeyDictionary()
 #: the structure (TensorSpecs) of the logs a model's ``train_step`` returns, by
 #: :func:`_logs_key`: a new model of a known kind traces its step once, not twice
 _LOG_SPECS = {}
+#: the most kinds :data:`_LOG_SPECS` remembers (a search over many configs stays bounded)
+_MAX_LOG_SPECS = 256
 
 
 def _without_names(config):
@@ -233,6 +235,8 @@ def _batch_loop(model, batch_size):
         if specs is None:
             logs = step(first)
             if key is not None:
+                if len(_LOG_SPECS) >= _MAX_LOG_SPECS:     # a long search: forget the oldest kind
+                    del _LOG_SPECS[next(iter(_LOG_SPECS))]
                 _LOG_SPECS[key] = tf.nest.map_structure(
                     lambda t: tf.TensorSpec(t.shape, t.dtype), logs)
             start = first + 1
