@@ -231,6 +231,18 @@ def test_sklearn_transformer_exposes_hidden_units():
         RBMTransformer(8, n_iter=1, hidden_units="tanh").fit(x)
 
 
+def test_dbn_transformer_exposes_the_top_layers_hidden_units():
+    from tfrbm.sklearn import DBNTransformer
+    rng = np.random.default_rng(3)
+    x = (rng.random((120, 10)) < 0.4).astype("float32")
+    est = DBNTransformer((8, 5), n_iter=2, hidden_units="relu", random_state=0).fit(x)
+    assert [r.hidden_units.name for r in est.model_.rbms] == ["bernoulli", "relu"]
+    features = est.transform(x)
+    assert features.shape == (120, 5) and np.all(features >= 0) and features.max() > 0
+    with pytest.raises(UserError, match="unknown unit type"):
+        DBNTransformer((8, 5), n_iter=1, hidden_units="tanh").fit(x)
+
+
 def test_cli_train_takes_hidden_units(tmp_path):
     import json
     import os

@@ -273,6 +273,9 @@ class DBNTransformer(_KerasEstimator):
         learning_rate, momentum, batch_size, n_iter, cd_k, persistent, weight_decay: the
             training settings of every layer (``n_iter`` epochs per layer).
         visible: visible units of the bottom RBM ("bernoulli" or "gaussian").
+        hidden_units: the hidden unit family of the top RBM: "bernoulli" (default), "gaussian"
+            or "relu" (features E[h | v]); the layers below it keep Bernoulli hidden units,
+            whose probabilities the layer above reads (:class:`tfrbm.DBNModel`).
         random_state, verbose: as for :class:`RBMTransformer`.
 
     ``transform`` gives the top layer's mean-field features, p(h | v) of the top RBM for the
@@ -292,7 +295,7 @@ class DBNTransformer(_KerasEstimator):
 
     def __init__(self, hidden_layer_sizes=(256, 128), *, learning_rate=0.2, batch_size=20,
                  n_iter=20, cd_k=1, persistent=False, momentum=0.5, weight_decay=0.0,
-                 visible="bernoulli", random_state=None, verbose=0):
+                 visible="bernoulli", random_state=None, verbose=0, hidden_units="bernoulli"):
         _store_params(self, locals())
 
     def fit(self, X, y=None):
@@ -308,6 +311,7 @@ class DBNTransformer(_KerasEstimator):
         for i, n in enumerate(sizes):
             init = _initializer(n_in, None if seed is None else seed + 7919 * i)
             layers.append(RBMLayer(int(n), visible=self.visible if i == 0 else "bernoulli",
+                                   hidden=self.hidden_units if i == len(sizes) - 1 else "bernoulli",
                                    kernel_initializer=init, name=f"rbm_{i + 1}"))
             n_in = int(n)
         options = {"cd_k": int(self.cd_k), "persistent": bool(self.persistent),
