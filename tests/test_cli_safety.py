@@ -260,31 +260,6 @@ def test_unscaled_gaussian_data_warns_with_the_remedy():
         RBMModel(RBMLayer(3, visible="gaussian"), seed=0).fit(standardized, epochs=1, verbose=0)
 
 
-def test_a_training_loops_ctrl_c_that_tensorflow_loses_still_stops_it_after_the_call():
-    """between_chunks(raise_at_once=True), as the in-memory training loops use it: Ctrl-C raises
-    where it lands, and when that exception is swallowed (as TensorFlow's wrappers can), the
-    check after the compiled call raises it again."""
-    from tfrbm.interrupt import between_chunks
-    runner_handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
-    try:
-        done, raised_at_once = [], []
-        with pytest.raises(KeyboardInterrupt):
-            with between_chunks(raise_at_once=True) as interrupt:
-                for chunk in range(5):
-                    if chunk == 1:
-                        try:                                  # a wrapper that loses it
-                            os.kill(os.getpid(), signal.SIGINT)
-                            time.sleep(0.05)
-                        except KeyboardInterrupt:
-                            raised_at_once.append(chunk)
-                    done.append(chunk)
-                    interrupt.check()
-        assert raised_at_once == [1] and done == [0, 1]
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    finally:
-        signal.signal(signal.SIGINT, runner_handler)
-
-
 def test_ctrl_c_during_a_chunk_is_raised_between_chunks_and_the_handler_restored():
     from tfrbm.interrupt import between_chunks
     runner_handler = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal

@@ -35,7 +35,6 @@ import tensorflow as tf
 
 from tfrbm import _compat
 from tfrbm.tracing import mark_traced_once
-from tfrbm.interrupt import between_chunks
 from tfrbm.validation import Integral, Interval, Options, check_param
 
 __all__ = ["single_step_reason", "choose_steps_per_execution", "check_steps_per_execution",
@@ -292,21 +291,19 @@ def train_in_memory(model, x, epochs, batch_size, shuffle=True, seed=None, verbo
     loop = _batch_loop(model, batch_size)
     first, last = tf.constant(0, tf.int64), tf.constant(n_batches, tf.int64)
     logs = {}
-    with between_chunks(raise_at_once=True) as interrupt:   # Ctrl-C stops it (tfrbm.interrupt)
-        for epoch in range(int(epochs)):
-            monitor.reset_metrics()
-            if shuffle:
-                order = tf.argsort(tf.random.stateless_uniform(
-                    (n,), tf.constant([seed, epoch], tf.int64)))
-            else:
-                order = tf.range(n)
-            loop(x, order, first, last)
-            interrupt.check()
-            logs = {k: float(v) for k, v in monitor.get_metrics_result().items()}
-            if verbose:
-                shown = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
-                print(f"{what} epoch {epoch + 1}/{epochs}: {n_batches} steps - {shown}",
-                      file=sys.stdout, flush=True)
+    for epoch in range(int(epochs)):
+        monitor.reset_metrics()
+        if shuffle:
+            order = tf.argsort(tf.random.stateless_uniform(
+                (n,), tf.constant([seed, epoch], tf.int64)))
+        else:
+            order = tf.range(n)
+        loop(x, order, first, last)
+        logs = {k: float(v) for k, v in monitor.get_metrics_result().items()}
+        if verbose:
+            shown = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+            print(f"{what} epoch {epoch + 1}/{epochs}: {n_batches} steps - {shown}",
+                  file=sys.stdout, flush=True)
     return logs
 
 
@@ -367,27 +364,25 @@ def fit_arrays(model, x, *, epochs=1, batch_size=None, shuffle=True, seed=None, 
     training_logs, logs = None, {}
     initial_epoch = model._initial_epoch or initial_epoch
     index = tf.range(n, dtype=tf.int64)
-    with between_chunks(raise_at_once=True) as interrupt:   # Ctrl-C stops it (tfrbm.interrupt)
-        for epoch in range(initial_epoch, epochs):
-            model.reset_metrics()
-            callbacks.on_epoch_begin(epoch)
-            order = index
-            if shuffle and n > 1:
-                order = tf.random.experimental.index_shuffle(
-                    index, seed=tf.constant([seed, epoch], tf.int64), max_index=n - 1)
-            for begin in range(0, steps, per_call):
-                callbacks.on_train_batch_begin(begin)
-                logs = loop(x, order, tf.constant(begin, tf.int64),
-                            tf.constant(min(begin + per_call, steps), tf.int64))
-                interrupt.check()
-                callbacks.on_train_batch_end(begin + per_call - 1, logs)
-                if model.stop_training:
-                    break
-            epoch_logs = dict(model._get_metrics_result_or_logs(logs))
-            callbacks.on_epoch_end(epoch, epoch_logs)
-            training_logs = epoch_logs
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        order = index
+        if shuffle and n > 1:
+            order = tf.random.experimental.index_shuffle(
+                index, seed=tf.constant([seed, epoch], tf.int64), max_index=n - 1)
+        for begin in range(0, steps, per_call):
+            callbacks.on_train_batch_begin(begin)
+            logs = loop(x, order, tf.constant(begin, tf.int64),
+                        tf.constant(min(begin + per_call, steps), tf.int64))
+            callbacks.on_train_batch_end(begin + per_call - 1, logs)
             if model.stop_training:
                 break
+        epoch_logs = dict(model._get_metrics_result_or_logs(logs))
+        callbacks.on_epoch_end(epoch, epoch_logs)
+        training_logs = epoch_logs
+        if model.stop_training:
+            break
     if isinstance(model.optimizer, keras.optimizers.Optimizer) and epochs > 0:
         model.optimizer.finalize_variable_values(model.trainable_weights)
     model._eval_epoch_iterator = None

@@ -7,13 +7,10 @@ loaded machine. While a chunked loop runs, :func:`between_chunks` therefore inst
 only records the signal, and the loop raises ``KeyboardInterrupt`` itself between two chunks
 (each chunk is bounded to well under a second of work). A second Ctrl-C raises at once.
 
-Training loops that go in compiled calls (an epoch, or ``steps_per_execution`` steps, of the
-in-memory fast path: :mod:`tfrbm.fastpath`) use ``between_chunks(raise_at_once=True)``: the first
-Ctrl-C raises at once as usual, and is also recorded, so that if the exception is lost inside a
-wrapper the loop still stops after the call. (A ``tfrbm train --backup`` once seemed to ignore
-SIGINT in CI: it had been started from a background job of a non-interactive shell, which ignores
-SIGINT, and a process keeps an ignored SIGINT across exec, so Python never installs its handler.
-That is the shell's choice, and tfrbm respects it, as below.)
+A process started with SIGINT ignored never gets Python's KeyboardInterrupt handler (an ignored
+signal stays ignored across exec): a ``tfrbm train`` run from a background job of a
+non-interactive shell (``nohup cmd &`` in a script) ignores Ctrl-C. That is the shell's choice, and
+tfrbm respects it, as below.
 
 The handler is installed only in the main thread and only when SIGINT has Python's default
 handler; a program (or a notebook kernel) with a SIGINT handler of its own keeps it untouched, and
@@ -55,10 +52,8 @@ class _Pending:
 
 
 @contextlib.contextmanager
-def between_chunks(raise_at_once=False):
-    """Context manager for a chunked loop; call ``.check()`` on what it yields after each chunk.
-    ``raise_at_once``: the first Ctrl-C also raises KeyboardInterrupt where it lands (the check
-    catches it when that exception is lost)."""
+def between_chunks():
+    """Context manager for a chunked loop; call ``.check()`` on what it yields after each chunk."""
     pending = _Pending()
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
@@ -69,8 +64,6 @@ def between_chunks(raise_at_once=False):
         if pending.seen:                 # a second Ctrl-C: stop now
             raise KeyboardInterrupt
         pending.seen = True
-        if raise_at_once:
-            raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, record)
     try:
