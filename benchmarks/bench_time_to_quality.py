@@ -68,17 +68,22 @@ def train_tfrbm(args):
     from tfrbm.data.pipeline import binarize
     from tfrbm.layers import RBMLayer
     from tfrbm.models.rbm import RBMModel
+    from tfrbm.pipelines.rbm_images import RBMImageConfig
     from tfrbm.resume import epoch_keyed_dataset
 
+    # the settings `tfrbm rbm train --data mnist` takes by default (its config holds them)
+    config = RBMImageConfig(data="mnist")
+    _, _, batch_size, learning_rate = config.resolved()
     keras.utils.set_random_seed(args.seed)
     c0 = cpu_seconds()
     x, _ = images.load_images("mnist", split="train")
-    data, _ = epoch_keyed_dataset(x, callbacks=[], batch_size=100, shuffle=True, seed=args.seed,
-                                  binarize="stochastic")
+    data, _ = epoch_keyed_dataset(x, callbacks=[], batch_size=batch_size, shuffle=True,
+                                  seed=args.seed, binarize=config.binarize)
     model = RBMModel(RBMLayer(HIDDEN), persistent=args.side == "tfrbm-pcd", seed=args.seed)
-    model.compile(optimizer=keras.optimizers.SGD(args.lr or 0.05, momentum=0.9))
+    model.compile(optimizer=keras.optimizers.SGD(args.lr or learning_rate,
+                                                 momentum=config.momentum))
     model.build((None, x.shape[1]))
-    model.initialize_from_data(binarize(x[:20000], "stochastic", seed=args.seed))
+    model.initialize_from_data(binarize(x[:20000], config.binarize, seed=args.seed))
     marks, out = list(args.checkpoints), pathlib.Path(args.out)
 
     class Checkpoints(keras.callbacks.Callback):
